@@ -1,0 +1,84 @@
+"""Command-line interface: ``inrank fit | demo | ...``, a thin layer over the library.
+
+Each subcommand parses into keyword arguments, calls the library, and saves the resolved
+configuration as JSON beside its results. User errors print one line on stderr and exit 2
+(``--debug`` shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand name -> (module path, help); each module has ``add_arguments(p)`` and ``run(args)``.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "fit": ("inrank.cli_fit", "fit one method to an image and write the reconstruction"),
+    "demo": ("inrank.cli_demo", "compare relu, relu+rei, pe and siren on a built-in image"),
+}
+
+
+def register(name: str, module: str, help: str) -> None:
+    """Add a subcommand implemented in ``module`` (used by later subsystems)."""
+    _COMMANDS[name] = (module, help)
+
+
+def _load(module: str):
+    import importlib
+
+    return importlib.import_module(module)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr, exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="inrank", description="Implicit neural representations and the inlet rank collapse.")
+    parser.add_argument("--version", action="version", version=f"inrank {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in _COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+        _load(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .errors import InrankError
+
+    return (InrankError, ValueError, TypeError, OSError, RuntimeError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``inrank`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
+    run: Callable[[argparse.Namespace], int | None] = _load(args._module).run
+    try:
+        return int(run(args) or 0)
+    except KeyboardInterrupt:
+        print("inrank: interrupted", file=sys.stderr)
+        return 130
+    except _user_errors() as exc:
+        if args.debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        print(f"inrank: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
