@@ -64,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``inrank`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
     run: Callable[[argparse.Namespace], int | None] = _load(args._module).run
+    previous_format = warnings.formatwarning
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
     try:
         return int(run(args) or 0)
     except KeyboardInterrupt:
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         print(f"inrank: error: {msg}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":  # pragma: no cover

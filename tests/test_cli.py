@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from inrank.cli import main
+
+
+def test_fit_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["fit", "camera", "--method", "pe", "--size", "16", "--steps", "30", "--width", "32",
+               "--depth", "2", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    assert "PSNR" in capsys.readouterr().out
+    for name in ("reconstruction.png", "comparison.png", "psnr_curve.png", "metrics.json",
+                 "config.json", "model.pt"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 30 and metrics["final_psnr"] > 10
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["method"] == "pe" and cfg["model"]["encoding"] == "pe"
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert "linears.0.weight" in state
+    with Image.open(out / "reconstruction.png") as img:
+        assert img.size == (16, 16)
+    assert not list(out.glob(".*.tmp")), "no temporary files left behind"
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    rc = main(["demo", "--size", "16", "--steps", "10", "--width", "16", "--depth", "2",
+               "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    for m in ("relu", "relu+rei", "pe", "siren"):
+        assert f"| {m} |" in printed
+    html = (tmp_path / "index.html").read_text()
+    assert "psnr_curves.png" in html and "relu_rei_comparison.png" in html
+    assert (tmp_path / "relu_rei_comparison.png").is_file()
+
+
+def _run(argv):
+    """main() return code, or argparse's SystemExit code."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["fit", "missing.png"], "image not found"),
+    (["fit", "camera", "--method", "nope"], "invalid choice"),
+    (["fit", "camera", "--width", "0"], "expected a positive integer"),
+    (["fit", "camera", "--depth", "-2"], "expected a positive integer"),
+    (["fit", "camera", "--steps", "0"], "expected a positive integer"),
+    (["fit", "camera", "--lr", "-1"], "expected a positive number"),
+    (["fit", "camera", "--size", "0"], "expected a positive integer"),
+    (["demo", "--methods", "relu,nope"], "unknown method"),
+])
+def test_bad_input_one_line_nonzero(argv, msg, tmp_path, capsys):
+    code = _run(argv + ["--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert msg in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_directory_and_corrupt_file(tmp_path, capsys):
+    assert main(["fit", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "directory" in capsys.readouterr().err
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    assert main(["fit", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_exit_code(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "inrank.cli", "fit", str(tmp_path / "nope.png")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("inrank: error: image not found")

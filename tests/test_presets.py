@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import inrank
+from inrank.models import CoordinateMLP, MLPConfig
+
+
+@pytest.mark.parametrize("name", inrank.presets())
+def test_every_preset_builds_runs_and_backprops(name):
+    model = inrank.build(name, 2, 3, width=16, depth=2, seed=1)
+    x = torch.rand(10, 2) * 2 - 1
+    y = model(x)
+    assert y.shape == (10, 3) and torch.isfinite(y).all()
+    y.square().mean().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert len(model.linears) == 3 and all(isinstance(m, nn.Linear) for m in model.linears)
+
+
+@pytest.mark.parametrize("name", inrank.presets())
+def test_two_step_smoke_fit(name, camera16):
+    model = inrank.build(name, 2, 1, width=16, depth=2)
+    res = inrank.fit(model, camera16, steps=2, lr=inrank.preset(name).lr, progress=False)
+    assert len(res.history) == 2 and math.isfinite(res.final_psnr)
+
+
+def test_same_seed_same_weights_and_global_rng_untouched():
+    state = torch.get_rng_state()
+    a, b = inrank.build("rff", 2, 3, width=32, seed=7), inrank.build("rff", 2, 3, width=32, seed=7)
+    assert torch.equal(torch.get_rng_state(), state)
+    for pa, pb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(pa, pb)
+    c = inrank.build("rff", 2, 3, width=32, seed=8)
+    assert not torch.equal(a.linears[0].weight, c.linears[0].weight)
+
+
+def test_siren_preset_follows_paper():
+    m = inrank.build("siren", 2, 3, width=256, depth=3)
+    assert float(m.linears[0].weight.abs().max()) <= 1 / 2
+    bound = math.sqrt(6 / 256) / 30
+    for lin in m.linears[1:]:
+        assert float(lin.weight.detach().abs().max()) <= bound
+    x = torch.rand(4, 2)
+    assert torch.allclose(m.acts[0](x), torch.sin(30 * x))
+
+
+def test_preset_registry_is_copied_and_errors_are_clear():
+    p = inrank.preset("relu")
+    p.config.width = 3
+    assert inrank.preset("relu").config.width == 256
+    with pytest.raises(ValueError, match="unknown method 'nope'; choose one of: relu"):
+        inrank.build("nope", 2, 3)
+    with pytest.raises(ValueError, match="unknown option"):
+        inrank.build("relu", 2, 3, widht=3)
+    for bad in ({"width": 0}, {"depth": -1}):
+        with pytest.raises(ValueError, match="positive integer"):
+            inrank.build("relu", 2, 3, **bad)
+    with pytest.raises(ValueError, match="expects coordinates"):
+        inrank.build("relu", 2, 3, width=8)(torch.zeros(4, 3))
+
+
+def test_batchnorm_placement_and_encodings():
+    assert [type(n).__name__ for n in inrank.build("bn", 2, 3, depth=3).norms] == \
+        ["BatchNorm1d", "Identity", "Identity"]
+    assert all(isinstance(n, nn.BatchNorm1d) for n in inrank.build("bn-all", 2, 3, depth=3).norms)
+    later = CoordinateMLP(MLPConfig(batchnorm="later", depth=3))
+    assert [type(n).__name__ for n in later.norms] == ["Identity", "BatchNorm1d", "BatchNorm1d"]
+    assert inrank.build("pe", 2, 3).linears[0].in_features == 2 * (2 * 10 + 1)
+    assert inrank.build("rff", 2, 3).linears[0].in_features == 512
+
+
+def test_overrides_reach_the_config():
+    m = inrank.build("siren", 1, 1, width=8, depth=1, omega0=3000.0)
+    assert m.acts[0].omega0 == 3000.0 and m.config.in_dim == 1
