@@ -144,7 +144,7 @@ class CoordinateMLP(nn.Module):
         elif cfg.first_init == "finer":
             inits.siren_first_(first, generator=generator)
             inits.uniform_bias_(first, cfg.first_bias_scale, generator=generator)
-        elif cfg.first_init == "rei":
+        elif cfg.first_init == "rei" and inits.rei_layers(cfg.rei_variant) == 1:
             inits.rank_expanding_(first, variant=cfg.rei_variant, generator=generator,
                                   **cfg.rei_options)
         else:
@@ -154,6 +154,9 @@ class CoordinateMLP(nn.Module):
                 inits.siren_hidden_(lin, omega0=cfg.hidden_omega0, generator=generator)
             else:
                 inits.torch_default_(lin, generator=generator)
+        if cfg.first_init == "rei" and inits.rei_layers(cfg.rei_variant) > 1:
+            inits.rank_expanding_mlp_(self, variant=cfg.rei_variant, generator=generator,
+                                      **cfg.rei_options)
         for norm in self.norms:
             if isinstance(norm, nn.BatchNorm1d):
                 norm.reset_parameters()

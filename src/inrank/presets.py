@@ -38,9 +38,11 @@ def _p(name: str, summary: str, source: str, lr: float, **cfg) -> Preset:
 _REGISTRY: dict[str, Preset] = {p.name: p for p in [
     _p("relu", "ReLU MLP, PyTorch default init", "PyTorch nn.Linear default "
        "(kaiming_uniform a=sqrt(5)): W, b ~ U(+-1/sqrt(fan_in))", 1e-3),
-    _p("relu+rei", "ReLU MLP, first layer by the Rank-Expanding Initialization",
-       "Zheng, Saratchandran, Lucey 2026 (inlet rank collapse); variant 'kink': every "
-       "first-layer kink crosses [-1, 1]^d", 1e-3, first_init="rei"),
+    _p("relu+rei", "ReLU MLP, first two layers by the Rank-Expanding Initialization",
+       "Zheng, Saratchandran, Lucey 2026 (inlet rank collapse); variant 'triangle' "
+       "(benchmarks/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
+       "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
+       rei_variant="triangle"),
     _p("pe", "NeRF positional encoding + ReLU MLP",
        "Mildenhall et al., ECCV 2020: gamma(x) = [x, sin(2^k pi x), cos(2^k pi x)], L = 10",
        1e-3, encoding="pe"),
