@@ -1,0 +1,226 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inrank
+import importlib
+from inrank import bench
+from inrank.cli import main
+from inrank.errors import DivergedError
+
+fit_module = importlib.import_module("inrank.fit")
+
+TINY = dict(methods=["relu", "siren"], images=["camera"], steps=2, size=8, widths=[16],
+            progress=False, plots=False)
+
+
+def _records(out):
+    return sorted(p.name for p in (out / "runs").glob("*.json"))
+
+
+def test_tiny_suite_writes_every_output(tmp_path):
+    res = bench.run_suite("quick", out=tmp_path, **{**TINY, "plots": True})
+    assert (res.ran, res.skipped) == (2, 0)
+    assert [r["method"] for r in res.rows] == ["relu", "siren"]
+    assert len(_records(tmp_path)) == 2
+    for name in ("results.csv", "results.json", "results.md", "report.html", "config.json",
+                 "psnr_vs_steps.png", "figures/recon_relu.png", "figures/recon_siren.png"):
+        assert (tmp_path / name).is_file(), name
+    with open(tmp_path / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    siren_lr = bench.tuned_lrs().get("siren", inrank.preset("siren").lr)  # the committed file
+    assert len(rows) == 2 and rows[1]["method"] == "siren" and float(rows[1]["lr"]) == siren_lr
+    assert set(inrank.report.ROW_FIELDS) <= set(rows[0])
+    assert all(float(r["final_psnr"]) > 0 and r["device"] == "cpu" for r in rows)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["suite"]["steps"] == 2 and cfg["suite"]["methods"] == ["relu", "siren"]
+    rec = json.loads((tmp_path / "runs" / _records(tmp_path)[0]).read_text())
+    assert rec["status"] == "ok" and len(rec["history"]) == 2 and rec["run"]["width"] == 16
+    assert not list(tmp_path.rglob(".*.tmp")), "no temporary files left behind"
+
+
+def test_rerun_skips_finished_runs(tmp_path, monkeypatch):
+    bench.run_suite("quick", out=tmp_path, **TINY)
+    before = {p: (tmp_path / "runs" / p).read_text() for p in _records(tmp_path)}
+
+    def no_fit(*a, **k):
+        raise AssertionError("a finished run was fitted again")
+
+    monkeypatch.setattr(fit_module, "fit", no_fit)
+    res = bench.run_suite("quick", out=tmp_path, **TINY)
+    assert (res.ran, res.skipped, len(res.rows)) == (0, 2, 2)
+    assert {p: (tmp_path / "runs" / p).read_text() for p in _records(tmp_path)} == before
+
+
+def test_interrupted_suite_continues(tmp_path, monkeypatch):
+    real_fit, calls = fit_module.fit, []
+
+    def flaky_fit(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(fit_module, "fit", flaky_fit)
+    with pytest.raises(KeyboardInterrupt):
+        bench.run_suite("quick", out=tmp_path, **TINY)
+    assert len(_records(tmp_path)) == 1 and not (tmp_path / "results.csv").exists()
+    monkeypatch.setattr(fit_module, "fit", real_fit)
+    res = bench.run_suite("quick", out=tmp_path, **TINY)
+    assert (res.ran, res.skipped, len(_records(tmp_path))) == (1, 1, 2)
+
+
+def test_a_changed_protocol_is_a_new_run(tmp_path):
+    bench.run_suite("quick", out=tmp_path, **TINY)
+    res = bench.run_suite("quick", out=tmp_path, **{**TINY, "steps": 3, "methods": ["relu"]})
+    assert (res.ran, res.skipped, len(_records(tmp_path))) == (1, 0, 3)
+    assert len(res.rows) == 1 and res.rows[0]["steps"] == 3
+
+
+def test_suites_are_data_from_the_preset_registry():
+    assert bench.suites() == ["quick", "kodak", "width", "bn-placement", "lr-sweep"]
+    quick = bench.expand(bench.suite("quick"), tuned={})
+    assert sorted({r.method for r in quick}) == sorted(inrank.presets())
+    assert {r.lr for r in quick if r.method == "siren"} == {inrank.preset("siren").lr}
+    kodak = bench.expand(bench.suite("kodak"), tuned={"pe": 2e-3})
+    assert len(kodak) == len(inrank.presets()) * 24 * 3 and {r.steps for r in kodak} == {5000}
+    assert {r.lr for r in kodak if r.method == "pe"} == {2e-3}
+    width = bench.expand(bench.suite("width"), tuned={})
+    assert {r.width for r in width} == {64, 128, 256, 512} and all(r.rank for r in width)
+    bn = {r.method: r for r in bench.expand(bench.suite("bn-placement"), tuned={})}
+    assert bn["bn-later"].preset == "relu" and dict(bn["bn-later"].overrides) == {"batchnorm": "later"}
+    sweep = bench.expand(bench.suite("lr-sweep"), tuned={"relu": 1.0})
+    assert sorted({r.lr for r in sweep if r.method == "relu"}) == [0.000333333, 0.001, 0.003]
+    assert not {r.signal for r in sweep} & set(bench.KODAK), "the sweep uses no reported image"
+
+
+def test_lr_sweep_writes_best_lr_and_save_tuned(tmp_path):
+    out, tuned = tmp_path / "sweep", tmp_path / "tuned.json"
+    rc = main(["bench", "lr-sweep", "--methods", "relu", "--images", "camera", "--steps", "3",
+               "--size", "8", "--widths", "8", "--out", str(out), "--save-tuned", str(tuned),
+               "--no-progress", "--no-plots"])
+    assert rc == 0
+    best = json.loads(tuned.read_text())
+    assert best["lr"]["relu"] in (0.000333333, 0.001, 0.003) and best["protocol"]["steps"] == 3
+    assert set(best["grid"]["relu"]) == {"0.000333333", "0.001", "0.003"}
+    assert bench.tuned_lrs(tuned) == best["lr"]
+    runs = bench.expand(bench.suite("quick"), tuned=bench.tuned_lrs(tuned))
+    assert {r.lr for r in runs if r.method == "relu"} == {best["lr"]["relu"]}
+    assert "by learning rate" in (out / "results.md").read_text()
+
+
+def test_width_suite_records_inlet_rank(tmp_path):
+    res = bench.run_suite("width", methods=["relu+rei"], images=["camera"], widths=[4, 8],
+                          steps=2, size=8, out=tmp_path, progress=False)
+    assert [r["width"] for r in res.rows] == [4, 8]
+    for r in res.rows:
+        assert r["rank_max"] == r["width"] + 1
+        assert 1 <= r["rank_init_numerical"] <= r["rank_init_exact"] <= r["rank_max"]
+    assert (tmp_path / "psnr_vs_width.png").is_file()
+    assert "rank [H1,1] exact, init" in (tmp_path / "results.md").read_text()
+
+
+def test_kodak_names_resolve_through_the_data_folder(tmp_path, monkeypatch):
+    (tmp_path / "kodak").mkdir()
+    Image.fromarray(np.full((12, 18, 3), 128, np.uint8)).save(tmp_path / "kodak" / "kodim03.png")
+    monkeypatch.setenv("INRANK_DATA", str(tmp_path))
+    assert bench.data_dir() == tmp_path.resolve()
+    res = bench.run_suite("quick", methods=["relu"], images=["kodim03"], steps=2, size=6,
+                          widths=[8], out=tmp_path / "out", progress=False, plots=False)
+    assert res.rows[0]["signal"] == "kodim03"
+    with pytest.raises(FileNotFoundError, match="Kodak image not found.*--data"):
+        bench.run_suite("quick", images=["kodim04"], out=tmp_path / "o2", progress=False)
+    with pytest.raises(FileNotFoundError, match="data folder not found"):
+        bench.data_dir(tmp_path / "nope")
+
+
+def test_unknown_names_fail_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown suite 'nope'; choose one of: quick"):
+        bench.run_suite("nope", out=tmp_path)
+    with pytest.raises(ValueError, match="unknown method 'nope'; choose one of: relu"):
+        bench.run_suite("quick", methods=["relu", "nope"], out=tmp_path)
+    with pytest.raises(ValueError, match="unknown executor 'ray'; choose one of: local"):
+        bench.run_suite("quick", executor="ray", out=tmp_path)
+    with pytest.raises(FileNotFoundError, match="image not found: 'nope.png'"):
+        bench.run_suite("quick", images=["nope.png"], out=tmp_path)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["bench", "nope"], "invalid choice"),
+    (["bench", "quick", "--methods", "relu,nope"], "unknown method 'nope'"),
+    (["bench", "quick", "--steps", "0"], "expected a positive integer"),
+    (["bench", "quick", "--save-tuned", "x.json"], "--save-tuned needs an lr sweep"),
+])
+def test_cli_errors_are_one_line(argv, msg, capsys, tmp_path):
+    try:
+        rc = main(argv + ["--out", str(tmp_path)])
+    except SystemExit as exc:
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1
+
+
+def test_executor_is_a_pluggable_strategy(tmp_path):
+    seen = []
+
+    def backwards(runs, options):  # finishes runs out of order, as a cluster would
+        for run in reversed(runs):
+            seen.append(run.method)
+            yield bench.execute_run(run, options)
+
+    bench.register_executor("backwards", backwards)
+    try:
+        res = bench.run_suite("quick", executor="backwards", out=tmp_path / "b", **TINY)
+        ref = bench.run_suite("quick", out=tmp_path / "l", **TINY)
+    finally:
+        bench._EXECUTORS.pop("backwards")
+    assert seen == ["siren", "relu"] and [r["method"] for r in res.rows] == ["relu", "siren"]
+    for a, b in zip(res.rows, ref.rows):
+        assert a["final_psnr"] == pytest.approx(b["final_psnr"], abs=1e-5)
+
+
+def test_a_diverged_run_is_recorded_not_fatal(tmp_path, monkeypatch):
+    real_fit = fit_module.fit
+
+    def diverge(model, signal, **k):
+        res = real_fit(model, signal, **{**k, "steps": 1})
+        raise DivergedError("loss became nan at step 2", res)
+
+    monkeypatch.setattr(fit_module, "fit", diverge)
+    res = bench.run_suite("quick", out=tmp_path, **{**TINY, "methods": ["relu"]})
+    row = res.rows[0]
+    assert row["status"] == "diverged" and row["final_psnr"] is None and row["best_psnr"] > 0
+    assert "(1 diverged)" in (tmp_path / "results.md").read_text()
+
+
+def test_a_changed_preset_makes_its_records_stale(tmp_path, monkeypatch):
+    bench.run_suite("quick", out=tmp_path, **TINY)
+    rec_path = next((tmp_path / "runs").glob("relu-*.json"))
+    rec = json.loads(rec_path.read_text())
+    assert rec["config"]["width"] == 16 and rec["config"]["activation"] == "relu"
+    rec["config"]["first_init"] = "rei"  # as if the preset had another init when it ran
+    rec_path.write_text(json.dumps(rec))
+    with pytest.warns(UserWarning, match="preset 'relu' changed"):
+        res = bench.run_suite("quick", out=tmp_path, **TINY)
+    assert (res.ran, res.skipped) == (1, 1)
+
+
+def test_committed_tuned_lrs_cover_every_preset():
+    tuned = bench.tuned_lrs()
+    assert set(tuned) == set(inrank.presets()), "rerun: inrank bench lr-sweep --save-tuned ..."
+    assert all(0 < lr < 1 for lr in tuned.values())
+
+
+def test_bn_placement_suite_builds_its_variants(tmp_path):
+    res = bench.run_suite("bn-placement", images=["camera"], steps=2, size=8, widths=[8],
+                          out=tmp_path, progress=False, plots=False)
+    assert [r["method"] for r in res.rows] == ["relu", "bn", "bn-later", "bn-all", "relu+rei"]
+    cfg = {r["run"]["method"]: r["config"]["batchnorm"] for r in
+           (json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json"))}
+    assert cfg == {"relu": "none", "bn": "first", "bn-later": "later", "bn-all": "all",
+                   "relu+rei": "none"}
