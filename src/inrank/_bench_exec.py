@@ -15,7 +15,8 @@ from pathlib import Path
 from .errors import DivergedError
 from .signals import SKIMAGE_SAMPLES, Signal, load_image
 
-__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "execute_run"]
+__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "execute_run", "prepare_run",
+           "run_record"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +87,8 @@ class ExecOptions:
     """Torch device for every fit."""
     progress: bool = True
     """Show each fit's progress bar."""
+    address: str | None = None
+    """Ray executor: ``None`` (a local Ray instance), ``"auto"`` or ``HOST:PORT`` of a cluster."""
 
 
 def data_dir(path: str | Path | None = None) -> Path:
@@ -123,35 +126,29 @@ def _signal(source: str, size: int | None, name: str) -> Signal:
     return sig
 
 
-def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
-    """Build, (rank,) fit and measure one run; return its JSON-ready record.
-
-    The record holds ``id``, ``run`` (:meth:`Run.key`), ``status`` (``ok`` or ``diverged``),
-    ``metrics`` (final/best PSNR, SSIM, params, seconds per step, device), ``history``,
-    ``rank`` (or ``None``) and ``seconds`` (wall time); with ``run.keep_recon`` also
-    ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
-    """
-    from . import __version__
+def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple | None]:
+    """Load the run's signal and build its model; with ``run.rank`` also the inlet rank at init."""
     from .demo import inlet_rank
-    from .fit import fit
     from .presets import build
 
-    t0 = time.perf_counter()
     signal = _signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
     model = build(run.preset, signal.in_dim, signal.channels, width=run.width, depth=run.depth,
                   seed=run.seed, **dict(run.overrides))
-    rank = None
+    r0 = None
     if run.rank:
         model.eval()
         r0 = inlet_rank(model, signal.coords)
         model.train()
-    status = "ok"
-    try:
-        result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
-                     device=options.device, eval_every=max(1, run.steps // run.evals),
-                     progress=options.progress)
-    except DivergedError as err:
-        status, result = "diverged", err.result
+    return signal, model, r0
+
+
+def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
+               seconds: float) -> dict:
+    """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
+    from . import __version__
+    from .demo import inlet_rank
+
+    rank = None
     if run.rank:
         model.cpu().eval()
         r1 = inlet_rank(model, signal.coords)
@@ -165,9 +162,31 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
                     "seconds_per_step": result.seconds_per_step, "device": result.device},
         "history": result.history, "rank": rank, "shape": list(signal.shape),
         "config": run.config(),
-        "seconds": time.perf_counter() - t0, "inrank": __version__,
+        "seconds": seconds, "inrank": __version__,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if run.keep_recon and status == "ok":
         record["_recon"] = signal.to_image(result.prediction)
     return record
+
+
+def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
+    """Build, (rank,) fit and measure one run; return its JSON-ready record.
+
+    The record holds ``id``, ``run`` (:meth:`Run.key`), ``status`` (``ok`` or ``diverged``),
+    ``metrics`` (final/best PSNR, SSIM, params, seconds per step, device), ``history``,
+    ``rank`` (or ``None``) and ``seconds`` (wall time); with ``run.keep_recon`` also
+    ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
+    """
+    from .fit import fit
+
+    t0 = time.perf_counter()
+    signal, model, r0 = prepare_run(run, options)
+    status = "ok"
+    try:
+        result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
+                     device=options.device, eval_every=max(1, run.steps // run.evals),
+                     progress=options.progress)
+    except DivergedError as err:
+        status, result = "diverged", err.result
+    return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)

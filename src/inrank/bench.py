@@ -171,8 +171,22 @@ def _local(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
         yield execute_run(run, options)
 
 
-#: executor name -> :data:`Executor`; issue 8 adds "ray" (and batched groups) here.
-_EXECUTORS: dict[str, Executor] = {"local": _local}
+def _batched(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
+    """Runs that share an architecture and an image shape, trained together (``fit_models``)."""
+    from .executor_batched import batched_executor
+
+    return batched_executor(runs, options)
+
+
+def _ray(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
+    """Each run a Ray task (extra ``inrank[ray]``); ``options.address`` picks the cluster."""
+    from .executor_ray import ray_executor
+
+    return ray_executor(runs, options, address=options.address)
+
+
+#: executor name -> :data:`Executor`.
+_EXECUTORS: dict[str, Executor] = {"local": _local, "batched": _batched, "ray": _ray}
 
 
 def executors() -> list[str]:
@@ -192,7 +206,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
               progress: bool = True, executor: str = "local", data: str | Path | None = None,
               device: str = "auto", tuned: str | Path | None = None,
               report_image: str | None = None, plots: bool = True,
-              lr_multipliers: Sequence[float] | None = None) -> SuiteResult:
+              lr_multipliers: Sequence[float] | None = None,
+              address: str | None = None) -> SuiteResult:
     """Run suite ``name`` (resumable) and write its results and report under ``out``.
 
     Args:
@@ -200,7 +215,10 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
         methods, images, steps, seeds, widths, size: replace the suite's own values.
         out: output folder; ``out/runs/<id>.json`` holds one record per finished run.
         progress: an overall bar (runs) and a bar per run (steps), on stderr.
-        executor: a name from :func:`executors`.
+        executor: a name from :func:`executors`: ``local`` (one run after another),
+            ``batched`` (runs sharing an architecture and image shape trained together by
+            :func:`inrank.batched.fit_models`) or ``ray`` (one Ray task per run).
+        address: for ``ray``: ``None`` (local Ray), ``"auto"`` or ``HOST:PORT`` of a cluster.
         data: the data folder with ``kodak/`` (default: ``$INRANK_DATA`` or ``../shared/data``
             beside the repository).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -241,6 +259,7 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
         _base(m)
     run_fn = _EXECUTORS.get(_checks.one_of("executor", executor, tuple(_EXECUTORS)))
     options = ExecOptions(data=data_dir(data) if data is not None else None, device=device,
+                          address=address,
                           progress=progress)
     for image in s.images:  # fail before any work on a missing image
         resolve_image(image, options.data)

@@ -32,7 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--widths", type=positive_int, nargs="+", default=None, help="widths (suite's)")
     p.add_argument("--size", type=positive_int, default=None, help="short side in px (suite's)")
     p.add_argument("--out", type=Path, default=None, help="output folder (inrank-out/bench/SUITE)")
-    p.add_argument("--executor", default="local", choices=executors(), help="how runs execute (local)")
+    p.add_argument("--executor", default="local", choices=executors(),
+                   help="local (one by one), batched (fit_many groups) or ray (tasks) (local)")
+    p.add_argument("--address", default=None,
+                   help="ray executor: auto or HOST:PORT of a running cluster (a local Ray instance)")
     p.add_argument("--data", type=Path, default=None,
                    help="folder holding kodak/ ($INRANK_DATA, else ../shared/data)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                     out=out, progress=not args.no_progress, executor=args.executor,
                     data=args.data, device=args.device, tuned=args.tuned,
                     report_image=args.report_image, plots=not args.no_plots,
-                    lr_multipliers=args.lr_multipliers)
+                    lr_multipliers=args.lr_multipliers, address=args.address)
     if args.save_tuned is not None:
         import json
 

@@ -1,0 +1,49 @@
+"""The batched and Ray bench executors give the local executor's results."""
+import sys
+
+import pytest
+
+from inrank.bench import run_suite
+from inrank.errors import MissingDependencyError
+
+# chelsea and coffee share a shape at size 10 (10 x 15), so "batched" trains them together
+TINY = dict(methods=["relu", "siren"], images=["chelsea", "coffee"], steps=4, size=10,
+            widths=[16], progress=False, plots=False)
+
+
+def _psnr(res):
+    return {(r["method"], r["signal"]): r["final_psnr"] for r in res.rows}
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    return run_suite("quick", out=tmp_path_factory.mktemp("local"), **TINY)
+
+
+def test_batched_executor_matches_local(local, tmp_path):
+    res = run_suite("quick", out=tmp_path, executor="batched", **TINY)
+    assert res.ran == 4
+    for key, value in _psnr(local).items():
+        assert _psnr(res)[key] == pytest.approx(value, abs=1e-4), key
+    assert sorted(p.name for p in (tmp_path / "runs").glob("*.json")) == \
+        sorted(p.name for p in (local.out / "runs").glob("*.json"))
+
+
+def test_ray_executor_matches_local(local, tmp_path):
+    import ray  # in the test extra
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        res = run_suite("quick", out=tmp_path, executor="ray", **TINY)
+    finally:
+        ray.shutdown()
+    assert res.ran == 4
+    for key, value in _psnr(local).items():
+        assert _psnr(res)[key] == pytest.approx(value, abs=1e-3), key
+    again = run_suite("quick", out=tmp_path, executor="ray", **TINY)  # resumable: nothing to do
+    assert again.ran == 0 and again.skipped == 4
+
+
+def test_missing_ray_gives_install_hint(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'inrank\[ray\]'"):
+        run_suite("quick", out=tmp_path, executor="ray", **TINY)
