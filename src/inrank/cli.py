@@ -17,6 +17,8 @@ __all__ = ["main", "build_parser"]
 _COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("inrank.cli_fit", "fit one method to an image and write the reconstruction"),
     "demo": ("inrank.cli_demo", "compare relu, relu+rei, pe and siren on a built-in image"),
+    "bench": ("inrank.cli_bench", "run a benchmark suite (resumable): tables, plots, HTML report"),
+    "diagnose": ("inrank.cli_diagnose", "per-layer representation rank and layer-wise NTK diagnosis"),
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InrankError", "DivergedError"]
+__all__ = ["InrankError", "DivergedError", "MissingDependencyError"]
 
 
 class InrankError(Exception):
@@ -21,3 +21,7 @@ class DivergedError(InrankError, FloatingPointError):
     def __init__(self, message: str, result: Any = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class MissingDependencyError(InrankError, ImportError):
+    """An optional extra is not installed; the message names the install command."""

@@ -1,0 +1,134 @@
+"""Synthetic 1-D signals, and REI / ranks / diagnose in d = 1, 2, 3."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import inrank
+from inrank.init import rank_expanding_, rank_expanding_mlp_, rei_layers, rei_variants
+from inrank.rank import effective_rank, exact_rank, numerical_rank
+from inrank.signals_1d import SIGNALS_1D, chirp, signal_1d, sinusoids, step
+
+
+def _ones(x):
+    return torch.cat([x, torch.ones(x.shape[0], 1, dtype=x.dtype)], dim=1)
+
+
+@pytest.mark.parametrize("name", list(SIGNALS_1D))
+def test_layout_and_range(name):
+    s = signal_1d(name, 100)
+    assert s.kind == "1d" and s.shape == (100,) and s.coords.shape == (100, 1)
+    assert s.values.shape == (100, 1) and float(s.values.abs().max()) <= 1.0
+    assert s.meta["data_range"] == 2.0
+    assert float(s.coords.min()) == pytest.approx(-0.99) and float(s.coords.max()) == pytest.approx(0.99)
+
+
+def test_sinusoid_frequency_counts_zero_crossings():
+    y = sinusoids(2000, freqs=(5,), phases=(0.3,)).values[:, 0]
+    crossings = int((torch.sign(y[1:]) != torch.sign(y[:-1])).sum())
+    assert crossings == 10  # 5 cycles over [-1, 1]
+
+
+def test_sinusoids_normalised_and_checked():
+    s = sinusoids(64, freqs=(1, 2), amplitudes=(2.0, -2.0))
+    assert float(s.values.abs().max()) <= 1.0
+    with pytest.raises(ValueError, match="same length"):
+        sinusoids(8, freqs=(1, 2), amplitudes=(1,))
+    with pytest.raises(ValueError, match="unknown 1-D signal"):
+        signal_1d("square", 8)
+
+
+def test_step_and_chirp():
+    s = step(10, at=0.25)
+    assert s.values[:, 0].tolist() == [-1.0] * 6 + [1.0] * 4
+    y = chirp(4000, f0=1, f1=40).values[:, 0]
+    first, last = y[:2000], y[2000:]
+    zc = [int((torch.sign(p[1:]) != torch.sign(p[:-1])).sum()) for p in (first, last)]
+    assert zc[1] > 2 * zc[0]  # the frequency rises
+
+
+def test_rank_of_x_and_ones_is_two():
+    s = signal_1d("sinusoids", 256)
+    assert exact_rank(_ones(s.coords)) == 2
+
+
+GRIDS = [(1, (2000,)), (2, (16, 16)), (3, (7, 7, 7))]
+
+
+def _layer_features(variant, d, x, width=48):
+    """[H_l, 1] after the layers the REI variant sets (l = 1 or 2), computed in float64 (float32
+    round-off would count as rank)."""
+    model = inrank.build("relu", d, 1, width=width, depth=2, seed=0)
+    layers = 1
+    if variant is not None:
+        rank_expanding_mlp_(model, variant=variant, generator=torch.Generator().manual_seed(0))
+        layers = rei_layers(variant)
+    return model, _ones(model.double().hidden_features(x.double())[layers])
+
+
+@pytest.mark.parametrize("d,shape", GRIDS)
+def test_rei_kink_crosses_the_box_and_gives_full_rank(d, shape):
+    """Every first-layer kink w.x + b = 0 meets [-1, 1]^d (|b| <= ||w||_1), so on a dense grid
+    [ReLU(X W^T + b), 1] has exact rank D + 1 in any dimension."""
+    x = inrank.grid_coords(shape)
+    lin = rank_expanding_(nn.Linear(d, 48), generator=torch.Generator().manual_seed(0))
+    assert bool((lin.bias.abs() <= lin.weight.abs().sum(1) + 1e-6).all())
+    assert exact_rank(_ones(torch.relu(lin.double()(x.double())).detach())) == 49
+    _, default = _layer_features(None, d, x)
+    _, kink = _layer_features("kink", d, x)
+    assert exact_rank(kink) == 49 and exact_rank(default) <= 49
+    assert effective_rank(kink) >= effective_rank(default) * 0.99
+
+
+@pytest.mark.parametrize("d,shape", GRIDS)
+def test_rei_variants_in_any_dimension(d, shape):
+    x = inrank.grid_coords(shape)
+    assert set(rei_variants()) >= {"kink", "zigzag", "triangle"}
+    _, default = _layer_features(None, d, x)
+    _, tri = _layer_features("triangle", d, x)
+    assert exact_rank(tri) == numerical_rank(tri, rtol=1e-3) == 49  # full, well conditioned
+    _, zig = _layer_features("zigzag", d, x)
+    assert exact_rank(zig) >= 40  # measured 49 / 48 / 44 for d = 1 / 2 / 3 (float64)
+    if d == 1:  # where the default collapses most: numerical rank 10 of 49
+        assert numerical_rank(zig, rtol=1e-3) > 2 * numerical_rank(default, rtol=1e-3)
+        assert numerical_rank(tri, rtol=1e-3) > 3 * numerical_rank(default, rtol=1e-3)
+
+
+@pytest.mark.parametrize("d,shape", [(1, (64,)), (3, (5, 5, 5))])
+def test_relu_rei_preset_second_layer_rank(d, shape):
+    """The preset (two-layer 'triangle' REI) hands layer 3 features of (nearly) full numerical
+    rank (measured 25 / 24 of 25 in 1-D / 3-D); the default ReLU collapses in 1-D (10 of 25)
+    and stays lower in 3-D (22)."""
+    x = inrank.grid_coords(shape)
+    x = x.double()
+    rei = inrank.build("relu+rei", d, 1, width=24, depth=2, seed=0).double().hidden_features(x)
+    relu = inrank.build("relu", d, 1, width=24, depth=2, seed=0).double().hidden_features(x)
+    assert [f.shape for f in rei] == [(x.shape[0], d), (x.shape[0], 24), (x.shape[0], 24)]
+    rank_rei = numerical_rank(_ones(rei[2]), rtol=1e-3)
+    assert rank_rei >= 24 and rank_rei > numerical_rank(_ones(relu[2]), rtol=1e-3)
+    if d == 1:
+        assert numerical_rank(_ones(relu[2]), rtol=1e-3) <= 12
+
+
+@pytest.mark.parametrize("d,shape", [(1, (40,)), (3, (4, 4, 4))])
+def test_diagnose_in_one_and_three_dimensions(d, shape):
+    diagnose = pytest.importorskip("inrank.diagnose").diagnose
+    x = inrank.grid_coords(shape)
+    for method in ("relu", "relu+rei"):
+        model = inrank.build(method, d, 1, width=16, depth=2, seed=0)
+        diag = diagnose(model, x)
+        assert diag.n_points == x.shape[0] and len(diag.layers) == 3
+        assert diag.input_features["exact"] == d + 1  # rank of [x, 1]
+        feats = model.double().hidden_features(x.double())  # float64, as diagnose measures
+        for layer, h in zip(diag.layers[:2], feats[1:]):
+            assert layer.features["exact"] == exact_rank(_ones(h))
+        assert diag.layers[1].ntk["exact"] >= 1 and diag.layers[2].features is None
+
+
+def test_fit_1d_reports_snr():
+    s = signal_1d("sinusoids", 128, freqs=(1, 3))
+    res = inrank.fit(inrank.build("relu+rei", 1, 1, width=32, depth=2, seed=0), s, steps=200,
+                     lr=3e-3, progress=False)
+    assert res.metrics["snr"] == pytest.approx(inrank.metrics.snr(res.prediction, s.values))
+    assert res.metrics["snr"] > 10

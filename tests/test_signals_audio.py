@@ -1,0 +1,102 @@
+"""WAV loading and writing, audio fits (PSNR peak-to-peak 2, SNR), the audio CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.io import wavfile
+
+import inrank
+from inrank.cli import main
+from inrank.signals_audio import load_audio, save_audio
+from inrank.tasks import task_overrides
+
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _tone(n=800, rate=8000, freq=440.0):
+    return 0.5 * np.sin(2 * np.pi * freq * np.arange(n) / rate)
+
+
+def test_round_trip_16_bit(tmp_path):
+    y = _tone()
+    save_audio(tmp_path / "a.wav", y, sample_rate=8000)
+    sig = load_audio(tmp_path / "a.wav")
+    assert sig.kind == "audio" and sig.shape == (800,) and sig.values.shape == (800, 1)
+    assert sig.meta["sample_rate"] == 8000 and sig.meta["seconds"] == pytest.approx(0.1)
+    assert np.abs(sig.values[:, 0].numpy() - y).max() <= 1 / 32767
+    c = sig.coords[:, 0]
+    assert c.min() == pytest.approx(-1 + 1 / 800) and c.max() == pytest.approx(1 - 1 / 800)
+    assert bool((c[1:] > c[:-1]).all())
+
+
+@pytest.mark.parametrize("dtype,scale", [(np.int16, 32768), (np.int32, 2 ** 31), (np.float32, 1)])
+def test_formats_and_stereo(tmp_path, dtype, scale):
+    stereo = np.stack([_tone(), -_tone(freq=220)], axis=1)
+    wavfile.write(tmp_path / "s.wav", 8000, (stereo * scale).astype(dtype))
+    sig = load_audio(tmp_path / "s.wav")
+    assert sig.channels == 2
+    np.testing.assert_allclose(sig.values.numpy(), stereo, atol=1e-4)
+    mono = load_audio(tmp_path / "s.wav", mono=True)
+    np.testing.assert_allclose(mono.values[:, 0].numpy(), stereo.mean(1), atol=1e-4)
+
+
+def test_seconds_and_offset(tmp_path):
+    save_audio(tmp_path / "a.wav", _tone(8000), sample_rate=8000)
+    assert len(load_audio(tmp_path / "a.wav", seconds=0.25)) == 2000
+    sig = load_audio(tmp_path / "a.wav", seconds=0.25, offset=0.5)
+    np.testing.assert_allclose(sig.values[:, 0].numpy(), _tone(8000)[4000:6000], atol=1e-4)
+    with pytest.raises(ValueError, match="no samples"):
+        load_audio(tmp_path / "a.wav", offset=2.0)
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_audio(tmp_path / "nope.wav")
+    (tmp_path / "bad.wav").write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_audio(tmp_path / "bad.wav")
+    with pytest.raises(ValueError, match="NaN"):
+        save_audio(tmp_path / "x.wav", np.array([0.0, np.nan]), sample_rate=100)
+
+
+def test_snr_formula():
+    y = torch.tensor([1.0, -1.0, 2.0, 0.0])
+    noise = torch.tensor([0.1, 0.0, -0.1, 0.2])
+    expected = 10 * math.log10(6.0 / 0.06)
+    assert inrank.metrics.snr(y + noise, y) == pytest.approx(expected)
+
+
+def test_audio_fit_reports_snr_and_psnr_with_range_two(tmp_path):
+    save_audio(tmp_path / "a.wav", _tone(400, freq=300), sample_rate=8000)
+    sig = load_audio(tmp_path / "a.wav")
+    model = inrank.build("siren", 1, 1, width=32, depth=2, **task_overrides("siren", sig))
+    assert model.config.omega0 == pytest.approx(3000 * 0.05 / 7)
+    res = inrank.fit(model, sig, steps=40, lr=1e-3, progress=False)
+    assert res.final_psnr == pytest.approx(inrank.psnr(res.prediction, sig.values, data_range=2.0))
+    assert res.metrics["snr"] == pytest.approx(inrank.metrics.snr(res.prediction, sig.values))
+    assert res.metrics["snr"] > 10  # a 300 Hz tone over 50 ms is well fitted
+
+
+def test_cli_fit_wav_writes_wav_and_plot(tmp_path, capsys):
+    save_audio(tmp_path / "a.wav", _tone(300), sample_rate=8000)
+    out = tmp_path / "run"
+    rc = main(["fit", str(tmp_path / "a.wav"), "--method", "siren", "--steps", "5", "--width", "16",
+               "--depth", "1", "--out", str(out), "--no-progress"])
+    assert rc == 0 and "SNR" in capsys.readouterr().out
+    for name in ("reconstruction.wav", "waveform.png", "psnr_curve.png", "metrics.json", "model.pt"):
+        assert (out / name).is_file(), name
+    assert len(load_audio(out / "reconstruction.wav")) == 300
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["kind"] == "audio" and "snr" in metrics["metrics"]
+    assert json.loads((out / "config.json").read_text())["overrides"]["omega0"] > 0
+
+
+@pytest.mark.skipif(not (DATA / "audio" / "bach.wav").exists(), reason="../shared/data not present")
+def test_bach_clip():
+    sig = load_audio(DATA / "audio" / "bach.wav", seconds=0.1)
+    assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.channels == 1
+    assert float(sig.values.abs().max()) <= 1.0
