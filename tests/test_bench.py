@@ -81,7 +81,8 @@ def test_a_changed_protocol_is_a_new_run(tmp_path):
 
 
 def test_suites_are_data_from_the_preset_registry():
-    assert bench.suites() == ["quick", "kodak", "width", "bn-placement", "lr-sweep"]
+    assert bench.suites() == ["quick", "kodak", "width", "bn-placement", "lr-sweep", "generalize",
+                              "audio", "occupancy"]
     quick = bench.expand(bench.suite("quick"), tuned={})
     assert sorted({r.method for r in quick}) == sorted(inrank.presets())
     assert {r.lr for r in quick if r.method == "siren"} == {inrank.preset("siren").lr}
@@ -142,8 +143,8 @@ def test_unknown_names_fail_before_any_work(tmp_path):
         bench.run_suite("nope", out=tmp_path)
     with pytest.raises(ValueError, match="unknown method 'nope'; choose one of: relu"):
         bench.run_suite("quick", methods=["relu", "nope"], out=tmp_path)
-    with pytest.raises(ValueError, match="unknown executor 'ray'; choose one of: local"):
-        bench.run_suite("quick", executor="ray", out=tmp_path)
+    with pytest.raises(ValueError, match="unknown executor 'nope'; choose one of: local, batched, ray"):
+        bench.run_suite("quick", executor="nope", out=tmp_path)
     with pytest.raises(FileNotFoundError, match="image not found: 'nope.png'"):
         bench.run_suite("quick", images=["nope.png"], out=tmp_path)
     assert not (tmp_path / "runs").exists()

@@ -51,6 +51,9 @@ class Run:
     """Record the rank of [H_1, 1] at init and at the end (not part of the identity)."""
     keep_recon: bool = False
     """Return the reconstruction for the report (not part of the identity)."""
+    task: str = "image"
+    """``image`` (fit an image), or a task of :data:`inrank.tasks.TASK_SUITES`: ``generalize``,
+    ``audio``, ``occupancy`` (its signals, model settings, loss and metrics)."""
 
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
@@ -67,7 +70,8 @@ class Run:
         return {"method": self.method, "preset": self.preset,
                 "overrides": {k: v for k, v in self.overrides}, "signal": self.signal,
                 "size": self.size, "seed": self.seed, "width": self.width, "depth": self.depth,
-                "steps": self.steps, "lr": self.lr, "evals": self.evals}
+                "steps": self.steps, "lr": self.lr, "evals": self.evals,
+                **({"task": self.task} if self.task != "image" else {})}
 
     @property
     def id(self) -> str:
@@ -126,14 +130,27 @@ def _signal(source: str, size: int | None, name: str) -> Signal:
     return sig
 
 
+@functools.lru_cache(maxsize=4)
+def _task_signal(task: str, name: str, data: Path) -> Signal:
+    """A task's signal, cached: labelling a mesh takes seconds."""
+    from .tasks import task_signal
+
+    return task_signal(task, name, data)
+
+
 def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple | None]:
     """Load the run's signal and build its model; with ``run.rank`` also the inlet rank at init."""
     from .demo import inlet_rank
     from .presets import build
 
-    signal = _signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
+    from .tasks import task_overrides
+
+    if run.task == "image":
+        signal = _signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
+    else:
+        signal = _task_signal(run.task, run.signal, options.data or data_dir())
     model = build(run.preset, signal.in_dim, signal.channels, width=run.width, depth=run.depth,
-                  seed=run.seed, **dict(run.overrides))
+                  seed=run.seed, **{**task_overrides(run.preset, signal), **dict(run.overrides)})
     r0 = None
     if run.rank:
         model.eval()
@@ -179,14 +196,20 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
     """
     from .fit import fit
+    from .tasks import task_fit_kwargs, task_metrics
 
     t0 = time.perf_counter()
     signal, model, r0 = prepare_run(run, options)
+    extra = task_fit_kwargs(run.task, signal) if run.task != "image" else {}
     status = "ok"
     try:
         result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
                      device=options.device, eval_every=max(1, run.steps // run.evals),
-                     progress=options.progress)
+                     progress=options.progress, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
-    return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)
+    record = run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)
+    if run.task != "image" and status == "ok":
+        record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
+        record["metrics"].update(task_metrics(run.task, model.cpu(), signal))
+    return record

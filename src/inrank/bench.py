@@ -18,6 +18,7 @@ from pathlib import Path
 from . import _checks, _io
 from ._bench_exec import ExecOptions, Run, data_dir, execute_run, resolve_image
 from .presets import preset, presets
+from .tasks import TASK_METHODS, TASK_SUITES
 from .report import flat_row, write_report
 from .tuning import TUNED_LR_PATH, best_lrs, tuned_lrs
 
@@ -67,6 +68,8 @@ class Suite:
     """Image whose reconstructions and error maps go into the HTML report (default: first)."""
     subsets: dict = field(default_factory=dict)
     """Extra tables over image subsets: label -> tuple of images."""
+    task: str = "image"
+    """``image``, or a task of :data:`inrank.tasks.TASK_SUITES` (generalize, audio, occupancy)."""
 
 
 _SUITES: dict[str, Suite] = {s.name: s for s in [
@@ -90,6 +93,11 @@ _SUITES: dict[str, Suite] = {s.name: s for s in [
           "that is in no reported table, quick's protocol otherwise; the best final PSNR "
           "gives the tuned lr", images=("coffee",), size=32, steps=500, lr_source="preset",
           lr_multipliers=(1 / 3, 1.0, 3.0)),
+    *[Suite(name, TASK_SUITES[name]["summary"], images=TASK_SUITES[name]["signals"],
+            steps=TASK_SUITES[name]["steps"], size=TASK_SUITES[name].get("size"),
+            widths=(TASK_SUITES[name]["width"],), depth=TASK_SUITES[name]["depth"],
+            methods=TASK_METHODS, lr_source="preset", task=name)
+      for name in ("generalize", "audio", "occupancy")],
 ]}
 
 
@@ -98,7 +106,7 @@ def suites() -> list[str]:
 
     Examples:
         >>> suites()
-        ['quick', 'kodak', 'width', 'bn-placement', 'lr-sweep']
+        ['quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy']
     """
     return list(_SUITES)
 
@@ -137,7 +145,9 @@ def expand(s: Suite, *, tuned: dict[str, float] | None = None) -> list[Run]:
                             method=method, preset=base, overrides=tuple(sorted(overrides.items())),
                             signal=image, size=s.size, seed=seed, width=width, depth=s.depth,
                             steps=s.steps, lr=float(f"{lr0 * mult:.6g}"), evals=s.evals,
-                            rank=s.rank, keep_recon=image == report and seed == s.seeds[0]))
+                            rank=s.rank, task=s.task,
+                            keep_recon=s.task in ("image", "generalize") and image == report
+                            and seed == s.seeds[0]))
     return runs
 
 
@@ -261,7 +271,7 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
     options = ExecOptions(data=data_dir(data) if data is not None else None, device=device,
                           address=address,
                           progress=progress)
-    for image in s.images:  # fail before any work on a missing image
+    for image in s.images if s.task in ("image", "generalize") else ():  # fail before any work
         resolve_image(image, options.data)
     tuned_lr = tuned_lrs(tuned)
     runs = expand(s, tuned=tuned_lr)

@@ -17,13 +17,16 @@ __all__ = ["batched_executor"]
 def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """Group compatible runs and fit each group in one batched pass; yield every record.
 
-    A group of one, or a group whose batched fit diverges, falls back to :func:`execute_run`
+    Task runs (generalize, audio, occupancy), a group of one, or a group whose batched fit diverges, falls back to :func:`execute_run`
     per run (so a divergence is recorded exactly as the local executor records it).
     """
     from .batched import fit_models
 
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
+        if run.task != "image":  # task protocols (masks, BCE) fit one by one
+            yield execute_run(run, options)
+            continue
         groups[(run.preset, run.overrides, run.size, run.seed, run.width, run.depth, run.steps,
                 run.lr, run.evals)].append(run)
     for group in groups.values():

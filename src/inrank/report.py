@@ -19,6 +19,9 @@ __all__ = ["ROW_FIELDS", "REFERENCE_POINTS", "flat_row", "Table", "summary_table
 #: Columns of ``results.csv`` (rank columns are added when a suite measures rank).
 ROW_FIELDS = ("method", "signal", "seed", "width", "depth", "steps", "lr", "final_psnr",
               "best_psnr", "ssim", "params", "seconds_per_step", "device", "size", "status")
+#: Task metrics (columns added when present): held-out PSNR, audio SNR, occupancy IoU.
+TASK_FIELDS = {"test_psnr": "Held-out PSNR (dB) per image", "train_psnr": "Training-pixel PSNR (dB) per image",
+               "snr": "SNR (dB) per clip", "grid_iou": "Occupancy IoU on the dense grid per mesh"}
 _RANK_FIELDS = ("rank_init_exact", "rank_init_numerical", "rank_final_exact",
                 "rank_final_numerical", "rank_max")
 
@@ -41,6 +44,7 @@ def flat_row(record: dict) -> dict:
     row.update({k: m.get(k) for k in ("final_psnr", "best_psnr", "ssim", "params",
                                       "seconds_per_step", "device")})
     row.update(size=run.get("size"), status=record.get("status", "ok"))
+    row.update({k: m[k] for k in TASK_FIELDS if m.get(k) is not None})
     if record.get("rank"):
         r = record["rank"]
         row.update(rank_init_exact=r["init_exact"], rank_init_numerical=r["init_numerical"],
@@ -181,6 +185,9 @@ def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table]]:
             out.append((f"Subset {label}", summary_table(sub)))
     if len({r["signal"] for r in rows}) > 1 or len(suite.widths) == 1:
         out.append(("Final PSNR (dB) per image", per_image_table(rows)))
+    for field, title in TASK_FIELDS.items():
+        if rows and all(field in r for r in rows):
+            out.append((title, per_image_table(rows, metric=field)))
     return out
 
 
@@ -204,7 +211,7 @@ def results_markdown(rows: Sequence[dict], suite, *, machine: str = "") -> str:
 
 
 def _csv_text(rows: Sequence[dict]) -> str:
-    fields = list(ROW_FIELDS) + [f for f in _RANK_FIELDS if any(f in r for r in rows)]
+    fields = list(ROW_FIELDS) + [f for f in (*TASK_FIELDS, *_RANK_FIELDS) if any(f in r for r in rows)]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
