@@ -19,11 +19,7 @@ def singular_values(matrix: torch.Tensor) -> torch.Tensor:
 def exact_rank(matrix: torch.Tensor) -> int:
     """Rank at machine precision: singular values above ``max(N, D) * eps * s_max``
     (the LAPACK / ``numpy.linalg.matrix_rank`` convention), float64."""
-    s = singular_values(matrix)
-    if s.numel() == 0 or s[0] == 0:
-        return 0
-    tol = max(matrix.shape) * torch.finfo(torch.float64).eps * s[0]
-    return int((s > tol).sum())
+    return spectral_exact_rank(singular_values(matrix), size=max(matrix.shape))
 
 
 def numerical_rank(matrix: torch.Tensor, *, rtol: float = 1e-3) -> int:
@@ -33,33 +29,22 @@ def numerical_rank(matrix: torch.Tensor, *, rtol: float = 1e-3) -> int:
         >>> numerical_rank(torch.diag(torch.tensor([1.0, 1e-2, 1e-5])), rtol=1e-3)
         2
     """
-    s = singular_values(matrix)
-    if s.numel() == 0 or s[0] == 0:
-        return 0
-    return int((s > rtol * s[0]).sum())
+    return spectral_numerical_rank(singular_values(matrix), rtol=rtol)
 
 
 def effective_rank(matrix: torch.Tensor) -> float:
     """Effective rank (Roy and Vetterli 2007): ``exp(H(p))``, ``p = s / sum(s)``."""
-    s = singular_values(matrix)
-    total = s.sum()
-    if total == 0:
-        return 0.0
-    p = s / total
-    p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
+    return spectral_effective_rank(singular_values(matrix))
 
 
 def stable_rank(matrix: torch.Tensor) -> float:
     """Stable rank: ``||A||_F^2 / ||A||_2^2 = sum s^2 / s_max^2``."""
-    s = singular_values(matrix)
-    return 0.0 if s.numel() == 0 or s[0] == 0 else float((s ** 2).sum() / s[0] ** 2)
+    return spectral_stable_rank(singular_values(matrix))
 
 
 def participation_ratio(matrix: torch.Tensor) -> float:
     """Participation ratio of the squared singular values: ``(sum s^2)^2 / sum s^4``."""
-    s2 = singular_values(matrix) ** 2
-    return 0.0 if s2.sum() == 0 else float(s2.sum() ** 2 / (s2 ** 2).sum())
+    return spectral_participation_ratio(singular_values(matrix) ** 2)
 
 
 # --- Spectra and measures on them ------------------------------------------------------------
