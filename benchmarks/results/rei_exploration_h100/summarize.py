@@ -1,4 +1,4 @@
-"""Merge the H100 exploration sweeps into ../rei_ablation.json and the tables of ../rei_ablation.md.
+"""Merge the H100 exploration sweeps into exploration.json and tables.md (this folder).
 
     python benchmarks/results/rei_exploration_h100/summarize.py
 """
@@ -79,9 +79,9 @@ def tables(rows: list[dict]) -> str:
 
 if __name__ == "__main__":
     rows = load()
-    (HERE.parent / "rei_ablation.json").write_text(json.dumps(
+    (HERE / "exploration.json").write_text(json.dumps(
         {"machine": MACHINE, "source": "benchmarks/results/rei_exploration_h100/sweep1-3.py",
          "protocol": "64 px, 3 x 256 ReLU MLP, full-batch Adam (torch defaults), no schedule, "
                      "init seed 0, eval every 100 steps", "runs": rows}, indent=1) + "\n")
     (HERE / "tables.md").write_text(tables(rows))
-    print(f"{len(rows)} runs -> ../rei_ablation.json, tables.md")
+    print(f"{len(rows)} runs -> exploration.json, tables.md")
