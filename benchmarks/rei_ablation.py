@@ -2,21 +2,26 @@
 
 One command:
 
-    python benchmarks/rei_ablation.py --profile full  # 64 px, 3000 steps (a GPU: minutes)
-    python benchmarks/rei_ablation.py --profile cpu   # 32 px, 1000 steps (untimed; est. ~25 min, 2 idle cores)
-    python benchmarks/rei_ablation.py --quick         # smoke version (32 px, 300 steps)
+    python benchmarks/rei_ablation.py                 # profile cpu without a GPU, full with one
+    python benchmarks/rei_ablation.py --quick         # smoke version (32 px, 300 steps, ~2 min)
 
-Three stages, every run seeded (init seed 0, full batch Adam, no schedule):
+Profiles (every run seeded: init seed 0, full-batch Adam, no schedule):
 
-1. learning-rate sweep of every method on skimage ``camera`` and ``coffee`` (not in the table),
-   1000 steps; the lr with the best mean PSNR is used below;
-2. the table: every method on the 64 px astronaut and the quick suite (Kodak kodim01, 05, 13, 23,
-   64 px short side), PSNR at 300 / 1000 / 3000 steps, effective and numerical rank of every
-   hidden layer at init and after training;
-3. knobs of the chosen ``triangle`` variant (gain, lr, directions, slope, ...) on the astronaut.
+* ``cpu`` (measured on 2 cores, about 50 min): the 64 px astronaut and the quick suite's Kodak
+  images at the quick suite's own size (32 px short side), 3000 steps, PSNR at 300 / 1000 / 3000;
+* ``full`` (a GPU): the same with the Kodak images at 64 px short side, plus kodim13;
+* ``quick``: 32 px, 300 steps, astronaut and kodim23 (checks the pipeline).
 
-Writes ``benchmarks/results/rei_ablation.json`` and ``.md`` (``--quick``: ``rei_ablation_quick.*``). The ``full`` profile
-is about 200k Adam steps on 64 px images: hours on 2 CPU cores, so the CPU default is ``cpu``.
+Learning rates: every library preset (relu, relu+rei, pe, rff, siren) runs at the library's tuned
+lr (``src/inrank/tuned_lr.json``, written by ``inrank bench lr-sweep``: coffee, 32 px, 500 steps);
+rows that are not presets (the other REI variants, ``pe-L6``) get the same protocol here: the
+best of a 3-point grid on ``coffee`` at 32 px after 500 steps (not an image of the table).
+
+Every table row records the effective and numerical rank of every hidden layer at init and after
+training. A last stage varies the knobs of the chosen ``triangle`` variant on the astronaut
+(1000 steps). Writes ``benchmarks/results/rei_ablation.json`` and ``.md`` (``--quick``:
+``rei_ablation_quick.*``); finished runs are appended to ``$OUT/rei_ablation.jsonl`` (default
+``/tmp``) as they end.
 """
 from __future__ import annotations
 
@@ -33,22 +38,23 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine  # noqa: E402
-from rei_ablation_report import render  # noqa: E402
+from rei_ablation_report import plot, render  # noqa: E402
 
-QUICK_SUITE = ("kodim01", "kodim05", "kodim13", "kodim23")
-SWEEP_IMAGES = ("camera", "coffee")
-# method -> (preset, overrides, lr grid). "relu+rei" is the preset, i.e. the chosen variant.
-METHODS: dict[str, tuple[str, dict, tuple[float, ...]]] = {
-    "relu": ("relu", {}, (3e-4, 1e-3, 3e-3)),
-    "pe": ("pe", {}, (3e-4, 1e-3, 3e-3)),
-    "pe-L6": ("pe", {"pe_octaves": 6}, (3e-4, 1e-3, 3e-3)),
-    "rff": ("rff", {}, (3e-4, 1e-3, 3e-3)),
-    "siren": ("siren", {}, (3e-5, 1e-4, 3e-4)),
-    "rei:kink": ("relu+rei", {"rei_variant": "kink"}, (3e-4, 1e-3, 3e-3)),
-    "rei:zigzag": ("relu+rei", {"rei_variant": "zigzag"}, (3e-4, 1e-3, 3e-3)),
-    "rei:triangle(gain=1)": ("relu+rei", {"rei_variant": "triangle", "rei_options": {"gain": 1.0}},
-                             (3e-4, 1e-3, 3e-3)),
-    "relu+rei": ("relu+rei", {}, (2e-4, 5e-4, 1e-3)),
+QUICK_SUITE = ("kodim01", "kodim05", "kodim23")  # the bench quick suite's images
+SWEEP_IMAGE, SWEEP_SIZE, SWEEP_STEPS = "coffee", 32, 500  # the lr-sweep suite's protocol
+GRID = (3e-4, 1e-3, 3e-3)
+# method -> (preset, overrides). Rows without overrides are library presets and use the library's
+# tuned lr; the others are swept on GRID. "relu+rei" is the preset, i.e. the chosen variant.
+METHODS: dict[str, tuple[str, dict]] = {
+    "relu": ("relu", {}),
+    "pe": ("pe", {}),
+    "pe-L6": ("pe", {"pe_octaves": 6}),
+    "rff": ("rff", {}),
+    "siren": ("siren", {}),
+    "rei:kink": ("relu+rei", {"rei_variant": "kink"}),
+    "rei:zigzag": ("relu+rei", {"rei_variant": "zigzag"}),
+    "rei:triangle(gain=1)": ("relu+rei", {"rei_variant": "triangle", "rei_options": {"gain": 1.0}}),
+    "relu+rei": ("relu+rei", {}),
 }
 
 
@@ -131,12 +137,23 @@ def _pool_map(tasks: list[dict], jobs: int, log) -> list[dict]:
     return out
 
 
+def _knobs(profile: str) -> dict[str, tuple[str, dict, float]]:
+    runs = knob_runs()
+    if profile == "full":
+        return runs
+    keep = {"cpu": ["triangle gain=1 lr=0.0005", "triangle gain=3 lr=0.0005", "triangle gain=30 lr=0.0005",
+                    "triangle directions=4", "triangle directions=8",
+                    "triangle directions=2 axis-aligned", "triangle slope=4"],
+            "quick": ["triangle gain=3 lr=0.0005"]}[profile]
+    return {k: runs[k] for k in keep}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", choices=("full", "cpu", "quick"), default=None,
-                   help="full: 64 px, 3000 steps, every run (default with a GPU); cpu: 32 px, 1000 "
-                        "steps, 2-lr sweep on camera, 4 knobs (default without a GPU; untimed, estimated "
-                        "~25 min on 2 idle cores); quick: 32 px, 300 steps smoke")
+                   help="cpu: 64 px astronaut + quick suite at 32 px, 3000 steps (default without a "
+                        "GPU; ~50 min on 2 cores); full: everything at 64 px (default with a GPU); "
+                        "quick: 32 px, 300 steps smoke")
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: 2 on CPU, 12 on GPU)")
@@ -151,25 +168,22 @@ def main(argv: list[str] | None = None) -> int:
     profile = "quick" if args.quick else args.profile or ("full" if cuda else "cpu")
     methods = dict(METHODS)
     if profile == "full":
-        size, steps, sweep_steps, checkpoints = 64, 3000, 1000, (300, 1000, 3000)
-        images, sweep_images, knobs = ("astronaut",) + QUICK_SUITE, SWEEP_IMAGES, knob_runs()
+        steps, checkpoints = 3000, (300, 1000, 3000)
+        sizes = {"astronaut": 64, **{k: 64 for k in QUICK_SUITE + ("kodim13",)}}
+    elif profile == "cpu":
+        steps, checkpoints = 3000, (300, 1000, 3000)
+        sizes = {"astronaut": 64, **{k: 32 for k in QUICK_SUITE}}
     else:
-        methods.pop("pe-L6")  # 6 octaves is the 64 px Nyquist choice; at 32 px it is not
-        methods = {m: (pr, ov, grid[:2]) for m, (pr, ov, grid) in methods.items()}
-        sweep_images = ("camera",)
-        if profile == "cpu":
-            size, steps, sweep_steps, checkpoints = 32, 1000, 300, (300, 1000)
-            images = ("astronaut",) + QUICK_SUITE
-            keep = [f"triangle gain={g} lr=0.0005" for g in (1, 3, 10, 30)]
-        else:
-            size, steps, sweep_steps, checkpoints = 32, 300, 300, (100, 300)
-            images = ("astronaut", "kodim23")
-            keep = ["triangle gain=1 lr=0.0005", "triangle gain=10 lr=0.0005"]
-        knobs = {k: v for k, v in knob_runs().items() if k in keep}
-    for img in images:
+        steps, checkpoints = 300, (100, 300)
+        sizes = {"astronaut": 32, "kodim23": 32}
+    knobs = _knobs(profile)
+    for img in sizes:
         if img.startswith("kodim") and not (args.data / f"{img}.png").is_file():
             p.error(f"{args.data / (img + '.png')} not found; pass --data DIR holding the Kodak PNGs")
-    base = dict(size=size, data=str(args.data), device=device)
+    from inrank.tuning import TUNED_LR_PATH, tuned_lrs
+
+    library_lr = tuned_lrs()
+    base = dict(data=str(args.data), device=device)
     stem = "rei_ablation_quick" if profile == "quick" else "rei_ablation"
     args.out.mkdir(parents=True, exist_ok=True)
     log_file = open(Path(os.environ.get("OUT", "/tmp")) / f"{stem}.jsonl", "w")  # partial results
@@ -178,45 +192,56 @@ def main(argv: list[str] | None = None) -> int:
         log_file.write(json.dumps(rec) + "\n")
         log_file.flush()
         print(f"[{rec['stage']}] {rec['method']:<28} {rec['image']:<10} lr={rec['lr']:<8g} "
-              f"{rec['status']:<8} {rec['psnr']}", flush=True)
+              f"{rec['status']:<8} {rec['psnr']} {rec['seconds']} s", flush=True)
 
     t_start = time.time()
-    sweep_tasks = [dict(base, stage="lr", method=m, preset=pr, overrides=ov, image=img, lr=lr,
-                        steps=sweep_steps, checkpoints=(sweep_steps,),
-                        eval_every=math.gcd(sweep_steps, 100), ranks=False)
-                   for m, (pr, ov, grid) in methods.items() for lr in grid for img in sweep_images]
+    swept = [m for m, (_, ov) in methods.items() if ov]
+    sweep_steps = SWEEP_STEPS if profile != "quick" else 100
+    sweep_tasks = [dict(base, stage="lr", method=m, preset=methods[m][0], overrides=methods[m][1],
+                        image=SWEEP_IMAGE, size=SWEEP_SIZE, lr=lr, steps=sweep_steps,
+                        checkpoints=(sweep_steps,), eval_every=sweep_steps, ranks=False)
+                   for m in swept for lr in GRID]
     sweep = _pool_map(sweep_tasks, jobs, log)
-    tuned = {}
-    for m, (_, _, grid) in methods.items():
+    tuned, lr_source = {}, {}
+    for m, (pr, ov) in methods.items():
+        if not ov:
+            tuned[m], lr_source[m] = library_lr[pr], "library tuned_lr.json"
+            continue
+
         def score(lr: float, m=m) -> float:
             vals = [r["psnr"].get(str(sweep_steps), -1.0) if r["status"] == "ok" else -1.0
                     for r in sweep if r["method"] == m and r["lr"] == lr]
             return sum(vals) / len(vals)
-        tuned[m] = max(grid, key=score)
+        tuned[m], lr_source[m] = max(GRID, key=score), f"best of {'/'.join(f'{g:g}' for g in GRID)} here"
     eval_every = math.gcd(*checkpoints)
-    tasks = [dict(base, stage="table", method=m, preset=pr, overrides=ov, image=img, lr=tuned[m],
-                  steps=steps, checkpoints=checkpoints, eval_every=eval_every, ranks=True)
-             for m, (pr, ov, _) in methods.items() for img in images]
+    tasks = [dict(base, stage="table", method=m, preset=pr, overrides=ov, image=img, size=size,
+                  lr=tuned[m], steps=steps, checkpoints=checkpoints, eval_every=eval_every, ranks=True)
+             for m, (pr, ov) in methods.items() for img, size in sizes.items()
+             if not (m == "pe-L6" and size != 64)]  # 6 octaves is the 64 px grid's Nyquist choice
     kstep = min(1000, steps)
-    tasks += [dict(base, stage="knob", method=k, preset=pr, overrides=ov, image="astronaut", lr=lr,
-                   steps=kstep, checkpoints=tuple(c for c in checkpoints if c <= kstep),
+    tasks += [dict(base, stage="knob", method=k, preset=pr, overrides=ov, image="astronaut",
+                   size=sizes["astronaut"], lr=lr, steps=kstep,
+                   checkpoints=tuple(c for c in checkpoints if c <= kstep),
                    eval_every=math.gcd(kstep, eval_every), ranks=True)
               for k, (pr, ov, lr) in knobs.items()]
     tasks.sort(key=lambda t: -t["steps"])  # long runs first keeps the pool busy
     results = _pool_map(tasks, jobs, log)
     payload = {"machine": machine(), "device": device, "jobs": jobs, "profile": profile,
                "seconds": round(time.time() - t_start, 1),
-               "protocol": {"size": size, "steps": steps, "checkpoints": list(checkpoints),
-                            "sweep_steps": sweep_steps, "sweep_images": list(sweep_images),
-                            "images": list(images), "width": 256, "depth": 3, "seed": 0,
+               "protocol": {"sizes": sizes, "steps": steps, "checkpoints": list(checkpoints),
+                            "sweep_steps": sweep_steps, "sweep_images": [SWEEP_IMAGE],
+                            "sweep_size": SWEEP_SIZE, "images": list(sizes), "width": 256,
+                            "depth": 3, "seed": 0, "library_lr_file": TUNED_LR_PATH.name,
                             "optimizer": "Adam (torch defaults), full batch, no schedule"},
-               "methods": {m: {"preset": pr, "overrides": ov, "lr_grid": list(g)}
-                           for m, (pr, ov, g) in methods.items()},
-               "tuned_lr": tuned, "lr_sweep": sweep, "results": results}
+               "methods": {m: {"preset": pr, "overrides": ov,
+                               "lr_grid": list(GRID) if ov else [], "lr_source": lr_source[m]}
+                           for m, (pr, ov) in methods.items()},
+               "tuned_lr": tuned, "lr_sweep": sweep, "results": results, "stem": stem}
     from inrank._io import write_json, write_text
 
     write_json(args.out / f"{stem}.json", payload)
     write_text(args.out / f"{stem}.md", render(payload))
+    plot(payload, args.out / f"{stem}.png")
     print(f"wrote {args.out / stem}.json and .md in {payload['seconds']:.0f} s")
     return 0
 

@@ -1,4 +1,7 @@
-"""Markdown for ``rei_ablation.json``; ``python benchmarks/rei_ablation_report.py FILE.json`` re-renders."""
+"""Markdown and figure for ``rei_ablation.json``.
+
+``python benchmarks/rei_ablation_report.py FILE.json`` re-renders ``FILE.md`` and ``FILE.png``.
+"""
 from __future__ import annotations
 
 import json
@@ -44,14 +47,19 @@ def render(payload: dict) -> str:
            f"on {payload['device']} ({payload['jobs']} parallel processes, {payload['seconds']:.0f} s). "
            + machine_line(payload["machine"]),
            "",
-           f"Protocol: {proto['width']} x {proto['depth']} MLPs, {proto['optimizer']}, init seed "
-           f"{proto['seed']}, one seed per cell. Images at {proto['size']} px short side "
-           f"({first} and the quick suite {', '.join(suite) or '-'}). Each method runs at the lr "
-           f"that was best on {', '.join(proto['sweep_images'])} after {proto['sweep_steps']} steps "
-           "(table below). `relu+rei` is the preset (variant `triangle`, gain 10); the `rei:*` rows "
+           f"Protocol: {proto['depth']} hidden layers x {proto['width']} units, {proto['optimizer']}, init seed "
+           f"{proto['seed']}, one seed per cell. Images (short side): "
+           + ", ".join(f"{i} {s} px" for i, s in proto["sizes"].items())
+           + f" ({first} and the quick suite). Learning rates: the library presets run at the "
+           f"library's tuned lr ({proto['library_lr_file']}: coffee, 32 px, 500 steps); the other "
+           f"rows at the best of a 3-point grid on {', '.join(proto['sweep_images'])} "
+           f"({proto['sweep_size']} px, {proto['sweep_steps']} steps; table at the end). "
+           "`relu+rei` is the preset (variant `triangle`, gain 10); the `rei:*` rows "
            "are the other variants; `pe` is the preset (10 octaves), `pe-L6` the same with 6 "
-           "octaves (the top octave at the 64 px grid's Nyquist rate). All `rei:*` and `relu+rei` "
-           "rows have exactly the architecture, parameter count and compute per step of `relu`.",
+           "octaves (the top octave at the 64 px grid's Nyquist rate; run at 64 px only). All "
+           "`rei:*` and `relu+rei` rows have exactly the architecture, parameter count and "
+           "compute per step of `relu`. How the chosen variant was found (155 fits at 64 px on "
+           "an H100, including every failed idea): `rei_exploration_h100/README.md`.",
            "",
            "## PSNR (dB) at equal steps",
            "",
@@ -79,6 +87,8 @@ def render(payload: dict) -> str:
                 out.append(f"At {cp} steps: `relu+rei` - `relu` = {r - base:+.2f} dB, "
                            f"`relu+rei` - `pe` = {r - p:+.2f} dB.")
 
+    out += ["", f"![PSNR against steps and hidden-layer effective rank on {first}]"
+            f"({payload.get('stem', 'rei_ablation')}.png)"]
     out += ["", f"## PSNR per image at {last} steps", "",
             "| method | " + " | ".join(proto["images"]) + " |", "|---|" + "---|" * len(proto["images"])]
     for m in methods:
@@ -116,8 +126,10 @@ def render(payload: dict) -> str:
     if sweep:
         s = str(proto["sweep_steps"])
         out += ["", f"## Learning-rate sweep ({', '.join(proto['sweep_images'])}, {s} steps, mean PSNR)", "",
-                "| method | lr grid -> mean PSNR | chosen |", "|---|---|---|"]
+                "| method | lr grid -> PSNR | chosen |", "|---|---|---|"]
         for m in methods:
+            if not payload["methods"][m]["lr_grid"]:
+                continue
             cells = []
             for lr in payload["methods"][m]["lr_grid"]:
                 vals = [r["psnr"].get(s) if r["status"] == "ok" else None for r in sweep
@@ -131,6 +143,53 @@ def render(payload: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def plot(payload: dict, path: Path) -> Path:
+    """Two panels on the first image: PSNR (dB) against steps per method, and the effective rank
+    of every hidden layer at init (open) and after training (filled)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from inrank._io import save_figure
+
+    proto = payload["protocol"]
+    first = proto["images"][0]
+    rows = {r["method"]: r for r in payload["results"] if r["stage"] == "table" and r["image"] == first}
+    methods = [m for m in payload["methods"] if m in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    for m in methods:
+        cps = sorted(int(c) for c in rows[m]["psnr"])
+        style = "-" if m.startswith(("rei", "relu+rei")) else "--"
+        a.plot(cps, [rows[m]["psnr"][str(c)] for c in cps], style, marker="o", lw=2 if m == "relu+rei" else 1.2,
+               label=m)
+    a.set_xscale("log")
+    a.set_xlabel("Adam steps")
+    a.set_ylabel("PSNR (dB)")
+    a.set_title(f"{first} {proto['sizes'][first]} px")
+    a.grid(alpha=0.3)
+    a.legend(fontsize=8)
+    depth = proto["depth"]
+    width = 0.8 / depth
+    for k in range(depth):
+        x = [i + (k - (depth - 1) / 2) * width for i in range(len(methods))]
+        init = [rows[m]["rank_init"]["effective"][k] for m in methods]
+        trained = [rows[m]["rank_trained"]["effective"][k] for m in methods]
+        color = f"C{k}"
+        b.bar(x, init, width, fill=False, edgecolor=color, label=f"layer {k + 1} init")
+        b.bar(x, trained, width * 0.5, color=color, label=f"layer {k + 1} trained")
+    b.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=8)
+    b.set_ylabel(f"effective rank of H_l (of {proto['width']})")
+    b.set_title("hidden-layer effective rank: init (outline) / trained (bar)")
+    top = max(max(r["rank_init"]["effective"] + r["rank_trained"]["effective"]) for r in rows.values())
+    b.set_ylim(0, top * 1.3)
+    b.legend(fontsize=7, ncol=depth, loc="upper center")
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return out
+
+
 if __name__ == "__main__":
     path = Path(sys.argv[1])
-    path.with_suffix(".md").write_text(render(json.loads(path.read_text())))
+    payload = json.loads(path.read_text())
+    path.with_suffix(".md").write_text(render(payload))
+    plot(payload, path.with_suffix(".png"))
