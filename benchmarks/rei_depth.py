@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=HERE / "results")
     args = p.parse_args(argv)
+    if args.steps < CHECKPOINTS[0]:
+        p.error(f"--steps must be at least {CHECKPOINTS[0]} (the first PSNR checkpoint)")
     torch.set_num_threads(1)
     from inrank.tuning import tuned_lrs
 
@@ -84,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     results = _pool_map(tasks, args.jobs, log)
     import inrank
 
-    for r, t in zip(sorted(results, key=lambda r: r["method"]), sorted(tasks, key=lambda t: t["method"])):
-        r.update(preset=t["preset"], depth=t["overrides"]["depth"],
-                 params=sum(q.numel() for q in inrank.build(t["preset"], 2, 3, depth=t["overrides"]["depth"]).parameters()))
+    by_method = {t["method"]: t for t in tasks}
+    for r in results:
+        preset, depth = by_method[r["method"]]["preset"], by_method[r["method"]]["overrides"]["depth"]
+        r.update(preset=preset, depth=depth,
+                 params=sum(q.numel() for q in inrank.build(preset, 2, 3, depth=depth).parameters()))
     payload = {"machine": machine(), "jobs": args.jobs, "size": args.size, "steps": args.steps,
                "checkpoints": list(checkpoints), "seconds": round(time.time() - t0, 1),
                "results": results}
