@@ -1,16 +1,40 @@
-"""Run a list of (method, signal) jobs through a ``run_*`` function of :mod:`inrank.tasks`,
-then write ``results/<name>.json`` and ``results/<name>.md`` with the machine noted."""
+"""Command line, jobs and results of the task benchmarks (generalize, audio, occupancy): parse the
+protocol with :data:`inrank.tasks.TASK_SUITES`'s defaults, run the (method, signal) jobs through a
+``run_*`` function of :mod:`inrank.tasks`, then write ``results/<name>.json`` and ``.md`` with the
+machine noted."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
 from inrank._io import write_json, write_text
+from inrank.tasks import TASK_METHODS, TASK_SUITES, task_signal
 
 from _machine import machine, machine_line
 
 OUT = Path(__file__).resolve().parent / "results"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def task_arguments(task: str, doc: str, signals_flag: str, options: tuple[str, ...]) -> argparse.Namespace:
+    """Parse a task benchmark's command line: ``--<signals_flag>`` (comma separated names),
+    each of ``options`` (keys of ``TASK_SUITES[task]``, e.g. ``size``, as ``--size``), ``--steps``,
+    ``--width``, ``--depth`` and ``--methods``, every default taken from the task's suite."""
+    proto = TASK_SUITES[task]
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument(f"--{signals_flag}", dest="signals", metavar=signals_flag.upper(),
+                    default=",".join(proto["signals"]))
+    for key in (*options, "steps", "width", "depth"):
+        ap.add_argument(f"--{key.replace('_', '-')}", type=type(proto[key]), default=proto[key])
+    ap.add_argument("--methods", default=",".join(TASK_METHODS))
+    return ap.parse_args()
+
+
+def task_signals(task: str, names: str, **options) -> list:
+    """The comma-separated signals ``names`` of ``task`` from ``../shared/data``."""
+    return [task_signal(task, n, DATA, **options) for n in names.split(",")]
 
 
 def run_jobs(run, signals, methods, **options) -> list[dict]:

@@ -10,30 +10,20 @@ sigma = 500 T, PE octaves to ~2 kHz). Writes benchmarks/results/audio.{json,md}.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inrank.tasks import TASK_METHODS, TASK_SUITES, run_audio, task_signal  # noqa: E402
-from _tables import run_jobs, write_results  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from inrank.tasks import TASK_SUITES, run_audio  # noqa: E402
+from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", default="bach,counting")
-    ap.add_argument("--seconds", type=float, default=0.25)
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--width", type=int, default=128)
-    ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--methods", default=",".join(TASK_METHODS))
-    args = ap.parse_args()
+    args = task_arguments("audio", __doc__, "clips", ("seconds",))
     torch.set_num_threads(1)
-    signals = [task_signal("audio", n, DATA, seconds=args.seconds) for n in args.clips.split(",")]
+    signals = task_signals("audio", args.signals, seconds=args.seconds)
     offsets = TASK_SUITES["audio"]["offset"]
     rows = run_jobs(run_audio, signals, args.methods.split(","), steps=args.steps,
                     width=args.width, depth=args.depth, seed=0)
@@ -41,7 +31,7 @@ def main() -> None:
             ("snr", "SNR", ".2f"), ("overrides", "overrides", ""),
             ("seconds_per_step", "s/step", ".3f")]
     write_results("audio", "Audio fitting", rows, cols,
-                  {"clips": args.clips, "seconds": args.seconds,
+                  {"clips": args.signals, "seconds": args.seconds,
                    "offsets_s": ";".join(f"{k}={v}" for k, v in offsets.items()),
                    "samples": len(signals[0]), "steps": args.steps, "width": args.width,
                    "depth": args.depth, "lr": "preset default", "seed": 0, "batch": "full"},

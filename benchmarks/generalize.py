@@ -7,32 +7,20 @@ Writes benchmarks/results/generalize.{json,md}.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import inrank  # noqa: E402
-from inrank.tasks import TASK_METHODS, run_generalize  # noqa: E402
-from _tables import run_jobs, write_results  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from inrank.tasks import run_generalize  # noqa: E402
+from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--images", default="kodim05,kodim23")
-    ap.add_argument("--size", type=int, default=96)
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--width", type=int, default=128)
-    ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--methods", default=",".join(TASK_METHODS))
-    args = ap.parse_args()
+    args = task_arguments("generalize", __doc__, "images", ("size",))
     torch.set_num_threads(1)
-    signals = [inrank.load_image(DATA / "kodak" / f"{n}.png", size=args.size)
-               for n in args.images.split(",")]
+    signals = task_signals("generalize", args.signals, size=args.size)
     rows = run_jobs(run_generalize, signals, args.methods.split(","), steps=args.steps,
                     width=args.width, depth=args.depth, seed=0)
     cols = [("signal", "image", ""), ("method", "method", ""), ("train_psnr", "train PSNR", ".2f"),
@@ -40,7 +28,7 @@ def main() -> None:
             ("seconds_per_step", "s/step", ".3f")]
     shape = "x".join(map(str, signals[0].shape))
     write_results("generalize", "Generalisation to held-out pixels", rows, cols,
-                  {"images": args.images, "grid": shape, "train": "even sub-grid (1/4 of pixels)",
+                  {"images": args.signals, "grid": shape, "train": "even sub-grid (1/4 of pixels)",
                    "steps": args.steps, "width": args.width, "depth": args.depth,
                    "lr": "preset default", "seed": 0, "batch": "full"},
                   "PSNR in dB (peak 1). Held-out = the 3/4 of pixels not in the even sub-grid.")

@@ -7,7 +7,6 @@ resolution^3 grid of cell centres. Needs inrank[mesh]. Writes benchmarks/results
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -15,28 +14,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inrank.signals_mesh import load_mesh_occupancy  # noqa: E402
-from inrank.tasks import TASK_METHODS, run_occupancy  # noqa: E402
-from _tables import run_jobs, write_results  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from inrank.tasks import run_occupancy  # noqa: E402
+from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--meshes", default="bunny,armadillo")
-    ap.add_argument("--points", type=int, default=20000)
-    ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--batch-size", type=int, default=4096)
-    ap.add_argument("--resolution", type=int, default=48)
-    ap.add_argument("--width", type=int, default=128)
-    ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--methods", default=",".join(TASK_METHODS))
-    args = ap.parse_args()
+    args = task_arguments("occupancy", __doc__, "meshes", ("points", "batch_size", "resolution"))
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    signals = [load_mesh_occupancy(DATA / "meshes" / f"{n}.obj", args.points, seed=0)
-               for n in args.meshes.split(",")]
+    signals = task_signals("occupancy", args.signals, points=args.points)
     print(f"sampling + labelling: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     rows = run_jobs(run_occupancy, signals, args.methods.split(","), steps=args.steps,
                     width=args.width, depth=args.depth, seed=0, batch_size=args.batch_size,
@@ -45,7 +31,7 @@ def main() -> None:
             ("iou", "sample IoU", ".4f"), ("accuracy", "sample accuracy", ".4f"),
             ("seconds_per_step", "s/step", ".3f")]
     write_results("occupancy", "3-D occupancy", rows, cols,
-                  {"meshes": args.meshes, "points": args.points,
+                  {"meshes": args.signals, "points": args.points,
                    "sampling": "50% surface + N(0, 0.01^2 or 0.05^2), 50% uniform in [-1,1]^3",
                    "steps": args.steps, "batch": args.batch_size, "width": args.width,
                    "depth": args.depth, "lr": "preset default", "seed": 0,
