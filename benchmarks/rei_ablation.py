@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if cuda else "cpu"
     jobs = args.jobs or (12 if cuda else 2)
     profile = "quick" if args.quick else args.profile or ("full" if cuda else "cpu")
-    methods = dict(METHODS)
+    methods = METHODS
     if profile == "full":
         steps, checkpoints = 3000, (300, 1000, 3000)
         sizes = {"astronaut": 64, **{k: 64 for k in QUICK_SUITE + ("kodim13",)}}
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for img in sizes:
         if img.startswith("kodim") and not (args.data / f"{img}.png").is_file():
             p.error(f"{args.data / (img + '.png')} not found; pass --data DIR holding the Kodak PNGs")
-    from inrank.tuning import TUNED_LR_PATH, tuned_lrs
+    from inrank.tuning import TUNED_LR_PATH, best_lrs, tuned_lrs
 
     library_lr = tuned_lrs()
     base = dict(data=str(args.data), device=device)
@@ -202,17 +202,11 @@ def main(argv: list[str] | None = None) -> int:
                         checkpoints=(sweep_steps,), eval_every=sweep_steps, ranks=False)
                    for m in swept for lr in GRID]
     sweep = _pool_map(sweep_tasks, jobs, log)
-    tuned, lr_source = {}, {}
-    for m, (pr, ov) in methods.items():
-        if not ov:
-            tuned[m], lr_source[m] = library_lr[pr], "library tuned_lr.json"
-            continue
-
-        def score(lr: float, m=m) -> float:
-            vals = [r["psnr"].get(str(sweep_steps), -1.0) if r["status"] == "ok" else -1.0
-                    for r in sweep if r["method"] == m and r["lr"] == lr]
-            return sum(vals) / len(vals)
-        tuned[m], lr_source[m] = max(GRID, key=score), f"best of {'/'.join(f'{g:g}' for g in GRID)} here"
+    swept_lr = best_lrs([{"run": {"method": r["method"], "lr": r["lr"]}, "status": r["status"],
+                          "metrics": {"final_psnr": r["psnr"].get(str(sweep_steps))}} for r in sweep])["lr"]
+    tuned = {m: swept_lr[m] if ov else library_lr[pr] for m, (pr, ov) in methods.items()}
+    lr_source = {m: f"best of {'/'.join(f'{g:g}' for g in GRID)} here" if ov else "library tuned_lr.json"
+                 for m, (_, ov) in methods.items()}
     eval_every = math.gcd(*checkpoints)
     tasks = [dict(base, stage="table", method=m, preset=pr, overrides=ov, image=img, size=size,
                   lr=tuned[m], steps=steps, checkpoints=checkpoints, eval_every=eval_every, ranks=True)
@@ -242,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out / f"{stem}.json", payload)
     write_text(args.out / f"{stem}.md", render(payload))
     plot(payload, args.out / f"{stem}.png")
+    log_file.close()
     print(f"wrote {args.out / stem}.json and .md in {payload['seconds']:.0f} s")
     return 0
 
