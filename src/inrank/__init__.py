@@ -10,7 +10,7 @@ from . import init
 from .batched import fit_many, fit_models
 from .bench import SuiteResult, run_suite, suites
 from .diagnose import Diagnosis, LayerDiagnosis, diagnose
-from .errors import DivergedError, InrankError, MissingDependencyError
+from .errors import DivergedError, InputError, InputTypeError, InrankError, MissingDependencyError
 from .fit import FitResult, fit, predict
 from .metrics import psnr, snr, ssim
 from .models import CoordinateMLP, MLPConfig
@@ -27,7 +27,7 @@ from .splits import subgrid_mask
 __version__ = "0.1.0"
 
 __all__ = [
-    "init", "DivergedError", "InrankError", "FitResult", "fit", "predict", "psnr", "ssim",
+    "init", "DivergedError", "InrankError", "InputError", "InputTypeError", "FitResult", "fit", "predict", "psnr", "ssim",
     "CoordinateMLP", "MLPConfig", "Preset", "build", "preset", "presets", "Signal",
     "grid_coords", "load_image", "__version__",
     "Diagnosis", "LayerDiagnosis", "diagnose", "LayerwiseNTK", "jacobian_ntk", "layerwise_ntk",

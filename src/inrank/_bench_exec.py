@@ -105,7 +105,7 @@ def data_dir(path: str | Path | None = None) -> Path:
         if c.is_dir():
             return c.resolve()
     raise FileNotFoundError(f"data folder not found (tried {', '.join(map(str, candidates))}); "
-                            "pass --data DIR or set INRANK_DATA")
+                            "pass data=DIR (the folder holding kodak/) or set INRANK_DATA")
 
 
 def resolve_image(name: str, data: Path | None = None) -> str:
@@ -114,7 +114,7 @@ def resolve_image(name: str, data: Path | None = None) -> str:
     if re.fullmatch(r"kodim\d\d", name):
         path = (data or data_dir()) / "kodak" / f"{name}.png"
         if not path.is_file():
-            raise FileNotFoundError(f"Kodak image not found: {str(path)!r}; pass --data DIR "
+            raise FileNotFoundError(f"Kodak image not found: {str(path)!r}; pass data=DIR "
                                     "(the folder holding kodak/) or set INRANK_DATA")
         return str(path)
     if name in SKIMAGE_SAMPLES or Path(name).is_file():

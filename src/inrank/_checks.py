@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from .errors import InputError, InputTypeError
+
 __all__: list[str] = []
 
 
@@ -15,18 +17,18 @@ def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int,)) and not (
         isinstance(value, float) and value.is_integer()
     ):
-        raise TypeError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
+        raise InputTypeError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
     if int(value) <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}; pass a value >= 1")
+        raise InputError(f"{name} must be a positive integer, got {value!r}; pass a value >= 1")
     return int(value)
 
 
 def non_negative_int(name: str, value: Any) -> int:
     """Return ``value`` as an int if it is an integer >= 0, else raise."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer >= 0, got {value!r} ({type(value).__name__})")
+        raise InputTypeError(f"{name} must be an integer >= 0, got {value!r} ({type(value).__name__})")
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise InputError(f"{name} must be >= 0, got {value!r}")
     return value
 
 
@@ -35,32 +37,32 @@ def positive_float(name: str, value: Any) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number, got {value!r}") from None
+        raise InputTypeError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
     return v
 
 
 def tensor_2d(name: str, value: Any, *, cols: int | None = None, what: str = "(N, d)") -> torch.Tensor:
     """Check ``value`` is a 2-D finite float tensor of layout ``what``; return it."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape {what}, got {type(value).__name__}")
+        raise InputTypeError(f"{name} must be a torch.Tensor of shape {what}, got {type(value).__name__}")
     if value.ndim != 2:
-        raise ValueError(f"{name} must have shape {what}, got shape {tuple(value.shape)}")
+        raise InputError(f"{name} must have shape {what}, got shape {tuple(value.shape)}")
     if cols is not None and value.shape[1] != cols:
-        raise ValueError(
+        raise InputError(
             f"{name} must have {cols} columns {what}, got shape {tuple(value.shape)}; "
             "build the model for this input dimension or pass matching coordinates"
         )
     if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+        raise InputTypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
     if not torch.isfinite(value).all():
-        raise ValueError(f"{name} contains NaN or inf values; clean the data before fitting")
+        raise InputError(f"{name} contains NaN or inf values; clean the data before fitting")
     return value
 
 
 def one_of(name: str, value: Any, choices: list[str] | tuple[str, ...]) -> str:
     """Check ``value`` is one of ``choices``; the error lists them."""
     if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+        raise InputError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
     return value

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .errors import InputError
+
 __all__ = ["Sine", "Gauss", "Gabor", "Finer", "make_activation", "ACTIVATIONS"]
 
 
@@ -86,5 +88,5 @@ def make_activation(name: str, *, omega0: float, sigma: float) -> nn.Module:
         "finer": lambda: Finer(omega0),
     }
     if name not in table:
-        raise ValueError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+        raise InputError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
     return table[name]()

@@ -20,7 +20,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import _checks
-from .errors import DivergedError
+from .errors import DivergedError, InputError, InputTypeError
 from .fit import FitResult, fit, resolve_device
 from .metrics import psnr as _psnr
 from .metrics import ssim as _ssim
@@ -71,7 +71,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     update in place; they are fitted one after another with :func:`inrank.fit` (a warning says so).
     """
     if len(models) != len(signals):
-        raise ValueError(f"got {len(models)} models for {len(signals)} signals; pass one model per signal")
+        raise InputError(f"got {len(models)} models for {len(signals)} signals; pass one model per signal")
     if not signals:
         return []
     steps = _checks.positive_int("steps", steps)
@@ -84,7 +84,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, s in enumerate(signals):
         if not isinstance(s, Signal):
-            raise TypeError(f"signals[{i}] must be an inrank Signal, got {type(s).__name__}")
+            raise InputTypeError(f"signals[{i}] must be an inrank Signal, got {type(s).__name__}")
         groups[(len(s), s.in_dim, s.channels)].append(i)
     results: list[FitResult | None] = [None] * len(signals)
     for idx in groups.values():
@@ -142,7 +142,7 @@ def _fit_group(models: list[nn.Module], signals: list[Signal], *, steps: int, lr
                     pred = batched(params, buffers, X)
                 for i in range(B):
                     score = _psnr(pred[i], Y[i], data_range=ranges[i])
-                    histories[i].append({"step": step, "loss": losses[i], "psnr": score,
+                    histories[i].append({"step": step, "loss": losses[i], "lr": lr, "psnr": score,
                                          "seconds": train_seconds})
                     if score > best[i]:
                         best[i] = score

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import _checks, _io
 from ._bench_exec import ExecOptions, Run, data_dir, execute_run, resolve_image
+from .errors import InputError
 from .presets import preset, presets
 from .tasks import TASK_METHODS, TASK_SUITES
 from .report import flat_row, write_report
@@ -122,7 +123,7 @@ def _base(method: str) -> tuple[str, dict]:
         name, overrides = VARIANTS[method]
         return name, dict(overrides)
     if method not in presets():
-        raise ValueError(f"unknown method {method!r}; choose one of: "
+        raise InputError(f"unknown method {method!r}; choose one of: "
                          f"{', '.join(presets() + list(VARIANTS))}")
     return method, {}
 
@@ -264,7 +265,7 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
     for seed in s.seeds:
         _checks.non_negative_int("seed", seed)
     if not s.images:
-        raise ValueError("no images given; pass at least one image")
+        raise InputError("no images given; pass at least one image")
     for m in s.methods:
         _base(m)
     run_fn = _EXECUTORS.get(_checks.one_of("executor", executor, tuple(_EXECUTORS)))

@@ -43,10 +43,10 @@ def load_checkpoint(path: str | os.PathLike, *, expect: dict[str, Any] | None = 
         raise CheckpointError(f"cannot read checkpoint {str(path)!r} ({exc.__class__.__name__}); "
                               "delete it to start over") from None
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not an inrank checkpoint; delete it or choose "
-                              "another --out")
+        raise CheckpointError(f"{str(path)!r} is not an inrank checkpoint; delete it or write to "
+                              "another path")
     for key, value in (expect or {}).items():
         if state.get(key) != value:
             raise CheckpointError(f"checkpoint {str(path)!r} belongs to another run ({key}: "
-                                  f"{state.get(key)!r} != {value!r}); delete it or choose another --out")
+                                  f"{state.get(key)!r} != {value!r}); delete it or write to another path")
     return state

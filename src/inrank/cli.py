@@ -34,7 +34,16 @@ def _load(module: str):
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr, exit 2."""
+    """Argument errors as one line on stderr, exit 2; ``flags`` holds its option strings."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.flags: set[str] = set()
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):  # type: ignore[override]
+        action = super().add_argument(*args, **kwargs)
+        self.flags.update(action.option_strings)
+        return action
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -52,14 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         _load(module).add_arguments(p)
-        p.set_defaults(_module=module)
+        p.set_defaults(_module=module,
+                       _flags=frozenset(p.flags))
     return parser
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    """What bad input raises: the library's own errors, files that are missing or unreadable,
+    and an out-of-memory request. Anything else is a bug and keeps its traceback."""
+    import torch
+
     from .errors import InrankError
 
-    return (InrankError, ValueError, TypeError, OSError, RuntimeError)
+    return (InrankError, OSError, torch.OutOfMemoryError)
+
+
+def _cli_wording(message: str, flags: frozenset[str]) -> str:
+    """Library messages name arguments as ``name=VALUE``; where the command has a flag of the
+    same name (one spelling per idea), show it as ``--name VALUE``."""
+    import re
+
+    def flag(m: re.Match) -> str:
+        name = "--" + m.group(1).replace("_", "-")
+        return f"{name} " if name in flags else m.group(0)
+
+    return re.sub(r"(?<![\w.'\"-])([a-z][a-z_]*)=", flag, message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        print(f"inrank: error: {msg}", file=sys.stderr)
+        print(f"inrank: error: {_cli_wording(msg, args._flags)}",
+              file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = previous_format

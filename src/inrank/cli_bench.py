@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import _io
     from .bench import run_suite, suite
+    from .errors import InputError
 
     if args.threads:
         import torch
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     grid = args.lr_multipliers or suite(args.suite).lr_multipliers
     if args.save_tuned is not None and len(set(grid)) == 1:
-        raise ValueError(f"--save-tuned needs an lr sweep; suite {args.suite!r} has one lr per "
+        raise InputError(f"--save-tuned needs an lr sweep; suite {args.suite!r} has one lr per "
                          "method (use: inrank bench lr-sweep --save-tuned PATH)")
     out = args.out or Path("inrank-out/bench") / args.suite
     res = run_suite(args.suite, methods=_names(args.methods), images=_names(args.images),

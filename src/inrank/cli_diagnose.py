@@ -50,13 +50,14 @@ def run(args: argparse.Namespace) -> int:
     from . import _io
     from .diagnose import diagnose
     from .diagnose_plots import plot_rank_bars, plot_rank_vs_width, plot_spectra
+    from .errors import InputError
     from .fit import fit
     from .presets import build, preset
     from .signals import load_image
 
     methods = _names(args.method)
     if not methods:
-        raise ValueError("--method is empty; pass preset names like relu,pe")
+        raise InputError("--method is empty; pass preset names like relu,pe")
     for m in methods:
         preset(m)  # unknown names fail here, before any work
     signal = load_image(args.image, size=args.size)

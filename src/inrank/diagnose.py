@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from . import rank as _rank
-from .ntk import _block, ntk_factors
+from .errors import InputError
+from .ntk import _block, ntk_factors, select_layers
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
 
@@ -178,7 +179,7 @@ def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, tile: int) -> torch.Tens
 
 
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
-             ntk: bool = True, total: bool = True, layers: Sequence[int] | None = None,
+             ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
              batchnorm: str = "batch",
              label: str | None = None, tile: int = 2048) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
@@ -192,7 +193,8 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         ntk: also diagnose the NTK blocks (else features only; cheap).
         total: also the whole NTK's spectrum (one ``(N, N)`` eigendecomposition); only
             when ``layers`` is None.
-        layers: 0-based dense-layer indices whose NTK block spectra to compute (default all;
+        layers: dense-layer indices (0-based, negative from the end) or module names whose NTK
+            block spectra to compute (default all; an index out of range raises ``ValueError``;
             each hidden block costs an ``(N, N)`` eigendecomposition). Features, gradients
             and trace shares are always reported for every layer.
         batchnorm: ``"batch"`` (this batch's statistics, frozen; forward equals training
@@ -213,7 +215,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     layers_ntk = layers
     rtols = tuple(float(r) for r in rtols)
     if not rtols or not all(0 < r < 1 for r in rtols):
-        raise ValueError(f"rtols must be numbers in (0, 1), got {rtols}")
+        raise InputError(f"rtols must be numbers in (0, 1), got {rtols}")
     label = label or getattr(model, "preset", None) or type(model).__name__
     f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, tile=tile)
     n = coords.shape[0]
@@ -229,8 +231,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         layers.append(LayerDiagnosis(k + 1, name, mods[name].in_features,
                                      mods[name].out_features, nxt))
     diag = Diagnosis(label, n, rtols, batchnorm, feats(f.H[0]), layers)
-    keep = set(range(len(layers)) if layers_ntk is None else
-               (int(i) % len(layers) for i in layers_ntk))
+    keep = set(select_layers(layers_ntk, f.names))
     total = total and layers_ntk is None
     for k, layer in enumerate(layers):
         Gf = f.G[k].reshape(n, -1)  # (N, c D_l)

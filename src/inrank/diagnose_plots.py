@@ -1,5 +1,5 @@
 """Figures of :class:`inrank.diagnose.Diagnosis` results: per-layer rank bars, NTK block spectra,
-and the inlet rank against width. Files are written atomically; matplotlib runs headless."""
+and the inlet rank against width. Files are written atomically; figures are built without pyplot (no backend is switched)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,17 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ._io import save_figure
+from .plots import new_figure
 
 __all__ = ["plot_diagnosis", "plot_rank_bars", "plot_spectra", "plot_rank_vs_width"]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _key(diag) -> str:
@@ -55,10 +47,9 @@ def _spectra(ax, diag) -> None:
 
 def plot_diagnosis(diag, path: str | Path) -> Path:
     """One model: feature and NTK ranks per layer, block spectra, and trace shares."""
-    plt = _plt()
     has_ntk = any(lay.ntk for lay in diag.layers)
-    fig, axes = plt.subplots(1, 3 if has_ntk else 1, figsize=(14 if has_ntk else 5, 4),
-                             constrained_layout=True, squeeze=False)
+    fig = new_figure((14 if has_ntk else 5, 4))
+    axes = fig.subplots(1, 3 if has_ntk else 1, squeeze=False)
     _bars(axes[0, 0], [diag], "features")
     if has_ntk:
         _bars(axes[0, 1], [diag], "ntk")
@@ -69,36 +60,28 @@ def plot_diagnosis(diag, path: str | Path) -> Path:
         ax2.set_ylabel("share of tr(Theta)")
         ax2.set_ylim(0, 1)
     fig.suptitle(f"{diag.label}, N = {diag.n_points}")
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_rank_bars(diags: list, path: str | Path) -> Path:
     """Several models side by side: numerical rank of features and of NTK blocks per layer."""
-    plt = _plt()
     has_ntk = any(lay.ntk for d in diags for lay in d.layers)
-    fig, axes = plt.subplots(1, 2 if has_ntk else 1, figsize=(12 if has_ntk else 6, 4),
-                             constrained_layout=True, squeeze=False)
+    fig = new_figure((12 if has_ntk else 6, 4))
+    axes = fig.subplots(1, 2 if has_ntk else 1, squeeze=False)
     _bars(axes[0, 0], diags, "features")
     if has_ntk:
         _bars(axes[0, 1], diags, "ntk")
     axes[0, 0].legend(fontsize=8)
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_spectra(diags: list, path: str | Path) -> Path:
     """One panel per model: the eigenvalues of each NTK block."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(diags), figsize=(4.2 * len(diags), 3.8),
-                             constrained_layout=True, squeeze=False)
+    fig = new_figure((4.2 * len(diags), 3.8))
+    axes = fig.subplots(1, len(diags), squeeze=False)
     for ax, d in zip(axes[0], diags):
         _spectra(ax, d)
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_rank_vs_width(ranks: dict[str, dict[int, dict]], path: str | Path, *,
@@ -109,8 +92,8 @@ def plot_rank_vs_width(ranks: dict[str, dict[int, dict]], path: str | Path, *,
         ranks: method -> width -> rank measures (a ``LayerDiagnosis.features`` dict).
         rtol: which numerical rank to plot (dashed), next to the exact rank (solid).
     """
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig = new_figure((6, 4))
+    ax = fig.subplots()
     widths = sorted({w for per in ranks.values() for w in per})
     for i, (method, per) in enumerate(ranks.items()):
         ws = sorted(per)
@@ -125,6 +108,4 @@ def plot_rank_vs_width(ranks: dict[str, dict[int, dict]], path: str | Path, *,
     ax.set_ylabel("rank of [H_1, 1]")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)

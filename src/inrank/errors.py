@@ -1,13 +1,29 @@
-"""Exceptions a user can cause; the CLI prints their message on one line."""
+"""Exceptions a user can cause; the CLI prints their message on one line.
+
+Every error the library raises on purpose is an :class:`InrankError`, so a caller (and the
+CLI) can tell "bad input" from a bug: bad values are :class:`InputError` (also a
+``ValueError``), bad types :class:`InputTypeError` (also a ``TypeError``). Messages name the
+library's own arguments (``lr``, ``data``), never a command-line flag.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InrankError", "DivergedError", "MissingDependencyError"]
+__all__ = ["InrankError", "InputError", "InputTypeError", "DivergedError",
+           "MissingDependencyError"]
 
 
 class InrankError(Exception):
     """Base class for errors that carry a user-facing one-line message."""
+
+
+class InputError(InrankError, ValueError):
+    """A public input has a wrong value; the message says what was received, what was
+    expected and the fix."""
+
+
+class InputTypeError(InrankError, TypeError):
+    """A public input has a wrong type; the message names the expected type."""
 
 
 class DivergedError(InrankError, FloatingPointError):

@@ -15,7 +15,7 @@ from torch import nn
 
 from . import _checks
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import DivergedError
+from .errors import DivergedError, InputError, InputTypeError
 from .metrics import psnr as _psnr
 from .metrics import snr as _snr
 from .metrics import ssim as _ssim
@@ -34,7 +34,7 @@ class FitResult:
 
     Attributes:
         history: one dict per evaluation: ``step``, ``loss`` (training loss at that step),
-            ``psnr`` (dB, whole signal, eval mode) and ``seconds`` (training time so far);
+            ``lr`` (the learning rate that step used, after the schedule), ``psnr`` (dB, whole signal, eval mode) and ``seconds`` (training time so far);
             with a ``train_mask`` also ``train_psnr`` and ``test_psnr``.
         final_psnr: PSNR after the last step (dB), over all points. With ``loss="bce"`` the
             PSNR of the probabilities ``sigmoid(logit)`` against the 0/1 labels (peak 1).
@@ -82,7 +82,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available; use --device cpu")
+        raise InputError("device 'cuda' requested but CUDA is not available; use device='cpu'")
     return dev
 
 
@@ -130,14 +130,14 @@ def _train_indices(train_mask: torch.Tensor | None, n: int) -> torch.Tensor | No
     if train_mask is None:
         return None
     if not isinstance(train_mask, torch.Tensor) or train_mask.dtype != torch.bool:
-        raise TypeError(f"train_mask must be a bool tensor of shape ({n},), got "
+        raise InputTypeError(f"train_mask must be a bool tensor of shape ({n},), got "
                         f"{getattr(train_mask, 'dtype', type(train_mask).__name__)}")
     if tuple(train_mask.shape) != (n,):
-        raise ValueError(f"train_mask must have shape ({n},) (one entry per point), got "
+        raise InputError(f"train_mask must have shape ({n},) (one entry per point), got "
                          f"{tuple(train_mask.shape)}")
     idx = train_mask.nonzero().squeeze(1)
     if idx.numel() == 0:
-        raise ValueError("train_mask selects no points; set at least one entry to True")
+        raise InputError("train_mask selects no points; set at least one entry to True")
     return idx
 
 
@@ -222,13 +222,13 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         batch_size = _checks.positive_int("batch_size", batch_size)
     eval_every = max(1, steps // 100) if eval_every is None else _checks.positive_int("eval_every", eval_every)
     if not isinstance(signal, Signal):
-        raise TypeError(f"signal must be an inrank Signal, got {type(signal).__name__}")
+        raise InputTypeError(f"signal must be an inrank Signal, got {type(signal).__name__}")
     in_dim = getattr(model, "in_dim", signal.in_dim)
     if in_dim != signal.in_dim:
-        raise ValueError(f"model expects {in_dim}-D coordinates, the signal has {signal.in_dim}-D; "
+        raise InputError(f"model expects {in_dim}-D coordinates, the signal has {signal.in_dim}-D; "
                          f"build the model with in_dim={signal.in_dim}")
     if loss_name == "bce" and not bool(((signal.values == 0) | (signal.values == 1)).all()):
-        raise ValueError("loss='bce' needs 0/1 values (occupancy labels); use loss='mse' for "
+        raise InputError("loss='bce' needs 0/1 values (occupancy labels); use loss='mse' for "
                          "continuous signals")
     train_idx = _train_indices(train_mask, len(signal))
     dev = resolve_device(device)
@@ -300,6 +300,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             loss_t = criterion(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss_t.backward()
+            step_lr = float(opt.param_groups[0]["lr"])  # the lr this step uses
             opt.step()
             if sched is not None:
                 sched.step()
@@ -309,14 +310,14 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                 if best_state is not None:
                     model.load_state_dict(best_state)
                 raise DivergedError(
-                    f"loss became {loss_value} at step {step} (lr={lr:g}); try a smaller --lr. "
+                    f"loss became {loss_value} at step {step} (lr={lr:g}); try a smaller lr. "
                     f"The model was restored to its best state ({best_psnr:.2f} dB)", partial(step))
             bar.update(1)
             if step % eval_every == 0 or step == steps:
                 pred = predict(model, coords)
                 scores = _scores(pred, values, loss=loss_name,
                                  data_range=data_range, test=test)
-                history.append({"step": step, "loss": loss_value, **scores,
+                history.append({"step": step, "loss": loss_value, "lr": step_lr, **scores,
                                 "seconds": train_seconds})
                 if scores["psnr"] > best_psnr:
                     best_psnr = scores["psnr"]
@@ -342,7 +343,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
     if signal.kind == "image":
         ssim_value = _ssim(signal.to_image(pred_cpu), signal.to_image(signal.values), data_range=data_range)
     last = history[-1]
-    metrics = {k: v for k, v in last.items() if k not in ("step", "loss", "seconds")}
+    metrics = {k: v for k, v in last.items() if k not in ("step", "loss", "lr", "seconds")}
     metrics.update(_task_metrics(signal, pred_cpu, loss_name))
     return FitResult(history, last["psnr"], best_psnr, ssim_value, params,
                      train_seconds / steps, steps, lr, batch_size, str(dev), int(seed), pred_cpu,

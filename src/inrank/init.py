@@ -15,6 +15,7 @@ from torch import nn
 
 from . import _checks
 from . import _triangle
+from .errors import InputError, InputTypeError
 
 __all__ = [
     "torch_default_",
@@ -83,8 +84,18 @@ def siren_hidden_(linear: nn.Linear, *, omega0: float = 30.0,
 
 def uniform_bias_(linear: nn.Linear, bound: float, *,
                   generator: torch.Generator | None = None) -> nn.Linear:
-    """Fill only the bias with ``U(-bound, bound)`` (FINER's first-layer bias, Liu et al. 2024)."""
+    """Fill only the bias with ``U(-bound, bound)`` (FINER's first-layer bias, Liu et al. 2024).
+
+    Examples:
+        >>> lin = uniform_bias_(nn.Linear(2, 4), 20.0, generator=torch.Generator().manual_seed(0))
+        >>> bool(lin.bias.abs().max() <= 20.0)
+        True
+    """
     bound = _checks.positive_float("bound", bound)
+    if not isinstance(linear, nn.Linear) or linear.bias is None:
+        raise InputTypeError(f"uniform_bias_ needs an nn.Linear with a bias, got "
+                             f"{type(linear).__name__}" + (" without a bias" if isinstance(
+                                 linear, nn.Linear) else "") + "; build it with bias=True")
     with torch.no_grad():
         _uniform_(linear.bias, bound, generator)
     return linear
@@ -145,7 +156,7 @@ def _ramps(first: nn.Linear, coords: torch.Tensor | None, domain: tuple[float, f
         directions = 1 if d == 1 else max(1, min(6, n // 8))
     k = _checks.positive_int("directions", directions)
     if n < 3 * k:
-        raise ValueError(f"directions={k} needs at least 3 kinks each, i.e. width >= {3 * k}; "
+        raise InputError(f"directions={k} needs at least 3 kinks each, i.e. width >= {3 * k}; "
                          f"got width {n}: use fewer directions")
     if octaves is not None:
         octaves = _checks.positive_int("octaves", octaves)
@@ -210,7 +221,7 @@ def _variant(variant: str) -> REIVariant:
     try:
         return REIVariant(variant)
     except ValueError:
-        raise ValueError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}") from None
+        raise InputError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}") from None
 
 
 def rei_layers(variant: str) -> int:
@@ -221,7 +232,7 @@ def rei_layers(variant: str) -> int:
 def _domain(domain: tuple[float, float]) -> tuple[float, float]:
     lo, hi = float(domain[0]), float(domain[1])
     if not hi > lo:
-        raise ValueError(f"domain must be (lo, hi) with hi > lo, got {domain!r}")
+        raise InputError(f"domain must be (lo, hi) with hi > lo, got {domain!r}")
     return lo, hi
 
 
@@ -257,11 +268,11 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
         True
     """
     if not isinstance(linear, nn.Linear) or linear.bias is None:
-        raise TypeError(f"rank_expanding_ needs an nn.Linear with a bias, got {type(linear).__name__}")
+        raise InputTypeError(f"rank_expanding_ needs an nn.Linear with a bias, got {type(linear).__name__}")
     kind = _variant(variant)
     layers, fill = _REI_VARIANTS[kind]
     if layers != 1:
-        raise ValueError(f"REI variant {variant!r} sets the first {layers} dense layers; call "
+        raise InputError(f"REI variant {variant!r} sets the first {layers} dense layers; call "
                          f"rank_expanding_mlp_(model, variant={variant!r}) on the whole model")
     if coords is not None:
         _checks.tensor_2d("coords", coords, cols=linear.in_features)
@@ -329,14 +340,14 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     linears = list(getattr(model, "linears", []))
     if len(linears) < layers + 1 or not all(isinstance(m, nn.Linear) and m.bias is not None
                                             for m in linears):
-        raise ValueError(f"REI variant {variant!r} needs a model whose `linears` holds at least "
+        raise InputError(f"REI variant {variant!r} needs a model whose `linears` holds at least "
                          f"{layers + 1} nn.Linear layers with biases (depth >= {layers}); got "
                          f"{len(linears)} in {type(model).__name__}")
     cfg = getattr(model, "config", None)
     if cfg is not None and (getattr(cfg, "activation", "relu") != "relu"
                             or getattr(cfg, "encoding", "none") != "none"
                             or getattr(cfg, "batchnorm", "none") != "none"):
-        raise ValueError("rank_expanding_mlp_ expects a plain ReLU MLP (activation='relu', "
+        raise InputError("rank_expanding_mlp_ expects a plain ReLU MLP (activation='relu', "
                          f"encoding='none', batchnorm='none'); got activation={cfg.activation!r}, "
                          f"encoding={cfg.encoding!r}, batchnorm={cfg.batchnorm!r}")
     if coords is not None:

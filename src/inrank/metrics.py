@@ -6,6 +6,8 @@ import math
 import numpy as np
 import torch
 
+from .errors import InputError
+
 __all__ = ["mse", "psnr", "ssim", "snr"]
 
 
@@ -13,7 +15,7 @@ def _pair(pred, target) -> tuple[torch.Tensor, torch.Tensor]:
     p = torch.as_tensor(np.asarray(pred) if not isinstance(pred, torch.Tensor) else pred)
     t = torch.as_tensor(np.asarray(target) if not isinstance(target, torch.Tensor) else target)
     if p.shape != t.shape:
-        raise ValueError(f"pred and target shapes differ: {tuple(p.shape)} vs {tuple(t.shape)}")
+        raise InputError(f"pred and target shapes differ: {tuple(p.shape)} vs {tuple(t.shape)}")
     return p.detach().to(torch.float64), t.detach().to(torch.float64).to(p.device)
 
 
@@ -45,7 +47,7 @@ def ssim(pred: np.ndarray, target: np.ndarray, *, data_range: float = 1.0) -> fl
 
     p, t = (np.asarray(a, dtype=np.float64) for a in (pred, target))
     if p.shape != t.shape:
-        raise ValueError(f"pred and target shapes differ: {p.shape} vs {t.shape}")
+        raise InputError(f"pred and target shapes differ: {p.shape} vs {t.shape}")
     if p.ndim == 3 and p.shape[2] == 1:
         p, t = p[..., 0], t[..., 0]
     win = min(7, *p.shape[:2])

@@ -15,6 +15,7 @@ from . import _checks
 from . import init as inits
 from .activations import ACTIVATIONS, make_activation
 from .encodings import FourierFeatures, PositionalEncoding
+from .errors import InputError
 
 __all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "BATCHNORM", "FIRST_INITS", "HIDDEN_INITS"]
 
@@ -168,7 +169,7 @@ class CoordinateMLP(nn.Module):
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         if coords.shape[-1] != self.config.in_dim:
-            raise ValueError(f"model expects coordinates (N, {self.config.in_dim}), "
+            raise InputError(f"model expects coordinates (N, {self.config.in_dim}), "
                              f"got shape {tuple(coords.shape)}")
         h = self.encoding(coords)
         for lin, norm, act in zip(self.linears[:-1], self.norms, self.acts):

@@ -35,9 +35,10 @@ import torch
 from torch import nn
 
 from . import _checks
+from .errors import InputError, InputTypeError
 
 __all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
-           "jacobian_ntk", "OUTPUTS", "BATCHNORM_MODES"]
+           "jacobian_ntk", "select_layers", "OUTPUTS", "BATCHNORM_MODES"]
 
 #: ``outputs`` choices: the output-trace kernel ``(N, N)`` or the full kernel ``(N c, N c)``.
 OUTPUTS = ("trace", "full")
@@ -104,7 +105,7 @@ def _prepared(model: nn.Module, coords: torch.Tensor, batchnorm: str,
     coordinates ``(N, d)`` in ``dtype`` on the model's device. The caller's model is untouched."""
     _checks.one_of("batchnorm", batchnorm, BATCHNORM_MODES)
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     coords = _checks.tensor_2d("coords", coords)
     m = copy.deepcopy(model).to(dtype)
     for p in m.parameters():  # kernels are built from explicit Jacobians, never param grads
@@ -118,7 +119,7 @@ def _prepared(model: nn.Module, coords: torch.Tensor, batchnorm: str,
         return m.train(), x
     if batchnorm == "running":
         if any(n.running_mean is None for n in norms):
-            raise ValueError("batchnorm='running' needs running statistics, but a BatchNorm "
+            raise InputError("batchnorm='running' needs running statistics, but a BatchNorm "
                              "layer has track_running_stats=False; use batchnorm='batch'")
         return m.eval(), x
     if norms:  # "batch": freeze this batch's statistics as the running ones, then eval mode
@@ -172,35 +173,42 @@ def dense_layers(model: nn.Module, coords: torch.Tensor) -> list[tuple[str, nn.L
             h.remove()
     if len(set(order)) != len(order):
         twice = sorted({names[m] for m in order if order.count(m) > 1})
-        raise ValueError(f"dense layer(s) {twice} are called more than once per forward pass; "
+        raise InputError(f"dense layer(s) {twice} are called more than once per forward pass; "
                          "the per-layer NTK needs each nn.Linear used once")
     if not order:
-        raise ValueError("model calls no nn.Linear layer; the layer-wise NTK needs dense layers")
+        raise InputError("model calls no nn.Linear layer; the layer-wise NTK needs dense layers")
     return [(names[m], m) for m in order]
 
 
-def _select(layers: Sequence[int | str] | None, names: list[str]) -> list[int]:
+def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[int]:
+    """Validate a selection of dense layers: 0-based indices (negative counts from the end) or
+    module names; return the sorted 0-based indices (all when ``layers`` is None).
+
+    Examples:
+        >>> select_layers([-1, "b"], ["a", "b", "c"])
+        [1, 2]
+    """
     if layers is None:
         return list(range(len(names)))
     out = []
     for item in layers:
         if isinstance(item, str):
             if item not in names:
-                raise ValueError(f"unknown layer {item!r}; the dense layers are {names}")
+                raise InputError(f"unknown layer {item!r}; the dense layers are {names}")
             out.append(names.index(item))
         elif isinstance(item, int) and not isinstance(item, bool) and -len(names) <= item < len(names):
             out.append(item % len(names))
         else:
-            raise ValueError(f"layer {item!r} out of range: the model has {len(names)} dense "
+            raise InputError(f"layer {item!r} out of range: the model has {len(names)} dense "
                              f"layers {names}; pass indices 0..{len(names) - 1} or names")
     if len(set(out)) != len(out):
-        raise ValueError(f"layers lists a layer twice: {list(layers)}")
+        raise InputError(f"layers lists a layer twice: {list(layers)}")
     return sorted(out)
 
 
 def _factors(m: nn.Module, x: torch.Tensor, layers, tile: int) -> NTKFactors:
     dense = dense_layers(m, x)
-    keep = _select(layers, [n for n, _ in dense])
+    keep = select_layers(layers, [n for n, _ in dense])
     mods = [dense[k][1] for k in keep]
     G: list[list[torch.Tensor]] = [[] for _ in mods]
     H: list[list[torch.Tensor]] = [[] for _ in mods]
@@ -219,7 +227,7 @@ def _factors(m: nn.Module, x: torch.Tensor, layers, tile: int) -> NTKFactors:
             with torch.enable_grad():
                 y = m(xt)
                 if y.ndim != 2:
-                    raise ValueError(f"model output must be (N, c), got shape {tuple(y.shape)}")
+                    raise InputError(f"model output must be (N, c), got shape {tuple(y.shape)}")
                 per_out = [torch.autograd.grad(y[:, a].sum(), [probes[mod] for mod in mods],
                                                retain_graph=a < y.shape[1] - 1, allow_unused=True)
                            for a in range(y.shape[1])]
@@ -254,7 +262,7 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
         :class:`NTKFactors`; the model is not modified.
     """
     if batchnorm == "coupled":
-        raise ValueError("batchnorm='coupled' breaks the per-sample factorisation; use "
+        raise InputError("batchnorm='coupled' breaks the per-sample factorisation; use "
                          "jacobian_ntk(..., batchnorm='coupled') or 'batch'/'running' here")
     tile = _checks.positive_int("tile", tile)
     m, x = _prepared(model, coords, batchnorm, dtype)
@@ -340,7 +348,7 @@ def jacobian_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trac
     _checks.one_of("outputs", outputs, OUTPUTS)
     m, x = _prepared(model, coords, batchnorm, dtype)
     dense = dense_layers(m, x)
-    keep = _select(layers, [n for n, _ in dense])
+    keep = select_layers(layers, [n for n, _ in dense])
     names = [dense[k][0] for k in keep]
     params = {f"{n}.{pn}": p.detach() for n in names
               for pn, p in m.get_submodule(n).named_parameters()}

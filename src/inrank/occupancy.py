@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from . import _checks, _io
+from .errors import InputError
 from .signals import Signal, grid_coords
 from .winding import winding_number
 
@@ -31,7 +32,7 @@ def _grid_labels(signal: Signal, r: int) -> np.ndarray:
     key = f"grid_labels_{r}"
     if key not in signal.meta:
         if "vertices" not in signal.meta:
-            raise ValueError(f"signal {signal.name!r} has no mesh in meta; build it with "
+            raise InputError(f"signal {signal.name!r} has no mesh in meta; build it with "
                              "inrank.load_mesh_occupancy or mesh_occupancy")
         w = winding_number(grid_coords((r, r, r)), signal.meta["vertices"], signal.meta["faces"])
         signal.meta[key] = (w.abs() > 0.5).numpy().reshape(r, r, r)
@@ -61,7 +62,7 @@ def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray,
 
     grid = np.asarray(logits, dtype=np.float32)
     if grid.ndim != 3:
-        raise ValueError(f"logits must be a 3-D grid (R, R, R), got shape {grid.shape}")
+        raise InputError(f"logits must be a 3-D grid (R, R, R), got shape {grid.shape}")
     if not (grid.min() < level < grid.max()):
         return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
     # pad with "outside" so the surface is closed at the cube's faces
@@ -83,15 +84,15 @@ def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
 def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,
                       title: str = "", max_faces: int = 60_000) -> Path:
     """Render a mesh (matplotlib 3-D, Lambert-shaded, two views) to a PNG."""
+    from matplotlib import colormaps
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    from .plots import _plt
+    from .plots import new_figure
 
-    plt = _plt()
     v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
     if f.shape[0] > max_faces:  # every k-th face keeps the preview quick
         f = f[:: int(np.ceil(f.shape[0] / max_faces))]
-    fig = plt.figure(figsize=(8, 4.2), constrained_layout=True)
+    fig = new_figure((8, 4.2))
     for k, (elev, azim) in enumerate([(15, -60), (15, 120)]):
         ax = fig.add_subplot(1, 2, k + 1, projection="3d")
         if f.shape[0]:
@@ -100,7 +101,7 @@ def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray,
             n /= np.linalg.norm(n, axis=1, keepdims=True).clip(1e-12)
             shade = 0.25 + 0.75 * np.clip(n @ np.array([0.3, -0.5, 0.8]) / 1.0, 0, 1)
             ax.add_collection3d(Poly3DCollection(tri[:, :, [0, 2, 1]], linewidths=0,
-                                                 facecolors=plt.cm.bone(0.25 + 0.6 * shade)))
+                                                 facecolors=colormaps["bone"](0.25 + 0.6 * shade)))
         half = float(np.abs(v).max()) if v.size else 1.0
         ax.set(xlim=(-half, half), ylim=(-half, half), zlim=(-half, half))
         ax.view_init(elev=elev, azim=azim)
@@ -108,6 +109,4 @@ def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray,
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    out = _io.save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return out
+    return _io.save_figure(fig, path, dpi=100)

@@ -1,5 +1,5 @@
 """Figures for fits: target | reconstruction | error, and PSNR curves. Files are written
-atomically; matplotlib runs headless (Agg)."""
+atomically; figures are built without pyplot."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,16 +8,15 @@ import numpy as np
 
 from ._io import save_figure
 
-__all__ = ["save_comparison", "save_psnr_curves"]
+__all__ = ["new_figure", "save_comparison", "save_psnr_curves"]
 
 
-def _plt():
-    import matplotlib
+def new_figure(figsize: tuple[float, float]):
+    """A ``matplotlib.figure.Figure`` with constrained layout, outside pyplot: drawing it
+    switches no backend and leaves no global figure state (safe in notebooks)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=figsize, layout="constrained")
 
 
 def save_comparison(target: np.ndarray, recon: np.ndarray, path: str | Path, *,
@@ -27,10 +26,10 @@ def save_comparison(target: np.ndarray, recon: np.ndarray, path: str | Path, *,
     Args:
         target, recon: ``(H, W, c)`` images in ``[0, 1]``.
     """
-    plt = _plt()
     err = np.abs(recon.astype(np.float64) - target).mean(axis=-1)
     show = (lambda a: a[..., 0]) if target.shape[-1] == 1 else (lambda a: a)
-    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), constrained_layout=True)
+    fig = new_figure((10.5, 3.8))
+    axes = fig.subplots(1, 3)
     axes[0].imshow(show(target), cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("target")
     axes[1].imshow(show(np.clip(recon, 0, 1)), cmap="gray", vmin=0, vmax=1)
@@ -42,16 +41,14 @@ def save_comparison(target: np.ndarray, recon: np.ndarray, path: str | Path, *,
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def save_psnr_curves(histories: dict[str, list[dict]], path: str | Path, *,
                      title: str = "PSNR during training") -> Path:
     """Plot PSNR (dB) against step for each named history (``FitResult.history``)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.0, 4.0), constrained_layout=True)
+    fig = new_figure((6.0, 4.0))
+    ax = fig.subplots()
     for name, hist in histories.items():
         ax.plot([h["step"] for h in hist], [h["psnr"] for h in hist], label=name, lw=1.6)
     ax.set_xlabel("step")
@@ -59,6 +56,4 @@ def save_psnr_curves(histories: dict[str, list[dict]], path: str | Path, *,
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)

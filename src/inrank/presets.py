@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
+from .errors import InputError
 from .models import CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build"]
@@ -84,7 +85,7 @@ def presets() -> list[str]:
 def preset(name: str) -> Preset:
     """Return a deep copy of the preset called ``name``; ``ValueError`` lists the names."""
     if name not in _REGISTRY:
-        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(_REGISTRY)}")
+        raise InputError(f"unknown method {name!r}; choose one of: {', '.join(_REGISTRY)}")
     return copy.deepcopy(_REGISTRY[name])
 
 
@@ -115,7 +116,7 @@ def build(name: str, in_dim: int, out_dim: int, width: int = 256, depth: int = 3
     p = preset(name)
     unknown = set(overrides) - _CONFIG_FIELDS
     if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
+        raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
     cfg = replace(p.config, in_dim=in_dim, out_dim=out_dim, width=width, depth=depth, **overrides)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import InputError
+
 __all__ = ["singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
            "participation_ratio", "kernel_eigenvalues", "gram_eigenvalues", "spectral_exact_rank",
            "spectral_numerical_rank", "spectral_effective_rank", "spectral_stable_rank",
@@ -12,7 +14,7 @@ __all__ = ["singular_values", "exact_rank", "numerical_rank", "effective_rank", 
 def singular_values(matrix: torch.Tensor) -> torch.Tensor:
     """Singular values of a ``(N, D)`` matrix, descending, float64."""
     if matrix.ndim != 2:
-        raise ValueError(f"expected a 2-D matrix (N, D), got shape {tuple(matrix.shape)}")
+        raise InputError(f"expected a 2-D matrix (N, D), got shape {tuple(matrix.shape)}")
     return torch.linalg.svdvals(matrix.detach().to(torch.float64).cpu())
 
 
@@ -61,7 +63,7 @@ def kernel_eigenvalues(kernel: torch.Tensor) -> torch.Tensor:
         [3.0, 1.0]
     """
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-        raise ValueError(f"expected a square kernel (N, N), got shape {tuple(kernel.shape)}")
+        raise InputError(f"expected a square kernel (N, N), got shape {tuple(kernel.shape)}")
     k = kernel.detach().to(torch.float64)
     ev = torch.linalg.eigvalsh((k + k.T) / 2).flip(0)
     return ev.clamp_min(0).cpu()
@@ -79,14 +81,14 @@ def gram_eigenvalues(features: torch.Tensor) -> torch.Tensor:
         [4.0, 1.0]
     """
     if features.ndim != 2:
-        raise ValueError(f"expected a 2-D matrix (N, P), got shape {tuple(features.shape)}")
+        raise InputError(f"expected a 2-D matrix (N, P), got shape {tuple(features.shape)}")
     f = features.detach().to(torch.float64)
     return kernel_eigenvalues(f.T @ f if f.shape[1] < f.shape[0] else f @ f.T)
 
 
 def _spectrum(values: torch.Tensor) -> torch.Tensor:
     if values.ndim != 1:
-        raise ValueError(f"expected a 1-D spectrum, got shape {tuple(values.shape)}")
+        raise InputError(f"expected a 1-D spectrum, got shape {tuple(values.shape)}")
     return values.detach().to(torch.float64).clamp_min(0).sort(descending=True).values.cpu()
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import _io
+from .errors import InputError
 
 __all__ = ["ROW_FIELDS", "REFERENCE_POINTS", "flat_row", "Table", "summary_table",
            "per_image_table", "width_table", "lr_table", "to_markdown", "results_markdown",
@@ -69,7 +70,7 @@ def _fmt(mean: float, std: float, n: int, digits: int = 2) -> str:
 
 def _groups(rows: Sequence[dict], key: str) -> dict:
     if not rows:
-        raise ValueError("no rows to tabulate; run the suite first (inrank bench SUITE)")
+        raise InputError("no rows to tabulate; run the suite first (inrank bench SUITE)")
     out: dict = {}
     for r in rows:
         out.setdefault(r[key], []).append(r)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _io
-from .plots import _plt, save_comparison, save_psnr_curves
+from .plots import new_figure, save_comparison, save_psnr_curves
 
 __all__ = ["representative", "write_figures", "write_html"]
 
@@ -96,8 +96,8 @@ def _read_png(path: Path, channels: int) -> np.ndarray:
 
 def _width_plot(records: Sequence[dict], path: Path) -> Path:
     """Final PSNR and numerical rank of [H_1, 1] at init against width, per method."""
-    plt = _plt()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10.0, 3.8), constrained_layout=True)
+    fig = new_figure((10.0, 3.8))
+    (a, b) = fig.subplots(1, 2)
     methods = list(dict.fromkeys(r["run"]["method"] for r in records))
     for m in methods:
         recs = [r for r in records if r["run"]["method"] == m]
@@ -117,9 +117,7 @@ def _width_plot(records: Sequence[dict], path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     b.set_xlim(min(r["run"]["width"] for r in records) / 1.2, top * 1.2)
-    out = _io.save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return _io.save_figure(fig, path, dpi=110)
 
 
 def _html_table(table) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import _checks
+from .errors import InputError
 
 __all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES"]
 
@@ -66,7 +67,7 @@ class Signal:
         _checks.tensor_2d("values", self.values, what="(N, c)")
         n = int(np.prod(self.shape))
         if self.coords.shape[0] != self.values.shape[0] or self.coords.shape[0] != n:
-            raise ValueError(
+            raise InputError(
                 f"coords {tuple(self.coords.shape)}, values {tuple(self.values.shape)} and grid "
                 f"shape {self.shape} disagree: expected N = prod(shape) = {n} rows in both"
             )
@@ -91,9 +92,9 @@ class Signal:
         if arr.ndim == 2:
             arr = arr[:, :, None]
         if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise ValueError(f"image must have shape (H, W) or (H, W, c), got {arr.shape}")
+            raise InputError(f"image must have shape (H, W) or (H, W, c), got {arr.shape}")
         if not np.isfinite(arr).all():
-            raise ValueError(f"image {name!r} contains NaN or inf values")
+            raise InputError(f"image {name!r} contains NaN or inf values")
         h, w, c = arr.shape
         coords = grid_coords((h, w))
         values = torch.from_numpy(np.ascontiguousarray(arr.reshape(h * w, c)))
@@ -108,7 +109,7 @@ class Signal:
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.shape[0] != len(self):
-            raise ValueError(f"pred has {arr.shape[0]} rows, the signal has N = {len(self)}")
+            raise InputError(f"pred has {arr.shape[0]} rows, the signal has N = {len(self)}")
         out = arr.reshape(*self.shape, arr.shape[-1]).astype(np.float32)
         return np.clip(out, 0.0, 1.0) if self.kind == "image" else out
 
@@ -171,7 +172,7 @@ def _read(source: str | Path) -> tuple[np.ndarray, str]:
             img.load()
             arr = _pil_to_array(img)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"cannot read {text!r} as an image ({exc.__class__.__name__}: {exc})") from None
+        raise InputError(f"cannot read {text!r} as an image ({exc.__class__.__name__}: {exc})") from None
     return arr, path.stem
 
 
@@ -203,7 +204,7 @@ def _to_unit_float(arr: np.ndarray, name: str) -> np.ndarray:
         return arr.astype(np.float64)
     if np.issubdtype(arr.dtype, np.floating):
         return arr.astype(np.float64)
-    raise ValueError(f"{name}: unsupported pixel type {arr.dtype}; expected uint8, uint16 or float")
+    raise InputError(f"{name}: unsupported pixel type {arr.dtype}; expected uint8, uint16 or float")
 
 
 def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:

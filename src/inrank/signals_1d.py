@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from . import _checks
+from .errors import InputError
 from .signals import Signal, grid_coords
 
 __all__ = ["sinusoids", "step", "chirp", "signal_1d", "SIGNALS_1D"]
@@ -52,16 +53,16 @@ def sinusoids(n: int = 512, *, freqs: Sequence[float] = (1.0, 4.0, 16.0),
     """
     f = torch.tensor([float(v) for v in freqs], dtype=torch.float64)
     if f.numel() == 0:
-        raise ValueError("freqs must name at least one frequency, got an empty sequence")
+        raise InputError("freqs must name at least one frequency, got an empty sequence")
     a = torch.ones_like(f) if amplitudes is None else torch.tensor([float(v) for v in amplitudes],
                                                                     dtype=torch.float64)
     p = torch.zeros_like(f) if phases is None else torch.tensor([float(v) for v in phases],
                                                                  dtype=torch.float64)
     if a.shape != f.shape or p.shape != f.shape:
-        raise ValueError(f"freqs, amplitudes and phases need the same length, got {f.numel()}, "
+        raise InputError(f"freqs, amplitudes and phases need the same length, got {f.numel()}, "
                          f"{a.numel()} and {p.numel()}")
     if not a.abs().sum() > 0:
-        raise ValueError("amplitudes must not all be zero")
+        raise InputError("amplitudes must not all be zero")
     coords, t = _t(n)
     y = (a * torch.sin(2 * math.pi * f * t[:, None] + p)).sum(1) / a.abs().sum()  # (N,)
     return _signal(y, coords, "sinusoids", freqs=f.tolist())

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import _checks, _io
+from .errors import InputError
 from .signals import Signal, grid_coords
 
 __all__ = ["load_audio", "save_audio"]
@@ -30,7 +31,7 @@ def _to_float(data: np.ndarray, path: str) -> np.ndarray:
     elif np.issubdtype(data.dtype, np.floating):
         out = data.astype(np.float64)
     else:
-        raise ValueError(f"{path}: unsupported WAV sample type {data.dtype}")
+        raise InputError(f"{path}: unsupported WAV sample type {data.dtype}")
     return out[:, None] if out.ndim == 1 else out
 
 
@@ -73,16 +74,16 @@ def load_audio(path: str | Path, seconds: float | None = None, *, offset: float 
             warnings.simplefilter("ignore", wavfile.WavFileWarning)  # unknown chunks are fine
             rate, data = wavfile.read(text)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {text!r} as a WAV file ({exc.__class__.__name__}: {exc})") from None
+        raise InputError(f"cannot read {text!r} as a WAV file ({exc.__class__.__name__}: {exc})") from None
     arr = _to_float(np.asarray(data), text)                          # (N_file, c)
     if offset < 0:
-        raise ValueError(f"offset must be >= 0 seconds, got {offset}")
+        raise InputError(f"offset must be >= 0 seconds, got {offset}")
     start = int(round(offset * rate))
     stop = arr.shape[0] if seconds is None else start + int(round(
         _checks.positive_float("seconds", seconds) * rate))
     arr = arr[start:stop]
     if arr.shape[0] == 0:
-        raise ValueError(f"{text!r}: no samples between {offset} s and "
+        raise InputError(f"{text!r}: no samples between {offset} s and "
                          f"{'the end' if seconds is None else f'{offset + seconds} s'} "
                          f"(the file lasts {data.shape[0] / rate:.3f} s)")
     if mono:
@@ -111,9 +112,9 @@ def save_audio(path: str | Path, values: torch.Tensor | np.ndarray, *, sample_ra
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise ValueError(f"values must have shape (N,) or (N, c) with N >= 1, got {arr.shape}")
+        raise InputError(f"values must have shape (N,) or (N, c) with N >= 1, got {arr.shape}")
     if not np.isfinite(arr).all():
-        raise ValueError("values contain NaN or inf; nothing written")
+        raise InputError("values contain NaN or inf; nothing written")
     if np.abs(arr).max() > 1.0:
         warnings.warn(f"{Path(path).name}: amplitudes outside [-1, 1] clipped", stacklevel=2)
     pcm = np.round(np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)

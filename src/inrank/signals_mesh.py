@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import _checks
-from .errors import MissingDependencyError
+from .errors import MissingDependencyError, InputError
 from .signals import Signal
 from .winding import is_watertight, winding_number
 
@@ -47,9 +47,9 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         mesh = trimesh.load(text, force="mesh")
     except Exception as exc:  # trimesh raises many types for bad files
-        raise ValueError(f"cannot read {text!r} as a mesh ({exc.__class__.__name__}: {exc})") from None
+        raise InputError(f"cannot read {text!r} as a mesh ({exc.__class__.__name__}: {exc})") from None
     if not hasattr(mesh, "faces") or len(mesh.faces) == 0:
-        raise ValueError(f"{text!r} has no triangles")
+        raise InputError(f"{text!r} has no triangles")
     return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
 
 
@@ -61,12 +61,12 @@ def normalize_mesh(vertices: np.ndarray, *, padding: float = 0.1) -> tuple[np.nd
     """
     v = np.asarray(vertices, dtype=np.float64)
     if not 0 <= padding < 1:
-        raise ValueError(f"padding must be in [0, 1), got {padding}")
+        raise InputError(f"padding must be in [0, 1), got {padding}")
     lo, hi = v.min(0), v.max(0)
     center = (lo + hi) / 2
     half = float((hi - lo).max()) / 2
     if half <= 0:
-        raise ValueError("the mesh has zero extent; cannot normalise it")
+        raise InputError("the mesh has zero extent; cannot normalise it")
     scale = (1 - padding) / half
     return (v - center) * scale, {"center": center.tolist(), "scale": scale}
 
@@ -108,7 +108,7 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, n_points: int = 50_0
     """
     n = _checks.positive_int("n_points", n_points)
     if not 0.0 <= near_fraction <= 1.0:
-        raise ValueError(f"near_fraction must be in [0, 1], got {near_fraction}")
+        raise InputError(f"near_fraction must be in [0, 1], got {near_fraction}")
     faces = np.asarray(faces, dtype=np.int64)
     verts, norm = normalize_mesh(vertices, padding=padding)
     gen = torch.Generator().manual_seed(int(seed))

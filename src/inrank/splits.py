@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from . import _checks
+from .errors import InputError
 
 __all__ = ["subgrid_mask"]
 
@@ -38,7 +39,7 @@ def subgrid_mask(shape: tuple[int, ...], *, stride: int = 2, offset: int = 0) ->
     stride = _checks.positive_int("stride", stride)
     offset = _checks.non_negative_int("offset", offset)
     if offset >= stride:
-        raise ValueError(f"offset must be in [0, stride) = [0, {stride}), got {offset}")
+        raise InputError(f"offset must be in [0, stride) = [0, {stride}), got {offset}")
     axes = [torch.arange(n) % stride == offset for n in shape]
     mask = axes[0]
     for keep in axes[1:]:

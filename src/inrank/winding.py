@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import _checks
+from .errors import InputError
 
 __all__ = ["winding_number", "is_watertight"]
 
@@ -121,10 +122,10 @@ def winding_number(points: torch.Tensor | np.ndarray, vertices: torch.Tensor | n
     v = torch.as_tensor(np.asarray(vertices), dtype=torch.float64)
     fc = torch.as_tensor(np.asarray(faces), dtype=torch.long)
     if v.ndim != 2 or v.shape[1] != 3 or fc.ndim != 2 or fc.shape[1] != 3 or fc.shape[0] == 0:
-        raise ValueError(f"need vertices (V, 3) and faces (F >= 1, 3), got {tuple(v.shape)} and "
+        raise InputError(f"need vertices (V, 3) and faces (F >= 1, 3), got {tuple(v.shape)} and "
                          f"{tuple(fc.shape)}")
     if int(fc.min()) < 0 or int(fc.max()) >= v.shape[0]:
-        raise ValueError(f"faces index vertices 0..{v.shape[0] - 1}, got {int(fc.min())}..{int(fc.max())}")
+        raise InputError(f"faces index vertices 0..{v.shape[0] - 1}, got {int(fc.min())}..{int(fc.max())}")
     leaf = fc.shape[0] if exact else _checks.positive_int("leaf_size", leaf_size)
     far_beta = math.inf if exact else _checks.positive_float("beta", beta)
     tri, centre, radius, dipole = _clusters(v[fc], leaf)

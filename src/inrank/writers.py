@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ._io import save_figure
-from .plots import _plt
+from .errors import InputError
+from .plots import new_figure
 
 __all__ = ["write_outputs", "save_waveforms", "WRITERS"]
 
@@ -24,10 +25,10 @@ def save_waveforms(target: np.ndarray, recon: np.ndarray, path: str | Path, *, s
     Args:
         target, recon: ``(N,)`` or ``(N, c)`` amplitudes (the first channel is shown).
     """
-    plt = _plt()
     y, p = (np.asarray(a, dtype=np.float64).reshape(len(a), -1)[:, 0] for a in (target, recon))
     t = np.arange(y.size) / sample_rate
-    fig, axes = plt.subplots(2, 2, figsize=(11, 5.5), constrained_layout=True)
+    fig = new_figure((11, 5.5))
+    axes = fig.subplots(2, 2)
     axes[0, 0].plot(t, y, lw=0.6, label="target")
     axes[0, 0].plot(t, p, lw=0.6, alpha=0.8, label="reconstruction")
     axes[0, 0].legend(loc="upper right")
@@ -45,9 +46,7 @@ def save_waveforms(target: np.ndarray, recon: np.ndarray, path: str | Path, *, s
         ax.set(xlabel="time (s)", ylabel="Hz", title=f"spectrogram: {name}")
     if title:
         fig.suptitle(title)
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def _audio(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
@@ -77,15 +76,14 @@ def _occupancy(signal, result, model, out: Path, method: str, *, resolution: int
 
 
 def _one_d(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
-    plt = _plt()
     x = signal.coords[:, 0].numpy()
-    fig, ax = plt.subplots(figsize=(8, 3.2), constrained_layout=True)
+    fig = new_figure((8, 3.2))
+    ax = fig.subplots()
     ax.plot(x, signal.values[:, 0].numpy(), lw=1.2, label="target")
     ax.plot(x, result.prediction[:, 0].numpy(), lw=1.0, label=method)
     ax.set(xlabel="x", title=f"{signal.name}: SNR {result.metrics['snr']:.2f} dB")
     ax.legend()
     save_figure(fig, out / "reconstruction.png", dpi=110)
-    plt.close(fig)
     return (f"{method} on {signal.name} ({len(signal)} samples): SNR "
             f"{result.metrics['snr']:.2f} dB, PSNR {result.final_psnr:.2f} dB"), {}
 
@@ -102,5 +100,5 @@ def write_outputs(signal, result, model, out: str | Path, *, method: str,
     ``resolution``: occupancy only, the IoU grid ``R^3``; the mesh is extracted on ``(2R)^3``.
     """
     if signal.kind not in WRITERS:
-        raise ValueError(f"no writer for signal kind {signal.kind!r}; known: {', '.join(WRITERS)}")
+        raise InputError(f"no writer for signal kind {signal.kind!r}; known: {', '.join(WRITERS)}")
     return WRITERS[signal.kind](signal, result, model, Path(out), method, resolution=resolution)
