@@ -81,3 +81,47 @@ def test_console_script_exit_code(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("inrank: error: image not found")
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, TypeError, KeyError])
+def test_a_bug_keeps_its_traceback(exc, monkeypatch, tmp_path):
+    """Only bad input prints one line; an error the library did not raise on purpose is a bug
+    and propagates (with its traceback) instead of being dressed as a user error."""
+    import importlib
+
+    def broken(*args, **kwargs):
+        raise exc("internal bug")
+
+    monkeypatch.setattr(importlib.import_module("inrank.fit"), "fit", broken)
+    with pytest.raises(exc, match="internal bug"):
+        main(["fit", "camera", "--size", "8", "--steps", "1", "--out", str(tmp_path)])
+
+
+def test_library_argument_names_become_flags(tmp_path, capsys):
+    """The library says ``data=DIR`` (its own argument); the CLI shows its flag ``--data DIR``."""
+    rc = main(["bench", "quick", "--images", "kodim01", "--data", str(tmp_path / "none"),
+               "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "pass --data DIR" in err and "data=" not in err
+
+
+def test_figures_switch_no_matplotlib_backend(tmp_path):
+    """Drawing figures must not change a notebook's backend nor create pyplot state."""
+    code = f"""
+import sys, matplotlib
+matplotlib.use("svg")
+import numpy as np, torch, inrank
+from inrank.plots import save_comparison, save_psnr_curves
+from inrank.occupancy import save_mesh_preview
+out = {str(tmp_path)!r}
+img = np.zeros((4, 4, 3))
+save_comparison(img, img, out + "/c.png")
+save_psnr_curves({{"a": [{{"step": 1, "psnr": 1.0}}]}}, out + "/p.png")
+inrank.diagnose(inrank.build("relu", 2, 1, width=4, depth=1), torch.rand(6, 2)).plot(out + "/d.png")
+save_mesh_preview(out + "/m.png", np.eye(3), np.array([[0, 1, 2]]))
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert all((tmp_path / f"{n}.png").stat().st_size > 500 for n in "cpdm")

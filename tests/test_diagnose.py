@@ -80,6 +80,20 @@ def test_generic_module_features_only_markdown_and_plot(tmp_path):
     light.plot(tmp_path / "light.png")
 
 
+def test_layers_selects_ntk_blocks_and_rejects_out_of_range():
+    model = inrank.build("relu", 2, 3, width=8, depth=2)
+    x = _coords(30)
+    d = diagnose(model, x, layers=[1, "linears.2"])
+    assert [lay.ntk is not None for lay in d.layers] == [False, True, True]
+    assert diagnose(model, x, layers=[-1]).layers[2].ntk_top == d.layers[2].ntk_top
+    assert d.total is None  # only with every block
+    for bad in ([5], [3], [-4]):  # 3 dense layers: indices 0..2 (or -3..-1)
+        with pytest.raises(ValueError, match="out of range.*3 dense layers"):
+            diagnose(model, x, layers=bad)
+    with pytest.raises(ValueError, match="unknown layer"):
+        diagnose(model, x, layers=["nope"])
+
+
 def test_errors():
     model = inrank.build("relu", 2, 3, width=8, depth=2)
     with pytest.raises(ValueError, match="rtols"):

@@ -11,6 +11,13 @@ TINY = dict(methods=["relu", "siren"], images=["chelsea", "coffee"], steps=4, si
             widths=[16], progress=False, plots=False)
 
 
+# Batched (vmap) and separate fits, and Ray workers (1 thread) against the local executor (2),
+# round float32 differently. Predictions then differ by at most ~1e-4 (the largest seen: rff,
+# 15 steps, Intel), which moves a PSNR near 15 dB (error rms ~0.2) by about
+# 4.34 * 2 * 1e-4 / 0.2 = 0.004 dB: we allow 0.01 dB, the tables' last printed digit.
+PSNR_TOL = 0.01
+
+
 def _psnr(res):
     return {(r["method"], r["signal"]): r["final_psnr"] for r in res.rows}
 
@@ -24,7 +31,7 @@ def test_batched_executor_matches_local(local, tmp_path):
     res = run_suite("quick", out=tmp_path, executor="batched", **TINY)
     assert res.ran == 4
     for key, value in _psnr(local).items():
-        assert _psnr(res)[key] == pytest.approx(value, abs=1e-4), key
+        assert _psnr(res)[key] == pytest.approx(value, abs=PSNR_TOL), key
     assert sorted(p.name for p in (tmp_path / "runs").glob("*.json")) == \
         sorted(p.name for p in (local.out / "runs").glob("*.json"))
 
@@ -38,7 +45,7 @@ def test_ray_executor_matches_local(local, tmp_path):
         ray.shutdown()
     assert res.ran == 4
     for key, value in _psnr(local).items():
-        assert _psnr(res)[key] == pytest.approx(value, abs=1e-3), key
+        assert _psnr(res)[key] == pytest.approx(value, abs=PSNR_TOL), key
     again = run_suite("quick", out=tmp_path, executor="ray", **TINY)  # resumable: nothing to do
     assert again.ran == 0 and again.skipped == 4
 

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -39,9 +41,16 @@ def test_mini_batches_when_full_batch_exceeds_budget(camera16):
     assert res.batch_size is not None and res.batch_size < len(camera16)
 
 
-def test_schedules(camera16):
-    for s in ("cosine", "exponential"):
-        assert _fit("relu", camera16, 5, schedule=s).steps == 5
+def test_schedules_set_the_learning_rate_of_every_step(camera16):
+    T, lr0 = 8, 1e-3
+    expected = {
+        "none": [lr0] * T,
+        "cosine": [lr0 * (1 + math.cos(math.pi * s / T)) / 2 for s in range(T)],  # to 0 at T
+        "exponential": [lr0 * 0.1 ** (s / T) for s in range(T)],                # 10x decay over T
+    }
+    for name, lrs in expected.items():
+        res = _fit("relu", camera16, T, schedule=name, lr=lr0, eval_every=1)
+        assert [h["lr"] for h in res.history] == pytest.approx(lrs, rel=1e-12), name
     with pytest.raises(ValueError, match="unknown schedule"):
         _fit("relu", camera16, 5, schedule="linear")
 

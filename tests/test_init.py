@@ -17,16 +17,18 @@ def _g(seed=0):
     init.torch_default_, init.siren_first_,
     lambda lin, generator: init.siren_hidden_(lin, omega0=30.0, generator=generator),
     lambda lin, generator: init.rank_expanding_(lin, generator=generator),
+    lambda lin, generator: init.uniform_bias_(lin, 20.0, generator=generator),
 ])
 def test_in_place_returns_same_and_is_seeded(fn):
     a, b = nn.Linear(2, 32), nn.Linear(2, 32)
+    b.load_state_dict(a.state_dict())  # same start: parts an init leaves alone stay equal
     assert fn(a, generator=_g(5)) is a
     fn(b, generator=_g(5))
     assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
     state = torch.get_rng_state()
     fn(b, generator=_g(6))
     assert torch.equal(torch.get_rng_state(), state), "global RNG must not be used"
-    assert not torch.equal(a.weight, b.weight)
+    assert not (torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias))
 
 
 def test_siren_bounds():
@@ -40,9 +42,27 @@ def test_siren_bounds():
     assert abs(float(hidden.weight.var()) - bound ** 2 / 3) < 0.05 * bound ** 2
 
 
-def test_torch_default_matches_pytorch_bound():
+def test_torch_default_is_uniform_on_pytorchs_bound():
     lin = init.torch_default_(nn.Linear(64, 128), generator=_g())
-    assert float(lin.weight.abs().max()) <= 1 / 8 and float(lin.bias.abs().max()) <= 1 / 8
+    bound = 1 / 8  # 1 / sqrt(fan_in)
+    for t in (lin.weight, lin.bias):
+        t = t.detach()
+        assert float(t.abs().max()) <= bound and float(t.abs().max()) > 0.95 * bound
+        assert abs(float(t.mean())) < 0.1 * bound
+    # U(-a, a) has variance a^2 / 3; 8192 draws pin it to a few percent
+    assert float(lin.weight.var()) == pytest.approx(bound ** 2 / 3, rel=0.05)
+    ref = nn.Linear(64, 128)  # PyTorch's own init has the same distribution
+    assert float(ref.weight.var()) == pytest.approx(float(lin.weight.var()), rel=0.1)
+
+
+def test_uniform_bias_fills_only_the_bias_and_needs_one():
+    lin = nn.Linear(2, 4096)
+    w = lin.weight.detach().clone()
+    init.uniform_bias_(lin, 20.0, generator=_g())
+    assert torch.equal(lin.weight, w)
+    assert 19 < float(lin.bias.abs().max()) <= 20
+    with pytest.raises(TypeError, match="without a bias"):
+        init.uniform_bias_(nn.Linear(2, 4, bias=False), 1.0)
 
 
 def _inlet_rank(lin, coords):

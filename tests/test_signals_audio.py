@@ -12,9 +12,7 @@ from inrank.cli import main
 from inrank.signals_audio import load_audio, save_audio
 from inrank.tasks import task_overrides
 
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def _tone(n=800, rate=8000, freq=440.0):
@@ -92,11 +90,12 @@ def test_cli_fit_wav_writes_wav_and_plot(tmp_path, capsys):
     assert len(load_audio(out / "reconstruction.wav")) == 300
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "audio" and "snr" in metrics["metrics"]
-    assert json.loads((out / "config.json").read_text())["overrides"]["omega0"] > 0
+    # SIREN's audio omega0 (3000 for a 7 s clip) kept in Hz terms: 3000 T / 7 for T = 300 / 8000 s
+    omega0 = json.loads((out / "config.json").read_text())["overrides"]["omega0"]
+    assert omega0 == pytest.approx(3000 * (300 / 8000) / 7)
 
 
-@pytest.mark.skipif(not (DATA / "audio" / "bach.wav").exists(), reason="../shared/data not present")
-def test_bach_clip():
-    sig = load_audio(DATA / "audio" / "bach.wav", seconds=0.1)
+def test_bach_clip(data_dir):
+    sig = load_audio(data_dir / "audio" / "bach.wav", seconds=0.1)
     assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.channels == 1
     assert float(sig.values.abs().max()) <= 1.0

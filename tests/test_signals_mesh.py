@@ -103,7 +103,6 @@ def test_missing_trimesh_gives_install_hint(tmp_path, monkeypatch, sphere):
 
 
 def test_load_mesh_file_and_cli(tmp_path, sphere, capsys):
-    pytest.importorskip("trimesh", reason="inrank[mesh] not installed")
     save_obj(tmp_path / "s.obj", *sphere)
     v, f = load_mesh(tmp_path / "s.obj")
     assert f.shape == sphere[1].shape
