@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from inrank._io import write_json, write_text
-from inrank.tasks import TASK_METHODS, TASK_SUITES, task_signal
+from inrank.files import write_json, write_text
+from inrank.bench.tasks import TASK_METHODS, TASK_SUITES, task_signal
 
 from _machine import machine, machine_line
 

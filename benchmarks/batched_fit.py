@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inrank  # noqa: E402
-from inrank._io import write_json, write_text  # noqa: E402
-from inrank.batched import fit_many  # noqa: E402
+from inrank.files import write_json, write_text  # noqa: E402
+from inrank.train.batched import fit_many  # noqa: E402
 from _machine import machine, machine_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

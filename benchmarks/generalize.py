@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inrank.tasks import run_generalize  # noqa: E402
+from inrank.bench.tasks import run_generalize  # noqa: E402
 from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 
 

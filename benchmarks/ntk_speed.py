@@ -58,7 +58,7 @@ def tutorial_ntk(model, x: torch.Tensor, outputs: str) -> torch.Tensor:
 
 
 def _run(impl: str, x: torch.Tensor, model, outputs: str) -> torch.Tensor:
-    from inrank.ntk import layerwise_ntk
+    from inrank.diagnosis.ntk import layerwise_ntk
 
     if impl == "layerwise":
         return layerwise_ntk(model, x, outputs=outputs).total
@@ -118,7 +118,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.render:
-        from inrank._io import write_text
+        from inrank.files import write_text
 
         src = Path(args.render)
         write_text(src.with_suffix(".md"), render(json.loads(src.read_text())))
@@ -184,7 +184,7 @@ def main() -> int:
     info = machine()
     info["torch_threads"] = args.threads
     suffix = f"_{args.tag}" if args.tag else ""
-    from inrank._io import write_json, write_text
+    from inrank.files import write_json, write_text
 
     data = {"machine": info, "device": args.device, "command": " ".join(sys.argv[1:]),
             "model": f"relu {DEPTH} x {WIDTH}, d=2, c={C}", "params": params,

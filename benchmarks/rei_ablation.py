@@ -87,7 +87,7 @@ def _signal(image: str, size: int, data: Path):
 
 
 def _ranks(model, coords) -> dict:
-    from inrank.rank import effective_rank, numerical_rank
+    from inrank.diagnosis.rank import effective_rank, numerical_rank
 
     feats = model.hidden_features(coords)[1:]
     return {"effective": [round(effective_rank(h), 1) for h in feats],
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for img in sizes:
         if img.startswith("kodim") and not (args.data / f"{img}.png").is_file():
             p.error(f"{args.data / (img + '.png')} not found; pass --data DIR holding the Kodak PNGs")
-    from inrank.tuning import TUNED_LR_PATH, best_lrs, tuned_lrs
+    from inrank.bench.tuning import TUNED_LR_PATH, best_lrs, tuned_lrs
 
     library_lr = tuned_lrs()
     base = dict(data=str(args.data), device=device)
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                                "lr_grid": list(GRID) if ov else [], "lr_source": lr_source[m]}
                            for m, (pr, ov) in methods.items()},
                "tuned_lr": tuned, "lr_sweep": sweep, "results": results, "stem": stem}
-    from inrank._io import write_json, write_text
+    from inrank.files import write_json, write_text
 
     write_json(args.out / f"{stem}.json", payload)
     write_text(args.out / f"{stem}.md", render(payload))

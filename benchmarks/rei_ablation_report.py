@@ -150,7 +150,7 @@ def plot(payload: dict, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from inrank._io import save_figure
+    from inrank.files import save_figure
 
     proto = payload["protocol"]
     first = proto["images"][0]

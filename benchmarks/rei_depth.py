@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < CHECKPOINTS[0]:
         p.error(f"--steps must be at least {CHECKPOINTS[0]} (the first PSNR checkpoint)")
     torch.set_num_threads(1)
-    from inrank.tuning import tuned_lrs
+    from inrank.bench.tuning import tuned_lrs
 
     lrs = tuned_lrs()
     checkpoints = tuple(c for c in CHECKPOINTS if c <= args.steps)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {"machine": machine(), "jobs": args.jobs, "size": args.size, "steps": args.steps,
                "checkpoints": list(checkpoints), "seconds": round(time.time() - t0, 1),
                "results": results}
-    from inrank._io import write_json, write_text
+    from inrank.files import write_json, write_text
 
     write_json(args.out / "rei_depth.json", payload)
     write_text(args.out / "rei_depth.md", render(payload))

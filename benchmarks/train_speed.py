@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inrank  # noqa: E402
-from inrank._io import write_json, write_text  # noqa: E402
+from inrank.files import write_json, write_text  # noqa: E402
 from _machine import machine, machine_line  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"

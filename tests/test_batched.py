@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import inrank
-from inrank.batched import fit_many, fit_models
+from inrank.train.batched import fit_many, fit_models
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,12 @@ from PIL import Image
 
 import inrank
 import importlib
-from inrank import bench
+from inrank.bench import runner as bench
+from inrank.report.results import ROW_FIELDS
 from inrank.cli import main
 from inrank.errors import DivergedError
 
-fit_module = importlib.import_module("inrank.fit")
+fit_module = importlib.import_module("inrank.train.loop")
 
 TINY = dict(methods=["relu", "siren"], images=["camera"], steps=2, size=8, widths=[16],
             progress=False, plots=False)
@@ -35,7 +36,7 @@ def test_tiny_suite_writes_every_output(tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and rows[1]["method"] == "siren" and float(rows[1]["lr"]) == 1.25e-4
     assert float(rows[0]["lr"]) == inrank.preset("relu").lr
-    assert set(inrank.report.ROW_FIELDS) <= set(rows[0])
+    assert set(ROW_FIELDS) <= set(rows[0])
     assert all(r["device"] == "cpu" for r in rows)
     # each row is the protocol it names: the same fit by hand gives the same PSNR, bit for bit
     sig = inrank.load_image("camera", size=8)

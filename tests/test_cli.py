@@ -92,7 +92,7 @@ def test_a_bug_keeps_its_traceback(exc, monkeypatch, tmp_path):
     def broken(*args, **kwargs):
         raise exc("internal bug")
 
-    monkeypatch.setattr(importlib.import_module("inrank.fit"), "fit", broken)
+    monkeypatch.setattr(importlib.import_module("inrank.train.loop"), "fit", broken)
     with pytest.raises(exc, match="internal bug"):
         main(["fit", "camera", "--size", "8", "--steps", "1", "--out", str(tmp_path)])
 
@@ -111,8 +111,8 @@ def test_figures_switch_no_matplotlib_backend(tmp_path):
 import sys, matplotlib
 matplotlib.use("svg")
 import numpy as np, torch, inrank
-from inrank.plots import save_comparison, save_psnr_curves
-from inrank.occupancy import save_mesh_preview
+from inrank.report.figures import save_comparison, save_psnr_curves
+from inrank.report.mesh import save_mesh_preview
 out = {str(tmp_path)!r}
 img = np.zeros((4, 4, 3))
 save_comparison(img, img, out + "/c.png")

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 import inrank
-from inrank import rank
+from inrank.diagnosis import rank
 from inrank.cli import main
-from inrank.diagnose import _compress, _dual_eigenvalues, diagnose
-from inrank.ntk import layerwise_ntk, ntk_factors
+from inrank.diagnosis.diagnose import _compress, _dual_eigenvalues, diagnose
+from inrank.diagnosis.ntk import layerwise_ntk, ntk_factors
 
 
 def _coords(n: int, seed: int = 0) -> torch.Tensor:

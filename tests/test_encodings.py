@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from inrank.encodings import FourierFeatures, PositionalEncoding
+from inrank.nn.encodings import FourierFeatures, PositionalEncoding
 
 
 def test_positional_encoding_values():

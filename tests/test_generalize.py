@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import inrank
-from inrank.fit import fit
-from inrank.splits import subgrid_mask
-from inrank.tasks import run_generalize
+from inrank import fit
+from inrank.signals.splits import subgrid_mask
+from inrank.bench.tasks import run_generalize
 
 
 @pytest.mark.parametrize("shape,stride,offset,expected", [
@@ -94,7 +94,7 @@ def test_run_generalize_row(camera16):
 
 
 def test_task_protocols(camera16):
-    from inrank.tasks import TASK_SUITES, task_fit_kwargs, task_loss, task_overrides
+    from inrank.bench.tasks import TASK_SUITES, task_fit_kwargs, task_loss, task_overrides
 
     assert set(TASK_SUITES) == {"generalize", "audio", "occupancy"}
     mask = task_fit_kwargs("generalize", camera16)["train_mask"]

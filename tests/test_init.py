@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from inrank import init
-from inrank.rank import exact_rank
+from inrank.diagnosis.rank import exact_rank
 from inrank.signals import grid_coords
 
 

@@ -4,9 +4,9 @@ import torch
 from torch import nn
 
 import inrank
-from inrank import _triangle, init
-from inrank.models import CoordinateMLP, MLPConfig
-from inrank.rank import effective_rank
+from inrank.nn import _triangle, init
+from inrank.nn.mlp import CoordinateMLP, MLPConfig
+from inrank.diagnosis.rank import effective_rank
 from inrank.signals import grid_coords
 
 TWO_LAYER = ["zigzag", "triangle"]

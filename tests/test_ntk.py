@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import inrank
-from inrank.ntk import dense_layers, jacobian_ntk, layerwise_ntk, ntk_factors
+from inrank.diagnosis.ntk import dense_layers, jacobian_ntk, layerwise_ntk, ntk_factors
 
 RTOL = 1e-10
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import inrank
-from inrank.models import CoordinateMLP, MLPConfig
+from inrank.nn.mlp import CoordinateMLP, MLPConfig
 
 
 @pytest.mark.parametrize("name", inrank.presets())

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import inrank
-from inrank.ntk import layerwise_ntk
-from inrank.rank import (effective_rank, exact_rank, numerical_rank, participation_ratio,
+from inrank.diagnosis.ntk import layerwise_ntk
+from inrank.diagnosis.rank import (effective_rank, exact_rank, numerical_rank, participation_ratio,
                          stable_rank)
 
 _SETTINGS = settings(max_examples=25, deadline=None)

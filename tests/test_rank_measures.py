@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrank import rank
+from inrank.diagnosis import rank
 
 
 def _low_rank(n: int, p: int, r: int, seed: int = 0) -> torch.Tensor:

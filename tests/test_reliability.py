@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import inrank
-from inrank.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from inrank.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from inrank.cli import main
 
 FIT = ["fit", "camera", "--size", "16", "--steps", "300", "--width", "32", "--depth", "2",

@@ -4,8 +4,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from inrank import bench, report
-from inrank.report_html import write_html
+from inrank.bench import runner as bench
+from inrank.report import results as report
+from inrank.report.html import write_html
 
 
 def _row(method, signal, psnr, *, seed=0, width=256, lr=1e-3, status="ok", **extra):

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 import inrank
-from inrank.init import rank_expanding_, rank_expanding_mlp_, rei_layers, rei_variants
-from inrank.rank import exact_rank, numerical_rank
-from inrank.signals_1d import SIGNALS_1D, chirp, signal_1d, sinusoids, step
+from inrank.nn.init import rank_expanding_, rank_expanding_mlp_, rei_layers, rei_variants
+from inrank.diagnosis.rank import exact_rank, numerical_rank
+from inrank.signals.synthetic import SIGNALS_1D, chirp, signal_1d, sinusoids, step
 
 
 def _ones(x):
@@ -133,9 +133,9 @@ def test_relu_rei_preset_second_layer_rank(d, shape):
 
 @pytest.mark.parametrize("d,shape", [(1, (40,)), (3, (4, 4, 4))])
 def test_diagnose_in_one_and_three_dimensions(d, shape):
-    from inrank.diagnose import diagnose
-    from inrank.ntk import jacobian_ntk
-    from inrank.rank import kernel_eigenvalues, spectral_numerical_rank
+    from inrank.diagnosis.diagnose import diagnose
+    from inrank.diagnosis.ntk import jacobian_ntk
+    from inrank.diagnosis.rank import kernel_eigenvalues, spectral_numerical_rank
 
     x = inrank.grid_coords(shape)
     for method in ("relu", "relu+rei"):

@@ -9,8 +9,8 @@ from scipy.io import wavfile
 
 import inrank
 from inrank.cli import main
-from inrank.signals_audio import load_audio, save_audio
-from inrank.tasks import task_overrides
+from inrank.signals.audio import load_audio, save_audio
+from inrank.bench.tasks import task_overrides
 
 
 

@@ -6,23 +6,23 @@ Diagnosis and Unified Remedy" (2026).
 """
 from __future__ import annotations
 
-from . import init
-from .batched import fit_many, fit_models
-from .bench import SuiteResult, run_suite, suites
-from .diagnose import Diagnosis, LayerDiagnosis, diagnose
+from .nn import init
+from .train.batched import fit_many, fit_models
+from .bench.runner import SuiteResult, run_suite, suites
+from .diagnosis.diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .errors import DivergedError, InputError, InputTypeError, InrankError, MissingDependencyError
-from .fit import FitResult, fit, predict
+from .train.loop import FitResult, fit, predict
 from .metrics import psnr, snr, ssim
-from .models import CoordinateMLP, MLPConfig
-from .ntk import LayerwiseNTK, jacobian_ntk, layerwise_ntk
-from .presets import Preset, build, preset, presets
-from .occupancy import extract_mesh, occupancy_iou
-from .signals import Signal, grid_coords, load_image
-from .signals_1d import signal_1d
-from .signals_audio import load_audio, save_audio
-from .signals_mesh import load_mesh_occupancy, mesh_occupancy
-from .sources import load_signal
-from .splits import subgrid_mask
+from .nn.mlp import CoordinateMLP, MLPConfig
+from .diagnosis.ntk import LayerwiseNTK, jacobian_ntk, layerwise_ntk
+from .nn.presets import Preset, build, preset, presets
+from .report.mesh import extract_mesh, occupancy_iou
+from .signals.signal import Signal, grid_coords, load_image
+from .signals.synthetic import signal_1d
+from .signals.audio import load_audio, save_audio
+from .signals.mesh import load_mesh_occupancy, mesh_occupancy
+from .signals.load import load_signal
+from .signals.splits import subgrid_mask
 
 __version__ = "0.1.0"
 

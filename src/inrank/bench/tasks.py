@@ -1,0 +1,156 @@
+"""Task-level protocols beyond image fitting, as plain functions a bench suite can call:
+held-out-pixel generalisation, audio and 3-D occupancy. Each ``run_*`` fits one preset to one
+signal and returns one flat results row (a dict of JSON-ready values).
+
+Per-task hyperparameters (frequency scales that depend on the signal, the loss) live here so
+the CLI, the benchmarks and the suites share them.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from .. import validation as _checks
+from ..train.loop import fit
+from ..report.mesh import occupancy_iou
+from ..nn.presets import build, preset
+from ..signals.signal import Signal
+from ..signals.splits import subgrid_mask
+
+__all__ = ["TASK_METHODS", "TASK_SUITES", "task_overrides", "task_loss", "task_signal",
+           "task_fit_kwargs", "task_metrics", "run_generalize", "run_audio", "run_occupancy"]
+
+#: The presets the generalize, audio and occupancy suites compare.
+TASK_METHODS = ("relu", "relu+rei", "pe", "rff", "siren", "bn")
+
+
+def _audio_overrides(method: str, seconds: float) -> dict:
+    """Frequency scales in Hz terms, so they mean the same for any clip length T.
+
+    A unit of the ``[-1, 1]`` time axis is ``T / 2`` seconds. SIREN's audio setting
+    (omega0 = 3000 for a 7 s clip, Sitzmann et al. 2020) is kept in Hz: omega0 = 3000 T / 7.
+    Fourier features: sigma = 500 T (Gaussian frequencies of std 500 Hz). Positional encoding:
+    octaves up to ~2 kHz, L = 1 + ceil(log2(2000 T)).
+    """
+    cfg = preset(method).config
+    out: dict = {}
+    if cfg.activation in ("sine", "finer", "gabor"):
+        out["omega0"] = 3000.0 * seconds / 7.0
+    if cfg.encoding == "rff":
+        out["rff_sigma"] = 500.0 * seconds
+    if cfg.encoding == "pe":
+        out["pe_octaves"] = 1 + max(0, math.ceil(math.log2(2000.0 * seconds)))
+    return out
+
+
+def task_overrides(method: str, signal: Signal) -> dict:
+    """:func:`inrank.build` overrides that a signal kind needs for ``method`` (``{}`` if none)."""
+    if signal.kind == "audio":
+        return _audio_overrides(method, float(signal.meta.get("seconds", 1.0)))
+    return {}
+
+
+def task_loss(signal: Signal) -> str:
+    """``"bce"`` for occupancy, else ``"mse"``."""
+    return "bce" if signal.kind == "occupancy" else "mse"
+
+
+#: The protocols of the ``generalize``, ``audio`` and ``occupancy`` suites (what
+#: ``benchmarks/{generalize,audio,occupancy}.py`` run by default), sized for a 2-core CPU.
+TASK_SUITES: dict[str, dict] = {
+    "generalize": {"summary": "train on the even pixel sub-grid (Tancik et al. 2020), PSNR on "
+                              "the held-out 3/4 of pixels", "signals": ("kodim05", "kodim23"),
+                   "size": 96, "steps": 800, "width": 128, "depth": 3},
+    "audio": {"summary": "0.25 s clips of SIREN's bach (from 1.0 s) and counting (from 0.4 s, "
+                         "the first word); PSNR and SNR",
+              "signals": ("bach", "counting"), "seconds": 0.25,
+              "offset": {"bach": 1.0, "counting": 0.4}, "steps": 300,
+              "width": 128, "depth": 3},
+    "occupancy": {"summary": "bunny and armadillo occupancy (20k samples, BCE), IoU on a 48^3 grid",
+                  "signals": ("bunny", "armadillo"), "points": 20_000, "steps": 500,
+                  "batch_size": 4096, "resolution": 48, "width": 128, "depth": 3},
+}
+
+
+def task_signal(task: str, name: str, data: Path, **options) -> Signal:
+    """The signal ``name`` of ``task`` from the data folder ``data`` (holding ``kodak/``,
+    ``audio/``, ``meshes/``), with the suite's options unless overridden."""
+    from ..signals.signal import load_image
+    from ..signals.audio import load_audio
+    from ..signals.mesh import load_mesh_occupancy
+
+    proto = {**TASK_SUITES[_checks.one_of("task", task, tuple(TASK_SUITES))], **options}
+    data = Path(data)
+    if task == "audio":
+        offset = proto["offset"]
+        offset = offset.get(name, 0.0) if isinstance(offset, dict) else float(offset)
+        return load_audio(data / "audio" / f"{name}.wav", proto["seconds"], offset=offset)
+    if task == "occupancy":
+        return load_mesh_occupancy(data / "meshes" / f"{name}.obj", proto["points"], seed=0)
+    path = data / "kodak" / f"{name}.png"
+    sig = load_image(path if path.exists() else name, size=proto["size"])
+    return sig
+
+
+def task_fit_kwargs(task: str, signal: Signal) -> dict:
+    """Extra :func:`inrank.fit` arguments of ``task``: the held-out mask, the loss, the batch."""
+    if task == "generalize":
+        return {"train_mask": subgrid_mask(signal.shape)}
+    if task == "occupancy":
+        return {"loss": "bce", "batch_size": TASK_SUITES["occupancy"]["batch_size"]}
+    return {}
+
+
+def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = None) -> dict:
+    """Metrics measured on the trained model beyond ``FitResult.metrics`` (occupancy: the
+    dense-grid IoU ``grid_iou``)."""
+    if task == "occupancy":
+        res = resolution or TASK_SUITES["occupancy"]["resolution"]
+        return {"grid_iou": occupancy_iou(model, signal, resolution=res)}
+    return {}
+
+
+def _row(method: str, signal: Signal, res, seed: int, width: int, depth: int, **extra) -> dict:
+    return {"method": method, "signal": signal.name, "seed": seed, "width": width,
+            "depth": depth, "steps": res.steps, "lr": res.lr, "params": res.params,
+            **{k: float(v) for k, v in res.metrics.items()},
+            "seconds_per_step": res.seconds_per_step, **extra}
+
+
+def run_generalize(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
+                   depth: int = 3, seed: int = 0, lr: float | None = None) -> dict:
+    """Train on the even sub-grid of an image, report PSNR on all / training / held-out pixels.
+
+    Returns:
+        ``{"method", "signal", ..., "psnr", "train_psnr", "test_psnr", ...}``.
+    """
+    _checks.positive_int("steps", steps)
+    model = build(method, signal.in_dim, signal.channels, width=width, depth=depth, seed=seed)
+    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed,
+              progress=False, **task_fit_kwargs("generalize", signal))
+    return _row(method, signal, res, seed, width, depth)
+
+
+def run_audio(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
+              depth: int = 3, seed: int = 0, lr: float | None = None) -> dict:
+    """Fit an audio clip; report PSNR (peak-to-peak 2) and SNR (dB)."""
+    overrides = task_overrides(method, signal)
+    model = build(method, 1, signal.channels, width=width, depth=depth, seed=seed, **overrides)
+    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed, progress=False)
+    return _row(method, signal, res, seed, width, depth,
+                overrides=";".join(f"{k}={v:g}" for k, v in overrides.items()))
+
+
+def run_occupancy(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
+                  depth: int = 3, seed: int = 0, lr: float | None = None,
+                  batch_size: int | None = None, resolution: int = 64) -> dict:
+    """Fit occupancy with BCE on logits; report accuracy and IoU on the samples and the IoU on
+    a dense ``resolution^3`` grid (``grid_iou``)."""
+    model = build(method, 3, 1, width=width, depth=depth, seed=seed)
+    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed, loss="bce",
+              batch_size=batch_size, progress=False)
+    t0 = time.perf_counter()
+    extra = task_metrics("occupancy", model, signal, resolution=resolution)
+    return _row(method, signal, res, seed, width, depth, **extra,
+                eval_seconds=time.perf_counter() - t0)

@@ -1,0 +1,114 @@
+"""``inrank diagnose --method NAME[,NAME...]``: per-layer rank and NTK diagnosis, with plots."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .fit import add_model_arguments, positive_int
+
+__all__ = ["add_arguments", "run"]
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        out = [positive_int(t) for t in _names(text)]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive widths like 64,128,256, got {text!r}") from None
+    if not out:
+        raise argparse.ArgumentTypeError("expected at least one width")
+    return out
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..nn.presets import presets
+
+    p.add_argument("--method", default="relu,relu+rei", metavar="NAME[,NAME...]",
+                   help=f"comma-separated presets from: {', '.join(presets())} (relu,relu+rei)")
+    add_model_arguments(p, method=False)
+    p.add_argument("--image", default="astronaut",
+                   help="image whose pixel grid gives the coordinates (astronaut)")
+    p.add_argument("--size", type=positive_int, default=64,
+                   help="short side of the image in px; N = pixels (64)")
+    p.add_argument("--widths", type=_widths, default=None,
+                   help="also plot the rank of [H_1, 1] against these widths, e.g. 64,128,256,512")
+    p.add_argument("--trained", type=positive_int, default=None, metavar="STEPS",
+                   help="fit STEPS Adam steps and diagnose before and after")
+    p.add_argument("--batchnorm", default="batch", choices=["batch", "running"],
+                   help="BatchNorm statistics: this batch's, frozen (batch), or running ones")
+    p.add_argument("--no-total", action="store_true",
+                   help="skip the whole NTK's eigenvalues (one N x N eigendecomposition)")
+    p.add_argument("--out", type=Path, default=Path("inrank-out/diagnose"), help="output folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import files as _io
+    from ..diagnosis.diagnose import diagnose
+    from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
+    from ..errors import InputError
+    from ..train.loop import fit
+    from ..nn.presets import build, preset
+    from ..signals.signal import load_image
+
+    methods = _names(args.method)
+    if not methods:
+        raise InputError("--method is empty; pass preset names like relu,pe")
+    for m in methods:
+        preset(m)  # unknown names fail here, before any work
+    signal = load_image(args.image, size=args.size)
+    out: Path = args.out
+    _io.write_json(out / "config.json", {"command": "diagnose", **{
+        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+        if not k.startswith("_")}, "methods": methods, "n_points": signal.coords.shape[0]})
+    print(f"inrank diagnose: {signal.name} {signal.shape[1]}x{signal.shape[0]} "
+          f"(N = {signal.coords.shape[0]}), {args.depth} x {args.width} MLP", file=sys.stderr)
+    diags, records, texts = [], [], []
+    for m in methods:
+        model = build(m, signal.in_dim, signal.channels, width=args.width, depth=args.depth,
+                      seed=args.seed)
+        stages = [("init", None)]
+        if args.trained:
+            stages.append((f"step {args.trained}", args.trained))
+        for stage, steps in stages:
+            if steps:
+                res = fit(model, signal, steps=steps, lr=preset(m).lr, seed=args.seed,
+                          progress=False)
+                print(f"{m}: {steps} steps, PSNR {res.final_psnr:.2f} dB", file=sys.stderr)
+            label = m if len(stages) == 1 else f"{m} ({stage})"
+            d = diagnose(model, signal.coords, batchnorm=args.batchnorm,
+                         total=not args.no_total, label=label)
+            diags.append(d)
+            records.append({"method": m, "stage": stage, **d.to_dict()})
+            texts.append(d.to_markdown())
+            print(texts[-1] + "\n", flush=True)
+    plot_rank_bars(diags, out / "rank_bars.png")
+    plot_spectra(diags, out / "ntk_spectra.png")
+    if args.widths:
+        ranks: dict[str, dict[int, dict]] = {}
+        lines = ["| method | " + " | ".join(f"D={w}" for w in args.widths) + " |",
+                 "|---|" + "---|" * len(args.widths)]
+        for m in methods:
+            ranks[m] = {}
+            for w in args.widths:
+                model = build(m, signal.in_dim, signal.channels, width=w, depth=args.depth,
+                              seed=args.seed)
+                d = diagnose(model, signal.coords, ntk=False, batchnorm=args.batchnorm)
+                ranks[m][w] = d.layers[0].features
+            lines.append(f"| {m} | " + " | ".join(
+                f"{ranks[m][w]['exact']} / {ranks[m][w]['numerical']['0.001']}"
+                for w in args.widths) + " |")
+        table = "Rank of [H_1, 1] at init (exact / numerical @1e-3):\n\n" + "\n".join(lines)
+        print(table)
+        texts.append(table)
+        plot_rank_vs_width(ranks, out / "rank_vs_width.png")
+        records.append({"rank_vs_width": {m: {str(w): r for w, r in per.items()}
+                                          for m, per in ranks.items()}})
+    _io.write_text(out / "diagnosis.md", "\n\n".join(texts) + "\n")
+    _io.write_json(out / "diagnosis.json", records)
+    print(f"\nresults: {out}/", file=sys.stderr)
+    return 0

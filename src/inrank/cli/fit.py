@@ -1,0 +1,128 @@
+"""``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
+occupancy or a 1-D signal), save everything."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "run", "positive_int", "positive_float", "add_model_arguments"]
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_model_arguments(p: argparse.ArgumentParser, *, method: bool = True) -> None:
+    """--method, --width, --depth, --seed: shared by fit and diagnose."""
+    from ..nn.presets import presets
+
+    if method:
+        p.add_argument("--method", default="relu+rei", choices=presets(), metavar="NAME",
+                       help=f"method preset: {', '.join(presets())} (default: relu+rei)")
+    p.add_argument("--width", type=positive_int, default=256, help="units per hidden layer (256)")
+    p.add_argument("--depth", type=positive_int, default=3, help="hidden layers (3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of init and batch order (0)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="image file or scikit-image sample name (astronaut, camera, ...), "
+                   "a .wav file, a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp")
+    add_model_arguments(p)
+    p.add_argument("--steps", type=positive_int, default=1000, help="Adam steps (1000)")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (preset's default)")
+    p.add_argument("--size", type=positive_int, default=None, help="resize the short side to SIZE px")
+    p.add_argument("--seconds", type=positive_float, default=None, help="audio: first SECONDS only")
+    p.add_argument("--points", type=positive_int, default=50_000, help="mesh: occupancy samples (50000)")
+    p.add_argument("--resolution", type=positive_int, default=64,
+                   help="mesh: IoU grid R^3 (64); marching cubes on (2R)^3")
+    p.add_argument("--schedule", default="none", choices=["none", "cosine", "exponential"])
+    p.add_argument("--batch-size", type=positive_int, default=None, help="points per step (full batch)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
+    p.add_argument("--out", type=Path, default=Path("inrank-out/fit"), help="output folder")
+    p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="K",
+                   help="save OUT/checkpoint.pt every K steps; rerunning the same command resumes")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from .. import files as _io
+    from ..train.loop import fit
+    from ..report.figures import save_comparison, save_psnr_curves
+    from ..nn.presets import build, preset
+    from ..signals.load import load_signal
+    from ..bench.tasks import task_loss, task_overrides
+
+    signal = load_signal(args.source, size=args.size, seconds=args.seconds,
+                         n_points=args.points, seed=args.seed)
+    lr = args.lr if args.lr is not None else preset(args.method).lr
+    overrides = task_overrides(args.method, signal)
+    model = build(args.method, signal.in_dim, signal.channels, width=args.width,
+                  depth=args.depth, seed=args.seed, **overrides)
+    out: Path = args.out
+    config = {"command": "fit", "source": str(args.source), "method": args.method,
+              "width": args.width, "depth": args.depth, "seed": args.seed, "steps": args.steps,
+              "lr": lr, "size": args.size, "schedule": args.schedule,
+              "batch_size": args.batch_size, "device": args.device,
+              "shape": list(signal.shape), "kind": signal.kind, "overrides": overrides,
+              "seconds": args.seconds, "points": args.points, "model": model.config.to_dict()}
+    _io.write_json(out / "config.json", config)
+    result = fit(model, signal, steps=args.steps, lr=lr, schedule=args.schedule,
+                 batch_size=args.batch_size, seed=args.seed, device=args.device,
+                 progress=not args.no_progress, loss=task_loss(signal),
+                 checkpoint=out / "checkpoint.pt" if args.checkpoint_every else None,
+                 checkpoint_every=args.checkpoint_every)
+    if signal.kind != "image":
+        return _finish(args, signal, result, model, out)
+    recon, target = signal.to_image(result.prediction), signal.to_image(signal.values)
+    _io.save_png(out / "reconstruction.png", recon)
+    save_comparison(target, recon, out / "comparison.png",
+                    title=f"{args.method}: {result.final_psnr:.2f} dB, SSIM {result.ssim:.3f}")
+    save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    _io.atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    _io.write_json(out / "metrics.json", {"method": args.method, "signal": signal.name,
+                                          **result.to_dict()})
+    print(f"{args.method} on {signal.name} {signal.shape[0]}x{signal.shape[1]}: "
+          f"PSNR {result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM {result.ssim:.4f}, "
+          f"{result.seconds_per_step * 1e3:.1f} ms/step -> {out}/", file=sys.stdout)
+    return 0
+
+
+def _finish(args: argparse.Namespace, signal, result, model, out: Path) -> int:
+    """Outputs of a non-image fit: the kind's files (:mod:`inrank.report.outputs`), curve, model, metrics."""
+    import torch
+
+    from .. import files as _io
+    from ..report.figures import save_psnr_curves
+    from ..report.outputs import write_outputs
+
+    save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    _io.atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    summary, extra = write_outputs(signal, result, model, out, method=args.method,
+                                   resolution=args.resolution)
+    _io.write_json(out / "metrics.json", {"method": args.method, "signal": signal.name,
+                                          "kind": signal.kind, **result.to_dict(), **extra})
+    print(f"{summary}, {result.seconds_per_step * 1e3:.1f} ms/step -> {out}/", file=sys.stdout)
+    return 0

@@ -1,0 +1,9 @@
+"""Diagnosis: rank measures, the layer-wise NTK (factorised per dense layer, with a
+Jacobian-contraction reference), :func:`diagnose` per layer, and their figures."""
+from __future__ import annotations
+
+from .diagnose import Diagnosis, LayerDiagnosis, diagnose
+from .ntk import LayerwiseNTK, NTKFactors, dense_layers, jacobian_ntk, layerwise_ntk, ntk_factors
+
+__all__ = ["Diagnosis", "LayerDiagnosis", "diagnose", "LayerwiseNTK", "NTKFactors",
+           "dense_layers", "ntk_factors", "layerwise_ntk", "jacobian_ntk"]

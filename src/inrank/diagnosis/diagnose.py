@@ -1,0 +1,264 @@
+"""Per-layer diagnosis of a coordinate MLP: representation rank and layer-wise NTK spectrum.
+
+For every dense layer ``l`` of a model (any ``nn.Module`` built from ``nn.Linear`` layers):
+the rank of the features it hands on, ``H~_l = [H_l, 1]`` (the input of the next dense layer,
+with the ones column of its bias), and the rank, spectrum and trace share of its NTK block
+``Theta_l = (G_l G_l^T) o (H~_{l-1} H~_{l-1}^T)`` (output-trace kernel, ``(N, N)``), after
+Zheng, Saratchandran and Lucey 2026. A collapsed inlet shows as a low rank of ``H~_1`` and of
+the second layer's block.
+
+Conventions: numerical ranks count singular values (features) or eigenvalues (kernels) above
+``rtol`` times the largest; "exact" ranks use ``size * eps * max`` (float64); effective rank is
+Roy and Vetterli's ``exp`` of the entropy of the normalised singular values / eigenvalues.
+A block whose factors have ``rank(G_l) * P_l < N`` (first and last layers at moderate N) has
+its spectrum from the dual Gram of that size, exact at any N; other blocks from the
+``(N, N)`` kernel.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from . import rank as _rank
+from ..errors import InputError
+from .ntk import _block, ntk_factors, select_layers
+
+__all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
+
+_TOP = 5
+
+
+def _measures(values: torch.Tensor, size: int, rtols: tuple[float, ...]) -> dict:
+    return {"exact": _rank.spectral_exact_rank(values, size=size),
+            "numerical": {f"{r:g}": _rank.spectral_numerical_rank(values, rtol=r) for r in rtols},
+            "effective": _rank.spectral_effective_rank(values)}
+
+
+@dataclass
+class LayerDiagnosis:
+    """One dense layer's line of a :class:`Diagnosis`.
+
+    Attributes:
+        index: 1-based position in forward order.
+        name: the ``nn.Linear`` module name.
+        fan_in, fan_out: the layer's input and output widths.
+        features: ranks of the features the layer hands on, ``[H_l, 1]`` ``(N, D_l + 1)``:
+            ``{"exact", "numerical": {rtol: rank}, "effective"}``; None for the last layer.
+        gradients: rank measures of the per-sample output gradients w.r.t. the layer's
+            pre-activation, ``G_l`` flattened to ``(N, c D_l)`` (singular values).
+        ntk_share: ``tr(Theta_l) / tr(Theta)`` (trace over all dense layers).
+        ntk: the same rank measures of the block ``Theta_l`` ``(N, N)``, from its eigenvalues.
+        ntk_top: the block's largest eigenvalues, descending.
+        ntk_method: ``"dual"`` (exact small Gram) or ``"primal"`` (``(N, N)`` eigenvalues).
+        spectrum: the block's eigenvalues, descending (for plots).
+    """
+
+    index: int
+    name: str
+    fan_in: int
+    fan_out: int
+    features: dict | None
+    gradients: dict | None = None
+    ntk_share: float | None = None
+    ntk: dict | None = None
+    ntk_top: list[float] | None = None
+    ntk_method: str | None = None
+    spectrum: torch.Tensor | None = field(default=None, repr=False)
+
+
+@dataclass
+class Diagnosis:
+    """What :func:`diagnose` returns.
+
+    Attributes:
+        label: a name for tables and plots (the preset name when known).
+        n_points: N.
+        rtols: the relative tolerances of the numerical ranks.
+        batchnorm: how BatchNorm statistics were treated (see :mod:`inrank.diagnosis.ntk`).
+        input_features: rank measures of the first layer's input ``[H_0, 1]`` (encoded coords).
+        layers: one :class:`LayerDiagnosis` per dense layer, in forward order.
+        total: rank measures of the whole (dense-parameter) NTK, or None.
+        total_top: its largest eigenvalues.
+        seconds: wall time of the diagnosis.
+    """
+
+    label: str
+    n_points: int
+    rtols: tuple[float, ...]
+    batchnorm: str
+    input_features: dict
+    layers: list[LayerDiagnosis]
+    total: dict | None = None
+    total_top: list[float] | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-ready (spectra left out)."""
+        d = asdict(self)
+        for layer in d["layers"]:
+            layer.pop("spectrum")
+        return d
+
+    def to_markdown(self) -> str:
+        """The per-layer table in Markdown, with a line stating N and the tolerances."""
+        tol = ", ".join(f"{r:g}" for r in self.rtols)
+        has_ntk = any(layer.ntk is not None for layer in self.layers)
+        head = ["layer", "name", "in -> out", "rank [H,1] exact"] + [
+            f"rank [H,1] @{r:g}" for r in self.rtols] + ["eff rank [H,1]"]
+        if has_ntk:
+            head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [f"NTK rank @{r:g}" for r in self.rtols] + [
+                "NTK eff rank", "NTK top eigenvalues"]
+        rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
+        rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
+                      layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
+        lines = [f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}; "
+                 f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
+                 "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
+                 "output gradients w.r.t. the layer's pre-activation.", "",
+                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        if self.total is not None:
+            lines.append(f"\nWhole NTK: exact rank {self.total['exact']}, "
+                         + ", ".join(f"@{k}: {v}" for k, v in self.total["numerical"].items())
+                         + f", effective {self.total['effective']:.1f}, top eigenvalues "
+                         + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
+        return "\n".join(lines)
+
+    def plot(self, path: str | Path) -> Path:
+        """Save per-layer rank bars, the NTK block spectra and trace shares as one figure."""
+        from .figures import plot_diagnosis
+
+        return plot_diagnosis(self, path)
+
+
+def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
+    keys = [f"{r:g}" for r in rtols]
+    if feats is None:
+        cells = ["-"] * (len(rtols) + 2)
+    else:
+        cells = [str(feats["exact"])] + [str(feats["numerical"][k]) for k in keys] + [
+            f"{feats['effective']:.1f}"]
+    row = [str(index), name, shape] + cells
+    if has_ntk:
+        grad = "-" if layer is None or layer.gradients is None else str(
+            layer.gradients["numerical"][keys[0]])
+        share = "-" if layer is None or layer.ntk_share is None else f"{layer.ntk_share:.3f}"
+        if layer is None or layer.ntk is None:
+            row += [grad, share] + ["-"] * (len(rtols) + 3)
+        else:
+            n = layer.ntk
+            row += [grad, share, str(n["exact"])] + [
+                str(n["numerical"][k]) for k in keys] + [
+                f"{n['effective']:.1f}", ", ".join(f"{v:.3g}" for v in layer.ntk_top)]
+    return row
+
+
+def _compress(A: torch.Tensor) -> torch.Tensor:
+    """``B`` ``(N, r)`` with ``B B^T = A A^T`` (``A`` ``(N, k)``), ``r`` = rank of ``A``: ``A``
+    times the eigenvectors of ``A^T A`` whose eigenvalues are not zero at machine precision."""
+    w, V = torch.linalg.eigh(A.T @ A)
+    keep = w > w.max().clamp_min(0) * max(A.shape) * torch.finfo(A.dtype).eps
+    return A @ V[:, keep]
+
+
+def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, tile: int) -> torch.Tensor:
+    """Eigenvalues of the trace block ``(g g^T) o (h h^T) = J J^T`` (``g = G_l`` flattened to
+    ``(N, c D)``, ``h = H~``, both best first passed through :func:`_compress`) from the dual
+    ``J^T J``, row ``i`` of ``J`` being ``g_i (x) h_i``, accumulated over row tiles."""
+    q = g.shape[1] * h.shape[1]
+    gram = torch.zeros(q, q, dtype=g.dtype, device=g.device)
+    for s in range(0, g.shape[0], tile):
+        J = (g[s:s + tile, :, None] * h[s:s + tile, None, :]).reshape(-1, q)  # (n, q)
+        gram += J.T @ J
+    return _rank.kernel_eigenvalues(gram)
+
+
+def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
+             ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
+             batchnorm: str = "batch",
+             label: str | None = None, tile: int = 2048) -> Diagnosis:
+    """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
+    NTK block (Zheng, Saratchandran and Lucey 2026).
+
+    Args:
+        model: any ``nn.Module`` ``(N, d) -> (N, c)`` made of ``nn.Linear`` layers (each used
+            once per forward); not modified.
+        coords: ``(N, d)`` points, e.g. a signal's ``coords``.
+        rtols: relative tolerances of the numerical ranks.
+        ntk: also diagnose the NTK blocks (else features only; cheap).
+        total: also the whole NTK's spectrum (one ``(N, N)`` eigendecomposition); only
+            when ``layers`` is None.
+        layers: dense-layer indices (0-based, negative from the end) or module names whose NTK
+            block spectra to compute (default all; an index out of range raises ``ValueError``;
+            each hidden block costs an ``(N, N)`` eigendecomposition). Features, gradients
+            and trace shares are always reported for every layer.
+        batchnorm: ``"batch"`` (this batch's statistics, frozen; forward equals training
+            mode) or ``"running"`` (eval mode), see :mod:`inrank.diagnosis.ntk`.
+        label: name in tables; default the model's ``preset`` attribute or its class name.
+        tile: rows per tile.
+
+    Returns:
+        :class:`Diagnosis`.
+
+    Examples:
+        >>> import inrank
+        >>> d = diagnose(inrank.build("relu", 2, 3, width=8, depth=2), torch.rand(16, 2))
+        >>> len(d.layers), d.layers[0].features["exact"] <= 9
+        (3, True)
+    """
+    t0 = time.perf_counter()
+    layers_ntk = layers
+    rtols = tuple(float(r) for r in rtols)
+    if not rtols or not all(0 < r < 1 for r in rtols):
+        raise InputError(f"rtols must be numbers in (0, 1), got {rtols}")
+    label = label or getattr(model, "preset", None) or type(model).__name__
+    f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, tile=tile)
+    n = coords.shape[0]
+
+    def feats(H: torch.Tensor) -> dict:
+        s = _rank.singular_values(H)
+        return _measures(s, max(H.shape), rtols)
+
+    mods = {name: model.get_submodule(name) for name in f.names}
+    layers = []
+    for k, name in enumerate(f.names):
+        nxt = feats(f.H[k + 1]) if k + 1 < len(f.names) else None
+        layers.append(LayerDiagnosis(k + 1, name, mods[name].in_features,
+                                     mods[name].out_features, nxt))
+    diag = Diagnosis(label, n, rtols, batchnorm, feats(f.H[0]), layers)
+    keep = set(select_layers(layers_ntk, f.names))
+    total = total and layers_ntk is None
+    for k, layer in enumerate(layers):
+        Gf = f.G[k].reshape(n, -1)  # (N, c D_l)
+        layer.gradients = _measures(_rank.gram_eigenvalues(Gf).sqrt(), max(Gf.shape), rtols)
+    if ntk:
+        traces = [float(((G.reshape(n, -1) ** 2).sum(1) * (H ** 2).sum(1)).sum())
+                  for G, H in zip(f.G, f.H)]
+        whole = None
+        for k, layer in enumerate(layers):
+            G, H = f.G[k], f.H[k]
+            layer.ntk_share = traces[k] / sum(traces) if sum(traces) > 0 else 0.0
+            if k not in keep:
+                continue
+            g, h = _compress(G.reshape(n, -1)), _compress(H)  # same kernel, fewer columns
+            q = g.shape[1] * h.shape[1]
+            block = _block(G, H, "trace", tile) if (total or q >= n) else None
+            if q < n:
+                ev, layer.ntk_method = _dual_eigenvalues(g, h, tile), "dual"
+            else:
+                ev, layer.ntk_method = _rank.kernel_eigenvalues(block), "primal"
+            layer.ntk, layer.spectrum = _measures(ev, n, rtols), ev
+            layer.ntk_top = [float(v) for v in ev[:_TOP]]
+            if total:
+                whole = block if whole is None else whole.add_(block)
+            del block
+        if total:
+            ev = _rank.kernel_eigenvalues(whole)
+            diag.total, diag.total_top = _measures(ev, n, rtols), [float(v) for v in ev[:_TOP]]
+    diag.seconds = time.perf_counter() - t0
+    return diag

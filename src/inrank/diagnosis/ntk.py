@@ -1,0 +1,373 @@
+"""Layer-wise empirical NTK of a coordinate MLP, factorised per dense layer, and a reference.
+
+For a dense layer ``z_l = W_l h_{l-1} + b_l`` (``W_l`` is ``(fan_out, fan_in)`` like
+``nn.Linear.weight``) the block of the empirical NTK that belongs to ``(W_l, b_l)`` factorises as
+
+    Theta_l = (G_l G_l^T) o (H~_{l-1} H~_{l-1}^T)
+
+where ``G_l[i, a, :] = d f_a(x_i) / d z_l(x_i)`` are per-sample gradients (``(N, c, D_l)``),
+``H~_{l-1} = [h_{l-1}, 1]`` is the layer input with a ones column for the bias and ``o`` is the
+element-wise product (Zheng, Saratchandran and Lucey 2026, Sec. 3). ``G`` comes from ``c``
+backward passes through zero "probe" tensors added to every dense layer's output: because each
+sample's output depends only on its own pre-activations, the gradient of ``sum_i f_a(x_i)`` with
+respect to the probe is exactly the per-sample gradient.
+
+Layout: ``outputs="trace"`` gives ``(N, N)`` blocks ``sum_a Theta[(i, a), (j, a)]``;
+``outputs="full"`` gives ``(N c, N c)`` blocks indexed ``i * c + a`` (sample-major).
+Only the dense layers' weights and biases count; other parameters (BatchNorm's affine
+``gamma, beta``) are held fixed in both :func:`layerwise_ntk` and :func:`jacobian_ntk`.
+
+BatchNorm (see :data:`BATCHNORM_MODES`): in training mode BatchNorm couples the samples of a
+batch, which breaks the per-sample factorisation. :func:`layerwise_ntk` therefore uses frozen
+statistics: ``"batch"`` (default) normalises with the mean and biased variance of the given
+coordinates, held constant, so the forward values equal the training-mode forward on this batch;
+``"running"`` uses the module's running statistics (eval mode). The exact batch-coupled kernel
+of the training-mode function, ``"coupled"``, is available from :func:`jacobian_ntk` only (small N).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .. import validation as _checks
+from ..errors import InputError, InputTypeError
+
+__all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
+           "jacobian_ntk", "select_layers", "OUTPUTS", "BATCHNORM_MODES"]
+
+#: ``outputs`` choices: the output-trace kernel ``(N, N)`` or the full kernel ``(N c, N c)``.
+OUTPUTS = ("trace", "full")
+#: ``batchnorm`` choices (``"coupled"``: :func:`jacobian_ntk` only).
+BATCHNORM_MODES = ("batch", "running", "coupled")
+
+
+@dataclass
+class LayerwiseNTK:
+    """Per-layer blocks of the empirical NTK.
+
+    Attributes:
+        blocks: one kernel per selected dense layer, in forward order; ``(N, N)`` for
+            ``outputs="trace"``, ``(N c, N c)`` for ``"full"``.
+        total: the sum of ``blocks``.
+        names: the module name of each block's ``nn.Linear`` (e.g. ``"linears.0"``).
+        outputs: ``"trace"`` or ``"full"``.
+        batchnorm: how BatchNorm statistics were treated.
+    """
+
+    blocks: list[torch.Tensor]
+    total: torch.Tensor
+    names: list[str]
+    outputs: str
+    batchnorm: str
+
+
+@dataclass
+class NTKFactors:
+    """The factors of every selected dense layer's NTK block.
+
+    Attributes:
+        G: per layer, ``(N, c, D_l)``: per-sample gradients of the outputs w.r.t. the layer's
+            pre-activation ``z_l``.
+        H: per layer, ``(N, P_l)``: the layer's input ``H~_{l-1}``, with a ones column last when
+            the layer has a bias (``P_l = fan_in + 1``).
+        names: the ``nn.Linear`` module names.
+    """
+
+    G: list[torch.Tensor]
+    H: list[torch.Tensor]
+    names: list[str]
+
+
+@contextlib.contextmanager
+def _no_tf32():
+    """Disable TF32 matmuls/convolutions for the duration (restored afterwards)."""
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+def _device(model: nn.Module) -> torch.device:
+    p = next(iter(model.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _prepared(model: nn.Module, coords: torch.Tensor, batchnorm: str,
+              dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
+    """A ``dtype`` deep copy of ``model`` whose BatchNorm layers follow ``batchnorm``, and the
+    coordinates ``(N, d)`` in ``dtype`` on the model's device. The caller's model is untouched."""
+    _checks.one_of("batchnorm", batchnorm, BATCHNORM_MODES)
+    if not isinstance(model, nn.Module):
+        raise InputTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    coords = _checks.tensor_2d("coords", coords)
+    m = copy.deepcopy(model).to(dtype)
+    for p in m.parameters():  # kernels are built from explicit Jacobians, never param grads
+        p.requires_grad_(False)
+    x = coords.detach().to(device=_device(m), dtype=dtype)
+    norms = [mod for mod in m.modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm)]
+    if batchnorm == "coupled":
+        from torch.func import replace_all_batch_norm_modules_
+
+        replace_all_batch_norm_modules_(m)  # batch statistics, no running-stat updates
+        return m.train(), x
+    if batchnorm == "running":
+        if any(n.running_mean is None for n in norms):
+            raise InputError("batchnorm='running' needs running statistics, but a BatchNorm "
+                             "layer has track_running_stats=False; use batchnorm='batch'")
+        return m.eval(), x
+    if norms:  # "batch": freeze this batch's statistics as the running ones, then eval mode
+        stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+        def grab(mod, inputs):
+            z = inputs[0]
+            dims = [0] + list(range(2, z.ndim))
+            stats[mod] = (z.mean(dims), z.var(dims, unbiased=False))
+
+        handles = [n.register_forward_pre_hook(grab) for n in norms]
+        try:
+            with torch.no_grad():
+                m.train()(x)
+        finally:
+            for h in handles:
+                h.remove()
+        for n in norms:
+            if n not in stats:
+                continue
+            n.track_running_stats = True
+            n.running_mean, n.running_var = (s.clone() for s in stats[n])
+    return m.eval(), x
+
+
+def dense_layers(model: nn.Module, coords: torch.Tensor) -> list[tuple[str, nn.Linear]]:
+    """The ``nn.Linear`` modules of ``model`` in the order a forward pass on ``coords`` calls
+    them, with their module names. Layers never called are left out; a layer called more than
+    once (shared weights) raises ``ValueError``.
+
+    Args:
+        model: any ``nn.Module`` mapping ``(N, d)`` to ``(N, c)``.
+        coords: ``(N, d)``; only the first two rows are run (in eval mode).
+
+    Examples:
+        >>> import inrank
+        >>> [n for n, _ in dense_layers(inrank.build("relu", 2, 1, width=8, depth=2),
+        ...                             torch.zeros(1, 2))]
+        ['linears.0', 'linears.1', 'linears.2']
+    """
+    names = {mod: name for name, mod in model.named_modules() if isinstance(mod, nn.Linear)}
+    order: list[nn.Module] = []
+    handles = [mod.register_forward_hook(lambda mod, i, o: order.append(mod)) for mod in names]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(coords[:2])
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    if len(set(order)) != len(order):
+        twice = sorted({names[m] for m in order if order.count(m) > 1})
+        raise InputError(f"dense layer(s) {twice} are called more than once per forward pass; "
+                         "the per-layer NTK needs each nn.Linear used once")
+    if not order:
+        raise InputError("model calls no nn.Linear layer; the layer-wise NTK needs dense layers")
+    return [(names[m], m) for m in order]
+
+
+def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[int]:
+    """Validate a selection of dense layers: 0-based indices (negative counts from the end) or
+    module names; return the sorted 0-based indices (all when ``layers`` is None).
+
+    Examples:
+        >>> select_layers([-1, "b"], ["a", "b", "c"])
+        [1, 2]
+    """
+    if layers is None:
+        return list(range(len(names)))
+    out = []
+    for item in layers:
+        if isinstance(item, str):
+            if item not in names:
+                raise InputError(f"unknown layer {item!r}; the dense layers are {names}")
+            out.append(names.index(item))
+        elif isinstance(item, int) and not isinstance(item, bool) and -len(names) <= item < len(names):
+            out.append(item % len(names))
+        else:
+            raise InputError(f"layer {item!r} out of range: the model has {len(names)} dense "
+                             f"layers {names}; pass indices 0..{len(names) - 1} or names")
+    if len(set(out)) != len(out):
+        raise InputError(f"layers lists a layer twice: {list(layers)}")
+    return sorted(out)
+
+
+def _factors(m: nn.Module, x: torch.Tensor, layers, tile: int) -> NTKFactors:
+    dense = dense_layers(m, x)
+    keep = select_layers(layers, [n for n, _ in dense])
+    mods = [dense[k][1] for k in keep]
+    G: list[list[torch.Tensor]] = [[] for _ in mods]
+    H: list[list[torch.Tensor]] = [[] for _ in mods]
+    for start in range(0, x.shape[0], tile):
+        xt = x[start:start + tile]
+        ins: dict[nn.Module, torch.Tensor] = {}
+        probes: dict[nn.Module, torch.Tensor] = {}
+
+        def hook(mod, inputs, out):
+            ins[mod] = inputs[0].detach()
+            probes[mod] = torch.zeros_like(out, requires_grad=True)
+            return out + probes[mod]
+
+        handles = [mod.register_forward_hook(hook) for mod in mods]
+        try:
+            with torch.enable_grad():
+                y = m(xt)
+                if y.ndim != 2:
+                    raise InputError(f"model output must be (N, c), got shape {tuple(y.shape)}")
+                per_out = [torch.autograd.grad(y[:, a].sum(), [probes[mod] for mod in mods],
+                                               retain_graph=a < y.shape[1] - 1, allow_unused=True)
+                           for a in range(y.shape[1])]
+        finally:
+            for h in handles:
+                h.remove()
+        for k, mod in enumerate(mods):
+            g = [torch.zeros_like(probes[mod]) if ga[k] is None else ga[k] for ga in per_out]
+            G[k].append(torch.stack(g, dim=1))  # (n, c, D_l)
+            h = ins[mod].reshape(xt.shape[0], -1)
+            if mod.bias is not None:
+                h = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)  # (n, P_l)
+            H[k].append(h)
+    return NTKFactors([torch.cat(g) for g in G], [torch.cat(h) for h in H],
+                      [dense[k][0] for k in keep])
+
+
+def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = torch.float64,
+                layers: Sequence[int | str] | None = None, batchnorm: str = "batch",
+                tile: int = 4096) -> NTKFactors:
+    """Compute ``G_l`` and ``H~_{l-1}`` of every selected dense layer (see the module notes).
+
+    Args:
+        model: an ``nn.Module`` ``(N, d) -> (N, c)`` built from ``nn.Linear`` layers.
+        coords: ``(N, d)``.
+        dtype: compute dtype (float64 for reference-grade kernels).
+        layers: dense-layer indices or names (default: all).
+        batchnorm: ``"batch"`` or ``"running"`` frozen statistics.
+        tile: points per forward/backward pass.
+
+    Returns:
+        :class:`NTKFactors`; the model is not modified.
+    """
+    if batchnorm == "coupled":
+        raise InputError("batchnorm='coupled' breaks the per-sample factorisation; use "
+                         "jacobian_ntk(..., batchnorm='coupled') or 'batch'/'running' here")
+    tile = _checks.positive_int("tile", tile)
+    m, x = _prepared(model, coords, batchnorm, dtype)
+    with _no_tf32():
+        return _factors(m, x, layers, tile)
+
+
+def _block(G: torch.Tensor, H: torch.Tensor, outputs: str, tile: int) -> torch.Tensor:
+    """``(G G^T) o (H H^T)`` in row tiles; ``(N, N)`` (trace) or ``(N c, N c)`` (full)."""
+    n, c, _ = G.shape
+    if outputs == "trace":
+        Gf = G.reshape(n, -1)  # (N, c D): flattening sums over the outputs
+        out = torch.empty(n, n, dtype=G.dtype, device=G.device)
+        for s in range(0, n, tile):
+            out[s:s + tile] = (Gf[s:s + tile] @ Gf.T) * (H[s:s + tile] @ H.T)
+        return out
+    Gf = G.reshape(n * c, -1)  # (N c, D)
+    out = torch.empty(n, c, n, c, dtype=G.dtype, device=G.device)
+    for s in range(0, n, tile):
+        gg = (Gf[s * c:(s + tile) * c] @ Gf.T).view(-1, c, n, c)
+        out[s:s + tile] = gg * (H[s:s + tile] @ H.T)[:, None, :, None]
+    return out.view(n * c, n * c)
+
+
+def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trace",
+                  dtype: torch.dtype = torch.float64, layers: Sequence[int | str] | None = None,
+                  batchnorm: str = "batch", tile: int = 2048) -> LayerwiseNTK:
+    """The empirical NTK split into one block per dense layer, by the factorisation
+    ``Theta_l = (G_l G_l^T) o (H~_{l-1} H~_{l-1}^T)`` (Zheng et al. 2026).
+
+    Args:
+        model: an ``nn.Module`` ``(N, d) -> (N, c)`` built from ``nn.Linear`` layers, e.g.
+            :func:`inrank.build`; it is not modified (a ``dtype`` copy is used).
+        coords: ``(N, d)`` input points.
+        outputs: ``"trace"`` -> ``(N, N)`` blocks summed over outputs; ``"full"`` ->
+            ``(N c, N c)`` blocks, index ``i * c + a``.
+        dtype: compute dtype; TF32 is off throughout.
+        layers: dense-layer indices (forward order) or module names; default all.
+        batchnorm: ``"batch"`` (this batch's statistics, frozen) or ``"running"``.
+        tile: rows per tile; memory beyond the output is ``O(tile * N)``. N = 16384 with
+            ``outputs="trace"`` on a depth-3 MLP needs about 10 GiB for the five kernels.
+
+    Returns:
+        :class:`LayerwiseNTK` with ``.blocks``, ``.total`` and ``.names``.
+
+    Examples:
+        >>> import inrank
+        >>> ntk = layerwise_ntk(inrank.build("relu", 2, 3, width=8, depth=2), torch.rand(5, 2))
+        >>> len(ntk.blocks), tuple(ntk.total.shape), ntk.names[0]
+        (3, (5, 5), 'linears.0')
+    """
+    _checks.one_of("outputs", outputs, OUTPUTS)
+    tile = _checks.positive_int("tile", tile)
+    f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, tile=tile)
+    with _no_tf32():
+        blocks = [_block(G, H, outputs, tile) for G, H in zip(f.G, f.H)]
+    total = blocks[0].clone()
+    for b in blocks[1:]:
+        total += b
+    return LayerwiseNTK(blocks, total, f.names, outputs, batchnorm)
+
+
+def jacobian_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trace",
+                 dtype: torch.dtype = torch.float64, layers: Sequence[int | str] | None = None,
+                 batchnorm: str = "batch") -> LayerwiseNTK:
+    """Reference NTK by Jacobian contraction (torch.func), block by block.
+
+    The method of the PyTorch NTK tutorial: per-sample Jacobians ``J_l`` ``(N, c, P_l)`` of the
+    outputs w.r.t. each dense layer's weight and bias by ``vmap(jacrev(...))``, then
+    ``Theta_l = J_l J_l^T``. Memory is ``O(N c P)``: for small N (tests, benchmarks).
+
+    Args:
+        model, coords, outputs, dtype, layers: as :func:`layerwise_ntk`.
+        batchnorm: ``"batch"``, ``"running"``, or ``"coupled"``: the exact kernel of the
+            training-mode function, whose batch statistics depend on every point (one Jacobian
+            of the whole batch instead of per-sample ones).
+
+    Returns:
+        :class:`LayerwiseNTK`, laid out as :func:`layerwise_ntk`'s.
+    """
+    from torch.func import functional_call, jacrev, vmap
+
+    _checks.one_of("outputs", outputs, OUTPUTS)
+    m, x = _prepared(model, coords, batchnorm, dtype)
+    dense = dense_layers(m, x)
+    keep = select_layers(layers, [n for n, _ in dense])
+    names = [dense[k][0] for k in keep]
+    params = {f"{n}.{pn}": p.detach() for n in names
+              for pn, p in m.get_submodule(n).named_parameters()}
+    with _no_tf32():
+        if batchnorm == "coupled":
+            jac = jacrev(lambda p: functional_call(m, p, (x,)), chunk_size=128)(params)
+        else:
+            single = lambda p, xi: functional_call(m, p, (xi[None],))[0]  # noqa: E731
+            jac = vmap(jacrev(single), in_dims=(None, 0))(params, x)  # (N, c, *shape)
+        blocks = []
+        for n in names:
+            J = torch.cat([v.flatten(2) for k, v in jac.items() if k.rsplit(".", 1)[0] == n], 2)
+            if outputs == "trace":
+                blocks.append(torch.einsum("iap,jap->ij", J, J))  # (N, N)
+            else:
+                N, c, _ = J.shape
+                blocks.append(torch.einsum("iap,jbp->iajb", J, J).reshape(N * c, N * c))
+    total = blocks[0].clone()
+    for b in blocks[1:]:
+        total += b
+    return LayerwiseNTK(blocks, total, names, outputs, batchnorm)
+

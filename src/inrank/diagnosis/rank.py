@@ -1,0 +1,134 @@
+"""Rank measures of feature matrices and kernels, computed in float64 from singular values."""
+from __future__ import annotations
+
+import torch
+
+from ..errors import InputError
+
+__all__ = ["singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
+           "participation_ratio", "kernel_eigenvalues", "gram_eigenvalues", "spectral_exact_rank",
+           "spectral_numerical_rank", "spectral_effective_rank", "spectral_stable_rank",
+           "spectral_participation_ratio"]
+
+
+def singular_values(matrix: torch.Tensor) -> torch.Tensor:
+    """Singular values of a ``(N, D)`` matrix, descending, float64."""
+    if matrix.ndim != 2:
+        raise InputError(f"expected a 2-D matrix (N, D), got shape {tuple(matrix.shape)}")
+    return torch.linalg.svdvals(matrix.detach().to(torch.float64).cpu())
+
+
+def exact_rank(matrix: torch.Tensor) -> int:
+    """Rank at machine precision: singular values above ``max(N, D) * eps * s_max``
+    (the LAPACK / ``numpy.linalg.matrix_rank`` convention), float64."""
+    return spectral_exact_rank(singular_values(matrix), size=max(matrix.shape))
+
+
+def numerical_rank(matrix: torch.Tensor, *, rtol: float = 1e-3) -> int:
+    """Number of singular values above ``rtol * s_max``.
+
+    Examples:
+        >>> numerical_rank(torch.diag(torch.tensor([1.0, 1e-2, 1e-5])), rtol=1e-3)
+        2
+    """
+    return spectral_numerical_rank(singular_values(matrix), rtol=rtol)
+
+
+def effective_rank(matrix: torch.Tensor) -> float:
+    """Effective rank (Roy and Vetterli 2007): ``exp(H(p))``, ``p = s / sum(s)``."""
+    return spectral_effective_rank(singular_values(matrix))
+
+
+def stable_rank(matrix: torch.Tensor) -> float:
+    """Stable rank: ``||A||_F^2 / ||A||_2^2 = sum s^2 / s_max^2``."""
+    return spectral_stable_rank(singular_values(matrix))
+
+
+def participation_ratio(matrix: torch.Tensor) -> float:
+    """Participation ratio of the squared singular values: ``(sum s^2)^2 / sum s^4``."""
+    return spectral_participation_ratio(singular_values(matrix) ** 2)
+
+
+# --- Spectra and measures on them ------------------------------------------------------------
+# A "spectrum" below is a 1-D tensor of non-negative values in descending order: the singular
+# values of a feature matrix, or the eigenvalues of a PSD kernel (which are its singular values).
+# Tiny negative eigenvalues from round-off are treated as zero.
+
+
+def kernel_eigenvalues(kernel: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues of a symmetric PSD kernel ``(N, N)``, descending, float64, clamped at 0.
+
+    Examples:
+        >>> kernel_eigenvalues(torch.diag(torch.tensor([1.0, 3.0]))).tolist()
+        [3.0, 1.0]
+    """
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
+        raise InputError(f"expected a square kernel (N, N), got shape {tuple(kernel.shape)}")
+    k = kernel.detach().to(torch.float64)
+    ev = torch.linalg.eigvalsh((k + k.T) / 2).flip(0)
+    return ev.clamp_min(0).cpu()
+
+
+def gram_eigenvalues(features: torch.Tensor) -> torch.Tensor:
+    """Non-zero part of the spectrum of the Gram ``F F^T`` of ``features`` ``(N, P)``.
+
+    Uses the dual ``P x P`` Gram ``F^T F`` when ``P < N`` (same non-zero eigenvalues), so it is
+    exact at any N for few features. Returns ``min(N, P)`` values, descending, float64.
+
+    Examples:
+        >>> f = torch.tensor([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+        >>> gram_eigenvalues(f).tolist()
+        [4.0, 1.0]
+    """
+    if features.ndim != 2:
+        raise InputError(f"expected a 2-D matrix (N, P), got shape {tuple(features.shape)}")
+    f = features.detach().to(torch.float64)
+    return kernel_eigenvalues(f.T @ f if f.shape[1] < f.shape[0] else f @ f.T)
+
+
+def _spectrum(values: torch.Tensor) -> torch.Tensor:
+    if values.ndim != 1:
+        raise InputError(f"expected a 1-D spectrum, got shape {tuple(values.shape)}")
+    return values.detach().to(torch.float64).clamp_min(0).sort(descending=True).values.cpu()
+
+
+def spectral_exact_rank(values: torch.Tensor, *, size: int) -> int:
+    """Count of ``values`` above ``size * eps * max`` (machine precision of a ``size x size``
+    problem, the :func:`exact_rank` convention)."""
+    s = _spectrum(values)
+    if s.numel() == 0 or s[0] == 0:
+        return 0
+    return int((s > size * torch.finfo(torch.float64).eps * s[0]).sum())
+
+
+def spectral_numerical_rank(values: torch.Tensor, *, rtol: float) -> int:
+    """Count of ``values`` above ``rtol * max``.
+
+    Examples:
+        >>> spectral_numerical_rank(torch.tensor([1.0, 1e-2, 1e-5]), rtol=1e-3)
+        2
+    """
+    s = _spectrum(values)
+    return 0 if s.numel() == 0 or s[0] == 0 else int((s > rtol * s[0]).sum())
+
+
+def spectral_effective_rank(values: torch.Tensor) -> float:
+    """Roy and Vetterli's effective rank ``exp(H(p))``, ``p = values / sum(values)``."""
+    s = _spectrum(values)
+    if s.sum() == 0:
+        return 0.0
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def spectral_stable_rank(values: torch.Tensor) -> float:
+    """``sum v^2 / max v^2`` (the stable rank when ``values`` are singular values)."""
+    s = _spectrum(values)
+    return 0.0 if s.numel() == 0 or s[0] == 0 else float((s ** 2).sum() / s[0] ** 2)
+
+
+def spectral_participation_ratio(values: torch.Tensor) -> float:
+    """``(sum v)^2 / sum v^2`` (for a kernel's eigenvalues: its participation ratio)."""
+    s = _spectrum(values)
+    return 0.0 if s.sum() == 0 else float(s.sum() ** 2 / (s ** 2).sum())

@@ -1,0 +1,357 @@
+"""In-place initialisers for ``nn.Linear`` layers, in the style of ``torch.nn.init``.
+
+Every function fills under ``torch.no_grad()``, returns the object it was given and takes
+``generator=`` (passed to every random draw), so the same seed gives ``torch.equal`` weights.
+Weights are ``(fan_out, fan_in)`` like ``nn.Linear.weight``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from enum import Enum
+
+import torch
+from torch import nn
+
+from .. import validation as _checks
+from . import _triangle
+from ..errors import InputError, InputTypeError
+
+__all__ = [
+    "torch_default_",
+    "siren_first_",
+    "siren_hidden_",
+    "uniform_bias_",
+    "rank_expanding_",
+    "rank_expanding_mlp_",
+    "REIVariant",
+    "rei_variants",
+    "rei_layers",
+]
+
+
+def _uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> torch.Tensor:
+    return t.uniform_(-bound, bound, generator=generator)
+
+
+def torch_default_(linear: nn.Linear, *, generator: torch.Generator | None = None) -> nn.Linear:
+    """Fill a layer as ``nn.Linear.reset_parameters`` does, but from ``generator``.
+
+    ``W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (kaiming_uniform with ``a = sqrt(5)``).
+
+    Examples:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> lin = nn.Linear(4, 3)
+        >>> torch_default_(lin, generator=g) is lin
+        True
+    """
+    bound = 1.0 / math.sqrt(linear.in_features)
+    with torch.no_grad():
+        _uniform_(linear.weight, bound, generator)
+        if linear.bias is not None:
+            _uniform_(linear.bias, bound, generator)
+    return linear
+
+
+def siren_first_(linear: nn.Linear, *, generator: torch.Generator | None = None) -> nn.Linear:
+    """SIREN's first layer (Sitzmann et al., NeurIPS 2020): ``W ~ U(-1/fan_in, 1/fan_in)``.
+
+    The bias keeps PyTorch's default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, as in the
+    authors' code. The activation applies ``sin(omega0 (W x + b))``.
+    """
+    fan_in = linear.in_features
+    with torch.no_grad():
+        _uniform_(linear.weight, 1.0 / fan_in, generator)
+        if linear.bias is not None:
+            _uniform_(linear.bias, 1.0 / math.sqrt(fan_in), generator)
+    return linear
+
+
+def siren_hidden_(linear: nn.Linear, *, omega0: float = 30.0,
+                  generator: torch.Generator | None = None) -> nn.Linear:
+    """SIREN's hidden layers: ``W ~ U(-sqrt(6/fan_in)/omega0, sqrt(6/fan_in)/omega0)``.
+
+    With ``sin(omega0 z)`` this keeps pre-activations ~ arcsine-distributed at every depth.
+    """
+    omega0 = _checks.positive_float("omega0", omega0)
+    fan_in = linear.in_features
+    with torch.no_grad():
+        _uniform_(linear.weight, math.sqrt(6.0 / fan_in) / omega0, generator)
+        if linear.bias is not None:
+            _uniform_(linear.bias, 1.0 / math.sqrt(fan_in), generator)
+    return linear
+
+
+def uniform_bias_(linear: nn.Linear, bound: float, *,
+                  generator: torch.Generator | None = None) -> nn.Linear:
+    """Fill only the bias with ``U(-bound, bound)`` (FINER's first-layer bias, Liu et al. 2024).
+
+    Examples:
+        >>> lin = uniform_bias_(nn.Linear(2, 4), 20.0, generator=torch.Generator().manual_seed(0))
+        >>> bool(lin.bias.abs().max() <= 20.0)
+        True
+    """
+    bound = _checks.positive_float("bound", bound)
+    if not isinstance(linear, nn.Linear) or linear.bias is None:
+        raise InputTypeError(f"uniform_bias_ needs an nn.Linear with a bias, got "
+                             f"{type(linear).__name__}" + (" without a bias" if isinstance(
+                                 linear, nn.Linear) else "") + "; build it with bias=True")
+    with torch.no_grad():
+        _uniform_(linear.bias, bound, generator)
+    return linear
+
+
+# --------------------------------------------------------------------------- REI
+
+
+class REIVariant(str, Enum):
+    """Variants of the Rank-Expanding Initialization; see :func:`rank_expanding_mlp_`.
+
+    ``KINK`` sets the first layer only (exact rank); ``ZIGZAG`` and ``TRIANGLE`` set the first
+    two layers (numerical rank: a ReLU-built positional encoding); measurements in
+    ``benchmarks/results/rei_ablation.md``.
+    """
+
+    KINK = "kink"
+    ZIGZAG = "zigzag"
+    TRIANGLE = "triangle"
+
+
+def _sphere(n: int, d: int, generator: torch.Generator | None) -> torch.Tensor:
+    """``n`` directions uniform on the unit sphere ``S^{d-1}``: ``(n, d)``."""
+    u = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    return u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def _kink_points(n: int, d: int, coords: torch.Tensor | None, domain: tuple[float, float],
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """``n`` points where the kinks will pass: rows of ``coords`` or uniform in the box."""
+    if coords is not None:
+        idx = torch.randint(0, coords.shape[0], (n,), generator=generator)
+        return coords[idx].to(torch.float64)
+    lo, hi = domain
+    return lo + (hi - lo) * torch.rand(n, d, generator=generator, dtype=torch.float64)
+
+
+def _rei_kink(layers: list[nn.Linear], coords: torch.Tensor | None, *,
+              domain: tuple[float, float], generator: torch.Generator | None,
+              scale: float = 1.0) -> None:
+    """Kink placement: ``w_i = scale * u_i``, ``b_i = -w_i . p_i`` with ``p_i`` in the domain."""
+    linear = layers[0]
+    n, d = linear.out_features, linear.in_features
+    u = _sphere(n, d, generator)                                 # (D, d)
+    p = _kink_points(n, d, coords, domain, generator)            # (D, d)
+    w = _checks.positive_float("scale", scale) * u
+    linear.weight.copy_(w.to(linear.weight.dtype))
+    linear.bias.copy_((-(w * p).sum(dim=1)).to(linear.bias.dtype))
+
+
+def _ramps(first: nn.Linear, coords: torch.Tensor | None, domain: tuple[float, float],
+           generator: torch.Generator | None, directions: int | None, slope: float,
+           octaves: int | None, rotate: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fill ``first`` with evenly spaced kinks along ``directions`` directions; return ``A (F, D)``
+    and ``c (F,)`` such that the triangle features are ``ReLU(first(x)) @ A.T + c``."""
+    n, d = first.out_features, first.in_features
+    if directions is None:  # 6 measured best at width 256 in 2-D; >= 8 kinks per direction
+        directions = 1 if d == 1 else max(1, min(6, n // 8))
+    k = _checks.positive_int("directions", directions)
+    if n < 3 * k:
+        raise InputError(f"directions={k} needs at least 3 kinks each, i.e. width >= {3 * k}; "
+                         f"got width {n}: use fewer directions")
+    if octaves is not None:
+        octaves = _checks.positive_int("octaves", octaves)
+    w, b, basis, const = _triangle.ramp_layer(
+        n, d, coords, domain, directions=k, slope=_checks.positive_float("slope", slope),
+        octaves=octaves, rotate=bool(rotate), generator=generator)
+    first.weight.copy_(w.to(first.weight.dtype))
+    first.bias.copy_(b.to(first.bias.dtype))
+    return basis, const
+
+
+def _set_layer(linear: nn.Linear, mix: torch.Tensor, basis: torch.Tensor, const: torch.Tensor,
+               bias: torch.Tensor) -> None:
+    """``W = mix @ basis``, ``b = mix @ const + bias``: layer pre-activations ``mix @ features + bias``."""
+    linear.weight.copy_((mix @ basis).to(linear.weight.dtype))
+    linear.bias.copy_((mix @ const + bias).to(linear.bias.dtype))
+
+
+def _rei_zigzag(layers: list[nn.Linear], coords: torch.Tensor | None, *,
+                domain: tuple[float, float], generator: torch.Generator | None,
+                directions: int | None = None, slope: float = 1.0, octaves: int | None = None,
+                rotate: bool = True, gain: float = 1.0) -> None:
+    """Layer 2 neuron ``j`` is ``ReLU(+-gain * z_f(x) + beta_j)``: one zig-zag ``z_f`` each
+    (``f = j mod F``), random sign, ``beta_j ~ U(-gain/2, gain/2)``."""
+    basis, const = _ramps(layers[0], coords, domain, generator, directions, slope, octaves, rotate)
+    f, n2 = basis.shape[0], layers[1].out_features
+    gain = _checks.positive_float("gain", gain)
+    sign = torch.randint(0, 2, (n2,), generator=generator).to(torch.float64) * 2 - 1
+    mix = torch.zeros(n2, f, dtype=torch.float64)
+    mix[torch.arange(n2), torch.arange(n2) % f] = gain * sign
+    bias = gain * (torch.rand(n2, generator=generator, dtype=torch.float64) - 0.5)
+    _set_layer(layers[1], mix, basis, const, bias)
+
+
+def _rei_triangle(layers: list[nn.Linear], coords: torch.Tensor | None, *,
+                  domain: tuple[float, float], generator: torch.Generator | None,
+                  directions: int | None = None, slope: float = 1.0,
+                  octaves: int | None = None, rotate: bool = True, gain: float = 10.0) -> None:
+    """Layer 2 is ``ReLU(R z(x) + beta)``: a random mix of all ``F`` zig-zags,
+    ``R, beta ~ U(-gain/sqrt(F), gain/sqrt(F))`` (PyTorch's default bound times ``gain``)."""
+    basis, const = _ramps(layers[0], coords, domain, generator, directions, slope, octaves, rotate)
+    f, n2 = basis.shape[0], layers[1].out_features
+    bound = _checks.positive_float("gain", gain) / math.sqrt(f)
+    mix = (2 * torch.rand(n2, f, generator=generator, dtype=torch.float64) - 1) * bound
+    bias = (2 * torch.rand(n2, generator=generator, dtype=torch.float64) - 1) * bound
+    _set_layer(layers[1], mix, basis, const, bias)
+
+
+_REI_VARIANTS: dict[REIVariant, tuple[int, Callable[..., None]]] = {
+    REIVariant.KINK: (1, _rei_kink),
+    REIVariant.ZIGZAG: (2, _rei_zigzag),
+    REIVariant.TRIANGLE: (2, _rei_triangle),
+}
+
+
+def rei_variants() -> list[str]:
+    """Names of the available REI variants."""
+    return [v.value for v in _REI_VARIANTS]
+
+
+def _variant(variant: str) -> REIVariant:
+    try:
+        return REIVariant(variant)
+    except ValueError:
+        raise InputError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}") from None
+
+
+def rei_layers(variant: str) -> int:
+    """How many dense layers, from the first, the REI ``variant`` sets (1 or 2)."""
+    return _REI_VARIANTS[_variant(variant)][0]
+
+
+def _domain(domain: tuple[float, float]) -> tuple[float, float]:
+    lo, hi = float(domain[0]), float(domain[1])
+    if not hi > lo:
+        raise InputError(f"domain must be (lo, hi) with hi > lo, got {domain!r}")
+    return lo, hi
+
+
+def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
+                    domain: tuple[float, float] = (-1.0, 1.0), variant: str = "kink",
+                    generator: torch.Generator | None = None, **options: float) -> nn.Linear:
+    """Rank-Expanding Initialization of a first ReLU layer (Zheng, Saratchandran, Lucey 2026).
+
+    With PyTorch's default init many first-layer ReLU kinks (the hyperplanes ``w . x + b = 0``)
+    miss the data domain; such neurons are affine on the data and add nothing beyond
+    ``span{x, 1}`` (the inlet rank collapse). The ``"kink"`` variant points every neuron in a
+    direction ``u_i`` uniform on the sphere and puts its kink through a point ``p_i`` of the
+    domain (uniform in the box, or a random row of ``coords``): ``w_i = scale * u_i``,
+    ``b_i = -w_i . p_i``. On a generic grid the exact rank of ``[ReLU(X W^T + b), 1]`` is then
+    ``min(width + 1, N)``. No parameters or compute are added. Variants that also set the
+    second layer (``"zigzag"``, ``"triangle"``) go through :func:`rank_expanding_mlp_`.
+
+    Args:
+        linear: the first layer, weight ``(D, d)``; needs a bias.
+        coords: optional data coordinates ``(N, d)``; kinks are placed through its rows.
+        domain: ``(lo, hi)`` bounds of the box ``[lo, hi]^d`` when ``coords`` is None.
+        variant: a one-layer variant of :func:`rei_variants` (``"kink"``).
+        generator: the source of every random draw.
+        **options: variant options (``"kink"``: ``scale``, the slope ``|w_i|``, default 1).
+
+    Returns:
+        ``linear``, filled in place.
+
+    Examples:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> lin = rank_expanding_(nn.Linear(2, 8), generator=g)
+        >>> torch.allclose(lin.weight.norm(dim=1), torch.ones(8))
+        True
+    """
+    if not isinstance(linear, nn.Linear) or linear.bias is None:
+        raise InputTypeError(f"rank_expanding_ needs an nn.Linear with a bias, got {type(linear).__name__}")
+    kind = _variant(variant)
+    layers, fill = _REI_VARIANTS[kind]
+    if layers != 1:
+        raise InputError(f"REI variant {variant!r} sets the first {layers} dense layers; call "
+                         f"rank_expanding_mlp_(model, variant={variant!r}) on the whole model")
+    if coords is not None:
+        _checks.tensor_2d("coords", coords, cols=linear.in_features)
+    with torch.no_grad():
+        fill([linear], coords, domain=_domain(domain), generator=generator, **options)
+    return linear
+
+
+def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
+                        variant: str = "triangle", domain: tuple[float, float] = (-1.0, 1.0),
+                        generator: torch.Generator | None = None, **options) -> nn.Module:
+    """Rank-Expanding Initialization of a ReLU coordinate MLP, possibly over several layers.
+
+    ``"kink"`` fixes the *exact* rank (see :func:`rank_expanding_`) but leaves the spectrum of
+    the hidden features as steep as PyTorch's default: on a 64 x 64 grid their effective rank
+    stays about 12 of 256, and PSNR stays where plain ReLU is. The two-layer variants fix the
+    *numerical* rank by building a positional encoding out of ReLUs at initialisation:
+
+    * layer 1 splits its ``D`` neurons into ``directions`` groups; group ``k`` has a direction
+      ``u_k`` (a fan of angles, turned by a random angle when ``rotate``) and kinks evenly spaced
+      along ``s = u_k . x`` across the domain with a random phase. Its ramps span every
+      piecewise-linear function of ``s`` with those kinks, in particular triangle waves
+      (zig-zags) whose vertices sit on every ``P``-th kink, ``P = 2, 4, ...``: a "sine" and a
+      "cosine" zig-zag per octave, up to the grid's Nyquist rate for ``D / directions`` kinks
+      (Telgarsky 2016; Milkert et al., ICML 2025), plus the linear ``s``;
+    * ``"zigzag"``: each layer-2 neuron is one of those ``F`` zig-zags (random sign and bias),
+      so layer 2 *is* the encoding and layer 3 (default init) mixes it;
+    * ``"triangle"``: layer 2 is ``ReLU(R z(x) + beta)`` with ``R, beta`` drawn as PyTorch
+      draws the first layer of a PE network over ``F`` inputs, so layers 1-2 of the ReLU MLP
+      compute exactly the first hidden layer of a network on a triangle-wave positional
+      encoding. ``gain`` multiplies ``R`` and ``beta``: Adam moves each weight by about ``lr``
+      a step, and because ReLU outputs are non-negative those moves add large smooth ramps to
+      the layer-2 pre-activations that wipe out the zig-zags (the effective rank after training
+      falls from ~150 to ~80 at ``gain = 1``); ``gain = 10`` keeps them (~140 after 3000 steps)
+      and measured best, with a learning rate of about 5e-4.
+
+    Architecture, parameter count and compute per step are those of the plain ReLU MLP; only
+    the first ``rei_layers(variant)`` dense layers are written, the rest keep their values.
+
+    Args:
+        model: a ReLU MLP exposing its dense layers in order as ``model.linears`` (at least
+            ``rei_layers(variant) + 1`` of them, each with a bias), e.g. :class:`CoordinateMLP`
+            with ``activation="relu"``, no encoding and no BatchNorm.
+        coords: optional data coordinates ``(N, d)``: kinks span their range (or pass through
+            their rows for ``"kink"``) instead of the box ``domain^d``.
+        variant: one of :func:`rei_variants`.
+        domain: ``(lo, hi)`` of the box ``[lo, hi]^d`` when ``coords`` is None.
+        generator: the source of every random draw.
+        **options: ``"kink"``: ``scale``. ``"zigzag"`` / ``"triangle"``: ``directions``
+            (default 6 in 2-D, capped at ``D // 8``; 1 in 1-D), ``slope`` of the layer-1 ramps (1), ``octaves`` (all that fit),
+            ``rotate`` (True), ``gain`` (1 for zigzag, 10 for triangle).
+
+    Returns:
+        ``model``, filled in place.
+
+    Examples:
+        >>> from inrank.nn.mlp import CoordinateMLP, MLPConfig
+        >>> model = CoordinateMLP(MLPConfig(width=64, depth=3))
+        >>> g = torch.Generator().manual_seed(0)
+        >>> rank_expanding_mlp_(model, variant="triangle", generator=g) is model
+        True
+    """
+    kind = _variant(variant)
+    layers, fill = _REI_VARIANTS[kind]
+    linears = list(getattr(model, "linears", []))
+    if len(linears) < layers + 1 or not all(isinstance(m, nn.Linear) and m.bias is not None
+                                            for m in linears):
+        raise InputError(f"REI variant {variant!r} needs a model whose `linears` holds at least "
+                         f"{layers + 1} nn.Linear layers with biases (depth >= {layers}); got "
+                         f"{len(linears)} in {type(model).__name__}")
+    cfg = getattr(model, "config", None)
+    if cfg is not None and (getattr(cfg, "activation", "relu") != "relu"
+                            or getattr(cfg, "encoding", "none") != "none"
+                            or getattr(cfg, "batchnorm", "none") != "none"):
+        raise InputError("rank_expanding_mlp_ expects a plain ReLU MLP (activation='relu', "
+                         f"encoding='none', batchnorm='none'); got activation={cfg.activation!r}, "
+                         f"encoding={cfg.encoding!r}, batchnorm={cfg.batchnorm!r}")
+    if coords is not None:
+        _checks.tensor_2d("coords", coords, cols=linears[0].in_features)
+    with torch.no_grad():
+        fill(linears[:layers], coords, domain=_domain(domain), generator=generator, **options)
+    return model

@@ -1,0 +1,188 @@
+"""The coordinate MLP: ``(N, d)`` coordinates -> ``(N, c)`` values.
+
+Layout: optional encoding, then ``depth`` hidden dense layers of ``width`` units (each followed
+by optional BatchNorm and the activation), then a linear output layer. ``model.linears`` holds
+the ``depth + 1`` dense layers in order, for diagnosis.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .. import validation as _checks
+from . import init as inits
+from .activations import ACTIVATIONS, make_activation
+from .encodings import FourierFeatures, PositionalEncoding
+from ..errors import InputError
+
+__all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "BATCHNORM", "FIRST_INITS", "HIDDEN_INITS"]
+
+ENCODINGS = ("none", "pe", "rff")
+BATCHNORM = ("none", "first", "later", "all")
+FIRST_INITS = ("default", "siren", "finer", "rei")
+HIDDEN_INITS = ("default", "siren")
+
+
+@dataclass
+class MLPConfig:
+    """Everything that defines a coordinate MLP; presets are instances of this."""
+
+    in_dim: int = 2
+    """d, the coordinate dimension."""
+    out_dim: int = 3
+    """c, the number of output channels."""
+    width: int = 256
+    """D, units per hidden layer."""
+    depth: int = 3
+    """L, the number of hidden layers (dense + activation); the model has L + 1 dense layers."""
+    activation: str = "relu"
+    """One of ``relu``, ``sine``, ``gauss``, ``gabor``, ``finer``, ``tanh``."""
+    omega0: float = 30.0
+    """Frequency factor of the first layer's periodic activation (sine, gabor, finer)."""
+    hidden_omega0: float = 30.0
+    """Frequency factor of the hidden layers' periodic activation."""
+    sigma: float = 10.0
+    """Scale s of the Gaussian envelope (gauss, gabor): exp(-(s z)^2)."""
+    encoding: str = "none"
+    """Input encoding: ``none``, ``pe`` (NeRF positional encoding), ``rff`` (Fourier features)."""
+    pe_octaves: int = 10
+    """L_pe, frequencies of the positional encoding (pi 2^k, k < L_pe)."""
+    pe_include_input: bool = True
+    """Keep x itself in the positional encoding."""
+    rff_features: int = 256
+    """m, Gaussian Fourier features (2 m encoded columns)."""
+    rff_sigma: float = 10.0
+    """Scale of the Gaussian frequencies, for [0, 1] coordinates as in Tancik et al."""
+    batchnorm: str = "none"
+    """BatchNorm1d before the activation: ``none``, ``first`` (layer 1), ``later`` (2..L), ``all``."""
+    first_init: str = "default"
+    """First layer's init: ``default`` (PyTorch), ``siren``, ``finer``, ``rei``."""
+    hidden_init: str = "default"
+    """Hidden and output layers' init: ``default`` (PyTorch) or ``siren``."""
+    first_bias_scale: float = 20.0
+    """k of FINER's first-layer bias U(-k, k) (``first_init="finer"``)."""
+    rei_variant: str = "kink"
+    """REI variant (``first_init="rei"``), see :func:`inrank.nn.init.rei_variants`."""
+    rei_options: dict = field(default_factory=dict)
+    """Keyword options of the REI variant."""
+
+    def validate(self) -> "MLPConfig":
+        """Check every field; return self. Raises ``ValueError`` naming the field."""
+        for name in ("in_dim", "out_dim", "width", "depth", "rff_features"):
+            setattr(self, name, _checks.positive_int(name, getattr(self, name)))
+        self.pe_octaves = _checks.non_negative_int("pe_octaves", self.pe_octaves)
+        for name in ("omega0", "hidden_omega0", "sigma", "rff_sigma", "first_bias_scale"):
+            setattr(self, name, _checks.positive_float(name, getattr(self, name)))
+        _checks.one_of("activation", self.activation, ACTIVATIONS)
+        _checks.one_of("encoding", self.encoding, ENCODINGS)
+        _checks.one_of("batchnorm", self.batchnorm, BATCHNORM)
+        _checks.one_of("first_init", self.first_init, FIRST_INITS)
+        _checks.one_of("hidden_init", self.hidden_init, HIDDEN_INITS)
+        _checks.one_of("rei_variant", self.rei_variant, tuple(inits.rei_variants()))
+        return self
+
+    def to_dict(self) -> dict:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+
+class CoordinateMLP(nn.Module):
+    """A coordinate network ``f: [-1, 1]^d -> R^c`` built from an :class:`MLPConfig`.
+
+    Args:
+        config: the architecture and its initialisation.
+        generator: the source of every random draw (init and Fourier features).
+
+    Shapes: ``forward(coords (N, d)) -> (N, c)``.
+
+    Attributes:
+        linears: the ``depth + 1`` dense layers in order (``nn.ModuleList``).
+        norms: per hidden layer, ``BatchNorm1d`` or ``Identity``.
+        acts: per hidden layer, the activation module.
+        encoding: the input encoding (``Identity`` if none).
+
+    Examples:
+        >>> model = CoordinateMLP(MLPConfig(in_dim=2, out_dim=3, width=16, depth=2))
+        >>> model(torch.zeros(5, 2)).shape, len(model.linears)
+        (torch.Size([5, 3]), 3)
+    """
+
+    def __init__(self, config: MLPConfig, *, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config.validate()
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        if cfg.encoding == "pe":
+            self.encoding: nn.Module = PositionalEncoding(
+                cfg.in_dim, octaves=cfg.pe_octaves, include_input=cfg.pe_include_input)
+            enc_dim = self.encoding.out_dim
+        elif cfg.encoding == "rff":
+            self.encoding = FourierFeatures(cfg.in_dim, features=cfg.rff_features,
+                                            sigma=cfg.rff_sigma, generator=generator)
+            enc_dim = self.encoding.out_dim
+        else:
+            self.encoding, enc_dim = nn.Identity(), cfg.in_dim
+        dims = [enc_dim] + [cfg.width] * cfg.depth + [cfg.out_dim]
+        with torch.random.fork_rng(devices=[]):  # nn.Linear's own init must not touch global RNG
+            self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        bn_layers = {"none": (), "first": (0,), "later": range(1, cfg.depth),
+                     "all": range(cfg.depth)}[cfg.batchnorm]
+        self.norms = nn.ModuleList(
+            nn.BatchNorm1d(cfg.width) if i in bn_layers else nn.Identity() for i in range(cfg.depth))
+        self.acts = nn.ModuleList(
+            make_activation(cfg.activation, omega0=cfg.omega0 if i == 0 else cfg.hidden_omega0,
+                            sigma=cfg.sigma) for i in range(cfg.depth))
+        self.reset_parameters(generator=generator)
+
+    def reset_parameters(self, *, generator: torch.Generator | None = None) -> None:
+        """Initialise every dense layer as the config says, drawing from ``generator``."""
+        cfg = self.config
+        first, rest = self.linears[0], list(self.linears[1:])
+        if cfg.first_init == "siren":
+            inits.siren_first_(first, generator=generator)
+        elif cfg.first_init == "finer":
+            inits.siren_first_(first, generator=generator)
+            inits.uniform_bias_(first, cfg.first_bias_scale, generator=generator)
+        elif cfg.first_init == "rei" and inits.rei_layers(cfg.rei_variant) == 1:
+            inits.rank_expanding_(first, variant=cfg.rei_variant, generator=generator,
+                                  **cfg.rei_options)
+        else:
+            inits.torch_default_(first, generator=generator)
+        for lin in rest:
+            if cfg.hidden_init == "siren":
+                inits.siren_hidden_(lin, omega0=cfg.hidden_omega0, generator=generator)
+            else:
+                inits.torch_default_(lin, generator=generator)
+        if cfg.first_init == "rei" and inits.rei_layers(cfg.rei_variant) > 1:
+            inits.rank_expanding_mlp_(self, variant=cfg.rei_variant, generator=generator,
+                                      **cfg.rei_options)
+        for norm in self.norms:
+            if isinstance(norm, nn.BatchNorm1d):
+                norm.reset_parameters()
+
+    @property
+    def in_dim(self) -> int:
+        """d, the coordinate dimension the model expects."""
+        return self.config.in_dim
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        if coords.shape[-1] != self.config.in_dim:
+            raise InputError(f"model expects coordinates (N, {self.config.in_dim}), "
+                             f"got shape {tuple(coords.shape)}")
+        h = self.encoding(coords)
+        for lin, norm, act in zip(self.linears[:-1], self.norms, self.acts):
+            h = act(norm(lin(h)))
+        return self.linears[-1](h)
+
+    @torch.no_grad()
+    def hidden_features(self, coords: torch.Tensor) -> list[torch.Tensor]:
+        """Return ``[H_0, H_1, ..., H_L]``: the encoded input ``(N, d_enc)`` and every hidden
+        layer's output ``(N, D)``. Uses the module's current train/eval mode."""
+        h = self.encoding(coords)
+        out = [h]
+        for lin, norm, act in zip(self.linears[:-1], self.norms, self.acts):
+            h = act(norm(lin(h)))
+            out.append(h)
+        return out

@@ -1,0 +1,162 @@
+"""Figures and the HTML page of a benchmark report: PSNR against steps per method, PSNR and
+rank against width, and target | reconstruction | error of the report image per method."""
+from __future__ import annotations
+
+import html
+import math
+import re
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import files as _io
+from .figures import new_figure, save_comparison, save_psnr_curves
+
+__all__ = ["representative", "write_figures", "write_html"]
+
+
+def _mean_final(recs: Sequence[dict]) -> float:
+    v = [r["metrics"]["final_psnr"] for r in recs if r["metrics"]["final_psnr"] is not None]
+    return statistics.fmean(v) if v else -math.inf
+
+
+def representative(records: Sequence[dict], suite) -> dict[str, list[dict]]:
+    """Per method, the runs its curve and reconstruction show: the 256 width (else the widest)
+    and, in an lr sweep, the lr with the best mean final PSNR."""
+    width = 256 if 256 in suite.widths else max(suite.widths)
+    out: dict[str, list[dict]] = {}
+    for rec in records:
+        if rec["run"]["width"] == width:
+            out.setdefault(rec["run"]["method"], []).append(rec)
+    for method, recs in out.items():
+        by_lr: dict[float, list[dict]] = {}
+        for r in recs:
+            by_lr.setdefault(r["run"]["lr"], []).append(r)
+        out[method] = by_lr[max(by_lr, key=lambda lr: _mean_final(by_lr[lr]))]
+    return out
+
+
+def _mean_history(recs: Sequence[dict]) -> list[dict]:
+    """Mean PSNR per step over runs (steps present in every history)."""
+    per_step: dict[int, list[float]] = {}
+    for r in recs:
+        for h in r["history"]:
+            per_step.setdefault(h["step"], []).append(h["psnr"])
+    return [{"step": s, "psnr": statistics.fmean(v)} for s, v in sorted(per_step.items())
+            if len(v) == len(recs)]
+
+
+def _stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+
+
+def write_figures(records: Sequence[dict], out: Path, *, suite,
+                  data: Path | None = None) -> dict[str, Path]:
+    """Write ``psnr_vs_steps.png``, ``psnr_vs_width.png`` (width sweeps) and
+    ``figures/recon_<method>.png`` (target | reconstruction | error). Returns name -> path."""
+    from ..bench.run import _signal, resolve_image
+
+    out = Path(out)
+    rep = representative(records, suite)
+    files: dict[str, Path] = {}
+    curves = {m: _mean_history(r) for m, r in rep.items()}
+    if any(curves.values()):
+        files["psnr_vs_steps"] = save_psnr_curves(
+            {m: h for m, h in curves.items() if h}, out / "psnr_vs_steps.png",
+            title=f"{suite.name}: PSNR during training (mean over runs)")
+    if len(suite.widths) > 1:
+        files["psnr_vs_width"] = _width_plot(records, out / "psnr_vs_width.png")
+    image = suite.report_image if suite.report_image in suite.images else suite.images[0]
+    target = None
+    for method, recs in rep.items():
+        rec = next((r for r in recs if r["run"]["signal"] == image
+                    and (out / "recon" / f"{r['id']}.png").is_file()), None)
+        if rec is None:
+            continue
+        if target is None:
+            sig = _signal(resolve_image(image, data), suite.size, Path(image).stem)
+            target = sig.to_image(sig.values)
+        recon = _read_png(out / "recon" / f"{rec['id']}.png", target.shape[-1])
+        psnr = rec["metrics"]["final_psnr"]
+        files[f"recon:{method}"] = save_comparison(
+            target, recon, out / "figures" / f"recon_{_stem(method)}.png",
+            title=f"{method} on {image}: {psnr:.2f} dB (lr {rec['run']['lr']:g})")
+    return files
+
+
+def _read_png(path: Path, channels: int) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+    return arr[:, :, None] if arr.ndim == 2 else arr[:, :, :channels]
+
+
+def _width_plot(records: Sequence[dict], path: Path) -> Path:
+    """Final PSNR and numerical rank of [H_1, 1] at init against width, per method."""
+    fig = new_figure((10.0, 3.8))
+    (a, b) = fig.subplots(1, 2)
+    methods = list(dict.fromkeys(r["run"]["method"] for r in records))
+    for m in methods:
+        recs = [r for r in records if r["run"]["method"] == m]
+        widths = sorted({r["run"]["width"] for r in recs})
+        psnr = [_mean_final([r for r in recs if r["run"]["width"] == w]) for w in widths]
+        a.plot(widths, psnr, marker="o", label=m)
+        if all(r.get("rank") for r in recs):
+            rank = [statistics.fmean(r["rank"]["init_numerical"] for r in recs
+                                     if r["run"]["width"] == w) for w in widths]
+            b.plot(widths, rank, marker="o", label=m)
+    top = max(r["run"]["width"] for r in records) + 1
+    b.plot([1, top], [1, top], color="gray", ls=":", lw=1, label="D + 1")
+    for ax, ylabel in ((a, "final PSNR (dB)"), (b, "numerical rank of [H1, 1] at init")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("width D")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    b.set_xlim(min(r["run"]["width"] for r in records) / 1.2, top * 1.2)
+    return _io.save_figure(fig, path, dpi=110)
+
+
+def _html_table(table) -> str:
+    headers, body = table
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    rows = "".join("<tr>" + "".join(
+        f"<td>{'<b>' if b else ''}{html.escape(t)}{'</b>' if b else ''}</td>" for t, b in row)
+        + "</tr>" for row in body)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def write_html(out: Path, *, title: str, markdown_parts, intro: str,
+               figures: dict[str, Path]) -> Path:
+    """Write ``out/report.html``: intro text, the tables, the plots and the reconstructions
+    (image paths relative to ``out``, so the folder can be moved as a whole)."""
+    out = Path(out)
+    rel = lambda p: html.escape(Path(p).relative_to(out).as_posix())  # noqa: E731
+    paras = [p.strip() for p in intro.split("\n\n") if p.strip() and not p.startswith("# ")]
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    body += [f"<p>{html.escape(p.replace('`', ''))}</p>" for p in paras]
+    for heading, table in markdown_parts:
+        body += [f"<h2>{html.escape(heading)}</h2>", _html_table(table)]
+    plots = [(k, v) for k, v in figures.items() if not k.startswith("recon:")]
+    if plots:
+        body.append("<h2>Plots</h2>")
+        body += [f"<figure><img src='{rel(p)}' alt='{html.escape(k)}'></figure>" for k, p in plots]
+    recons = [(k.split(":", 1)[1], v) for k, v in figures.items() if k.startswith("recon:")]
+    if recons:
+        body.append("<h2>Reconstructions (target | reconstruction | absolute error)</h2>")
+        body.append("<div class='grid'>" + "".join(
+            f"<figure><img src='{rel(p)}' alt='{html.escape(m)}'>"
+            f"<figcaption>{html.escape(m)}</figcaption></figure>" for m, p in recons) + "</div>")
+    page = ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>"
+            "body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
+            "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
+            "td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}"
+            "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
+            "img{max-width:100%}figure{margin:0.6em 0}figcaption{color:#555}"
+            ".grid{display:flex;flex-wrap:wrap;gap:0 2%}.grid figure{width:48%}"
+            "</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return _io.write_text(out / "report.html", page)

@@ -1,0 +1,114 @@
+"""Evaluate and export an occupancy field ``f: [-1, 1]^3 -> logit``: dense-grid IoU, marching
+cubes, OBJ files and a rendered preview."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import validation as _checks
+
+from .. import files as _io
+from ..errors import InputError
+from ..signals.signal import Signal, grid_coords
+from ..signals._winding import winding_number
+
+__all__ = ["occupancy_logits", "occupancy_iou", "extract_mesh", "save_obj", "save_mesh_preview"]
+
+
+@torch.no_grad()
+def occupancy_logits(model: nn.Module, resolution: int = 64, *, batch_size: int = 65536) -> np.ndarray:
+    """The model's logits on the ``R^3`` cell centres of ``[-1, 1]^3``: ``(R, R, R)`` float32."""
+    from ..train.loop import predict
+
+    r = _checks.positive_int("resolution", resolution)
+    dev = next(model.parameters()).device
+    out = predict(model, grid_coords((r, r, r)).to(dev), batch_size=batch_size)  # (R^3, 1)
+    return out[:, 0].float().cpu().numpy().reshape(r, r, r)
+
+
+def _grid_labels(signal: Signal, r: int) -> np.ndarray:
+    """Ground-truth occupancy on the ``R^3`` grid, cached in ``signal.meta``."""
+    key = f"grid_labels_{r}"
+    if key not in signal.meta:
+        if "vertices" not in signal.meta:
+            raise InputError(f"signal {signal.name!r} has no mesh in meta; build it with "
+                             "inrank.load_mesh_occupancy or mesh_occupancy")
+        w = winding_number(grid_coords((r, r, r)), signal.meta["vertices"], signal.meta["faces"])
+        signal.meta[key] = (w.abs() > 0.5).numpy().reshape(r, r, r)
+    return signal.meta[key]
+
+
+def occupancy_iou(model: nn.Module, signal: Signal, *, resolution: int = 64) -> float:
+    """Intersection over union of ``logit > 0`` and the mesh's inside on a dense ``R^3`` grid.
+
+    The ground truth is the winding-number label of each cell centre (computed once per
+    signal and resolution, then cached in ``signal.meta``).
+    """
+    truth = _grid_labels(signal, _checks.positive_int("resolution", resolution))
+    pred = occupancy_logits(model, resolution) > 0
+    union = int((pred | truth).sum())
+    return float((pred & truth).sum()) / union if union else 1.0
+
+
+def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes (scikit-image) of a logit grid ``(R, R, R)`` at ``level``.
+
+    Returns:
+        ``vertices (V, 3)`` in ``[-1, 1]^3`` coordinates and ``faces (F, 3)``, oriented outward;
+        empty arrays when the level set is empty.
+    """
+    from skimage.measure import marching_cubes
+
+    grid = np.asarray(logits, dtype=np.float32)
+    if grid.ndim != 3:
+        raise InputError(f"logits must be a 3-D grid (R, R, R), got shape {grid.shape}")
+    if not (grid.min() < level < grid.max()):
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    # pad with "outside" so the surface is closed at the cube's faces
+    padded = np.pad(grid, 1, constant_values=min(float(grid.min()), level - 1.0))
+    verts, faces, _, _ = marching_cubes(padded, level=level)
+    r = np.array(grid.shape, dtype=np.float64)
+    verts = (2 * (verts - 1) + 1) / r - 1                          # cell centres -> [-1, 1]
+    return verts, np.ascontiguousarray(faces[:, ::-1]).astype(np.int64)  # outward normals
+
+
+def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
+    """Write a triangle mesh as a Wavefront OBJ, atomically."""
+    v, f = np.asarray(vertices), np.asarray(faces)
+    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in v]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in f]
+    return _io.write_text(path, "\n".join(lines) + "\n")
+
+
+def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,
+                      title: str = "", max_faces: int = 60_000) -> Path:
+    """Render a mesh (matplotlib 3-D, Lambert-shaded, two views) to a PNG."""
+    from matplotlib import colormaps
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    from .figures import new_figure
+
+    v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
+    if f.shape[0] > max_faces:  # every k-th face keeps the preview quick
+        f = f[:: int(np.ceil(f.shape[0] / max_faces))]
+    fig = new_figure((8, 4.2))
+    for k, (elev, azim) in enumerate([(15, -60), (15, 120)]):
+        ax = fig.add_subplot(1, 2, k + 1, projection="3d")
+        if f.shape[0]:
+            tri = v[f]                                              # (F, 3, 3)
+            n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+            n /= np.linalg.norm(n, axis=1, keepdims=True).clip(1e-12)
+            shade = 0.25 + 0.75 * np.clip(n @ np.array([0.3, -0.5, 0.8]) / 1.0, 0, 1)
+            ax.add_collection3d(Poly3DCollection(tri[:, :, [0, 2, 1]], linewidths=0,
+                                                 facecolors=colormaps["bone"](0.25 + 0.6 * shade)))
+        half = float(np.abs(v).max()) if v.size else 1.0
+        ax.set(xlim=(-half, half), ylim=(-half, half), zlim=(-half, half))
+        ax.view_init(elev=elev, azim=azim)
+        ax.set_box_aspect((1, 1, 1))
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return _io.save_figure(fig, path, dpi=100)

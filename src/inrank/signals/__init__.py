@@ -1,0 +1,19 @@
+"""Signals: coordinates ``(N, d)`` in ``[-1, 1]^d`` and values ``(N, c)`` on a grid.
+
+Images, WAV audio, mesh occupancy (inside/outside by winding numbers, computed privately in
+:mod:`inrank.signals._winding`) and synthetic 1-D signals; train / held-out splits; one entry
+point, :func:`load_signal`, from a source string to a :class:`Signal`.
+"""
+from __future__ import annotations
+
+from .audio import load_audio, save_audio
+from .load import load_signal, signal_kind
+from .mesh import MESH_SUFFIXES, load_mesh, load_mesh_occupancy, mesh_occupancy
+from .signal import SKIMAGE_SAMPLES, Signal, grid_coords, load_image
+from .splits import subgrid_mask
+from .synthetic import SIGNALS_1D, chirp, signal_1d, sinusoids, step
+
+__all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES", "load_audio", "save_audio",
+           "load_mesh", "mesh_occupancy", "load_mesh_occupancy", "MESH_SUFFIXES", "signal_1d",
+           "sinusoids", "step", "chirp", "SIGNALS_1D", "subgrid_mask", "load_signal",
+           "signal_kind"]

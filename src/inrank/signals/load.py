@@ -1,0 +1,58 @@
+"""One entry point from a source string to a :class:`Signal`: WAV file -> audio, mesh file ->
+occupancy, a 1-D signal name -> synthetic 1-D, anything else -> image."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .signal import Signal, load_image
+
+__all__ = ["load_signal", "signal_kind"]
+
+
+def signal_kind(source: str | Path) -> str:
+    """``"audio"``, ``"occupancy"``, ``"1d"`` or ``"image"``, from the suffix or the name.
+
+    Examples:
+        >>> signal_kind("bach.wav"), signal_kind("bunny.obj"), signal_kind("chirp"), signal_kind("camera")
+        ('audio', 'occupancy', '1d', 'image')
+    """
+    from .synthetic import SIGNALS_1D
+    from .mesh import MESH_SUFFIXES
+
+    text = str(source)
+    suffix = Path(text).suffix.lower()
+    if suffix == ".wav":
+        return "audio"
+    if suffix in MESH_SUFFIXES:
+        return "occupancy"
+    if text in SIGNALS_1D and not Path(text).exists():
+        return "1d"
+    return "image"
+
+
+def load_signal(source: str | Path, *, size: int | None = None, seconds: float | None = None,
+                n_points: int = 50_000, seed: int = 0) -> Signal:
+    """Load ``source`` as the kind :func:`signal_kind` names.
+
+    Args:
+        source: an image path or scikit-image name, a ``.wav`` file, a mesh file (needs
+            ``inrank[mesh]``), or ``sinusoids`` / ``step`` / ``chirp``.
+        size: images: short side in pixels; 1-D signals: the number of samples.
+        seconds: audio: keep the first ``seconds``.
+        n_points: meshes: occupancy samples.
+        seed: meshes: seeds the sampling.
+    """
+    kind = signal_kind(source)
+    if kind == "audio":
+        from .audio import load_audio
+
+        return load_audio(source, seconds)
+    if kind == "occupancy":
+        from .mesh import load_mesh_occupancy
+
+        return load_mesh_occupancy(source, n_points, seed=seed)
+    if kind == "1d":
+        from .synthetic import signal_1d
+
+        return signal_1d(str(source), size or 512)
+    return load_image(source, size=size)

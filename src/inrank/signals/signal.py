@@ -1,0 +1,219 @@
+"""Signals as coordinate -> value samples, and loaders for images.
+
+Layout: ``coords`` is ``(N, d)`` float32 in ``[-1, 1]^d`` at pixel (sample) centres, ``values`` is
+``(N, c)`` float32 (images in ``[0, 1]``), ``shape`` is the grid shape (``(H, W)`` for images), with
+points in C (row-major) order so ``values.reshape(*shape, c)`` is the image.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import validation as _checks
+from ..errors import InputError
+
+__all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES"]
+
+#: scikit-image sample names accepted by :func:`load_image` (built in, no download).
+SKIMAGE_SAMPLES = ("astronaut", "camera", "coffee", "chelsea", "cat", "rocket", "coins", "moon",
+                   "page", "text", "horse", "immunohistochemistry")
+
+
+def grid_coords(shape: tuple[int, ...]) -> torch.Tensor:
+    """Return pixel-centre coordinates of a grid, in ``[-1, 1]`` per axis.
+
+    Args:
+        shape: grid shape ``(n_1, ..., n_d)``.
+
+    Returns:
+        coords: ``(N, d)`` float32, ``N = prod(shape)``, row-major; axis ``k`` of point ``i`` is
+        ``(2 j_k + 1) / n_k - 1``.
+
+    Examples:
+        >>> grid_coords((2, 2)).tolist()
+        [[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]]
+    """
+    shape = tuple(_checks.positive_int("grid size", n) for n in shape)
+    axes = [(2 * torch.arange(n, dtype=torch.float64) + 1) / n - 1 for n in shape]
+    mesh = torch.meshgrid(*axes, indexing="ij")
+    return torch.stack([m.reshape(-1) for m in mesh], dim=-1).float()
+
+
+@dataclass
+class Signal:
+    """A sampled signal: coordinates and values on a grid.
+
+    Attributes:
+        coords: ``(N, d)`` float32 in ``[-1, 1]``.
+        values: ``(N, c)`` float32.
+        shape: grid shape, ``prod(shape) == N``.
+        name: a label for tables and files.
+        kind: ``"image"``, ``"audio"``, ``"occupancy"`` or ``"1d"``.
+    """
+
+    coords: torch.Tensor
+    values: torch.Tensor
+    shape: tuple[int, ...]
+    name: str = "signal"
+    kind: str = "image"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _checks.tensor_2d("coords", self.coords)
+        _checks.tensor_2d("values", self.values, what="(N, c)")
+        n = int(np.prod(self.shape))
+        if self.coords.shape[0] != self.values.shape[0] or self.coords.shape[0] != n:
+            raise InputError(
+                f"coords {tuple(self.coords.shape)}, values {tuple(self.values.shape)} and grid "
+                f"shape {self.shape} disagree: expected N = prod(shape) = {n} rows in both"
+            )
+
+    @property
+    def in_dim(self) -> int:
+        """Input dimension d."""
+        return self.coords.shape[1]
+
+    @property
+    def channels(self) -> int:
+        """Number of value channels c."""
+        return self.values.shape[1]
+
+    def __len__(self) -> int:
+        return self.coords.shape[0]
+
+    @classmethod
+    def from_image(cls, image: np.ndarray, name: str = "image") -> "Signal":
+        """Build a signal from an ``(H, W)`` or ``(H, W, c)`` float array in ``[0, 1]``."""
+        arr = np.asarray(image, dtype=np.float32)
+        if arr.ndim == 2:
+            arr = arr[:, :, None]
+        if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise InputError(f"image must have shape (H, W) or (H, W, c), got {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise InputError(f"image {name!r} contains NaN or inf values")
+        h, w, c = arr.shape
+        coords = grid_coords((h, w))
+        values = torch.from_numpy(np.ascontiguousarray(arr.reshape(h * w, c)))
+        return cls(coords=coords, values=values, shape=(h, w), name=name, kind="image")
+
+    def to_image(self, pred: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Reshape predictions ``(N, c)`` back to the grid: ``(*shape, c)`` float32 numpy.
+
+        Images are clipped to ``[0, 1]``; other kinds are returned as they are.
+        """
+        arr = pred.detach().cpu().numpy() if isinstance(pred, torch.Tensor) else np.asarray(pred)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.shape[0] != len(self):
+            raise InputError(f"pred has {arr.shape[0]} rows, the signal has N = {len(self)}")
+        out = arr.reshape(*self.shape, arr.shape[-1]).astype(np.float32)
+        return np.clip(out, 0.0, 1.0) if self.kind == "image" else out
+
+
+def load_image(source: str | Path | np.ndarray, size: int | None = None) -> Signal:
+    """Load an image as a :class:`Signal` with values in ``[0, 1]``.
+
+    Args:
+        source: a file path (PNG, JPEG, TIFF, ...; gray, RGB, RGBA, palette, 16-bit) or a
+            scikit-image sample name from :data:`SKIMAGE_SAMPLES`, or an array.
+        size: if given, resize so the short side has ``size`` pixels (antialiased).
+
+    Returns:
+        A signal with ``coords (H*W, 2)``, ``values (H*W, c)``, ``c`` in {1, 3}, ``shape (H, W)``.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ValueError: the file is not a readable image, or ``size`` is not positive.
+
+    Examples:
+        >>> sig = load_image("camera", size=32)
+        >>> sig.shape, sig.values.shape
+        ((32, 32), torch.Size([1024, 1]))
+    """
+    if size is not None:
+        size = _checks.positive_int("size", size)
+    if isinstance(source, np.ndarray):
+        arr, name = _to_unit_float(source, "array"), "array"
+    else:
+        arr, name = _read(source)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        warnings.warn(f"{name}: alpha channel dropped (RGBA -> RGB)", stacklevel=2)
+        arr = arr[:, :, :3]
+    elif arr.ndim == 3 and arr.shape[2] == 2:
+        warnings.warn(f"{name}: alpha channel dropped (gray+alpha -> gray)", stacklevel=2)
+        arr = arr[:, :, :1]
+    if size is not None:
+        arr = _resize_short_side(arr, size)
+    return Signal.from_image(arr, name=name)
+
+
+def _read(source: str | Path) -> tuple[np.ndarray, str]:
+    text = str(source)
+    path = Path(text)
+    if not path.exists() and text in SKIMAGE_SAMPLES:
+        import skimage.data
+
+        return _to_unit_float(getattr(skimage.data, text)(), text), text
+    if not path.exists():
+        raise FileNotFoundError(
+            f"image not found: {text!r} (give a file path or a scikit-image sample: "
+            f"{', '.join(SKIMAGE_SAMPLES[:4])}, ...)"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"expected an image file, got a directory: {text!r}")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            arr = _pil_to_array(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"cannot read {text!r} as an image ({exc.__class__.__name__}: {exc})") from None
+    return arr, path.stem
+
+
+def _pil_to_array(img) -> np.ndarray:
+    """PIL image -> float array in [0, 1], (H, W) or (H, W, c)."""
+    mode = img.mode
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("L" if mode == "1" else "RGB")
+    elif mode == "LA" or mode == "PA":
+        img = img.convert("LA")
+    arr = np.asarray(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N") or arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 65535.0
+    if img.mode == "I":  # 32-bit int container; PNG 16-bit gray often lands here
+        return np.clip(arr.astype(np.float64) / (65535.0 if arr.max() > 255 else 255.0), 0, 1)
+    if img.mode == "F":
+        return np.clip(arr.astype(np.float64), 0, 1)
+    return _to_unit_float(arr, "image")
+
+
+def _to_unit_float(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 65535.0
+    if arr.dtype == bool:
+        return arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr.astype(np.float64)
+    raise InputError(f"{name}: unsupported pixel type {arr.dtype}; expected uint8, uint16 or float")
+
+
+def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:
+    from skimage.transform import resize
+
+    h, w = arr.shape[:2]
+    scale = size / min(h, w)
+    new = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if new == (h, w):
+        return arr
+    out = resize(arr, new + arr.shape[2:], anti_aliasing=scale < 1, order=1, mode="reflect")
+    return np.clip(out, 0.0, 1.0)
