@@ -101,7 +101,7 @@ def run_one(task: dict) -> dict:
 
     torch.set_num_threads(1)
     sig = _signal(task["image"], task["size"], Path(task["data"]))
-    model = inrank.build(task["preset"], 2, sig.channels, seed=0, **task["overrides"])
+    model = inrank.build(task["preset"], 2, sig.out_dim, seed=0, **task["overrides"])
     rec = {k: task[k] for k in ("stage", "method", "image", "lr", "steps")}
     rec["rank_init"] = _ranks(model, sig.coords) if task["ranks"] else None
     t0 = time.perf_counter()

@@ -36,7 +36,7 @@ def _weights(model):
 @pytest.mark.parametrize("name", ["relu+rei", "siren", "rff"])
 def test_fit_models_equals_separate_fits_in_float64(name, signals, threads):
     sigs = [_double(s) for s in signals]
-    build = lambda s: inrank.build(name, 2, s.channels, width=24, depth=2, seed=4).double()  # noqa: E731
+    build = lambda s: inrank.build(name, 2, s.out_dim, width=24, depth=2, seed=4).double()  # noqa: E731
     batched = [build(s) for s in sigs]
     many = fit_models(batched, sigs, steps=15, lr=1e-3, seed=4, progress=False)
     for sig, model, res in zip(sigs, batched, many):
@@ -53,7 +53,7 @@ def test_fit_models_equals_separate_fits_in_float64(name, signals, threads):
 def test_fit_many_one_float32_step_equals_a_separate_step(name, signals, threads):
     many = fit_many(name, signals, steps=1, lr=1e-3, width=24, depth=2, seed=4, progress=False)
     for sig, res in zip(signals, many):
-        model = inrank.build(name, 2, sig.channels, width=24, depth=2, seed=4)
+        model = inrank.build(name, 2, sig.out_dim, width=24, depth=2, seed=4)
         ref = inrank.fit(model, sig, steps=1, lr=1e-3, seed=4, progress=False)
         scale = float(ref.prediction.abs().max())
         assert float((res.prediction - ref.prediction).abs().max()) <= 1e-5 * scale
@@ -61,7 +61,7 @@ def test_fit_many_one_float32_step_equals_a_separate_step(name, signals, threads
 
 
 def test_fit_models_trains_in_place_and_checks_lengths(signals):
-    models = [inrank.build("relu", 2, s.channels, width=8, depth=1) for s in signals]
+    models = [inrank.build("relu", 2, s.out_dim, width=8, depth=1) for s in signals]
     before = models[0].linears[0].weight.detach().clone()
     fit_models(models, signals, steps=3, lr=1e-2, progress=False)
     assert not torch.equal(before, models[0].linears[0].weight)
@@ -76,3 +76,102 @@ def test_batchnorm_models_fall_back_to_sequential_fits(signals):
         ref = inrank.fit(inrank.build("bn", 2, 3, width=8, depth=1), sig, steps=2, lr=1e-3,
                          progress=False)
         assert torch.equal(r.prediction, ref.prediction) and r.final_psnr == ref.final_psnr
+
+
+def _pair(name, sigs, build_kw, **options):
+    """fit_models on float64 copies, and a separate float64 fit of each: (batched, separate)."""
+    build = lambda s: inrank.build(name, s.in_dim, s.out_dim, seed=4, **build_kw).double()  # noqa: E731
+    models = [build(s) for s in sigs]
+    many = fit_models(models, sigs, steps=12, lr=1e-3, seed=4, progress=False, **options)
+    masks = options.pop("train_mask", None)
+    for batched_only in ("chunk", "checkpoint", "checkpoint_every"):
+        options.pop(batched_only, None)
+    alone = []
+    for k, s in enumerate(sigs):
+        mask = masks[k] if isinstance(masks, list) else masks
+        model = build(s)
+        alone.append((model, inrank.fit(model, s, steps=12, lr=1e-3, seed=4, progress=False,
+                                        train_mask=mask, **options)))
+    return list(zip(models, many)), alone
+
+
+def _same(batched, alone):
+    for (mb, rb), (ma, ra) in zip(batched, alone):
+        a, b = _weights(mb), _weights(ma)
+        assert float((a - b).abs().max()) <= 1e-9 * float(b.abs().max())
+        assert [h["lr"] for h in rb.history] == pytest.approx([h["lr"] for h in ra.history])
+        assert set(rb.metrics) == set(ra.metrics)
+        for k, v in ra.metrics.items():
+            assert rb.metrics[k] == pytest.approx(v, abs=1e-6), k
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "exponential"])
+def test_schedule_in_fit_models_equals_separate_fits(schedule, signals, threads):
+    sigs = [_double(s) for s in signals[:2]]
+    _same(*_pair("relu", sigs, dict(width=16, depth=2), schedule=schedule, eval_every=3))
+
+
+def test_held_out_masks_and_mini_batches_equal_separate_fits(signals, threads):
+    sigs = [_double(s) for s in signals[:2]]
+    shared = inrank.subgrid_mask(sigs[0].shape)
+    batched, alone = _pair("siren", sigs, dict(width=16, depth=2), train_mask=shared,
+                           batch_size=20)
+    _same(batched, alone)
+    assert all(r.test_psnr is not None and r.batch_size == 20 for _, r in batched)
+    own = [inrank.subgrid_mask(s.shape, offset=k) for k, s in enumerate(sigs)]  # one per signal
+    _same(*_pair("relu", sigs, dict(width=16, depth=2), train_mask=own))
+
+
+def test_task_metrics_of_audio_and_occupancy_in_fit_models(threads):
+    t = torch.linspace(-1, 1, 64, dtype=torch.float64)[:, None]
+    clips = [inrank.Signal(t, torch.sin(k * 3.0 * t), (64,), f"tone{k}", kind="audio",
+                           meta={"data_range": 2.0}) for k in (1, 2)]
+    batched, alone = _pair("relu+rei", clips, dict(width=16, depth=2))
+    _same(batched, alone)
+    assert all("snr" in r.metrics for _, r in batched)
+    pts = torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2 - 1
+    shapes = [inrank.Signal(pts, (pts.norm(dim=1, keepdim=True) < r).double(), (50,), f"ball{r}",
+                            kind="occupancy") for r in (0.5, 0.8)]
+    batched, alone = _pair("relu", shapes, dict(width=16, depth=2), loss="bce")
+    _same(batched, alone)
+    assert all({"accuracy", "iou"} <= set(r.metrics) for _, r in batched)
+
+
+def test_chunks_and_checkpoints_in_fit_models(signals, tmp_path):
+    sigs = [_double(s) for s in signals[:2]]
+    whole, _ = _pair("relu", sigs, dict(width=16, depth=2))
+    one_by_one, _ = _pair("relu", sigs, dict(width=16, depth=2), chunk=1,
+                          checkpoint=tmp_path / "ck.pt", checkpoint_every=5)
+    for (ma, _), (mb, _) in zip(whole, one_by_one):
+        assert torch.equal(_weights(ma), _weights(mb))
+    assert not list(tmp_path.glob("*.pt")), "checkpoints removed once finished"
+
+
+def test_fit_models_resumes_from_its_checkpoint_bit_for_bit(signals, tmp_path, monkeypatch):
+    import importlib
+
+    loop = importlib.import_module("inrank.train.loop")
+    sigs = signals[:2]
+    build = lambda: [inrank.build("relu", 2, 3, width=16, depth=2, seed=1) for _ in sigs]  # noqa: E731
+    ref = build()
+    fit_models(ref, sigs, steps=20, lr=1e-3, progress=False)
+    real, calls = loop.train_step, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 13:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_step", interrupted)
+    cut = build()
+    with pytest.raises(KeyboardInterrupt):
+        fit_models(cut, sigs, steps=20, lr=1e-3, progress=False, checkpoint=tmp_path / "ck.pt",
+                   checkpoint_every=5)
+    assert (tmp_path / "ck.g0.pt").exists()
+    monkeypatch.setattr(loop, "train_step", real)
+    cut = build()  # a fresh process would rebuild the models from the seed
+    fit_models(cut, sigs, steps=20, lr=1e-3, progress=False, checkpoint=tmp_path / "ck.pt",
+               checkpoint_every=5)
+    for a, b in zip(ref, cut):
+        assert torch.equal(_weights(a), _weights(b))

@@ -54,3 +54,15 @@ def test_missing_ray_gives_install_hint(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'inrank\[ray\]'"):
         run_suite("quick", out=tmp_path, executor="ray", **TINY)
+
+
+def test_batched_executor_runs_task_suites_like_local(tmp_path, data_dir):
+    """Task protocols (here audio: SNR) go through the batched fit with their own options."""
+    kw = dict(methods=["relu+rei"], images=["bach", "counting"], steps=3, progress=False,
+              plots=False)
+    local = run_suite("audio", out=tmp_path / "l", **kw)
+    batched = run_suite("audio", out=tmp_path / "b", executor="batched", **kw)
+    for a, b in zip(local.rows, batched.rows):
+        assert a["signal"] == b["signal"] and "snr" in b
+        assert b["snr"] == pytest.approx(a["snr"], abs=PSNR_TOL)
+        assert b["final_psnr"] == pytest.approx(a["final_psnr"], abs=PSNR_TOL)

@@ -9,7 +9,7 @@ from inrank.errors import DivergedError
 
 
 def _fit(name, signal, steps, **kw):
-    model = inrank.build(name, 2, signal.channels, width=64, depth=2, seed=0)
+    model = inrank.build(name, 2, signal.out_dim, width=64, depth=2, seed=0)
     return inrank.fit(model, signal, steps=steps, lr=kw.pop("lr", inrank.preset(name).lr),
                       progress=False, **kw)
 

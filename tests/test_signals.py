@@ -20,7 +20,7 @@ def test_load_skimage_sample_and_resize_short_side():
     assert sig.shape == (24, 24) and sig.values.shape == (576, 3)
     assert 0 <= float(sig.values.min()) and float(sig.values.max()) <= 1
     cam = load_image("camera")
-    assert cam.shape == (512, 512) and cam.channels == 1
+    assert cam.shape == (512, 512) and cam.out_dim == 1
 
 
 def test_resize_keeps_aspect(tmp_path):
@@ -43,7 +43,7 @@ def test_png_modes(tmp_path, mode, channels):
     img = Image.fromarray(rgb).convert(mode)
     img.save(tmp_path / "x.png")
     sig = load_image(tmp_path / "x.png")
-    assert sig.shape == (8, 9) and sig.channels == channels
+    assert sig.shape == (8, 9) and sig.out_dim == channels
 
 
 def test_rgba_drops_alpha_with_warning(tmp_path):
@@ -52,7 +52,7 @@ def test_rgba_drops_alpha_with_warning(tmp_path):
     Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
     with pytest.warns(UserWarning, match="alpha"):
         sig = load_image(tmp_path / "a.png")
-    assert sig.channels == 3 and torch.allclose(sig.values[:, 0], torch.ones(25))
+    assert sig.out_dim == 3 and torch.allclose(sig.values[:, 0], torch.ones(25))
 
 
 def test_16bit_png_keeps_precision(tmp_path):
@@ -68,7 +68,7 @@ def test_jpeg_and_tiff(tmp_path, fmt):
     path = tmp_path / f"x.{fmt.lower()}"
     Image.fromarray(rgb).save(path, format=fmt)
     sig = load_image(path)
-    assert sig.shape == (12, 10) and sig.channels == 3
+    assert sig.shape == (12, 10) and sig.out_dim == 3
 
 
 def test_bad_sources(tmp_path):

@@ -36,7 +36,7 @@ def test_formats_and_stereo(tmp_path, dtype, scale):
     stereo = np.stack([_tone(), -_tone(freq=220)], axis=1)
     wavfile.write(tmp_path / "s.wav", 8000, (stereo * scale).astype(dtype))
     sig = load_audio(tmp_path / "s.wav")
-    assert sig.channels == 2
+    assert sig.out_dim == 2
     np.testing.assert_allclose(sig.values.numpy(), stereo, atol=1e-4)
     mono = load_audio(tmp_path / "s.wav", mono=True)
     np.testing.assert_allclose(mono.values[:, 0].numpy(), stereo.mean(1), atol=1e-4)
@@ -97,5 +97,5 @@ def test_cli_fit_wav_writes_wav_and_plot(tmp_path, capsys):
 
 def test_bach_clip(data_dir):
     sig = load_audio(data_dir / "audio" / "bach.wav", seconds=0.1)
-    assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.channels == 1
+    assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.out_dim == 1
     assert float(sig.values.abs().max()) <= 1.0

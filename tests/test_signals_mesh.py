@@ -9,7 +9,8 @@ import torch
 import inrank
 from inrank.cli import main
 from inrank.errors import MissingDependencyError
-from inrank.report.mesh import extract_mesh, occupancy_iou, occupancy_logits, save_mesh_preview, save_obj
+from inrank.report.mesh import extract_mesh, save_mesh_preview, save_obj
+from inrank.train.evaluate import occupancy_iou, occupancy_logits
 from inrank.signals import grid_coords
 from inrank.signals.mesh import load_mesh, load_mesh_occupancy, mesh_occupancy, normalize_mesh
 from inrank.signals._winding import is_watertight, winding_number

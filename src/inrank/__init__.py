@@ -7,16 +7,17 @@ Diagnosis and Unified Remedy" (2026).
 from __future__ import annotations
 
 from .nn import init
-from .train.batched import fit_many, fit_models
+from .train import fit_many, fit_models
 from .bench.runner import SuiteResult, run_suite, suites
 from .diagnosis.diagnose import Diagnosis, LayerDiagnosis, diagnose
 from .errors import DivergedError, InputError, InputTypeError, InrankError, MissingDependencyError
-from .train.loop import FitResult, fit, predict
+from .train import FitResult, fit, predict
 from .metrics import psnr, snr, ssim
 from .nn.mlp import CoordinateMLP, MLPConfig
 from .diagnosis.ntk import LayerwiseNTK, jacobian_ntk, layerwise_ntk
 from .nn.presets import Preset, build, preset, presets
-from .report.mesh import extract_mesh, occupancy_iou
+from .report.mesh import extract_mesh
+from .train import occupancy_iou
 from .signals.signal import Signal, grid_coords, load_image
 from .signals.synthetic import signal_1d
 from .signals.audio import load_audio, save_audio

@@ -13,7 +13,7 @@ def run(cfg):
     sig = inrank.load_image(img if img == "astronaut" else os.path.join(os.environ.get("KODAK", "../shared/data/kodak"), img + ".png"), size=64)
     name = cfg.pop("method", "relu"); lr = cfg.pop("lr", 1e-3); steps = cfg.pop("steps", 1000)
     extra = {k: cfg.pop(k) for k in list(cfg) if k in ("pe_octaves",)}
-    model = inrank.build(name, 2, sig.channels, seed=0, **extra)
+    model = inrank.build(name, 2, sig.out_dim, seed=0, **extra)
     if name == "relu" and cfg:
         init_model(model, "tri", torch.Generator().manual_seed(0), **cfg)
     r0 = ranks(model, sig.coords)

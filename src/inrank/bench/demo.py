@@ -50,7 +50,7 @@ def compare_methods(signal: Signal, methods: tuple[str, ...] = DEMO_METHODS, *, 
     """Fit every method to ``signal`` at its preset learning rate; rank measured at init."""
     rows = []
     for name in methods:
-        model = build(name, signal.in_dim, signal.channels, width=width, depth=depth, seed=seed)
+        model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
         model.eval()
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()

@@ -17,18 +17,19 @@ __all__ = ["batched_executor"]
 def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """Group compatible runs and fit each group in one batched pass; yield every record.
 
-    Task runs (generalize, audio, occupancy), a group of one, or a group whose batched fit diverges, falls back to :func:`execute_run`
-    per run (so a divergence is recorded exactly as the local executor records it).
+    Runs are compatible when they differ only in their signal and the signals share a shape;
+    task runs pass their protocol (held-out mask, loss, batch size) to the batched fit as
+    they pass it to :func:`inrank.fit`. A group of one, or a group whose batched fit diverges,
+    falls back to :func:`execute_run` per run (so a divergence is recorded exactly as the
+    local executor records it).
     """
     from ..train.batched import fit_models
+    from .tasks import task_fit_kwargs
 
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
-        if run.task != "image":  # task protocols (masks, BCE) fit one by one
-            yield execute_run(run, options)
-            continue
-        groups[(run.preset, run.overrides, run.size, run.seed, run.width, run.depth, run.steps,
-                run.lr, run.evals)].append(run)
+        groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,
+                run.steps, run.lr, run.evals)].append(run)
     for group in groups.values():
         if len(group) == 1:
             yield execute_run(group[0], options)
@@ -37,18 +38,19 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
         prepared = [prepare_run(r, options) for r in group]
         by_shape: dict[tuple, list[int]] = defaultdict(list)
         for i, (sig, _, _) in enumerate(prepared):
-            by_shape[(sig.shape, sig.channels)].append(i)
+            by_shape[(sig.shape, sig.out_dim)].append(i)
         for idx in by_shape.values():
             if len(idx) == 1:
                 yield execute_run(group[idx[0]], options)
                 continue
-            run0 = group[idx[0]]
+            run0, sigs = group[idx[0]], [prepared[i][0] for i in idx]
+            extra = [task_fit_kwargs(run0.task, s) if run0.task != "image" else {} for s in sigs]
+            masks = [e.pop("train_mask", None) for e in extra]
             try:
-                results = fit_models([prepared[i][1] for i in idx], [prepared[i][0] for i in idx],
-                                     steps=run0.steps, lr=run0.lr, seed=run0.seed,
-                                     device=options.device,
+                results = fit_models([prepared[i][1] for i in idx], sigs, steps=run0.steps,
+                                     lr=run0.lr, seed=run0.seed, device=options.device,
                                      eval_every=max(1, run0.steps // run0.evals),
-                                     progress=options.progress)
+                                     progress=options.progress, train_mask=masks, **extra[0])
             except DivergedError:
                 for i in idx:
                     yield execute_run(group[i], options)

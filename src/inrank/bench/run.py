@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import DivergedError
 from ..signals.signal import SKIMAGE_SAMPLES, Signal, load_image
 
-__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "execute_run", "prepare_run",
+__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "image_signal", "execute_run", "prepare_run",
            "run_record"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -124,7 +124,8 @@ def resolve_image(name: str, data: Path | None = None) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _signal(source: str, size: int | None, name: str) -> Signal:
+def image_signal(source: str, size: int | None, name: str) -> Signal:
+    """The image ``source`` at ``size`` px short side, named ``name`` (cached: suites reuse it)."""
     sig = load_image(source, size=size)
     sig.name = name
     return sig
@@ -146,10 +147,10 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
     from .tasks import task_overrides
 
     if run.task == "image":
-        signal = _signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
+        signal = image_signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
     else:
         signal = _task_signal(run.task, run.signal, options.data or data_dir())
-    model = build(run.preset, signal.in_dim, signal.channels, width=run.width, depth=run.depth,
+    model = build(run.preset, signal.in_dim, signal.out_dim, width=run.width, depth=run.depth,
                   seed=run.seed, **{**task_overrides(run.preset, signal), **dict(run.overrides)})
     r0 = None
     if run.rank:
@@ -161,6 +162,7 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
 
 def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
                seconds: float) -> dict:
+    # seconds: the run's wall time
     """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
     from .. import __version__
     from .demo import inlet_rank
@@ -179,9 +181,14 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
                     "seconds_per_step": result.seconds_per_step, "device": result.device},
         "history": result.history, "rank": rank, "shape": list(signal.shape),
         "config": run.config(),
-        "seconds": seconds, "inrank": __version__,
+        "wall_seconds": seconds, "inrank": __version__,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if run.task != "image" and status == "ok":
+        from .tasks import task_metrics
+
+        record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
+        record["metrics"].update(task_metrics(run.task, model.cpu(), signal))
     if run.keep_recon and status == "ok":
         record["_recon"] = signal.to_image(result.prediction)
     return record
@@ -192,11 +199,12 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
 
     The record holds ``id``, ``run`` (:meth:`Run.key`), ``status`` (``ok`` or ``diverged``),
     ``metrics`` (final/best PSNR, SSIM, params, seconds per step, device), ``history``,
-    ``rank`` (or ``None``) and ``seconds`` (wall time); with ``run.keep_recon`` also
+    ``rank`` (or ``None``) and ``wall_seconds``; task runs add their metrics (held-out PSNR,
+    SNR, grid IoU) to ``metrics``; with ``run.keep_recon`` also
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
     """
     from ..train.loop import fit
-    from .tasks import task_fit_kwargs, task_metrics
+    from .tasks import task_fit_kwargs
 
     t0 = time.perf_counter()
     signal, model, r0 = prepare_run(run, options)
@@ -208,8 +216,4 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
                      progress=options.progress, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
-    record = run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)
-    if run.task != "image" and status == "ok":
-        record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
-        record["metrics"].update(task_metrics(run.task, model.cpu(), signal))
-    return record
+    return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)

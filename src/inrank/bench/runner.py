@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import validation as _checks
 
 from .. import files as _io
-from .run import ExecOptions, Run, data_dir, execute_run, resolve_image
+from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from ..errors import InputError
 from ..nn.presets import preset, presets
 from .tasks import TASK_METHODS, TASK_SUITES
@@ -298,7 +298,12 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
     finally:
         bar.close()
     ordered = [records[r.id] for r in runs]
-    files = write_report(ordered, out, suite=s, data=options.data, plots=plots)
+    target = None
+    if plots and s.task in ("image", "generalize"):
+        image = s.report_image if s.report_image in s.images else s.images[0]
+        sig = image_signal(resolve_image(image, options.data), s.size, Path(image).stem)
+        target = sig.to_image(sig.values)
+    files = write_report(ordered, out, suite=s, target=target, plots=plots)
     if len(s.lr_multipliers) > 1:
         best = best_lrs(ordered, protocol=asdict(s))
         files["best_lr"] = _io.write_json(out / "best_lr.json", best)

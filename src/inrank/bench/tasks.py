@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import validation as _checks
 from ..train.loop import fit
-from ..report.mesh import occupancy_iou
+from ..train.evaluate import occupancy_iou
 from ..nn.presets import build, preset
 from ..signals.signal import Signal
 from ..signals.splits import subgrid_mask
@@ -126,7 +126,7 @@ def run_generalize(method: str, signal: Signal, *, steps: int = 1000, width: int
         ``{"method", "signal", ..., "psnr", "train_psnr", "test_psnr", ...}``.
     """
     _checks.positive_int("steps", steps)
-    model = build(method, signal.in_dim, signal.channels, width=width, depth=depth, seed=seed)
+    model = build(method, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
     res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed,
               progress=False, **task_fit_kwargs("generalize", signal))
     return _row(method, signal, res, seed, width, depth)
@@ -136,7 +136,7 @@ def run_audio(method: str, signal: Signal, *, steps: int = 1000, width: int = 12
               depth: int = 3, seed: int = 0, lr: float | None = None) -> dict:
     """Fit an audio clip; report PSNR (peak-to-peak 2) and SNR (dB)."""
     overrides = task_overrides(method, signal)
-    model = build(method, 1, signal.channels, width=width, depth=depth, seed=seed, **overrides)
+    model = build(method, 1, signal.out_dim, width=width, depth=depth, seed=seed, **overrides)
     res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed, progress=False)
     return _row(method, signal, res, seed, width, depth,
                 overrides=";".join(f"{k}={v:g}" for k, v in overrides.items()))

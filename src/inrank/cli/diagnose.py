@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
           f"(N = {signal.coords.shape[0]}), {args.depth} x {args.width} MLP", file=sys.stderr)
     diags, records, texts = [], [], []
     for m in methods:
-        model = build(m, signal.in_dim, signal.channels, width=args.width, depth=args.depth,
+        model = build(m, signal.in_dim, signal.out_dim, width=args.width, depth=args.depth,
                       seed=args.seed)
         stages = [("init", None)]
         if args.trained:
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         for m in methods:
             ranks[m] = {}
             for w in args.widths:
-                model = build(m, signal.in_dim, signal.channels, width=w, depth=args.depth,
+                model = build(m, signal.in_dim, signal.out_dim, width=w, depth=args.depth,
                               seed=args.seed)
                 d = diagnose(model, signal.coords, ntk=False, batchnorm=args.batchnorm)
                 ranks[m][w] = d.layers[0].features

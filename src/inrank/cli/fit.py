@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                          n_points=args.points, seed=args.seed)
     lr = args.lr if args.lr is not None else preset(args.method).lr
     overrides = task_overrides(args.method, signal)
-    model = build(args.method, signal.in_dim, signal.channels, width=args.width,
+    model = build(args.method, signal.in_dim, signal.out_dim, width=args.width,
                   depth=args.depth, seed=args.seed, **overrides)
     out: Path = args.out
     config = {"command": "fit", "source": str(args.source), "method": args.method,

@@ -26,7 +26,7 @@ from torch import nn
 
 from . import rank as _rank
 from ..errors import InputError
-from .ntk import _block, ntk_factors, select_layers
+from .ntk import ntk_block, ntk_factors, select_layers
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
 
@@ -247,7 +247,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
                 continue
             g, h = _compress(G.reshape(n, -1)), _compress(H)  # same kernel, fewer columns
             q = g.shape[1] * h.shape[1]
-            block = _block(G, H, "trace", tile) if (total or q >= n) else None
+            block = ntk_block(G, H, "trace", tile=tile) if (total or q >= n) else None
             if q < n:
                 ev, layer.ntk_method = _dual_eigenvalues(g, h, tile), "dual"
             else:

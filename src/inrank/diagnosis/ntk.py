@@ -38,7 +38,7 @@ from .. import validation as _checks
 from ..errors import InputError, InputTypeError
 
 __all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
-           "jacobian_ntk", "select_layers", "OUTPUTS", "BATCHNORM_MODES"]
+           "jacobian_ntk", "ntk_block", "select_layers", "OUTPUTS", "BATCHNORM_MODES"]
 
 #: ``outputs`` choices: the output-trace kernel ``(N, N)`` or the full kernel ``(N c, N c)``.
 OUTPUTS = ("trace", "full")
@@ -270,8 +270,16 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
         return _factors(m, x, layers, tile)
 
 
-def _block(G: torch.Tensor, H: torch.Tensor, outputs: str, tile: int) -> torch.Tensor:
-    """``(G G^T) o (H H^T)`` in row tiles; ``(N, N)`` (trace) or ``(N c, N c)`` (full)."""
+def ntk_block(G: torch.Tensor, H: torch.Tensor, outputs: str = "trace", *,
+              tile: int = 2048) -> torch.Tensor:
+    """One dense layer's NTK block ``(G G^T) o (H H^T)`` from its factors, in row tiles.
+
+    Args:
+        G: ``(N, c, D)`` per-sample output gradients w.r.t. the layer's pre-activation.
+        H: ``(N, P)`` the layer's input with the ones column (``NTKFactors.H``).
+        outputs: ``"trace"`` -> ``(N, N)``; ``"full"`` -> ``(N c, N c)``, index ``i * c + a``.
+        tile: rows per tile.
+    """
     n, c, _ = G.shape
     if outputs == "trace":
         Gf = G.reshape(n, -1)  # (N, c D): flattening sums over the outputs
@@ -318,7 +326,7 @@ def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "tra
     tile = _checks.positive_int("tile", tile)
     f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, tile=tile)
     with _no_tf32():
-        blocks = [_block(G, H, outputs, tile) for G, H in zip(f.G, f.H)]
+        blocks = [ntk_block(G, H, outputs, tile=tile) for G, H in zip(f.G, f.H)]
     total = blocks[0].clone()
     for b in blocks[1:]:
         total += b

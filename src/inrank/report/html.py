@@ -53,11 +53,10 @@ def _stem(text: str) -> str:
 
 
 def write_figures(records: Sequence[dict], out: Path, *, suite,
-                  data: Path | None = None) -> dict[str, Path]:
-    """Write ``psnr_vs_steps.png``, ``psnr_vs_width.png`` (width sweeps) and
-    ``figures/recon_<method>.png`` (target | reconstruction | error). Returns name -> path."""
-    from ..bench.run import _signal, resolve_image
-
+                  target: np.ndarray | None = None) -> dict[str, Path]:
+    """Write ``psnr_vs_steps.png``, ``psnr_vs_width.png`` (width sweeps) and, given the report
+    image ``target`` ``(H, W, c)`` in ``[0, 1]``, ``figures/recon_<method>.png`` (target |
+    reconstruction | error). Returns name -> path."""
     out = Path(out)
     rep = representative(records, suite)
     files: dict[str, Path] = {}
@@ -69,15 +68,11 @@ def write_figures(records: Sequence[dict], out: Path, *, suite,
     if len(suite.widths) > 1:
         files["psnr_vs_width"] = _width_plot(records, out / "psnr_vs_width.png")
     image = suite.report_image if suite.report_image in suite.images else suite.images[0]
-    target = None
-    for method, recs in rep.items():
+    for method, recs in (rep.items() if target is not None else ()):
         rec = next((r for r in recs if r["run"]["signal"] == image
                     and (out / "recon" / f"{r['id']}.png").is_file()), None)
         if rec is None:
             continue
-        if target is None:
-            sig = _signal(resolve_image(image, data), suite.size, Path(image).stem)
-            target = sig.to_image(sig.values)
         recon = _read_png(out / "recon" / f"{rec['id']}.png", target.shape[-1])
         psnr = rec["metrics"]["final_psnr"]
         files[f"recon:{method}"] = save_comparison(

@@ -1,56 +1,15 @@
-"""Evaluate and export an occupancy field ``f: [-1, 1]^3 -> logit``: dense-grid IoU, marching
-cubes, OBJ files and a rendered preview."""
+"""Export an occupancy field ``f: [-1, 1]^3 -> logit``: marching cubes, OBJ files and a
+rendered preview (its grid IoU is :func:`inrank.train.evaluate.occupancy_iou`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
-
-from .. import validation as _checks
 
 from .. import files as _io
 from ..errors import InputError
-from ..signals.signal import Signal, grid_coords
-from ..signals._winding import winding_number
 
-__all__ = ["occupancy_logits", "occupancy_iou", "extract_mesh", "save_obj", "save_mesh_preview"]
-
-
-@torch.no_grad()
-def occupancy_logits(model: nn.Module, resolution: int = 64, *, batch_size: int = 65536) -> np.ndarray:
-    """The model's logits on the ``R^3`` cell centres of ``[-1, 1]^3``: ``(R, R, R)`` float32."""
-    from ..train.loop import predict
-
-    r = _checks.positive_int("resolution", resolution)
-    dev = next(model.parameters()).device
-    out = predict(model, grid_coords((r, r, r)).to(dev), batch_size=batch_size)  # (R^3, 1)
-    return out[:, 0].float().cpu().numpy().reshape(r, r, r)
-
-
-def _grid_labels(signal: Signal, r: int) -> np.ndarray:
-    """Ground-truth occupancy on the ``R^3`` grid, cached in ``signal.meta``."""
-    key = f"grid_labels_{r}"
-    if key not in signal.meta:
-        if "vertices" not in signal.meta:
-            raise InputError(f"signal {signal.name!r} has no mesh in meta; build it with "
-                             "inrank.load_mesh_occupancy or mesh_occupancy")
-        w = winding_number(grid_coords((r, r, r)), signal.meta["vertices"], signal.meta["faces"])
-        signal.meta[key] = (w.abs() > 0.5).numpy().reshape(r, r, r)
-    return signal.meta[key]
-
-
-def occupancy_iou(model: nn.Module, signal: Signal, *, resolution: int = 64) -> float:
-    """Intersection over union of ``logit > 0`` and the mesh's inside on a dense ``R^3`` grid.
-
-    The ground truth is the winding-number label of each cell centre (computed once per
-    signal and resolution, then cached in ``signal.meta``).
-    """
-    truth = _grid_labels(signal, _checks.positive_int("resolution", resolution))
-    pred = occupancy_logits(model, resolution) > 0
-    union = int((pred | truth).sum())
-    return float((pred & truth).sum()) / union if union else 1.0
+__all__ = ["extract_mesh", "save_obj", "save_mesh_preview"]
 
 
 def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

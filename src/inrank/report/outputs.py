@@ -63,7 +63,8 @@ def _audio(signal, result, model, out: Path, method: str, **_) -> tuple[str, dic
 
 def _occupancy(signal, result, model, out: Path, method: str, *, resolution: int = 64,
                **_) -> tuple[str, dict]:
-    from .mesh import extract_mesh, occupancy_iou, occupancy_logits, save_mesh_preview, save_obj
+    from ..train.evaluate import occupancy_iou, occupancy_logits
+    from .mesh import extract_mesh, save_mesh_preview, save_obj
 
     iou = occupancy_iou(model, signal, resolution=resolution)
     verts, faces = extract_mesh(occupancy_logits(model, 2 * resolution))

@@ -220,7 +220,7 @@ def _csv_text(rows: Sequence[dict]) -> str:
     return buf.getvalue()
 
 
-def write_report(records: Sequence[dict], out: str | Path, *, suite, data: Path | None = None,
+def write_report(records: Sequence[dict], out: str | Path, *, suite, target=None,
                  machine: str | None = None, plots: bool = True) -> dict[str, Path]:
     """Write ``results.{csv,json,md}``, the plots and ``report.html`` under ``out``.
 
@@ -228,7 +228,8 @@ def write_report(records: Sequence[dict], out: str | Path, *, suite, data: Path 
         records: run records in suite order (as in ``out/runs``).
         out: the suite's output folder.
         suite: the :class:`inrank.bench.Suite` as run.
-        data: the data folder (to load the report image's target).
+        target: the report image ``(H, W, c)`` in ``[0, 1]`` (numpy), shown beside each
+            method's reconstruction; None leaves the reconstruction figures out.
         machine: a line naming the machine (default: CPU, cores, torch, GPU).
         plots: also draw the figures (the slow part); the HTML then shows them.
 
@@ -244,7 +245,7 @@ def write_report(records: Sequence[dict], out: str | Path, *, suite, data: Path 
              "json": _io.write_json(out / "results.json", rows)}
     md = results_markdown(rows, suite, machine=machine)
     files["md"] = _io.write_text(out / "results.md", md)
-    figures = write_figures(records, out, suite=suite, data=data) if plots else {}
+    figures = write_figures(records, out, suite=suite, target=target) if plots else {}
     files.update(figures)
     files["html"] = write_html(out, title=f"inrank bench {suite.name}", markdown_parts=[
         (t, tab) for t, tab in _tables(rows, suite)], intro=md.split("\n## ")[0], figures=figures)

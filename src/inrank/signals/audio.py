@@ -60,7 +60,7 @@ def load_audio(path: str | Path, seconds: float | None = None, *, offset: float 
         >>> path = os.path.join(tempfile.mkdtemp(), "beep.wav")
         >>> _ = save_audio(path, torch.sin(torch.arange(800.0))[:, None] / 2, sample_rate=8000)
         >>> sig = load_audio(path, seconds=0.05)
-        >>> sig.shape, sig.meta["sample_rate"], sig.channels
+        >>> sig.shape, sig.meta["sample_rate"], sig.out_dim
         ((400,), 8000, 1)
     """
     from scipy.io import wavfile

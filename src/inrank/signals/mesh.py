@@ -20,11 +20,11 @@ import torch
 
 from .. import validation as _checks
 from ..errors import MissingDependencyError, InputError
-from .signal import Signal
+from .signal import Signal, grid_coords
 from ._winding import is_watertight, winding_number
 
 __all__ = ["load_mesh", "normalize_mesh", "sample_surface", "mesh_occupancy",
-           "load_mesh_occupancy", "MESH_SUFFIXES"]
+           "load_mesh_occupancy", "grid_occupancy", "MESH_SUFFIXES"]
 
 #: File suffixes read through trimesh.
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
@@ -138,3 +138,17 @@ def load_mesh_occupancy(path: str | Path, n_points: int = 50_000, **options) -> 
     """
     vertices, faces = load_mesh(path)
     return mesh_occupancy(vertices, faces, n_points, name=Path(str(path)).stem, **options)
+
+
+def grid_occupancy(signal: Signal, resolution: int) -> np.ndarray:
+    """The mesh's inside on the ``R^3`` cell centres of ``[-1, 1]^3``: ``(R, R, R)`` bool, by
+    winding number; computed once per signal and resolution, then cached in ``signal.meta``."""
+    r = _checks.positive_int("resolution", resolution)
+    key = f"grid_labels_{r}"
+    if key not in signal.meta:
+        if "vertices" not in signal.meta:
+            raise InputError(f"signal {signal.name!r} has no mesh in meta; build it with "
+                             "inrank.load_mesh_occupancy or mesh_occupancy")
+        w = winding_number(grid_coords((r, r, r)), signal.meta["vertices"], signal.meta["faces"])
+        signal.meta[key] = (w.abs() > 0.5).numpy().reshape(r, r, r)
+    return signal.meta[key]

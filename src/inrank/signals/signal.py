@@ -78,8 +78,8 @@ class Signal:
         return self.coords.shape[1]
 
     @property
-    def channels(self) -> int:
-        """Number of value channels c."""
+    def out_dim(self) -> int:
+        """c, the number of value channels (a model fitting it has ``out_dim = c``)."""
         return self.values.shape[1]
 
     def __len__(self) -> int:

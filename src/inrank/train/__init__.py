@@ -1,10 +1,19 @@
-"""Training: the fit loop (one model) and batched fits of many models of one architecture,
-sharing the same pieces; checkpoints that resume bit for bit; device and memory budget."""
+"""Training: one loop (:func:`run_training`) in named pieces, shared by :func:`fit` (one model)
+and :func:`fit_many` / :func:`fit_models` (many models of one architecture, stacked);
+checkpoints that resume bit for bit; device and memory budget."""
 from __future__ import annotations
 
 from .batched import fit_many, fit_models
+from .batching import BatchOrder
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .loop import LOSSES, SCHEDULES, FitResult, fit, predict, resolve_device
+from .device import resolve_device
+from .evaluate import occupancy_iou, occupancy_logits, predict
+from .loop import fit, run_training
+from .options import LOSSES, SCHEDULES, FitOptions
+from .result import FitResult
+from .trainees import OneModel, StackedModels
 
-__all__ = ["FitResult", "fit", "predict", "resolve_device", "SCHEDULES", "LOSSES", "fit_many",
-           "fit_models", "save_checkpoint", "load_checkpoint", "CheckpointError"]
+__all__ = ["FitResult", "FitOptions", "fit", "predict", "resolve_device", "SCHEDULES", "LOSSES",
+           "fit_many", "fit_models", "run_training", "BatchOrder", "OneModel", "StackedModels",
+           "save_checkpoint", "load_checkpoint", "CheckpointError", "occupancy_iou",
+           "occupancy_logits"]

@@ -1,53 +1,59 @@
 """Fit many independent INRs of one architecture at once: stacked weights, one batched pass.
 
-``fit_models(models, signals)`` stacks the models' parameters (``torch.func.stack_module_state``)
-and trains them together with ``vmap(functional_call)``, i.e. batched matmuls. The loss is the
-sum of the per-signal mean losses, so each model's gradient is exactly its own, and Adam is
-element-wise, so every model follows the trajectory of its own :func:`inrank.fit` (to float
-summation order). Signals are grouped by ``(N, d, c)``; each group is one batched pass.
+``fit_models(models, signals)`` groups the signals by shape, stacks each group's models
+(:class:`~inrank.train.trainees.StackedModels`) and trains them with the same loop as
+:func:`inrank.fit` (:func:`~inrank.train.loop.run_training`): every option of ``fit``
+(schedule, mini-batches, held-out mask, loss, checkpoint) works here and gives each model the
+result of its own separate fit, to the order of float sums.
 """
 from __future__ import annotations
 
-import copy
-import math
-import time
+import os
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 
-from .. import validation as _checks
-from ..errors import DivergedError, InputError, InputTypeError
-from .loop import FitResult, fit, resolve_device
-from ..metrics import psnr as _psnr
-from ..metrics import ssim as _ssim
+from .. import validation
+from ..errors import InputError, InputTypeError
 from ..nn.presets import build
 from ..signals.signal import Signal
+from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
+                     resolve_device)
+from .loop import check_pair, fit, run_training
+from .options import FitOptions, train_indices
+from .result import FitResult
+from .trainees import StackedModels
 
 __all__ = ["fit_many", "fit_models"]
 
+Mask = torch.Tensor | None
+
 
 def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float, width: int = 256,
-             depth: int = 3, seed: int = 0, device: str | torch.device = "auto",
-             eval_every: int | None = None, progress: bool = True, **overrides) -> list[FitResult]:
+             depth: int = 3, seed: int = 0, overrides: dict | None = None,
+             **options) -> list[FitResult]:
     """Fit preset ``name`` to every signal, all at once.
 
-    Every signal's model starts from ``build(name, d, c, width, depth, seed=seed, **overrides)``,
-    the same init a separate ``fit`` would get, and the results equal those of separate
-    full-batch ``fit(..., seed=seed)`` calls to float tolerance.
+    Every signal's model starts from ``build(name, d, c, width=width, depth=depth, seed=seed,
+    **overrides)``, the init a separate fit gets, and the results equal those of separate
+    ``fit(..., seed=seed, **options)`` calls to float tolerance.
 
     Args:
         name: a preset of :func:`inrank.presets`.
         signals: B signals; any mix of sizes (grouped by shape internally).
-        steps, lr, device, eval_every, progress: as in :func:`inrank.fit` (full batch, no schedule).
-        width, depth, seed, **overrides: as in :func:`inrank.build`.
+        steps, lr: as in :func:`inrank.fit`.
+        width, depth, seed: as in :func:`inrank.build` (``seed`` also seeds the batch order).
+        overrides: :class:`~inrank.nn.mlp.MLPConfig` fields for :func:`inrank.build`.
+        **options: any other option of :func:`fit_models` (``schedule``, ``batch_size``,
+            ``train_mask``, ``loss``, ``eval_every``, ``device``, ``progress``, ``chunk``, ...).
 
     Returns:
         One :class:`FitResult` per signal, in order. ``seconds_per_step`` is the batched step's
-        wall time divided by the group size (the amortised cost of one signal-step).
+        wall time divided by the models trained together (the amortised cost of one step).
 
     Examples:
         >>> import inrank
@@ -56,111 +62,106 @@ def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float, wid
         ...                                    progress=False)]
         [3, 3]
     """
-    models = [build(name, s.in_dim, s.channels, width=width, depth=depth, seed=seed, **overrides)
-              for s in signals]
-    return fit_models(models, signals, steps=steps, lr=lr, seed=seed, device=device,
-                      eval_every=eval_every, progress=progress)
+    models = [build(name, s.in_dim, s.out_dim, width=width, depth=depth, seed=seed,
+                    **(overrides or {})) for s in signals]
+    return fit_models(models, signals, steps=steps, lr=lr, seed=seed, **options)
+
+
+def _masks(train_mask: Mask | Sequence[Mask], count: int) -> list[Mask]:
+    if train_mask is None or isinstance(train_mask, torch.Tensor):
+        return [train_mask] * count
+    masks = list(train_mask)
+    if len(masks) != count:
+        raise InputError(f"train_mask lists {len(masks)} masks for {count} signals; pass one "
+                         "mask for all or one per signal")
+    return masks
+
+
+def _checkpoint_for(checkpoint: str | os.PathLike | None, group: int) -> Path | None:
+    """Group ``group``'s checkpoint file: ``NAME.gK.SUFFIX`` beside ``checkpoint``."""
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint)
+    return path.with_name(f"{path.stem}.g{group}{path.suffix}")
 
 
 def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps: int, lr: float,
-               seed: int = 0, device: str | torch.device = "auto", eval_every: int | None = None,
-               progress: bool = True) -> list[FitResult]:
+               schedule: str | None = None, batch_size: int | None = None, seed: int = 0,
+               device: str | torch.device = "auto", eval_every: int | None = None,
+               progress: bool = True, memory_budget: int | None = None, loss: str = "mse",
+               train_mask: Mask | Sequence[Mask] = None,
+               checkpoint: str | os.PathLike | None = None,
+               checkpoint_every: int | None = None, chunk: int | None = None) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
-    Models with BatchNorm couple samples through running statistics that ``vmap`` cannot
-    update in place; they are fitted one after another with :func:`inrank.fit` (a warning says so).
+    Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
+    at most ``chunk`` models. Models with BatchNorm couple samples through running statistics
+    that ``vmap`` cannot update in place; they are fitted one after another with
+    :func:`inrank.fit` (a warning says so).
+
+    Args:
+        models, signals: B models and their B targets.
+        steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
+            checkpoint_every: as in :func:`inrank.fit`.
+        memory_budget: bytes one batched pass may use (default: half the free memory); it
+            bounds ``chunk``.
+        train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
+        checkpoint: a file name; group ``k`` checkpoints to ``NAME.gK.SUFFIX`` beside it,
+            resumed as :func:`inrank.fit` resumes.
+        chunk: models per batched pass (default: as many as the memory budget allows).
+
+    Returns:
+        One :class:`FitResult` per signal, in order.
     """
     if len(models) != len(signals):
-        raise InputError(f"got {len(models)} models for {len(signals)} signals; pass one model per signal")
+        raise InputError(f"got {len(models)} models for {len(signals)} signals; pass one model "
+                         "per signal")
     if not signals:
         return []
-    steps = _checks.positive_int("steps", steps)
-    lr = _checks.positive_float("lr", lr)
+    o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
+                   seed=seed, device=str(device), eval_every=eval_every, progress=progress,
+                   memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
+                   checkpoint_every=checkpoint_every).checked()
+    masks = _masks(train_mask, len(signals))
+    common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
+                  seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
+                  memory_budget=o.memory_budget, loss=o.loss,
+                  checkpoint_every=o.checkpoint_every)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)
-        return [fit(m, s, steps=steps, lr=lr, seed=seed, device=device, eval_every=eval_every,
-                    progress=progress) for m, s in zip(models, signals)]
+        return [fit(m, s, train_mask=k, checkpoint=_checkpoint_for(o.checkpoint, i), **common)
+                for i, (m, s, k) in enumerate(zip(models, signals, masks))]
+    if chunk is not None:
+        chunk = validation.positive_int("chunk", chunk)
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, s in enumerate(signals):
+    indices: list[torch.Tensor | None] = []
+    for i, (m, s, k) in enumerate(zip(models, signals, masks)):
         if not isinstance(s, Signal):
             raise InputTypeError(f"signals[{i}] must be an inrank Signal, got {type(s).__name__}")
-        groups[(len(s), s.in_dim, s.channels)].append(i)
+        check_pair(m, s, o.loss)
+        indices.append(train_indices(k, len(s)))
+        n = len(s) if indices[-1] is None else int(indices[-1].numel())
+        groups[(len(s), s.in_dim, s.out_dim, n, s.values.dtype)].append(i)
+    dev = resolve_device(o.device)
+    budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
     results: list[FitResult | None] = [None] * len(signals)
-    for idx in groups.values():
-        group = _fit_group([models[i] for i in idx], [signals[i] for i in idx], steps=steps, lr=lr,
-                           seed=seed, device=resolve_device(device),
-                           eval_every=max(1, steps // 100) if eval_every is None else
-                           _checks.positive_int("eval_every", eval_every), progress=progress)
-        for i, r in zip(idx, group):
-            results[i] = r
+    passes = 0
+    for (_, _, _, n, _), idx in groups.items():
+        per_point = bytes_per_point(models[idx[0]])
+        batch = full_batch_or_minibatch(o.batch_size, n, per_point, budget)
+        fits = max(1, budget // max(1, (batch or n) * per_point))
+        size = min(len(idx), chunk or fits)
+        for start in range(0, len(idx), size):
+            part = idx[start:start + size]
+            opts = FitOptions(**common, checkpoint=_checkpoint_for(o.checkpoint, passes))
+            passes += 1
+            trainee = StackedModels([models[i] for i in part], [signals[i] for i in part],
+                                    [indices[i] for i in part], dev, o.loss)
+            tests = [None if masks[i] is None else ~masks[i].to(dev) for i in part]
+            params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
+            for i, res in zip(part, run_training(trainee, [signals[i] for i in part], opts,
+                                                 device=dev, batch_size=batch, n_train=n,
+                                                 tests=tests, params=params)):
+                results[i] = res
     return results  # type: ignore[return-value]
-
-
-def _fit_group(models: list[nn.Module], signals: list[Signal], *, steps: int, lr: float, seed: int,
-               device: torch.device, eval_every: int, progress: bool) -> list[FitResult]:
-    """One batched pass over B signals of the same shape."""
-    from tqdm.auto import tqdm
-
-    B = len(models)
-    for m in models:
-        m.to(device).train()
-    params, buffers = stack_module_state(models)  # each (B, ...) leaf tensors
-    base = copy.deepcopy(models[0]).to("meta")
-
-    def one(p: dict, b: dict, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(base, (p, b), (x,))
-
-    batched = vmap(one)
-    X = torch.stack([s.coords for s in signals]).to(device)   # (B, N, d)
-    Y = torch.stack([s.values for s in signals]).to(device)   # (B, N, c)
-    ranges = [float(s.meta.get("data_range", 1.0)) for s in signals]
-    opt = torch.optim.Adam(list(params.values()), lr=lr)
-    n_params = sum(p.numel() for p in models[0].parameters() if p.requires_grad)
-    histories: list[list[dict]] = [[] for _ in range(B)]
-    best = [-math.inf] * B
-    best_params: list[dict | None] = [None] * B
-    train_seconds = 0.0
-    bar = tqdm(total=steps, desc=f"fit_many x{B}", unit="step", disable=not progress, leave=False,
-               mininterval=0.5)
-    try:
-        for step in range(1, steps + 1):
-            t0 = time.perf_counter()
-            per_signal = ((batched(params, buffers, X) - Y) ** 2).mean(dim=(1, 2))  # (B,)
-            opt.zero_grad(set_to_none=True)
-            per_signal.sum().backward()
-            opt.step()
-            losses = per_signal.detach().cpu().tolist()
-            train_seconds += time.perf_counter() - t0
-            bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
-            if bad:
-                raise DivergedError(f"loss became non-finite at step {step} for signal(s) "
-                                    f"{[signals[i].name for i in bad]} (lr={lr:g}); try a smaller lr")
-            bar.update(1)
-            if step % eval_every == 0 or step == steps:
-                with torch.no_grad():
-                    pred = batched(params, buffers, X)
-                for i in range(B):
-                    score = _psnr(pred[i], Y[i], data_range=ranges[i])
-                    histories[i].append({"step": step, "loss": losses[i], "lr": lr, "psnr": score,
-                                         "seconds": train_seconds})
-                    if score > best[i]:
-                        best[i] = score
-                        best_params[i] = {k: v[i].detach().clone() for k, v in params.items()}
-                bar.set_postfix(psnr=f"{sum(h[-1]['psnr'] for h in histories) / B:.2f} dB mean",
-                                refresh=False)
-    finally:
-        bar.close()
-    results = []
-    for i, (model, sig) in enumerate(zip(models, signals)):
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                p.copy_(params[name][i])
-        pred_i = pred[i].detach().float().cpu()
-        ssim_value = None
-        if sig.kind == "image":
-            ssim_value = _ssim(sig.to_image(pred_i), sig.to_image(sig.values), data_range=ranges[i])
-        results.append(FitResult(histories[i], histories[i][-1]["psnr"], best[i], ssim_value,
-                                 n_params, train_seconds / steps / B, steps, lr, None, str(device),
-                                 int(seed), pred_i, metrics={"psnr": histories[i][-1]["psnr"]}))
-    return results

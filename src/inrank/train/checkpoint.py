@@ -13,7 +13,7 @@ from ..errors import InrankError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 
-_FORMAT = "inrank-checkpoint-1"
+_FORMAT = "inrank-checkpoint-2"
 
 
 class CheckpointError(InrankError, ValueError):

@@ -1,0 +1,92 @@
+"""The options of a fit, checked once: :class:`FitOptions`, and the learning-rate schedules."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from .. import validation
+from ..errors import InputError, InputTypeError
+
+__all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices"]
+
+#: ``"none"``, ``"cosine"`` (to 0 over the run) or ``"exponential"`` (10x decay over the run).
+SCHEDULES = ("none", "cosine", "exponential")
+#: ``"mse"``: mean squared error on values; ``"bce"``: binary cross-entropy on logits, targets in {0, 1}.
+LOSSES = ("mse", "bce")
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How to train; :func:`inrank.fit` and :func:`inrank.fit_many` take the same options."""
+
+    steps: int
+    """Optimisation steps."""
+    lr: float
+    """Adam learning rate (the first step's, when a schedule decays it)."""
+    schedule: str = "none"
+    """One of :data:`SCHEDULES`."""
+    batch_size: int | None = None
+    """Training points per step; None = full batch (mini-batches if it would not fit)."""
+    seed: int = 0
+    """Seeds the mini-batch order (the init is seeded by :func:`inrank.build`)."""
+    device: str = "auto"
+    """``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ..."""
+    eval_every: int | None = None
+    """Steps between evaluations (``max(1, steps // 100)``); the last step always is."""
+    progress: bool = True
+    """Show a progress bar with the live PSNR (stderr)."""
+    memory_budget: int | None = None
+    """Bytes allowed for a full batch (default: half the free memory)."""
+    loss: str = "mse"
+    """One of :data:`LOSSES`."""
+    checkpoint: str | os.PathLike | None = None
+    """A file to resume from and save to (see :func:`inrank.fit`)."""
+    checkpoint_every: int | None = None
+    """Steps between checkpoints (``max(1, steps // 20)``)."""
+
+    def checked(self) -> "FitOptions":
+        """A copy with every field validated and the defaults resolved."""
+        steps = validation.positive_int("steps", self.steps)
+        batch = None if self.batch_size is None else validation.positive_int(
+            "batch_size", self.batch_size)
+        every = max(1, steps // 100) if self.eval_every is None else validation.positive_int(
+            "eval_every", self.eval_every)
+        ck_every = None
+        if self.checkpoint is not None:
+            ck_every = max(1, steps // 20) if self.checkpoint_every is None else \
+                validation.positive_int("checkpoint_every", self.checkpoint_every)
+        return FitOptions(
+            steps=steps, lr=validation.positive_float("lr", self.lr),
+            schedule=validation.one_of("schedule", self.schedule or "none", SCHEDULES),
+            batch_size=batch, seed=int(self.seed), device=str(self.device), eval_every=every,
+            progress=bool(self.progress), memory_budget=self.memory_budget,
+            loss=validation.one_of("loss", self.loss, LOSSES), checkpoint=self.checkpoint,
+            checkpoint_every=ck_every)
+
+
+def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):
+    """The ``torch.optim.lr_scheduler`` of ``schedule`` (None for ``"none"``)."""
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.0)
+    if schedule == "exponential":  # lr decays 10x over the run
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.1 ** (s / steps))
+    return None
+
+
+def train_indices(train_mask: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    """Validate a ``(N,)`` bool mask; return the indices ``(n_train,)`` of its True entries
+    (None = every point trains)."""
+    if train_mask is None:
+        return None
+    if not isinstance(train_mask, torch.Tensor) or train_mask.dtype != torch.bool:
+        raise InputTypeError(f"train_mask must be a bool tensor of shape ({n},), got "
+                             f"{getattr(train_mask, 'dtype', type(train_mask).__name__)}")
+    if tuple(train_mask.shape) != (n,):
+        raise InputError(f"train_mask must have shape ({n},) (one entry per point), got "
+                         f"{tuple(train_mask.shape)}")
+    idx = train_mask.nonzero().squeeze(1)
+    if idx.numel() == 0:
+        raise InputError("train_mask selects no points; set at least one entry to True")
+    return idx

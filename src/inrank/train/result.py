@@ -1,0 +1,58 @@
+"""What a fit returns: :class:`FitResult`."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+__all__ = ["FitResult"]
+
+
+@dataclass
+class FitResult:
+    """What a fit returns.
+
+    Attributes:
+        history: one dict per evaluation: ``step``, ``loss`` (training loss at that step),
+            ``lr`` (the learning rate that step used, after the schedule), ``psnr`` (dB,
+            whole signal, eval mode) and ``train_seconds`` (training time so far, evaluations
+            excluded); with a ``train_mask`` also ``train_psnr`` and ``test_psnr``.
+        final_psnr: PSNR after the last step (dB), over all points. With ``loss="bce"`` the
+            PSNR of the probabilities ``sigmoid(logit)`` against the 0/1 labels (peak 1).
+        best_psnr: best PSNR over the evaluations (dB).
+        ssim: SSIM of the final reconstruction (images), else None.
+        params: trainable parameter count.
+        seconds_per_step: training wall time per step, evaluations excluded (a batched fit:
+            the batched step's time divided by the models trained together).
+        steps, lr, batch_size, device, seed: the protocol as run.
+        prediction: final prediction ``(N, c)`` float32 on the CPU (logits for ``"bce"``).
+        train_psnr: PSNR on the training points (dB); None without a ``train_mask``.
+        test_psnr: PSNR on the held-out points (dB); None without a ``train_mask``.
+        metrics: final task metrics by name, always ``psnr``; ``train_psnr``/``test_psnr``
+            with a mask; ``snr`` (dB) for audio and 1-D signals; ``accuracy`` and ``iou``
+            (on the sample points, logit > 0) for ``"bce"``.
+        loss_name: the loss, one of :data:`inrank.train.options.LOSSES`.
+    """
+
+    history: list[dict]
+    final_psnr: float
+    best_psnr: float
+    ssim: float | None
+    params: int
+    seconds_per_step: float
+    steps: int
+    lr: float
+    batch_size: int | None
+    device: str
+    seed: int
+    prediction: torch.Tensor = field(repr=False)
+    train_psnr: float | None = None
+    test_psnr: float | None = None
+    metrics: dict = field(default_factory=dict)
+    loss_name: str = "mse"
+
+    def to_dict(self) -> dict:
+        """JSON-ready metrics (no prediction)."""
+        d = asdict(self)
+        d.pop("prediction")
+        return d

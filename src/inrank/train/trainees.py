@@ -1,0 +1,161 @@
+"""What the training loop trains: one model (:class:`OneModel`) or B models of one
+architecture with stacked weights (:class:`StackedModels`, one ``vmap(functional_call)``
+pass). Both give per-model losses ``(B,)`` and predictions ``(B, N, c)``, so one loop serves
+:func:`inrank.fit` and :func:`inrank.fit_many`."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..signals.signal import Signal
+from .evaluate import predict
+
+__all__ = ["OneModel", "StackedModels"]
+
+
+def _criterion(loss: str):
+    return F.binary_cross_entropy_with_logits if loss == "bce" else F.mse_loss
+
+
+class OneModel:
+    """One model on one signal, trained in place.
+
+    Args:
+        model: maps ``(N, d)`` to ``(N, c)``.
+        signal: the target.
+        train_idx: indices ``(n,)`` of the training points, or None for all.
+        device: where to train.
+        loss: ``"mse"`` or ``"bce"``.
+    """
+
+    size = 1
+
+    def __init__(self, model: nn.Module, signal: Signal, train_idx: torch.Tensor | None,
+                 device: torch.device, loss: str) -> None:
+        self.model = model.to(device).train()
+        self.device = device
+        self.coords, self.values = signal.coords.to(device), signal.values.to(device)
+        self.x, self.y = self.coords, self.values
+        if train_idx is not None:
+            idx = train_idx.to(device)
+            self.x, self.y = self.coords[idx], self.values[idx]                  # (n, d), (n, c)
+        self.criterion = _criterion(loss)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.model.parameters())
+
+    def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
+        """The loss on the batch ``idx`` (None: every training point), shape ``(1,)``."""
+        x, y = (self.x, self.y) if idx is None else (self.x[idx.to(self.device)],
+                                                     self.y[idx.to(self.device)])
+        return self.criterion(self.model(x), y).reshape(1)
+
+    def predict(self) -> torch.Tensor:
+        """Predictions on every point, eval mode: ``(1, N, c)``."""
+        return predict(self.model, self.coords)[None]
+
+    def targets(self, i: int) -> torch.Tensor:
+        """Model ``i``'s target values ``(N, c)`` on the device."""
+        return self.values
+
+    def snapshot(self, i: int) -> dict:
+        return copy.deepcopy(self.model.state_dict())
+
+    def restore(self, i: int, state: dict) -> None:
+        self.model.load_state_dict(state)
+
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state)
+
+    def finish(self) -> None:
+        """Nothing to write back: the model trained in place."""
+
+
+class StackedModels:
+    """B models of one architecture on B signals of one shape, with stacked parameters
+    (``torch.func.stack_module_state``) and one batched forward (``vmap(functional_call)``).
+
+    Each model's loss is the mean over its own points, and the total is their sum, so each
+    model's gradient is exactly its own and Adam (element-wise) follows each model's own
+    trajectory: the same arithmetic as separate fits up to the order of float sums.
+
+    Args:
+        models: B models without BatchNorm (``vmap`` cannot update running statistics).
+        signals: B signals with equal ``(N, d, c)``.
+        train_idx: per signal, indices ``(n,)`` of its training points (equal ``n``), or None.
+        device, loss: as :class:`OneModel`.
+        chunk: points per batched evaluation pass.
+    """
+
+    def __init__(self, models: Sequence[nn.Module], signals: Sequence[Signal],
+                 train_idx: Sequence[torch.Tensor | None], device: torch.device, loss: str,
+                 *, chunk: int = 65536) -> None:
+        from torch.func import functional_call, stack_module_state, vmap
+
+        self.models, self.device, self.chunk = list(models), device, chunk
+        self.size = len(self.models)
+        for m in self.models:
+            m.to(device).train()
+        self.params, self.buffers = stack_module_state(self.models)       # each (B, ...)
+        base = copy.deepcopy(self.models[0]).to("meta")
+        self.call = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)))
+        self.coords = torch.stack([s.coords for s in signals]).to(device)  # (B, N, d)
+        self.values = torch.stack([s.values for s in signals]).to(device)  # (B, N, c)
+        pick = lambda t, idx: t if idx is None else t[idx.to(device)]  # noqa: E731
+        self.x = torch.stack([pick(c, i) for c, i in zip(self.coords, train_idx)])  # (B, n, d)
+        self.y = torch.stack([pick(v, i) for v, i in zip(self.values, train_idx)])  # (B, n, c)
+        self.loss = loss
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
+        """Each model's mean loss on the batch ``idx`` of its own points: ``(B,)``."""
+        x, y = (self.x, self.y) if idx is None else (self.x[:, idx.to(self.device)],
+                                                     self.y[:, idx.to(self.device)])
+        pred = self.call(self.params, self.buffers, x)                      # (B, n, c)
+        if self.loss == "bce":
+            per = F.binary_cross_entropy_with_logits(pred, y, reduction="none")
+        else:
+            per = (pred - y) ** 2
+        return per.mean(dim=(1, 2))
+
+    @torch.no_grad()
+    def predict(self) -> torch.Tensor:
+        """Predictions on every point: ``(B, N, c)``."""
+        n = self.coords.shape[1]
+        return torch.cat([self.call(self.params, self.buffers, self.coords[:, i:i + self.chunk])
+                          for i in range(0, n, self.chunk)], dim=1)
+
+    def targets(self, i: int) -> torch.Tensor:
+        return self.values[i]
+
+    def snapshot(self, i: int) -> dict:
+        return {k: v[i].detach().clone() for k, v in self.params.items()}
+
+    @torch.no_grad()
+    def restore(self, i: int, state: dict) -> None:
+        for k, v in state.items():
+            self.params[k][i].copy_(v)
+
+    def state_dict(self) -> dict:
+        return {k: v.detach() for k, v in self.params.items()}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            self.params[k].copy_(v)
+
+    @torch.no_grad()
+    def finish(self) -> None:
+        """Write each model's trained parameters back into it."""
+        for i, model in enumerate(self.models):
+            for name, p in model.named_parameters():
+                p.copy_(self.params[name][i])
