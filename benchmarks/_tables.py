@@ -1,6 +1,6 @@
 """Command line, jobs and results of the task benchmarks (generalize, audio, occupancy): parse the
-protocol with :data:`inrank.tasks.TASK_SUITES`'s defaults, run the (method, signal) jobs through a
-``run_*`` function of :mod:`inrank.tasks`, then write ``results/<name>.json`` and ``.md`` with the
+protocol with :data:`inrank.bench.tasks.TASK_SUITES`'s defaults, run the (method, signal) jobs through a
+``run_*`` function of :mod:`inrank.bench.tasks`, then write ``results/<name>.json`` and ``.md`` with the
 machine noted."""
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from inrank.files import write_json, write_text
-from inrank.bench.tasks import TASK_METHODS, TASK_SUITES, task_signal
-
-from _machine import machine, machine_line
+from inrank import presets
+from inrank.bench.tasks import TASK_SUITES, task_signal
+from inrank.report.machine import machine, machine_line
+from inrank.report.tables import markdown_table
 
 OUT = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -28,7 +29,7 @@ def task_arguments(task: str, doc: str, signals_flag: str, options: tuple[str, .
                     default=",".join(proto["signals"]))
     for key in (*options, "steps", "width", "depth"):
         ap.add_argument(f"--{key.replace('_', '-')}", type=type(proto[key]), default=proto[key])
-    ap.add_argument("--methods", default=",".join(TASK_METHODS))
+    ap.add_argument("--methods", default=",".join(presets("tasks")))
     return ap.parse_args()
 
 
@@ -52,15 +53,17 @@ def run_jobs(run, signals, methods, **options) -> list[dict]:
 
 def write_results(name: str, title: str, rows: list[dict], columns: list[tuple[str, str, str]],
                   protocol: dict, notes: str = "") -> None:
-    """``columns``: (key, header, format) triples."""
+    """``columns``: (key, header, format) triples; a column with a format is numeric (right
+    aligned), one without is text (left aligned)."""
     info = machine()
     write_json(OUT / f"{name}.json", {"protocol": protocol, "machine": info, "rows": rows})
-    head = "| " + " | ".join(h for _, h, _ in columns) + " |"
-    sep = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(format(r[k], f) if f and isinstance(r.get(k), (int, float))
-                             else str(r.get(k, "")) for k, _, f in columns) + " |" for r in rows]
+    table = markdown_table(
+        [h for _, h, _ in columns],
+        [[format(r[k], f) if f and isinstance(r.get(k), (int, float)) else str(r.get(k, ""))
+          for k, _, f in columns] for r in rows],
+        align="".join("r" if f else "l" for _, _, f in columns))
     proto = ", ".join(f"{k}={v}" for k, v in protocol.items())
     text = "\n".join([f"# {title}", "", f"Protocol: {proto}.", "", machine_line(info), "",
-                      head, sep, *body, "", notes, ""])
+                      table, "", notes, ""])
     write_text(OUT / f"{name}.md", text)
     print(text)

@@ -21,9 +21,9 @@ from _tables import run_jobs, task_arguments, task_signals, write_results  # noq
 
 
 def main() -> None:
-    args = task_arguments("audio", __doc__, "clips", ("seconds",))
+    args = task_arguments("audio", __doc__, "clips", ("duration",))
     torch.set_num_threads(1)
-    signals = task_signals("audio", args.signals, seconds=args.seconds)
+    signals = task_signals("audio", args.signals, duration=args.duration)
     offsets = TASK_SUITES["audio"]["offset"]
     rows = run_jobs(run_audio, signals, args.methods.split(","), steps=args.steps,
                     width=args.width, depth=args.depth, seed=0)
@@ -31,7 +31,7 @@ def main() -> None:
             ("snr", "SNR", ".2f"), ("overrides", "overrides", ""),
             ("seconds_per_step", "s/step", ".3f")]
     write_results("audio", "Audio fitting", rows, cols,
-                  {"clips": args.signals, "seconds": args.seconds,
+                  {"clips": args.signals, "duration": args.duration,
                    "offsets_s": ";".join(f"{k}={v}" for k, v in offsets.items()),
                    "samples": len(signals[0]), "steps": args.steps, "width": args.width,
                    "depth": args.depth, "lr": "preset default", "seed": 0, "batch": "full"},

@@ -16,11 +16,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inrank  # noqa: E402
 from inrank.files import write_json, write_text  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
 from inrank.train.batched import fit_many  # noqa: E402
-from _machine import machine, machine_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results"
+
+
+def table(rows: list[dict]) -> str:
+    """The Markdown table of the ``rows`` of ``batched_fit.json``."""
+    return markdown_table(
+        ["B", "batched ms / signal-step", "sequential ms / signal-step", "speed-up (median)",
+         "min", "max"],
+        [[str(r["B"]), f"{r['batched_ms_per_signal_step']:.2f}",
+          f"{r['sequential_ms_per_signal_step']:.2f}", f"{r['speedup_median']:.2f}x",
+          f"{r['speedup_min']:.2f}x", f"{r['speedup_max']:.2f}x"] for r in rows],
+        align="rrrrrr")
 
 
 def main() -> None:
@@ -78,13 +90,7 @@ def main() -> None:
              f"(portrait ones transposed so all share a shape), {args.steps} full-batch Adam steps, "
              f"{args.rounds} interleaved rounds per B. Command: `python benchmarks/batched_fit.py "
              f"--size {args.size} --steps {args.steps} --rounds {args.rounds} --batches {args.batches}`.",
-             "", machine_line(info), "",
-             "| B | batched ms / signal-step | sequential ms / signal-step | speed-up (median) | min | max |",
-             "|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['B']} | {r['batched_ms_per_signal_step']:.2f} | "
-                     f"{r['sequential_ms_per_signal_step']:.2f} | {r['speedup_median']:.2f}x | "
-                     f"{r['speedup_min']:.2f}x | {r['speedup_max']:.2f}x |")
+             "", machine_line(info), "", table(rows)]
     write_json(OUT / "batched_fit.json", {"benchmark": "batched_fit", "machine": info, **vars(args),
                                           "data": str(args.data), "rows": rows})
     write_text(OUT / "batched_fit.md", "\n".join(lines) + "\n")

@@ -18,6 +18,7 @@ Writes benchmarks/results/inlet_rank.{json,md}.
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, is_dataclass
 import sys
 import time
 from pathlib import Path
@@ -29,15 +30,29 @@ import inrank  # noqa: E402
 from inrank.diagnosis import rank  # noqa: E402
 from inrank.files import write_json, write_text  # noqa: E402
 from inrank.diagnosis.ntk import jacobian_ntk  # noqa: E402
-from _machine import machine, machine_line  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 METHODS = ("relu", "relu+rei", "pe", "rff", "siren", "bn", "bn-all")
 BN_METHODS = ("relu", "bn", "bn-all")
 
 
-def _num(m: dict | None, tol: str = "0.001") -> str:
-    return "-" if m is None else str(m["numerical"][tol])
+def _plain(m) -> dict | None:
+    """Rank measures as a JSON dict (``RankMeasures`` from the library, or a stored dict)."""
+    return None if m is None else (asdict(m) if is_dataclass(m) else m)
+
+
+def _num(m, tol: float = 1e-3) -> str:
+    """The numerical rank at ``tol``: from live measures, or from a stored result (this file's
+    ``numerical`` is a list of ``[rtol, rank]``; files before issue 13 keyed it by ``"0.001"``)."""
+    m = _plain(m)
+    if m is None:
+        return "-"
+    num = m["numerical"]
+    if isinstance(num, dict):
+        return str(num[f"{tol:g}"])
+    return str(next(rank for rtol, rank in num if rtol == tol))
 
 
 def part_widths(signal, widths, depth, seed, log) -> list[dict]:
@@ -47,53 +62,61 @@ def part_widths(signal, widths, depth, seed, log) -> list[dict]:
             model = inrank.build(method, 2, 3, width=w, depth=depth, seed=seed)
             d = inrank.diagnose(model, signal.coords, layers=[0, 1], total=False, label=method)
             l1, l2 = d.layers[0], d.layers[1]
-            rows.append({"method": method, "width": w, "H1": l1.features, "G1": l1.gradients,
-                         "G2": l2.gradients, "ntk1": l1.ntk, "ntk2": l2.ntk,
+            rows.append({"method": method, "width": w, "H1": _plain(l1.features),
+                         "G1": _plain(l1.gradients), "G2": _plain(l2.gradients),
+                         "ntk1": _plain(l1.ntk), "ntk2": _plain(l2.ntk),
                          "share1": l1.ntk_share, "share2": l2.ntk_share,
                          "route1": l1.ntk_method, "route2": l2.ntk_method,
-                         "seconds": d.seconds})
-            log(f"{method:9s} D={w:4d}: [H1,1] {l1.features['exact']:4d} exact, "
+                         "seconds": d.wall_seconds})
+            log(f"{method:9s} D={w:4d}: [H1,1] {l1.features.exact:4d} exact, "
                 f"{_num(l1.features):>4s} @1e-3; NTK1 {_num(l1.ntk):>5s}, NTK2 {_num(l2.ntk):>5s} "
-                f"@1e-3 ({d.seconds:.1f} s)")
+                f"@1e-3 ({d.wall_seconds:.1f} s)")
     return rows
 
 
 def table_widths(rows) -> str:
-    head = ("| method | D | rank [H1,1] exact | @1e-3 | @1e-6 | eff | NTK1 @1e-3 | NTK1 @1e-6 | "
-            "NTK1 eff | NTK1 share | NTK2 @1e-3 | NTK2 @1e-6 | NTK2 eff | NTK2 share |")
-    lines = [head, "|" + "---|" * 14]
+    head = ["method", "D", "rank [H1,1] exact", "@1e-3", "@1e-6", "eff", "NTK1 @1e-3",
+            "NTK1 @1e-6", "NTK1 eff", "NTK1 share", "NTK2 @1e-3", "NTK2 @1e-6", "NTK2 eff",
+            "NTK2 share"]
+    body = []
     for r in rows:
         h, a, b = r["H1"], r["ntk1"], r["ntk2"]
-        lines.append(
-            f"| {r['method']} | {r['width']} | {h['exact']} | {_num(h)} | {_num(h, '1e-06')} | "
-            f"{h['effective']:.1f} | {_num(a)} | {_num(a, '1e-06')} | {a['effective']:.1f} | "
-            f"{r['share1']:.4f} | {_num(b)} | {_num(b, '1e-06')} | {b['effective']:.1f} | "
-            f"{r['share2']:.3f} |")
-    return "\n".join(lines)
+        body.append([r["method"], str(r["width"]), str(h["exact"]), _num(h), _num(h, 1e-6),
+                     f"{h['effective']:.1f}", _num(a), _num(a, 1e-6), f"{a['effective']:.1f}",
+                     f"{r['share1']:.4f}", _num(b), _num(b, 1e-6), f"{b['effective']:.1f}",
+                     f"{r['share2']:.3f}"])
+    return markdown_table(head, body)
 
 
 def per_layer(diags: dict) -> tuple[str, dict]:
-    head = ("| method | layer | rank [H_l,1] exact | @1e-3 | eff | rank G_l @1e-3 | NTK share | "
-            "NTK @1e-3 | NTK @1e-6 | NTK eff | NTK top eigenvalue |")
-    lines = [head, "|" + "---|" * 11]
-    data = {}
+    head = ["method", "layer", "rank [H_l,1] exact", "@1e-3", "eff", "rank G_l @1e-3",
+            "NTK share", "NTK @1e-3", "NTK @1e-6", "NTK eff", "NTK top eigenvalue"]
+    body, data = [], {}
     for label, d in diags.items():
         data[label] = d.to_dict()
         for lay in d.layers:
             f = lay.features
-            lines.append(
-                f"| {label} | {lay.index} | {'-' if f is None else f['exact']} | {_num(f)} | "
-                f"{'-' if f is None else format(f['effective'], '.1f')} | {_num(lay.gradients)} | "
-                f"{lay.ntk_share:.3f} | {_num(lay.ntk)} | {_num(lay.ntk, '1e-06')} | "
-                f"{lay.ntk['effective']:.1f} | {lay.ntk_top[0]:.3g} |")
-    return "\n".join(lines), data
+            body.append([label, str(lay.index), "-" if f is None else str(f.exact), _num(f),
+                         "-" if f is None else format(f.effective, ".1f"),
+                         _num(lay.gradients), f"{lay.ntk_share:.3f}", _num(lay.ntk),
+                         _num(lay.ntk, 1e-6), f"{lay.ntk.effective:.1f}",
+                         f"{lay.ntk_top[0]:.3g}"])
+    return markdown_table(head, body), data
+
+
+def table_coupled(rows: list[dict]) -> str:
+    """The table of :func:`part_coupled`'s rows (ranks keyed by the float rtol)."""
+    return markdown_table(
+        ["method", "layer", "frozen @1e-3", "coupled @1e-3", "frozen @1e-6", "coupled @1e-6",
+         "frozen eff", "coupled eff", "rel. difference of the blocks"],
+        [[r["method"], str(r["layer"]), str(r["frozen"][1e-3]), str(r["coupled"][1e-3]),
+          str(r["frozen"][1e-6]), str(r["coupled"][1e-6]), f"{r['frozen_eff']:.1f}",
+          f"{r['coupled_eff']:.1f}", f"{r['rel_diff']:.2e}"] for r in rows])
 
 
 def part_coupled(size: int, width: int, depth: int, seed: int, log) -> tuple[str, list]:
     x = inrank.grid_coords((size, size))
-    head = ("| method | layer | frozen @1e-3 | coupled @1e-3 | frozen @1e-6 | coupled @1e-6 | "
-            "frozen eff | coupled eff | rel. difference of the blocks |")
-    lines, rows = [head, "|" + "---|" * 9], []
+    rows = []
     for method in BN_METHODS:
         model = inrank.build(method, 2, 3, width=width, depth=depth, seed=seed)
         t0 = time.perf_counter()
@@ -108,12 +131,8 @@ def part_coupled(size: int, width: int, depth: int, seed: int, log) -> tuple[str
                    "coupled_eff": rank.spectral_effective_rank(eb),
                    "rel_diff": float((a - b).norm() / b.norm())}
             rows.append(row)
-            lines.append(f"| {method} | {k + 1} | {row['frozen'][1e-3]} | {row['coupled'][1e-3]} | "
-                         f"{row['frozen'][1e-6]} | {row['coupled'][1e-6]} | "
-                         f"{row['frozen_eff']:.1f} | {row['coupled_eff']:.1f} | "
-                         f"{row['rel_diff']:.2e} |")
         log(f"coupled vs frozen {method}: {time.perf_counter() - t0:.1f} s")
-    return "\n".join(lines), rows
+    return table_coupled(rows), rows
 
 
 def _hand_written_reading(path: Path) -> str:
@@ -150,7 +169,7 @@ def main() -> int:
     for m in BN_METHODS:
         model = inrank.build(m, 2, 3, width=args.bn_width, depth=args.depth, seed=args.seed)
         init_diags[m] = inrank.diagnose(model, signal.coords, total=False, label=m)
-        log(f"per-layer {m}: {init_diags[m].seconds:.1f} s")
+        log(f"per-layer {m}: {init_diags[m].wall_seconds:.1f} s")
     bn_table, bn_data = per_layer(init_diags)
     coupled_table, coupled_rows = part_coupled(args.coupled_size, args.coupled_width,
                                                args.depth, args.seed, log)

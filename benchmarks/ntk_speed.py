@@ -127,7 +127,7 @@ def main() -> int:
         impl, n, outputs, save = args.child
         child(impl, int(n), outputs, args.repeats, args.device, save if save != "-" else "")
         return 0
-    from _machine import machine
+    from inrank.report.machine import machine
 
     params = sum(p.numel() for p in _model("cpu").parameters())
     ns = [int(v) for v in args.ns.split(",")]
@@ -199,7 +199,8 @@ def main() -> int:
 
 def render(data: dict) -> str:
     """The Markdown table of a results JSON written by :func:`main`."""
-    from _machine import machine_line
+    from inrank.report.machine import machine_line
+    from inrank.report.tables import markdown_table
 
     mem = "peak CUDA memory allocated" if data["device"] == "cuda" else (
         "peak RSS increase over the warm-up's high-water mark (0: no growth measurable)")
@@ -218,9 +219,8 @@ def render(data: dict) -> str:
              "`vmap(jacrev)` Jacobians + `einsum` (total only). Times: median of "
              f"{data['repeats']} runs in a fresh process (1 run for reference cases estimated "
              f"over 0.5 TFLOP on the CPU); memory: {mem} (MB). rel. diff = "
-             "||total_layerwise - total_tutorial||_F / ||total_tutorial||_F.", "",
-             "| outputs | N | layerwise s | tutorial s | speed-up | layerwise MB | tutorial MB | "
-             "memory ratio | rel. diff |", "|" + "---|" * 9]
+             "||total_layerwise - total_tutorial||_F / ||total_tutorial||_F.", ""]
+    body = []
     for r in data["rows"]:
         lw, tu = r["layerwise"], r["tutorial"]
         lw_s = f"{lw['median_s']:.3f}" if "median_s" in lw else lw.get("failed", "-")
@@ -234,8 +234,9 @@ def render(data: dict) -> str:
         if "memory_ratio" in r and lw.get("peak_mb", 0) >= 1:
             mr = f"{r['memory_ratio']:.1f}x"
         rd = f"{r['rel_diff']:.1e}" if "rel_diff" in r else "-"
-        lines.append(f"| {r['outputs']} | {r['n']} | {lw_s} | {tu_s} | {sp} | {lw_m} | {tu_m} | "
-                     f"{mr} | {rd} |")
+        body.append([r["outputs"], str(r["n"]), lw_s, tu_s, sp, lw_m, tu_m, mr, rd])
+    lines.append(markdown_table(["outputs", "N", "layerwise s", "tutorial s", "speed-up",
+                                 "layerwise MB", "tutorial MB", "memory ratio", "rel. diff"], body))
     return "\n".join(lines) + "\n"
 
 if __name__ == "__main__":

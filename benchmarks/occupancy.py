@@ -1,6 +1,6 @@
 """3-D occupancy: the task presets on the Stanford bunny and armadillo (BCE on logits).
 
-    python benchmarks/occupancy.py [--points 20000 --steps 500 --batch-size 4096 --resolution 48]
+    python benchmarks/occupancy.py [--n-points 20000 --steps 500 --batch-size 4096 --resolution 48]
 
 Labels by the generalized winding number; IoU on the training samples and on a dense
 resolution^3 grid of cell centres. Needs inrank[mesh]. Writes benchmarks/results/occupancy.{json,md}.
@@ -19,10 +19,10 @@ from _tables import run_jobs, task_arguments, task_signals, write_results  # noq
 
 
 def main() -> None:
-    args = task_arguments("occupancy", __doc__, "meshes", ("points", "batch_size", "resolution"))
+    args = task_arguments("occupancy", __doc__, "meshes", ("n_points", "batch_size", "resolution"))
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    signals = task_signals("occupancy", args.signals, points=args.points)
+    signals = task_signals("occupancy", args.signals, n_points=args.n_points)
     print(f"sampling + labelling: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     rows = run_jobs(run_occupancy, signals, args.methods.split(","), steps=args.steps,
                     width=args.width, depth=args.depth, seed=0, batch_size=args.batch_size,
@@ -31,7 +31,7 @@ def main() -> None:
             ("iou", "sample IoU", ".4f"), ("accuracy", "sample accuracy", ".4f"),
             ("seconds_per_step", "s/step", ".3f")]
     write_results("occupancy", "3-D occupancy", rows, cols,
-                  {"meshes": args.signals, "points": args.points,
+                  {"meshes": args.signals, "n_points": args.n_points,
                    "sampling": "50% surface + N(0, 0.01^2 or 0.05^2), 50% uniform in [-1,1]^3",
                    "steps": args.steps, "batch": args.batch_size, "width": args.width,
                    "depth": args.depth, "lr": "preset default", "seed": 0,

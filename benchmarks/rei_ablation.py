@@ -12,8 +12,8 @@ Profiles (every run seeded: init seed 0, full-batch Adam, no schedule):
 * ``full`` (a GPU): the same with the Kodak images at 64 px short side, plus kodim13;
 * ``quick``: 32 px, 300 steps, astronaut and kodim23 (checks the pipeline).
 
-Learning rates: every library preset (relu, relu+rei, pe, rff, siren) runs at the library's tuned
-lr (``src/inrank/tuned_lr.json``, written by ``inrank bench lr-sweep``: coffee, 32 px, 500 steps);
+Learning rates: every library preset (relu, relu+rei, pe, rff, siren) runs at its registry lr
+(``inrank.preset(name).lr``; the committed results ran at the since-removed ``tuned_lr.json``);
 rows that are not presets (the other REI variants, ``pe-L6``) get the same protocol here: the
 best of a 3-point grid on ``coffee`` at 32 px after 500 steps (not an image of the table).
 
@@ -37,14 +37,14 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine  # noqa: E402
+from inrank.report.machine import machine  # noqa: E402
 from rei_ablation_report import plot, render  # noqa: E402
 
 QUICK_SUITE = ("kodim01", "kodim05", "kodim23")  # the bench quick suite's images
 SWEEP_IMAGE, SWEEP_SIZE, SWEEP_STEPS = "coffee", 32, 500  # the lr-sweep suite's protocol
 GRID = (3e-4, 1e-3, 3e-3)
 # method -> (preset, overrides). Rows without overrides are library presets and use the library's
-# tuned lr; the others are swept on GRID. "relu+rei" is the preset, i.e. the chosen variant.
+# registry lr; the others are swept on GRID. "relu+rei" is the preset, i.e. the chosen variant.
 METHODS: dict[str, tuple[str, dict]] = {
     "relu": ("relu", {}),
     "pe": ("pe", {}),
@@ -180,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     for img in sizes:
         if img.startswith("kodim") and not (args.data / f"{img}.png").is_file():
             p.error(f"{args.data / (img + '.png')} not found; pass --data DIR holding the Kodak PNGs")
-    from inrank.bench.tuning import TUNED_LR_PATH, best_lrs, tuned_lrs
+    import inrank
+    from inrank.bench.tuning import best_lrs
 
-    library_lr = tuned_lrs()
+    library_lr = {m: inrank.preset(m).lr for m in inrank.presets()}  # the registry's lrs
     base = dict(data=str(args.data), device=device)
     stem = "rei_ablation_quick" if profile == "quick" else "rei_ablation"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     swept_lr = best_lrs([{"run": {"method": r["method"], "lr": r["lr"]}, "status": r["status"],
                           "metrics": {"final_psnr": r["psnr"].get(str(sweep_steps))}} for r in sweep])["lr"]
     tuned = {m: swept_lr[m] if ov else library_lr[pr] for m, (pr, ov) in methods.items()}
-    lr_source = {m: f"best of {'/'.join(f'{g:g}' for g in GRID)} here" if ov else "library tuned_lr.json"
+    lr_source = {m: f"best of {'/'.join(f'{g:g}' for g in GRID)} here" if ov else "registry lr"
                  for m, (_, ov) in methods.items()}
     eval_every = math.gcd(*checkpoints)
     tasks = [dict(base, stage="table", method=m, preset=pr, overrides=ov, image=img, size=size,
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                "protocol": {"sizes": sizes, "steps": steps, "checkpoints": list(checkpoints),
                             "sweep_steps": sweep_steps, "sweep_images": [SWEEP_IMAGE],
                             "sweep_size": SWEEP_SIZE, "images": list(sizes), "width": 256,
-                            "depth": 3, "seed": 0, "library_lr_file": TUNED_LR_PATH.name,
+                            "depth": 3, "seed": 0, "library_lr": "inrank.preset(name).lr",
                             "optimizer": "Adam (torch defaults), full batch, no schedule"},
                "methods": {m: {"preset": pr, "overrides": ov,
                                "lr_grid": list(GRID) if ov else [], "lr_source": lr_source[m]}

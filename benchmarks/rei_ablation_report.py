@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_line  # noqa: E402
+from inrank.report.machine import machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -62,15 +63,15 @@ def render(payload: dict) -> str:
            "an H100, including every failed idea): `rei_exploration_h100/README.md`.",
            "",
            "## PSNR (dB) at equal steps",
-           "",
-           "| method | lr | " + " | ".join(f"{first} @{c}" for c in cps) + " | "
-           + " | ".join(f"quick mean @{c}" for c in cps) + " |",
-           "|---|---|" + "---|" * (2 * len(cps))]
+           ""]
+    body = []
     for m in methods:
         row = [m, f"{payload['tuned_lr'][m]:g}"]
         row += [_f(psnr(m, first, c)) for c in cps]
         row += [_f(_mean([psnr(m, i, c) for i in suite])) for c in cps]
-        out.append("| " + " | ".join(row) + " |")
+        body.append(row)
+    out.append(markdown_table(["method", "lr"] + [f"{first} @{c}" for c in cps]
+                              + [f"quick mean @{c}" for c in cps], body))
     last = cps[-1]
     if "relu+rei" in methods and suite:
         rei = _mean([psnr("relu+rei", i, last) for i in suite])
@@ -90,25 +91,28 @@ def render(payload: dict) -> str:
     out += ["", f"![PSNR against steps and hidden-layer effective rank on {first}]"
             f"({payload.get('stem', 'rei_ablation')}.png)"]
     out += ["", f"## PSNR per image at {last} steps", "",
-            "| method | " + " | ".join(proto["images"]) + " |", "|---|" + "---|" * len(proto["images"])]
-    for m in methods:
-        out.append("| " + " | ".join([m] + [_f(psnr(m, i, last)) for i in proto["images"]]) + " |")
+            markdown_table(["method"] + list(proto["images"]),
+                           [[m] + [_f(psnr(m, i, last)) for i in proto["images"]] for m in methods])]
 
     out += ["", f"## Rank of every hidden layer on {first} (layer 1 / 2 / 3)", "",
             "Effective rank (Roy and Vetterli, exp of the entropy of the normalised singular values) "
             "and numerical rank (singular values above 1e-3 of the largest) of the hidden features "
             f"`(N, 256)`, at init and after {last} steps; the last column is the quick-suite mean "
             "effective rank of layer 3 after training.",
-            "",
-            "| method | eff. rank init | eff. rank trained | num. rank init | num. rank trained | quick: layer-3 eff. trained |",
-            "|---|---|---|---|---|---|"]
+            ""]
+    body = []
     for m in methods:
         r = next((x for x in table if x["method"] == m and x["image"] == first), None)
         q = _mean([x["rank_trained"]["effective"][-1] for x in table
                    if x["method"] == m and x["image"] in suite and x["rank_trained"]])
         if r:
-            out.append(f"| {m} | {_ranks(r['rank_init'], 'effective')} | {_ranks(r['rank_trained'], 'effective')} | "
-                       f"{_ranks(r['rank_init'], 'numerical')} | {_ranks(r['rank_trained'], 'numerical')} | {_f(q, '{:.1f}')} |")
+            body.append([m, _ranks(r["rank_init"], "effective"), _ranks(r["rank_trained"], "effective"),
+                         _ranks(r["rank_init"], "numerical"), _ranks(r["rank_trained"], "numerical"),
+                         _f(q, "{:.1f}")])
+    # the rank columns hold one value per layer ("a / b / c"): text, left aligned
+    out.append(markdown_table(["method", "eff. rank init", "eff. rank trained", "num. rank init",
+                               "num. rank trained", "quick: layer-3 eff. trained"], body,
+                              align="lllllr"))
 
     knobs = [r for r in results if r["stage"] == "knob"]
     if knobs:
@@ -116,17 +120,18 @@ def render(payload: dict) -> str:
         out += ["", f"## Knobs around the chosen variant ({first}, {knobs[0]['steps']} steps)", "",
                 "`gain` multiplies layer 2's mixing weights and bias; `directions` is the number of "
                 "kink directions (6 by default); `slope` is the layer-1 ramp slope (1 by default).",
-                "", "| run | lr | " + " | ".join(f"PSNR @{c}" for c in kc)
-                + " | eff. rank init | eff. rank trained |", "|---|---|" + "---|" * (len(kc) + 2)]
-        for r in sorted(knobs, key=lambda r: r["method"]):
-            out.append(f"| {r['method']} | {r['lr']:g} | " + " | ".join(_f(r["psnr"].get(c)) for c in kc)
-                       + f" | {_ranks(r['rank_init'], 'effective')} | {_ranks(r['rank_trained'], 'effective')} |")
+                "", markdown_table(
+                    ["run", "lr"] + [f"PSNR @{c}" for c in kc] + ["eff. rank init", "eff. rank trained"],
+                    [[r["method"], f"{r['lr']:g}"] + [_f(r["psnr"].get(c)) for c in kc]
+                     + [_ranks(r["rank_init"], "effective"), _ranks(r["rank_trained"], "effective")]
+                     for r in sorted(knobs, key=lambda r: r["method"])],
+                    align="lr" + "r" * len(kc) + "ll")]
 
     sweep = payload["lr_sweep"]
     if sweep:
         s = str(proto["sweep_steps"])
-        out += ["", f"## Learning-rate sweep ({', '.join(proto['sweep_images'])}, {s} steps, mean PSNR)", "",
-                "| method | lr grid -> PSNR | chosen |", "|---|---|---|"]
+        out += ["", f"## Learning-rate sweep ({', '.join(proto['sweep_images'])}, {s} steps, mean PSNR)", ""]
+        body = []
         for m in methods:
             if not payload["methods"][m]["lr_grid"]:
                 continue
@@ -135,7 +140,8 @@ def render(payload: dict) -> str:
                 vals = [r["psnr"].get(s) if r["status"] == "ok" else None for r in sweep
                         if r["method"] == m and r["lr"] == lr]
                 cells.append(f"{lr:g}: {_f(_mean(vals))}")
-            out.append(f"| {m} | {'; '.join(cells)} | {payload['tuned_lr'][m]:g} |")
+            body.append([m, "; ".join(cells), f"{payload['tuned_lr'][m]:g}"])
+        out.append(markdown_table(["method", "lr grid -> PSNR", "chosen"], body, align="llr"))
     bad = [r for r in results + sweep if r["status"] != "ok"]
     if bad:
         out += ["", "Diverged runs (partial history kept): "

@@ -6,7 +6,7 @@
 network, so a depth-L `relu+rei` has L - 1 hidden layers after its encoding where a depth-L PE
 network has L. This diagnostic fits both at depths 2, 3 and 4 (plus plain relu at 3 and 4) on
 the 64 px astronaut with the protocol of ``rei_ablation.py`` (full-batch Adam, no schedule, init
-seed 0, each preset at the library's tuned lr) and compares `relu+rei` at depth L + 1 with PE at
+seed 0, each preset at its registry lr) and compares `relu+rei` at depth L + 1 with PE at
 depth L. The models at depth 4 have more parameters than the depth-3 ones: this is a diagnosis,
 not a comparison at equal size.
 
@@ -23,7 +23,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _machine import machine, machine_line  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
 from rei_ablation import _pool_map  # noqa: E402
 
 RUNS = [("relu", 3), ("relu", 4), ("relu+rei", 3), ("relu+rei", 4), ("relu+rei", 5),
@@ -39,15 +40,16 @@ def render(payload: dict) -> str:
            f"{payload['jobs']} processes). " + machine_line(payload["machine"]), "",
            f"Astronaut {payload['size']} px, width 256, full-batch Adam at the library's tuned lr, "
            "no schedule, init seed 0, one seed. Depth = number of hidden layers. Effective rank "
-           "of the last hidden layer after training.", "",
-           "| preset | depth | lr | params | " + " | ".join(f"PSNR @{c}" for c in cps)
-           + " | last-layer eff. rank trained |", "|---|---|---|---|" + "---|" * (len(cps) + 1)]
+           "of the last hidden layer after training.", ""]
+    body = []
     for (preset, depth) in RUNS:
         r = rows.get((preset, depth))
         if r:
-            out.append(f"| {preset} | {depth} | {r['lr']:g} | {r['params']:,} | "
-                       + " | ".join(f"{r['psnr'].get(c, float('nan')):.2f}" for c in cps)
-                       + f" | {r['rank_trained']['effective'][-1]:g} |")
+            body.append([preset, str(depth), f"{r['lr']:g}", f"{r['params']:,}"]
+                        + [f"{r['psnr'].get(c, float('nan')):.2f}" for c in cps]
+                        + [f"{r['rank_trained']['effective'][-1]:g}"])
+    out.append(markdown_table(["preset", "depth", "lr", "params"] + [f"PSNR @{c}" for c in cps]
+                              + ["last-layer eff. rank trained"], body))
     out += ["", "`relu+rei` at depth L + 1 against PE at depth L (same number of hidden layers "
             "after the encoding):", ""]
     for depth in (2, 3, 4):
@@ -69,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < CHECKPOINTS[0]:
         p.error(f"--steps must be at least {CHECKPOINTS[0]} (the first PSNR checkpoint)")
     torch.set_num_threads(1)
-    from inrank.bench.tuning import tuned_lrs
+    import inrank
 
-    lrs = tuned_lrs()
+    lrs = {m: inrank.preset(m).lr for m in inrank.presets()}  # the registry's lrs
     checkpoints = tuple(c for c in CHECKPOINTS if c <= args.steps)
     tasks = [dict(stage="depth", method=f"{preset} depth={depth}", preset=preset,
                   overrides={"depth": depth}, image="astronaut", size=args.size, data="",

@@ -18,7 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inrank  # noqa: E402
 from inrank.files import write_json, write_text  # noqa: E402
-from _machine import machine, machine_line  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -47,6 +48,21 @@ def inrank_fit(model, signal, steps: int, lr: float) -> tuple[float, float]:
     t0 = time.perf_counter()
     res = inrank.fit(model, signal, steps=steps, lr=lr, progress=False)
     return res.seconds_per_step * steps, time.perf_counter() - t0
+
+
+def tables(times: dict[str, list[float]], walls: dict[str, list[float]],
+           ratios: dict[str, list[float]]) -> str:
+    """The two Markdown tables: seconds per step of each run (training step and whole call, per
+    round) and the per-round ratios."""
+    steps = markdown_table(
+        ["run", "median ms/step (training)", "min", "max", "median ms/step (whole call)"],
+        [[k, f"{statistics.median(v) * 1e3:.2f}", f"{min(v) * 1e3:.2f}", f"{max(v) * 1e3:.2f}",
+          f"{statistics.median(walls[k]) * 1e3:.2f}"] for k, v in times.items()])
+    per_round = markdown_table(
+        ["ratio (per round, same round)", "median", "min", "max"],
+        [[k, f"{statistics.median(v):.3f}", f"{min(v):.3f}", f"{max(v):.3f}"]
+         for k, v in ratios.items()])
+    return steps + "\n\n" + per_round
 
 
 def main() -> None:
@@ -90,19 +106,12 @@ def main() -> None:
               "wall_seconds_per_step": {k: {"median": statistics.median(v), "all": v} for k, v in walls.items()},
               "ratios": {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "all": v}
                          for k, v in ratios.items()}}
-    lines = [f"# Training speed: inrank.fit vs a hand-written loop", "",
+    lines = ["# Training speed: inrank.fit vs a hand-written loop", "",
              f"astronaut {args.size} px, {args.depth} x {args.width} MLP, full-batch Adam, "
              f"{args.steps} steps per run, {args.rounds} interleaved rounds (order alternating). "
              f"Command: `python benchmarks/train_speed.py --size {args.size} --steps {args.steps} "
              f"--rounds {args.rounds}`.", "", machine_line(info), "",
-             "| run | median ms/step (training) | min | max | median ms/step (whole call) |",
-             "|---|---:|---:|---:|---:|"]
-    for k, v in times.items():
-        lines.append(f"| {k} | {statistics.median(v) * 1e3:.2f} | {min(v) * 1e3:.2f} | "
-                     f"{max(v) * 1e3:.2f} | {statistics.median(walls[k]) * 1e3:.2f} |")
-    lines += ["", "| ratio (per round, same round) | median | min | max |", "|---|---:|---:|---:|"]
-    for k, v in ratios.items():
-        lines.append(f"| {k} | {statistics.median(v):.3f} | {min(v):.3f} | {max(v):.3f} |")
+             tables(times, walls, ratios)]
     lines += ["", "Training step: the time `inrank.fit` counts in `FitResult.seconds_per_step` (the "
               "optimisation step with its loss check and progress bookkeeping; evaluations excluded). "
               "Whole call: everything `inrank.fit` does, including its periodic evaluation (a full "

@@ -7,7 +7,10 @@ from PIL import Image
 
 import inrank
 import importlib
-from inrank.bench import runner as bench
+
+presets_module = importlib.import_module("inrank.nn.registry")
+from inrank import bench
+from inrank.bench import runner
 from inrank.report.results import ROW_FIELDS
 from inrank.cli import main
 from inrank.errors import DivergedError
@@ -22,10 +25,11 @@ def _records(out):
     return sorted(p.name for p in (out / "runs").glob("*.json"))
 
 
-def test_tiny_suite_writes_every_output(tmp_path):
-    tuned = tmp_path / "tuned.json"
-    tuned.write_text(json.dumps({"lr": {"siren": 1.25e-4}}))  # relu: none -> its preset lr
-    res = bench.run_suite("quick", out=tmp_path, tuned=tuned, **{**TINY, "plots": True})
+def test_tiny_suite_writes_every_output(tmp_path, monkeypatch):
+    tuned = tmp_path / "tuned.json"  # the registry's tuned values: siren's lr; relu keeps its own
+    tuned.write_text(json.dumps({"methods": {"siren": {"lr": 1.25e-4}}}))
+    monkeypatch.setattr(presets_module, "TUNED_PATH", tuned)
+    res = bench.run_suite("quick", out=tmp_path, **{**TINY, "plots": True})
     assert (res.ran, res.skipped) == (2, 0)
     assert [r["method"] for r in res.rows] == ["relu", "siren"]
     assert len(_records(tmp_path)) == 2
@@ -35,7 +39,7 @@ def test_tiny_suite_writes_every_output(tmp_path):
     with open(tmp_path / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and rows[1]["method"] == "siren" and float(rows[1]["lr"]) == 1.25e-4
-    assert float(rows[0]["lr"]) == inrank.preset("relu").lr
+    assert float(rows[0]["lr"]) == 1e-3  # relu's default (PyTorch's Adam default)
     assert set(ROW_FIELDS) <= set(rows[0])
     assert all(r["device"] == "cpu" for r in rows)
     # each row is the protocol it names: the same fit by hand gives the same PSNR, bit for bit
@@ -92,34 +96,43 @@ def test_a_changed_protocol_is_a_new_run(tmp_path):
 def test_suites_are_data_from_the_preset_registry():
     assert bench.suites() == ["quick", "kodak", "width", "bn-placement", "lr-sweep", "generalize",
                               "audio", "occupancy"]
-    quick = bench.expand(bench.suite("quick"), tuned={})
+    quick = bench.expand(bench.suite("quick"))
     assert sorted({r.method for r in quick}) == sorted(inrank.presets())
-    assert {r.lr for r in quick if r.method == "siren"} == {inrank.preset("siren").lr}
-    kodak = bench.expand(bench.suite("kodak"), tuned={"pe": 2e-3})
+    assert {r.lr for r in quick if r.method == "siren"} == {1e-4}  # SIREN's paper lr
+    kodak = bench.expand(bench.suite("kodak"))
     assert len(kodak) == len(inrank.presets()) * 24 * 3 and {r.steps for r in kodak} == {5000}
-    assert {r.lr for r in kodak if r.method == "pe"} == {2e-3}
-    width = bench.expand(bench.suite("width"), tuned={})
+    width = bench.expand(bench.suite("width"))
     assert {r.width for r in width} == {64, 128, 256, 512} and all(r.rank for r in width)
-    bn = {r.method: r for r in bench.expand(bench.suite("bn-placement"), tuned={})}
-    assert bn["bn-later"].preset == "relu" and dict(bn["bn-later"].overrides) == {"batchnorm": "later"}
-    sweep = bench.expand(bench.suite("lr-sweep"), tuned={"relu": 1.0})
+    assert sorted({r.method for r in width}) == sorted(["relu", "relu+rei", "pe", "siren"])
+    bn = {r.method: r for r in bench.expand(bench.suite("bn-placement"))}
+    assert sorted(bn) == sorted(["relu", "bn", "bn-later", "bn-all", "relu+rei"])
+    assert inrank.build("bn-later", 2, 3, depth=3).config.batchnorm == "later"
+    sweep = bench.expand(bench.suite("lr-sweep"))
     assert sorted({r.lr for r in sweep if r.method == "relu"}) == [0.000333333, 0.001, 0.003]
     assert not {r.signal for r in sweep} & set(bench.KODAK), "the sweep uses no reported image"
+    audio = bench.expand(bench.suite("audio"))
+    assert sorted({r.method for r in audio}) == sorted(["relu", "relu+rei", "pe", "rff", "siren",
+                                                         "bn"])
 
 
-def test_lr_sweep_writes_best_lr_and_save_tuned(tmp_path):
+def test_lr_sweep_saves_tuned_values_that_the_registry_applies(tmp_path, monkeypatch):
     out, tuned = tmp_path / "sweep", tmp_path / "tuned.json"
     rc = main(["bench", "lr-sweep", "--methods", "relu", "--images", "camera", "--steps", "3",
                "--size", "8", "--widths", "8", "--out", str(out), "--save-tuned", str(tuned),
                "--no-progress", "--no-plots"])
     assert rc == 0
-    best = json.loads(tuned.read_text())
-    assert best["lr"]["relu"] in (0.000333333, 0.001, 0.003) and best["protocol"]["steps"] == 3
-    assert set(best["grid"]["relu"]) == {"0.000333333", "0.001", "0.003"}
-    assert bench.tuned_lrs(tuned) == best["lr"]
-    runs = bench.expand(bench.suite("quick"), tuned=bench.tuned_lrs(tuned))
-    assert {r.lr for r in runs if r.method == "relu"} == {best["lr"]["relu"]}
+    saved = json.loads(tuned.read_text())
+    relu = saved["methods"]["relu"]
+    assert relu["lr"] in (0.000333333, 0.001, 0.003) and saved["protocol"]["steps"] == 3
+    assert set(relu["grid"]) == {"0.000333333", "0.001", "0.003"}
+    best = max(relu["grid"], key=relu["grid"].get)
+    assert float(best) == relu["lr"] and relu["edge"] == (best != "0.001")
     assert "by learning rate" in (out / "results.md").read_text()
+    monkeypatch.setattr(presets_module, "TUNED_PATH", tuned)
+    assert inrank.preset("relu").lr == relu["lr"] and inrank.preset("relu").tuned == relu
+    runs = bench.expand(bench.suite("quick"))
+    assert {r.lr for r in runs if r.method == "relu"} == {relu["lr"]}
+    assert inrank.preset("pe").lr == 1e-3  # methods the file does not name keep their default
 
 
 def test_width_suite_records_inlet_rank(tmp_path):
@@ -188,7 +201,7 @@ def test_executor_is_a_pluggable_strategy(tmp_path):
         res = bench.run_suite("quick", executor="backwards", out=tmp_path / "b", **TINY)
         ref = bench.run_suite("quick", out=tmp_path / "l", **TINY)
     finally:
-        bench._EXECUTORS.pop("backwards")
+        runner._EXECUTORS.pop("backwards")
     assert seen == ["siren", "relu"] and [r["method"] for r in res.rows] == ["relu", "siren"]
     for a, b in zip(res.rows, ref.rows):  # the same execute_run in this process: bit for bit
         assert a["final_psnr"] == b["final_psnr"]
@@ -221,16 +234,10 @@ def test_a_changed_preset_makes_its_records_stale(tmp_path, monkeypatch):
     assert (res.ran, res.skipped) == (1, 1)
 
 
-def test_committed_tuned_lrs_cover_every_preset():
-    tuned = bench.tuned_lrs()
-    assert set(tuned) == set(inrank.presets()), "rerun: inrank bench lr-sweep --save-tuned ..."
-    assert all(0 < lr < 1 for lr in tuned.values())
-
-
 def test_bn_placement_suite_builds_its_variants(tmp_path):
     res = bench.run_suite("bn-placement", images=["camera"], steps=2, size=8, widths=[8],
                           out=tmp_path, progress=False, plots=False)
-    assert [r["method"] for r in res.rows] == ["relu", "bn", "bn-later", "bn-all", "relu+rei"]
+    assert [r["method"] for r in res.rows] == ["relu", "relu+rei", "bn", "bn-later", "bn-all"]
     cfg = {r["run"]["method"]: r["config"]["batchnorm"] for r in
            (json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json"))}
     assert cfg == {"relu": "none", "bn": "first", "bn-later": "later", "bn-all": "all",

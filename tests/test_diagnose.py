@@ -11,7 +11,7 @@ from torch import nn
 import inrank
 from inrank.diagnosis import rank
 from inrank.cli import main
-from inrank.diagnosis.diagnose import _compress, _dual_eigenvalues, diagnose
+from inrank.diagnosis.per_layer import _compress, _dual_eigenvalues, diagnose
 from inrank.diagnosis.ntk import layerwise_ntk, ntk_factors
 
 
@@ -26,14 +26,14 @@ def test_diagnosis_fields_and_consistency():
     assert d.label == "relu" and d.n_points == 40 and len(d.layers) == 3
     assert [lay.name for lay in d.layers] == ["linears.0", "linears.1", "linears.2"]
     assert (d.layers[0].fan_in, d.layers[0].fan_out, d.layers[2].fan_out) == (2, 16, 3)
-    assert d.input_features["exact"] == 3  # [x, y, 1]
+    assert d.input_features.exact == 3  # [x, y, 1]
     # features of layer l are [H_l, 1], as CoordinateMLP.hidden_features gives them
     feats = copy.deepcopy(model).double().hidden_features(x.double())  # diagnosis is float64
     for lay, h in zip(d.layers[:2], feats[1:]):
         h1 = torch.cat([h, torch.ones(40, 1, dtype=torch.float64)], 1)
-        assert lay.features["exact"] == rank.exact_rank(h1)
-        assert lay.features["numerical"]["0.001"] == rank.numerical_rank(h1, rtol=1e-3)
-        assert lay.features["effective"] == pytest.approx(rank.effective_rank(h1), rel=1e-5)
+        assert lay.features.exact == rank.exact_rank(h1)
+        assert lay.features.at(1e-3) == rank.numerical_rank(h1, rtol=1e-3)
+        assert lay.features.effective == pytest.approx(rank.effective_rank(h1), rel=1e-5)
     assert d.layers[-1].features is None
     # NTK: shares sum to 1, spectra are the blocks' eigenvalues, by either route: the output
     # layer's G is the same for every point (rank 1), so its dual Gram has rank(H~) <= 17 < N
@@ -45,9 +45,9 @@ def test_diagnosis_fields_and_consistency():
         ev = rank.kernel_eigenvalues(block)
         assert lay.ntk_share == pytest.approx(float(block.trace() / ntk.total.trace()))
         assert torch.allclose(lay.spectrum[:5], ev[:5], rtol=1e-9)
-        assert lay.ntk["numerical"]["0.001"] == rank.spectral_numerical_rank(ev, rtol=1e-3)
+        assert lay.ntk.at(1e-3) == rank.spectral_numerical_rank(ev, rtol=1e-3)
         assert lay.ntk_top == pytest.approx(ev[:5].tolist(), rel=1e-9)
-    assert d.total["numerical"]["0.001"] == rank.spectral_numerical_rank(
+    assert d.total.at(1e-3) == rank.spectral_numerical_rank(
         rank.kernel_eigenvalues(ntk.total), rtol=1e-3)
 
 
@@ -57,7 +57,7 @@ def test_dual_gram_equals_primal_block_spectrum():
     f = ntk_factors(model, x)
     block = layerwise_ntk(model, x, layers=[0]).blocks[0]
     g = _compress(f.G[0].reshape(200, -1))  # (N, 18)
-    dual = _dual_eigenvalues(g, _compress(f.H[0]), tile=64)  # q = 18 * 3 = 54
+    dual = _dual_eigenvalues(g, _compress(f.H[0]), chunk=64)  # q = 18 * 3 = 54
     primal = rank.kernel_eigenvalues(block)
     assert dual.shape == (54,)
     assert torch.allclose(dual, primal[:54], rtol=1e-8, atol=1e-10 * float(primal[0]))

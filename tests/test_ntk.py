@@ -73,10 +73,10 @@ def test_output_layer_block_is_c_times_feature_gram():
 def test_tiles_layers_and_names():
     model = inrank.build("pe", 2, 3, width=8, depth=3)
     x = _coords(23)
-    whole = layerwise_ntk(model, x, tile=4096)
-    tiled = layerwise_ntk(model, x, tile=5)
+    whole = layerwise_ntk(model, x, chunk=4096)
+    tiled = layerwise_ntk(model, x, chunk=5)
     _assert_same(tiled, whole)
-    some = layerwise_ntk(model, x, layers=[1, "linears.3"], tile=7)
+    some = layerwise_ntk(model, x, layers=[1, "linears.3"], chunk=7)
     assert some.names == ["linears.1", "linears.3"]
     assert _rel(some.blocks[0], whole.blocks[1]) < 1e-13
     assert _rel(some.total, whole.blocks[1] + whole.blocks[3]) < 1e-13

@@ -6,6 +6,7 @@ import pytest
 
 from inrank.bench import runner as bench
 from inrank.report import results as report
+from inrank.report import tables
 from inrank.report.html import write_html
 
 
@@ -21,7 +22,7 @@ ROWS = [_row("relu", "a", 20.0), _row("relu", "b", 22.0), _row("siren", "a", 30.
 
 
 def test_summary_table_mean_std_and_bold_best():
-    md = report.to_markdown(report.summary_table(ROWS)).splitlines()
+    md = tables.to_markdown(tables.summary_table(ROWS)).splitlines()
     assert md[0] == "| method | final PSNR (dB) | best PSNR (dB) | SSIM | ms/step | params | runs |"
     assert md[1] == "|---|---:|---:|---:|---:|---:|---:|"
     # relu: mean 21, sample std sqrt(2) = 1.41; siren: 28 +- 2.83, the best (bold)
@@ -32,7 +33,7 @@ def test_summary_table_mean_std_and_bold_best():
 
 
 def test_per_image_table_bolds_the_best_per_image():
-    md = report.to_markdown(report.per_image_table(ROWS)).splitlines()
+    md = tables.to_markdown(tables.per_image_table(ROWS)).splitlines()
     assert md[0] == "| method | a | b |"
     assert md[2:] == ["| relu | 20.00 | 22.00 |", "| siren | **30.00** | **26.00** |",
                       "| pe | 25.00 | n/a |"]
@@ -40,7 +41,7 @@ def test_per_image_table_bolds_the_best_per_image():
 
 def test_seeds_give_mean_and_std_per_image():
     rows = [_row("relu", "a", 20.0, seed=0), _row("relu", "a", 24.0, seed=1)]
-    assert report.to_markdown(report.per_image_table(rows)).splitlines()[2] == \
+    assert tables.to_markdown(tables.per_image_table(rows)).splitlines()[2] == \
         "| relu | **22.00 ± 2.83** |"
 
 
@@ -49,7 +50,7 @@ def test_width_table_shows_rank_against_its_maximum():
                               rank_final_numerical=r, rank_max=w + 1)
     rows = [_row("relu", "a", 20.0, width=64, **ranks(64, 30)),
             _row("relu+rei", "a", 23.0, width=64, **ranks(64, 65))]
-    md = report.to_markdown(report.width_table(rows)).splitlines()
+    md = tables.to_markdown(tables.width_table(rows)).splitlines()
     assert md[2] == "| relu | 64 | 20.00 | 30 / 65 | 29 / 65 | 65 | 30 |"
     assert md[3] == "| relu+rei | 64 | **23.00** | 65 / 65 | 64 / 65 | 65 | 65 |"
 
@@ -57,7 +58,7 @@ def test_width_table_shows_rank_against_its_maximum():
 def test_lr_table_bolds_each_methods_best_lr():
     rows = [_row("relu", "a", 20.0, lr=1e-3), _row("relu", "a", 21.0, lr=3e-3),
             _row("siren", "a", 30.0, lr=1e-4), _row("siren", "a", None, lr=3e-3, status="diverged")]
-    md = report.to_markdown(report.lr_table(rows)).splitlines()
+    md = tables.to_markdown(tables.lr_table(rows)).splitlines()
     assert md[0] == "| method | PSNR @ lr, grid point 1 | PSNR @ lr, grid point 2 |"
     assert md[2] == "| relu | 20.00 @ 0.001 | **21.00 @ 0.003** |"
     assert md[3] == "| siren | **30.00 @ 0.0001** | n/a @ 0.003 |"
@@ -135,4 +136,4 @@ def test_write_html_escapes_text(tmp_path):
 
 def test_table_of_no_rows_is_rejected_clearly():
     with pytest.raises(ValueError, match="no rows"):
-        report.summary_table([])
+        tables.summary_table([])

@@ -17,7 +17,7 @@ def _ones(x):
 
 @pytest.mark.parametrize("name", list(SIGNALS_1D))
 def test_layout_and_range(name):
-    s = signal_1d(name, 100)
+    s = signal_1d(name, n_points=100)
     assert s.kind == "1d" and s.shape == (100,) and s.coords.shape == (100, 1)
     assert s.values.shape == (100, 1) and float(s.values.abs().max()) <= 1.0
     assert s.meta["data_range"] == 2.0
@@ -36,7 +36,7 @@ def test_sinusoids_normalised_and_checked():
     with pytest.raises(ValueError, match="same length"):
         sinusoids(8, freqs=(1, 2), amplitudes=(1,))
     with pytest.raises(ValueError, match="unknown 1-D signal"):
-        signal_1d("square", 8)
+        signal_1d("square", n_points=8)
 
 
 def test_step_and_chirp():
@@ -49,7 +49,7 @@ def test_step_and_chirp():
 
 
 def test_rank_of_x_and_ones_is_two():
-    s = signal_1d("sinusoids", 256)
+    s = signal_1d("sinusoids", n_points=256)
     assert exact_rank(_ones(s.coords)) == 2
 
 
@@ -133,7 +133,7 @@ def test_relu_rei_preset_second_layer_rank(d, shape):
 
 @pytest.mark.parametrize("d,shape", [(1, (40,)), (3, (4, 4, 4))])
 def test_diagnose_in_one_and_three_dimensions(d, shape):
-    from inrank.diagnosis.diagnose import diagnose
+    from inrank.diagnosis.per_layer import diagnose
     from inrank.diagnosis.ntk import jacobian_ntk
     from inrank.diagnosis.rank import kernel_eigenvalues, spectral_numerical_rank
 
@@ -142,19 +142,19 @@ def test_diagnose_in_one_and_three_dimensions(d, shape):
         model = inrank.build(method, d, 1, width=16, depth=2, seed=0)
         diag = diagnose(model, x)
         assert diag.n_points == x.shape[0] and len(diag.layers) == 3
-        assert diag.input_features["exact"] == d + 1  # rank of [x, 1]
+        assert diag.input_features.exact == d + 1  # rank of [x, 1]
         feats = model.double().hidden_features(x.double())  # float64, as diagnose measures
         for layer, h in zip(diag.layers[:2], feats[1:]):
-            assert layer.features["exact"] == exact_rank(_ones(h))
+            assert layer.features.exact == exact_rank(_ones(h))
         assert diag.layers[2].features is None
         # the second block's spectrum against the Jacobian-contraction reference
         ev = kernel_eigenvalues(jacobian_ntk(model, x, layers=[1]).blocks[0])
         assert diag.layers[1].ntk_top == pytest.approx(ev[:5].tolist(), rel=1e-9)
-        assert diag.layers[1].ntk["numerical"]["0.001"] == spectral_numerical_rank(ev, rtol=1e-3)
+        assert diag.layers[1].ntk.at(1e-3) == spectral_numerical_rank(ev, rtol=1e-3)
 
 
 def test_fit_1d_reports_snr():
-    s = signal_1d("sinusoids", 128, freqs=(1, 3))
+    s = signal_1d("sinusoids", n_points=128, freqs=(1, 3))
     res = inrank.fit(inrank.build("relu+rei", 1, 1, width=32, depth=2, seed=0), s, steps=200,
                      lr=3e-3, progress=False)
     assert res.metrics["snr"] == pytest.approx(inrank.metrics.snr(res.prediction, s.values))

@@ -24,7 +24,7 @@ def test_round_trip_16_bit(tmp_path):
     save_audio(tmp_path / "a.wav", y, sample_rate=8000)
     sig = load_audio(tmp_path / "a.wav")
     assert sig.kind == "audio" and sig.shape == (800,) and sig.values.shape == (800, 1)
-    assert sig.meta["sample_rate"] == 8000 and sig.meta["seconds"] == pytest.approx(0.1)
+    assert sig.meta["sample_rate"] == 8000 and sig.meta["duration"] == pytest.approx(0.1)
     assert np.abs(sig.values[:, 0].numpy() - y).max() <= 1 / 32767
     c = sig.coords[:, 0]
     assert c.min() == pytest.approx(-1 + 1 / 800) and c.max() == pytest.approx(1 - 1 / 800)
@@ -44,8 +44,8 @@ def test_formats_and_stereo(tmp_path, dtype, scale):
 
 def test_seconds_and_offset(tmp_path):
     save_audio(tmp_path / "a.wav", _tone(8000), sample_rate=8000)
-    assert len(load_audio(tmp_path / "a.wav", seconds=0.25)) == 2000
-    sig = load_audio(tmp_path / "a.wav", seconds=0.25, offset=0.5)
+    assert len(load_audio(tmp_path / "a.wav", duration=0.25)) == 2000
+    sig = load_audio(tmp_path / "a.wav", duration=0.25, offset=0.5)
     np.testing.assert_allclose(sig.values[:, 0].numpy(), _tone(8000)[4000:6000], atol=1e-4)
     with pytest.raises(ValueError, match="no samples"):
         load_audio(tmp_path / "a.wav", offset=2.0)
@@ -96,6 +96,6 @@ def test_cli_fit_wav_writes_wav_and_plot(tmp_path, capsys):
 
 
 def test_bach_clip(data_dir):
-    sig = load_audio(data_dir / "audio" / "bach.wav", seconds=0.1)
+    sig = load_audio(data_dir / "audio" / "bach.wav", duration=0.1)
     assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.out_dim == 1
     assert float(sig.values.abs().max()) <= 1.0

@@ -27,7 +27,7 @@ def sphere():
 
 @pytest.fixture(scope="module")
 def sphere_signal(sphere):
-    return mesh_occupancy(*sphere, 2000, seed=0, name="sphere")
+    return mesh_occupancy(*sphere, n_points=2000, seed=0, name="sphere")
 
 
 def test_winding_number_inside_outside_and_fast_equals_exact(sphere):
@@ -68,7 +68,7 @@ def test_occupancy_samples(sphere_signal):
 def test_non_watertight_warns_and_keeps_the_inside(sphere):
     v, f = sphere
     with pytest.warns(UserWarning, match="not watertight"):
-        s = mesh_occupancy(v, f[10:], 500, seed=1)
+        s = mesh_occupancy(v, f[10:], n_points=500, seed=1)
     assert not s.meta["watertight"]
     w = winding_number(torch.zeros(1, 3), s.meta["vertices"], s.meta["faces"], exact=True)
     assert float(w) > 0.9  # a small hole barely changes the centre's winding number
@@ -107,10 +107,10 @@ def test_load_mesh_file_and_cli(tmp_path, sphere, capsys):
     save_obj(tmp_path / "s.obj", *sphere)
     v, f = load_mesh(tmp_path / "s.obj")
     assert f.shape == sphere[1].shape
-    sig = load_mesh_occupancy(tmp_path / "s.obj", 500, seed=0)
+    sig = load_mesh_occupancy(tmp_path / "s.obj", n_points=500, seed=0)
     assert sig.name == "s" and sig.meta["watertight"]
     out = tmp_path / "run"
-    rc = main(["fit", str(tmp_path / "s.obj"), "--points", "1000", "--steps", "20", "--width", "16",
+    rc = main(["fit", str(tmp_path / "s.obj"), "--n-points", "1000", "--steps", "20", "--width", "16",
                "--depth", "2", "--method", "relu+rei", "--resolution", "12", "--out", str(out),
                "--no-progress"])
     assert rc == 0 and "IoU" in capsys.readouterr().out

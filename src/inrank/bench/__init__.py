@@ -2,11 +2,11 @@
 batched, Ray), task protocols (held-out pixels, audio, occupancy) and learning-rate tuning."""
 from __future__ import annotations
 
-from .runner import (Suite, SuiteResult, executors, expand, register_executor, run_suite, suite,
-                     suites)
 from .run import ExecOptions, Run, data_dir, execute_run, resolve_image
-from .tuning import best_lrs
+from .runner import SuiteResult, executors, register_executor, run_suite
+from .catalog import KODAK, Suite, expand, methods_of, suite, suites
+from .tuning import best_lrs, write_tuned
 
-__all__ = ["Suite", "SuiteResult", "suites", "suite", "expand", "run_suite", "executors",
-           "register_executor", "Run", "ExecOptions", "execute_run", "data_dir",
-           "resolve_image", "best_lrs"]
+__all__ = ["Suite", "SuiteResult", "suites", "suite", "expand", "methods_of", "run_suite",
+           "executors", "register_executor", "Run", "ExecOptions", "execute_run", "data_dir",
+           "resolve_image", "best_lrs", "write_tuned", "KODAK"]

@@ -58,7 +58,7 @@ class Run:
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
         a record whose config differs is stale (the preset changed) and runs again."""
-        from ..nn.presets import preset
+        from ..nn.registry import preset
 
         cfg = replace(preset(self.preset).config, width=self.width, depth=self.depth,
                       **dict(self.overrides)).to_dict()
@@ -141,8 +141,8 @@ def _task_signal(task: str, name: str, data: Path) -> Signal:
 
 def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple | None]:
     """Load the run's signal and build its model; with ``run.rank`` also the inlet rank at init."""
-    from .demo import inlet_rank
-    from ..nn.presets import build
+    from ..diagnosis.inlet import inlet_rank
+    from ..nn.registry import build
 
     from .tasks import task_overrides
 
@@ -161,11 +161,10 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
 
 
 def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
-               seconds: float) -> dict:
-    # seconds: the run's wall time
+               wall_seconds: float) -> dict:
     """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
     from .. import __version__
-    from .demo import inlet_rank
+    from ..diagnosis.inlet import inlet_rank
 
     rank = None
     if run.rank:
@@ -181,7 +180,7 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
                     "seconds_per_step": result.seconds_per_step, "device": result.device},
         "history": result.history, "rank": rank, "shape": list(signal.shape),
         "config": run.config(),
-        "wall_seconds": seconds, "inrank": __version__,
+        "wall_seconds": wall_seconds, "inrank": __version__,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if run.task != "image" and status == "ok":

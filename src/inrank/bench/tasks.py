@@ -14,18 +14,14 @@ from pathlib import Path
 from .. import validation as _checks
 from ..train.loop import fit
 from ..train.evaluate import occupancy_iou
-from ..nn.presets import build, preset
+from ..nn.registry import build, preset
 from ..signals.signal import Signal
 from ..signals.splits import subgrid_mask
 
-__all__ = ["TASK_METHODS", "TASK_SUITES", "task_overrides", "task_loss", "task_signal",
+__all__ = ["TASK_SUITES", "task_overrides", "task_loss", "task_signal",
            "task_fit_kwargs", "task_metrics", "run_generalize", "run_audio", "run_occupancy"]
 
-#: The presets the generalize, audio and occupancy suites compare.
-TASK_METHODS = ("relu", "relu+rei", "pe", "rff", "siren", "bn")
-
-
-def _audio_overrides(method: str, seconds: float) -> dict:
+def _audio_overrides(method: str, duration: float) -> dict:
     """Frequency scales in Hz terms, so they mean the same for any clip length T.
 
     A unit of the ``[-1, 1]`` time axis is ``T / 2`` seconds. SIREN's audio setting
@@ -36,18 +32,18 @@ def _audio_overrides(method: str, seconds: float) -> dict:
     cfg = preset(method).config
     out: dict = {}
     if cfg.activation in ("sine", "finer", "gabor"):
-        out["omega0"] = 3000.0 * seconds / 7.0
+        out["omega0"] = 3000.0 * duration / 7.0
     if cfg.encoding == "rff":
-        out["rff_sigma"] = 500.0 * seconds
+        out["rff_sigma"] = 500.0 * duration
     if cfg.encoding == "pe":
-        out["pe_octaves"] = 1 + max(0, math.ceil(math.log2(2000.0 * seconds)))
+        out["pe_octaves"] = 1 + max(0, math.ceil(math.log2(2000.0 * duration)))
     return out
 
 
 def task_overrides(method: str, signal: Signal) -> dict:
     """:func:`inrank.build` overrides that a signal kind needs for ``method`` (``{}`` if none)."""
     if signal.kind == "audio":
-        return _audio_overrides(method, float(signal.meta.get("seconds", 1.0)))
+        return _audio_overrides(method, float(signal.meta.get("duration", 1.0)))
     return {}
 
 
@@ -64,11 +60,11 @@ TASK_SUITES: dict[str, dict] = {
                    "size": 96, "steps": 800, "width": 128, "depth": 3},
     "audio": {"summary": "0.25 s clips of SIREN's bach (from 1.0 s) and counting (from 0.4 s, "
                          "the first word); PSNR and SNR",
-              "signals": ("bach", "counting"), "seconds": 0.25,
+              "signals": ("bach", "counting"), "duration": 0.25,
               "offset": {"bach": 1.0, "counting": 0.4}, "steps": 300,
               "width": 128, "depth": 3},
     "occupancy": {"summary": "bunny and armadillo occupancy (20k samples, BCE), IoU on a 48^3 grid",
-                  "signals": ("bunny", "armadillo"), "points": 20_000, "steps": 500,
+                  "signals": ("bunny", "armadillo"), "n_points": 20_000, "steps": 500,
                   "batch_size": 4096, "resolution": 48, "width": 128, "depth": 3},
 }
 
@@ -85,9 +81,10 @@ def task_signal(task: str, name: str, data: Path, **options) -> Signal:
     if task == "audio":
         offset = proto["offset"]
         offset = offset.get(name, 0.0) if isinstance(offset, dict) else float(offset)
-        return load_audio(data / "audio" / f"{name}.wav", proto["seconds"], offset=offset)
+        return load_audio(data / "audio" / f"{name}.wav", duration=proto["duration"], offset=offset)
     if task == "occupancy":
-        return load_mesh_occupancy(data / "meshes" / f"{name}.obj", proto["points"], seed=0)
+        return load_mesh_occupancy(data / "meshes" / f"{name}.obj", n_points=proto["n_points"],
+                                   seed=0)
     path = data / "kodak" / f"{name}.png"
     sig = load_image(path if path.exists() else name, size=proto["size"])
     return sig

@@ -1,30 +1,15 @@
-"""Tuned learning rates: the committed file (:data:`TUNED_LR_PATH`) that the bench suites read,
-and :func:`best_lrs`, which picks each method's best lr from an lr-sweep's records."""
+"""Learning-rate tuning: :func:`best_lrs` picks each method's best lr from an lr sweep's
+records, and :func:`write_tuned` stores the choice, with its grid and protocol, in the file the
+preset registry reads (:data:`inrank.nn.registry.TUNED_PATH`)."""
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["TUNED_LR_PATH", "tuned_lrs", "best_lrs"]
+from .. import files
 
-#: The committed tuned learning rates, written by ``inrank bench lr-sweep --save-tuned``.
-TUNED_LR_PATH = Path(__file__).with_name("tuned_lr.json")
-
-
-def tuned_lrs(path: str | Path | None = None) -> dict[str, float]:
-    """The tuned learning rates (method -> lr) from ``path`` (default :data:`TUNED_LR_PATH`).
-
-    A missing default file gives ``{}`` (every method then runs at its preset lr).
-    """
-    p = Path(path) if path is not None else TUNED_LR_PATH
-    if not p.is_file():
-        if path is not None:
-            raise FileNotFoundError(f"tuned lr file not found: {str(p)!r}")
-        return {}
-    data = json.loads(p.read_text(encoding="utf-8"))
-    return {k: float(v) for k, v in data.get("lr", {}).items()}
+__all__ = ["best_lrs", "write_tuned"]
 
 
 def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
@@ -46,3 +31,12 @@ def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
         if len(means) > 1 and best[method] in (min(means), max(means)):
             edge.append(method)
     return {"lr": best, "edge": edge, "protocol": protocol, "grid": grid}
+
+
+def write_tuned(best: dict, path: str | Path) -> Path:
+    """Write :func:`best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
+    {method: {"lr", "grid", "edge", "reason"}}}``; the registry reads it from
+    :data:`inrank.nn.registry.TUNED_PATH`."""
+    methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": m in best["edge"],
+                   "reason": "best mean final PSNR of the sweep"} for m, lr in best["lr"].items()}
+    return files.write_json(path, {"protocol": best["protocol"], "methods": methods})

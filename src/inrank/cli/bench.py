@@ -5,20 +5,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from .fit import positive_float, positive_int
+from .args import names, positive_float, positive_int
 
 __all__ = ["add_arguments", "run"]
 
 
-def _names(values: list[str] | None) -> list[str] | None:
-    """``--methods a b,c`` -> ``["a", "b", "c"]`` (spaces or commas)."""
-    if values is None:
-        return None
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..bench.runner import executors, suite, suites
+    from ..bench import executors, suite, suites
 
     p.description = "Run a benchmark suite. Suites: " + "; ".join(
         f"{n}: {suite(n).summary}" for n in suites())
@@ -40,9 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder holding kodak/ ($INRANK_DATA, else ../shared/data)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
-    p.add_argument("--tuned", type=Path, default=None, help="tuned-lr JSON (the committed one)")
     p.add_argument("--save-tuned", type=Path, default=None, metavar="PATH",
-                   help="lr sweeps: also write the best lr per method to PATH")
+                   help="lr sweeps: also write the best lr per method to PATH in the registry's "
+                   "format (src/inrank/nn/tuned.json is the file the registry reads)")
     p.add_argument("--lr-multipliers", type=positive_float, nargs="+", default=None, metavar="X",
                    help="lr grid as multiples of each method's base lr (suite's; lr-sweep: 1/3 1 3)")
     p.add_argument("--report-image", default=None, help="image shown in the HTML report")
@@ -51,8 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import files as _io
-    from ..bench.runner import run_suite, suite
+    from ..bench import run_suite, suite, write_tuned
     from ..errors import InputError
 
     if args.threads:
@@ -64,16 +56,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--save-tuned needs an lr sweep; suite {args.suite!r} has one lr per "
                          "method (use: inrank bench lr-sweep --save-tuned PATH)")
     out = args.out or Path("inrank-out/bench") / args.suite
-    res = run_suite(args.suite, methods=_names(args.methods), images=_names(args.images),
+    res = run_suite(args.suite, methods=names(args.methods), images=names(args.images),
                     steps=args.steps, seeds=args.seeds, widths=args.widths, size=args.size,
                     out=out, progress=not args.no_progress, executor=args.executor,
-                    data=args.data, device=args.device, tuned=args.tuned,
+                    data=args.data, device=args.device,
                     report_image=args.report_image, plots=not args.no_plots,
                     lr_multipliers=args.lr_multipliers, address=args.address)
     if args.save_tuned is not None:
         import json
 
-        _io.write_json(args.save_tuned, json.loads(res.files["best_lr"].read_text()))
+        write_tuned(json.loads(res.files["best_lr"].read_text()), args.save_tuned)
     print(f"inrank bench {args.suite}: {res.ran} run(s) done, {res.skipped} already finished "
           f"-> {out}/", file=sys.stderr)
     print(res.files["md"].read_text(encoding="utf-8"))

@@ -5,21 +5,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from .fit import positive_int
+from .args import names, positive_int
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..bench.demo import DEMO_METHODS
-    from ..nn.presets import presets
+    from ..nn.registry import presets
 
     p.add_argument("--image", default="astronaut", help="image file or scikit-image sample (astronaut)")
     p.add_argument("--size", type=positive_int, default=64, help="short side in px (64)")
     p.add_argument("--steps", type=positive_int, default=500, help="Adam steps per method (500)")
     p.add_argument("--width", type=positive_int, default=256, help="units per hidden layer (256)")
     p.add_argument("--depth", type=positive_int, default=3, help="hidden layers (3)")
-    p.add_argument("--methods", default=",".join(DEMO_METHODS),
+    p.add_argument("--methods", default=",".join(presets("demo")),
                    help=f"comma-separated presets from: {', '.join(presets())}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("inrank-out/demo"), help="output folder")
@@ -29,10 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import files as _io
     from ..bench.demo import compare_methods, demo_markdown, write_demo_html
-    from ..nn.presets import preset
+    from ..nn.registry import preset
     from ..signals.signal import load_image
 
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    methods = tuple(names(args.methods))
     for m in methods:
         preset(m)  # unknown names fail here, before any work
     signal = load_image(args.image, size=args.size)

@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 import sys
 from pathlib import Path
 
-from .fit import add_model_arguments, positive_int
+from .args import add_model_arguments, names, positive_int
 
 __all__ = ["add_arguments", "run"]
 
 
-def _names(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
 def _widths(text: str) -> list[int]:
     try:
-        out = [positive_int(t) for t in _names(text)]
+        out = [positive_int(t) for t in names(text)]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive widths like 64,128,256, got {text!r}") from None
@@ -26,7 +23,7 @@ def _widths(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..nn.presets import presets
+    from ..nn.registry import presets
 
     p.add_argument("--method", default="relu,relu+rei", metavar="NAME[,NAME...]",
                    help=f"comma-separated presets from: {', '.join(presets())} (relu,relu+rei)")
@@ -48,14 +45,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import files as _io
-    from ..diagnosis.diagnose import diagnose
+    from ..diagnosis.per_layer import diagnose
     from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
+    from ..diagnosis.rank import RankMeasures
     from ..errors import InputError
+    from ..report.tables import markdown_table
     from ..train.loop import fit
-    from ..nn.presets import build, preset
+    from ..nn.registry import build, preset
     from ..signals.signal import load_image
 
-    methods = _names(args.method)
+    methods = names(args.method)
     if not methods:
         raise InputError("--method is empty; pass preset names like relu,pe")
     for m in methods:
@@ -89,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
     plot_rank_bars(diags, out / "rank_bars.png")
     plot_spectra(diags, out / "ntk_spectra.png")
     if args.widths:
-        ranks: dict[str, dict[int, dict]] = {}
-        lines = ["| method | " + " | ".join(f"D={w}" for w in args.widths) + " |",
-                 "|---|" + "---|" * len(args.widths)]
+        ranks: dict[str, dict[int, RankMeasures]] = {}
         for m in methods:
             ranks[m] = {}
             for w in args.widths:
@@ -99,14 +96,14 @@ def run(args: argparse.Namespace) -> int:
                               seed=args.seed)
                 d = diagnose(model, signal.coords, ntk=False, batchnorm=args.batchnorm)
                 ranks[m][w] = d.layers[0].features
-            lines.append(f"| {m} | " + " | ".join(
-                f"{ranks[m][w]['exact']} / {ranks[m][w]['numerical']['0.001']}"
-                for w in args.widths) + " |")
-        table = "Rank of [H_1, 1] at init (exact / numerical @1e-3):\n\n" + "\n".join(lines)
+        table = ("Rank of [H_1, 1] at init (exact / numerical @1e-3):\n\n" + markdown_table(
+            ["method"] + [f"D={w}" for w in args.widths],
+            [[m] + [f"{ranks[m][w].exact} / {ranks[m][w].at(1e-3)}" for w in args.widths]
+             for m in methods]))
         print(table)
         texts.append(table)
         plot_rank_vs_width(ranks, out / "rank_vs_width.png")
-        records.append({"rank_vs_width": {m: {str(w): r for w, r in per.items()}
+        records.append({"rank_vs_width": {m: {str(w): asdict(r) for w, r in per.items()}
                                           for m, per in ranks.items()}})
     _io.write_text(out / "diagnosis.md", "\n\n".join(texts) + "\n")
     _io.write_json(out / "diagnosis.json", records)

@@ -6,41 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "positive_int", "positive_float", "add_model_arguments"]
+from .args import add_model_arguments, positive_float, positive_int
 
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def add_model_arguments(p: argparse.ArgumentParser, *, method: bool = True) -> None:
-    """--method, --width, --depth, --seed: shared by fit and diagnose."""
-    from ..nn.presets import presets
-
-    if method:
-        p.add_argument("--method", default="relu+rei", choices=presets(), metavar="NAME",
-                       help=f"method preset: {', '.join(presets())} (default: relu+rei)")
-    p.add_argument("--width", type=positive_int, default=256, help="units per hidden layer (256)")
-    p.add_argument("--depth", type=positive_int, default=3, help="hidden layers (3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of init and batch order (0)")
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,8 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive_int, default=1000, help="Adam steps (1000)")
     p.add_argument("--lr", type=positive_float, default=None, help="learning rate (preset's default)")
     p.add_argument("--size", type=positive_int, default=None, help="resize the short side to SIZE px")
-    p.add_argument("--seconds", type=positive_float, default=None, help="audio: first SECONDS only")
-    p.add_argument("--points", type=positive_int, default=50_000, help="mesh: occupancy samples (50000)")
+    p.add_argument("--duration", type=positive_float, default=None,
+                   help="audio: keep the first DURATION seconds")
+    p.add_argument("--n-points", type=positive_int, default=50_000,
+                   help="mesh: occupancy samples (50000)")
     p.add_argument("--resolution", type=positive_int, default=64,
                    help="mesh: IoU grid R^3 (64); marching cubes on (2R)^3")
     p.add_argument("--schedule", default="none", choices=["none", "cosine", "exponential"])
@@ -69,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import files as _io
     from ..train.loop import fit
     from ..report.figures import save_comparison, save_psnr_curves
-    from ..nn.presets import build, preset
+    from ..nn.registry import build, preset
     from ..signals.load import load_signal
     from ..bench.tasks import task_loss, task_overrides
 
-    signal = load_signal(args.source, size=args.size, seconds=args.seconds,
-                         n_points=args.points, seed=args.seed)
+    signal = load_signal(args.source, size=args.size, duration=args.duration,
+                         n_points=args.n_points, seed=args.seed)
     lr = args.lr if args.lr is not None else preset(args.method).lr
     overrides = task_overrides(args.method, signal)
     model = build(args.method, signal.in_dim, signal.out_dim, width=args.width,
@@ -85,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
               "lr": lr, "size": args.size, "schedule": args.schedule,
               "batch_size": args.batch_size, "device": args.device,
               "shape": list(signal.shape), "kind": signal.kind, "overrides": overrides,
-              "seconds": args.seconds, "points": args.points, "model": model.config.to_dict()}
+              "duration": args.duration, "n_points": args.n_points, "model": model.config.to_dict()}
     _io.write_json(out / "config.json", config)
     result = fit(model, signal, steps=args.steps, lr=lr, schedule=args.schedule,
                  batch_size=args.batch_size, seed=args.seed, device=args.device,

@@ -2,8 +2,10 @@
 Jacobian-contraction reference), :func:`diagnose` per layer, and their figures."""
 from __future__ import annotations
 
-from .diagnose import Diagnosis, LayerDiagnosis, diagnose
+from .inlet import inlet_rank
+from .per_layer import Diagnosis, LayerDiagnosis, diagnose
+from .rank import RankMeasures
 from .ntk import LayerwiseNTK, NTKFactors, dense_layers, jacobian_ntk, layerwise_ntk, ntk_factors
 
-__all__ = ["Diagnosis", "LayerDiagnosis", "diagnose", "LayerwiseNTK", "NTKFactors",
+__all__ = ["Diagnosis", "LayerDiagnosis", "diagnose", "inlet_rank", "RankMeasures", "LayerwiseNTK", "NTKFactors",
            "dense_layers", "ntk_factors", "layerwise_ntk", "jacobian_ntk"]

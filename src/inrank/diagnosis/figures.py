@@ -8,25 +8,22 @@ import numpy as np
 
 from ..files import save_figure
 from ..report.figures import new_figure
+from .rank import RankMeasures
 
 __all__ = ["plot_diagnosis", "plot_rank_bars", "plot_spectra", "plot_rank_vs_width"]
-
-
-def _key(diag) -> str:
-    return f"{diag.rtols[0]:g}"
 
 
 def _bars(ax, diags, what: str) -> None:
     width = 0.8 / max(len(diags), 1)
     for m, d in enumerate(diags):
         layers = [lay for lay in d.layers if (lay.features if what == "features" else lay.ntk)]
-        vals = [(lay.features if what == "features" else lay.ntk)["numerical"][_key(d)]
+        vals = [(lay.features if what == "features" else lay.ntk).at(d.rtols[0])
                 for lay in layers]
         ax.bar(np.array([lay.index for lay in layers]) + (m - (len(diags) - 1) / 2) * width,
                vals, width=width, label=d.label)
     ax.set_xticks(sorted({lay.index for d in diags for lay in d.layers}))
     ax.set_xlabel("dense layer")
-    ax.set_ylabel(f"numerical rank (rtol {_key(diags[0])})")
+    ax.set_ylabel(f"numerical rank (rtol {diags[0].rtols[0]:g})")
     ax.set_title("features [H_l, 1]" if what == "features" else "NTK block Theta_l")
     ax.grid(alpha=0.3, axis="y")
 
@@ -84,12 +81,12 @@ def plot_spectra(diags: list, path: str | Path) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
-def plot_rank_vs_width(ranks: dict[str, dict[int, dict]], path: str | Path, *,
-                       rtol: str = "0.001") -> Path:
+def plot_rank_vs_width(ranks: dict[str, dict[int, RankMeasures]], path: str | Path, *,
+                       rtol: float = 1e-3) -> Path:
     """Rank of ``[H_1, 1]`` against width, one line per method.
 
     Args:
-        ranks: method -> width -> rank measures (a ``LayerDiagnosis.features`` dict).
+        ranks: method -> width -> :class:`RankMeasures` (a ``LayerDiagnosis.features``).
         rtol: which numerical rank to plot (dashed), next to the exact rank (solid).
     """
     fig = new_figure((6, 4))
@@ -98,9 +95,9 @@ def plot_rank_vs_width(ranks: dict[str, dict[int, dict]], path: str | Path, *,
     for i, (method, per) in enumerate(ranks.items()):
         ws = sorted(per)
         color = f"C{i}"
-        ax.plot(ws, [per[w]["exact"] for w in ws], "o-", color=color, label=f"{method} exact")
-        ax.plot(ws, [per[w]["numerical"][rtol] for w in ws], "s--", color=color,
-                label=f"{method} @{rtol}")
+        ax.plot(ws, [per[w].exact for w in ws], "o-", color=color, label=f"{method} exact")
+        ax.plot(ws, [per[w].at(rtol) for w in ws], "s--", color=color,
+                label=f"{method} @{rtol:g}")
     ax.plot(widths, [w + 1 for w in widths], ":", color="gray", label="D + 1")
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])

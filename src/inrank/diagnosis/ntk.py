@@ -206,14 +206,14 @@ def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[
     return sorted(out)
 
 
-def _factors(m: nn.Module, x: torch.Tensor, layers, tile: int) -> NTKFactors:
+def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int) -> NTKFactors:
     dense = dense_layers(m, x)
     keep = select_layers(layers, [n for n, _ in dense])
     mods = [dense[k][1] for k in keep]
     G: list[list[torch.Tensor]] = [[] for _ in mods]
     H: list[list[torch.Tensor]] = [[] for _ in mods]
-    for start in range(0, x.shape[0], tile):
-        xt = x[start:start + tile]
+    for start in range(0, x.shape[0], chunk):
+        xt = x[start:start + chunk]
         ins: dict[nn.Module, torch.Tensor] = {}
         probes: dict[nn.Module, torch.Tensor] = {}
 
@@ -247,7 +247,7 @@ def _factors(m: nn.Module, x: torch.Tensor, layers, tile: int) -> NTKFactors:
 
 def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = torch.float64,
                 layers: Sequence[int | str] | None = None, batchnorm: str = "batch",
-                tile: int = 4096) -> NTKFactors:
+                chunk: int = 4096) -> NTKFactors:
     """Compute ``G_l`` and ``H~_{l-1}`` of every selected dense layer (see the module notes).
 
     Args:
@@ -256,7 +256,7 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
         dtype: compute dtype (float64 for reference-grade kernels).
         layers: dense-layer indices or names (default: all).
         batchnorm: ``"batch"`` or ``"running"`` frozen statistics.
-        tile: points per forward/backward pass.
+        chunk: points per forward/backward pass (chunk).
 
     Returns:
         :class:`NTKFactors`; the model is not modified.
@@ -264,40 +264,40 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
     if batchnorm == "coupled":
         raise InputError("batchnorm='coupled' breaks the per-sample factorisation; use "
                          "jacobian_ntk(..., batchnorm='coupled') or 'batch'/'running' here")
-    tile = _checks.positive_int("tile", tile)
+    chunk = _checks.positive_int("chunk", chunk)
     m, x = _prepared(model, coords, batchnorm, dtype)
     with _no_tf32():
-        return _factors(m, x, layers, tile)
+        return _factors(m, x, layers, chunk)
 
 
 def ntk_block(G: torch.Tensor, H: torch.Tensor, outputs: str = "trace", *,
-              tile: int = 2048) -> torch.Tensor:
-    """One dense layer's NTK block ``(G G^T) o (H H^T)`` from its factors, in row tiles.
+              chunk: int = 2048) -> torch.Tensor:
+    """One dense layer's NTK block ``(G G^T) o (H H^T)`` from its factors, in chunks of rows.
 
     Args:
         G: ``(N, c, D)`` per-sample output gradients w.r.t. the layer's pre-activation.
         H: ``(N, P)`` the layer's input with the ones column (``NTKFactors.H``).
         outputs: ``"trace"`` -> ``(N, N)``; ``"full"`` -> ``(N c, N c)``, index ``i * c + a``.
-        tile: rows per tile.
+        chunk: rows per chunk.
     """
     n, c, _ = G.shape
     if outputs == "trace":
         Gf = G.reshape(n, -1)  # (N, c D): flattening sums over the outputs
         out = torch.empty(n, n, dtype=G.dtype, device=G.device)
-        for s in range(0, n, tile):
-            out[s:s + tile] = (Gf[s:s + tile] @ Gf.T) * (H[s:s + tile] @ H.T)
+        for s in range(0, n, chunk):
+            out[s:s + chunk] = (Gf[s:s + chunk] @ Gf.T) * (H[s:s + chunk] @ H.T)
         return out
     Gf = G.reshape(n * c, -1)  # (N c, D)
     out = torch.empty(n, c, n, c, dtype=G.dtype, device=G.device)
-    for s in range(0, n, tile):
-        gg = (Gf[s * c:(s + tile) * c] @ Gf.T).view(-1, c, n, c)
-        out[s:s + tile] = gg * (H[s:s + tile] @ H.T)[:, None, :, None]
+    for s in range(0, n, chunk):
+        gg = (Gf[s * c:(s + chunk) * c] @ Gf.T).view(-1, c, n, c)
+        out[s:s + chunk] = gg * (H[s:s + chunk] @ H.T)[:, None, :, None]
     return out.view(n * c, n * c)
 
 
 def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trace",
                   dtype: torch.dtype = torch.float64, layers: Sequence[int | str] | None = None,
-                  batchnorm: str = "batch", tile: int = 2048) -> LayerwiseNTK:
+                  batchnorm: str = "batch", chunk: int = 2048) -> LayerwiseNTK:
     """The empirical NTK split into one block per dense layer, by the factorisation
     ``Theta_l = (G_l G_l^T) o (H~_{l-1} H~_{l-1}^T)`` (Zheng et al. 2026).
 
@@ -310,7 +310,7 @@ def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "tra
         dtype: compute dtype; TF32 is off throughout.
         layers: dense-layer indices (forward order) or module names; default all.
         batchnorm: ``"batch"`` (this batch's statistics, frozen) or ``"running"``.
-        tile: rows per tile; memory beyond the output is ``O(tile * N)``. N = 16384 with
+        chunk: rows per chunk; memory beyond the output is ``O(chunk * N)``. N = 16384 with
             ``outputs="trace"`` on a depth-3 MLP needs about 10 GiB for the five kernels.
 
     Returns:
@@ -323,10 +323,10 @@ def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "tra
         (3, (5, 5), 'linears.0')
     """
     _checks.one_of("outputs", outputs, OUTPUTS)
-    tile = _checks.positive_int("tile", tile)
-    f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, tile=tile)
+    chunk = _checks.positive_int("chunk", chunk)
+    f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, chunk=chunk)
     with _no_tf32():
-        blocks = [ntk_block(G, H, outputs, tile=tile) for G, H in zip(f.G, f.H)]
+        blocks = [ntk_block(G, H, outputs, chunk=chunk) for G, H in zip(f.G, f.H)]
     total = blocks[0].clone()
     for b in blocks[1:]:
         total += b

@@ -1,11 +1,13 @@
 """Rank measures of feature matrices and kernels, computed in float64 from singular values."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..errors import InputError
 
-__all__ = ["singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
+__all__ = ["RankMeasures", "rank_measures", "singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
            "participation_ratio", "kernel_eigenvalues", "gram_eigenvalues", "spectral_exact_rank",
            "spectral_numerical_rank", "spectral_effective_rank", "spectral_stable_rank",
            "spectral_participation_ratio"]
@@ -132,3 +134,39 @@ def spectral_participation_ratio(values: torch.Tensor) -> float:
     """``(sum v)^2 / sum v^2`` (for a kernel's eigenvalues: its participation ratio)."""
     s = _spectrum(values)
     return 0.0 if s.sum() == 0 else float(s.sum() ** 2 / (s ** 2).sum())
+
+
+@dataclass(frozen=True)
+class RankMeasures:
+    """The rank measures of one feature matrix or kernel.
+
+    Attributes:
+        exact: rank at float64 machine precision (:func:`spectral_exact_rank`).
+        numerical: ``(rtol, rank)`` pairs, the count of values above ``rtol`` times the largest.
+        effective: Roy and Vetterli's effective rank.
+    """
+
+    exact: int
+    numerical: tuple[tuple[float, int], ...]
+    effective: float
+
+    def at(self, rtol: float) -> int:
+        """The numerical rank at ``rtol`` (one of those measured).
+
+        Examples:
+            >>> rank_measures(torch.tensor([1.0, 1e-2, 1e-5]), size=3, rtols=(1e-3,)).at(1e-3)
+            2
+        """
+        for r, n in self.numerical:
+            if r == rtol:
+                return n
+        raise InputError(f"no numerical rank at rtol {rtol:g}; measured at "
+                         f"{', '.join(f'{r:g}' for r, _ in self.numerical)}")
+
+
+def rank_measures(values: torch.Tensor, *, size: int, rtols: tuple[float, ...]) -> RankMeasures:
+    """:class:`RankMeasures` of a spectrum (singular values, or a PSD kernel's eigenvalues) of a
+    problem of size ``size`` (the larger dimension, for the exact rank's tolerance)."""
+    return RankMeasures(spectral_exact_rank(values, size=size),
+                        tuple((float(r), spectral_numerical_rank(values, rtol=r)) for r in rtols),
+                        spectral_effective_rank(values))

@@ -6,7 +6,7 @@ from . import init
 from .activations import ACTIVATIONS, Finer, Gabor, Gauss, Sine, make_activation
 from .encodings import FourierFeatures, PositionalEncoding
 from .mlp import CoordinateMLP, MLPConfig
-from .presets import Preset, build, preset, presets
+from .registry import Preset, build, preset, presets
 
 __all__ = ["init", "ACTIVATIONS", "Sine", "Gauss", "Gabor", "Finer", "make_activation",
            "PositionalEncoding", "FourierFeatures", "MLPConfig", "CoordinateMLP", "Preset",

@@ -13,8 +13,9 @@ import numpy as np
 
 from .. import files as _io
 from .figures import new_figure, save_comparison, save_psnr_curves
+from .tables import Table
 
-__all__ = ["representative", "write_figures", "write_html"]
+__all__ = ["representative", "write_figures", "write_html", "write_page", "html_table"]
 
 
 def _mean_final(recs: Sequence[dict]) -> float:
@@ -115,43 +116,69 @@ def _width_plot(records: Sequence[dict], path: Path) -> Path:
     return _io.save_figure(fig, path, dpi=110)
 
 
-def _html_table(table) -> str:
+def html_table(table: Table) -> str:
+    """A :data:`~inrank.report.tables.Table` as an HTML ``<table>`` (bold cells in ``<b>``)."""
     headers, body = table
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    rows = "".join("<tr>" + "".join(
-        f"<td>{'<b>' if b else ''}{html.escape(t)}{'</b>' if b else ''}</td>" for t, b in row)
-        + "</tr>" for row in body)
+
+    def cell(c) -> str:
+        text, bold = (c, False) if isinstance(c, str) else c
+        text = html.escape(str(text))
+        return f"<td><b>{text}</b></td>" if bold else f"<td>{text}</td>"
+
+    rows = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in body)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+_STYLE = ("body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
+          "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
+          "td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}"
+          "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
+          "img{max-width:100%}figure{margin:0.6em 0}figcaption{color:#555}"
+          ".grid{display:flex;flex-wrap:wrap;gap:0 2%}.grid figure{width:48%}")
+
+
+def write_page(path: str | Path, *, title: str, paragraphs: Sequence[str] = (),
+               tables: Sequence[tuple[str, Table]] = (),
+               sections: Sequence[tuple[str, Sequence[tuple[str, Path]], bool]] = ()) -> Path:
+    """Write one self-contained HTML page; the bench report and the demo page both use it.
+
+    Args:
+        path: the ``.html`` file; image paths are written relative to its folder.
+        title: the page title and heading.
+        paragraphs: plain-text paragraphs under the heading (escaped).
+        tables: ``(heading, table)`` pairs.
+        sections: ``(heading, [(caption, image path)], as_grid)`` figure sections.
+    """
+    path = Path(path)
+    rel = lambda p: html.escape(Path(p).relative_to(path.parent).as_posix())  # noqa: E731
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    body += [f"<p>{html.escape(p)}</p>" for p in paragraphs]
+    for heading, table in tables:
+        body += [f"<h2>{html.escape(heading)}</h2>", html_table(table)]
+    for heading, figures, grid in sections:
+        if not figures:
+            continue
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        figs = "".join(f"<figure><img src='{rel(p)}' alt='{html.escape(c)}'>"
+                       f"<figcaption>{html.escape(c)}</figcaption></figure>" for c, p in figures)
+        body.append(f"<div class='grid'>{figs}</div>" if grid else figs)
+    page = ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+    return _io.write_text(path, page)
 
 
 def write_html(out: Path, *, title: str, markdown_parts, intro: str,
                figures: dict[str, Path]) -> Path:
     """Write ``out/report.html``: intro text, the tables, the plots and the reconstructions
     (image paths relative to ``out``, so the folder can be moved as a whole)."""
-    out = Path(out)
-    rel = lambda p: html.escape(Path(p).relative_to(out).as_posix())  # noqa: E731
-    paras = [p.strip() for p in intro.split("\n\n") if p.strip() and not p.startswith("# ")]
-    body = [f"<h1>{html.escape(title)}</h1>"]
-    body += [f"<p>{html.escape(p.replace('`', ''))}</p>" for p in paras]
-    for heading, table in markdown_parts:
-        body += [f"<h2>{html.escape(heading)}</h2>", _html_table(table)]
+    paras = [p.strip().replace("`", "") for p in intro.split("\n\n")
+             if p.strip() and not p.startswith("# ")]
     plots = [(k, v) for k, v in figures.items() if not k.startswith("recon:")]
-    if plots:
-        body.append("<h2>Plots</h2>")
-        body += [f"<figure><img src='{rel(p)}' alt='{html.escape(k)}'></figure>" for k, p in plots]
     recons = [(k.split(":", 1)[1], v) for k, v in figures.items() if k.startswith("recon:")]
-    if recons:
-        body.append("<h2>Reconstructions (target | reconstruction | absolute error)</h2>")
-        body.append("<div class='grid'>" + "".join(
-            f"<figure><img src='{rel(p)}' alt='{html.escape(m)}'>"
-            f"<figcaption>{html.escape(m)}</figcaption></figure>" for m, p in recons) + "</div>")
-    page = ("<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>"
-            "body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
-            "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
-            "td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}"
-            "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
-            "img{max-width:100%}figure{margin:0.6em 0}figcaption{color:#555}"
-            ".grid{display:flex;flex-wrap:wrap;gap:0 2%}.grid figure{width:48%}"
-            "</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-    return _io.write_text(out / "report.html", page)
+    return write_page(Path(out) / "report.html", title=title, paragraphs=paras,
+                      tables=list(markdown_parts),
+                      sections=[("Plots", plots, False),
+                                ("Reconstructions (target | reconstruction | absolute error)",
+                                 recons, True)])

@@ -57,7 +57,7 @@ def _audio(signal, result, model, out: Path, method: str, **_) -> tuple[str, dic
     snr = result.metrics["snr"]
     save_waveforms(signal.values.numpy(), result.prediction.numpy(), out / "waveform.png",
                    sample_rate=rate, title=f"{method}: SNR {snr:.2f} dB, PSNR {result.final_psnr:.2f} dB")
-    return (f"{method} on {signal.name} ({len(signal)} samples, {signal.meta['seconds']:.2f} s): "
+    return (f"{method} on {signal.name} ({len(signal)} samples, {signal.meta['duration']:.2f} s): "
             f"SNR {snr:.2f} dB, PSNR {result.final_psnr:.2f} dB"), {}
 
 

@@ -2,7 +2,7 @@
 
 Layout: ``coords (N, 1)`` are the sample centres mapped to ``[-1, 1]`` over the clip,
 ``values (N, c)`` the amplitudes in ``[-1, 1]`` (``c`` = 1 mono, 2 stereo), ``shape (N,)``,
-``kind="audio"``; ``meta`` holds ``sample_rate`` (Hz), ``seconds`` (duration) and
+``kind="audio"``; ``meta`` holds ``sample_rate`` (Hz), ``duration`` (seconds) and
 ``data_range = 2`` (PSNR peak-to-peak of ``[-1, 1]`` audio).
 """
 from __future__ import annotations
@@ -37,13 +37,13 @@ def _to_float(data: np.ndarray, path: str) -> np.ndarray:
     return out[:, None] if out.ndim == 1 else out
 
 
-def load_audio(path: str | Path, seconds: float | None = None, *, offset: float = 0.0,
+def load_audio(path: str | Path, *, duration: float | None = None, offset: float = 0.0,
                mono: bool = False) -> Signal:
     """Load a WAV file (PCM 8/16/24/32-bit or float, mono or stereo) as a :class:`Signal`.
 
     Args:
         path: the ``.wav`` file.
-        seconds: keep only this many seconds (default: to the end).
+        duration: keep only this many seconds (default: to the end).
         offset: start this many seconds into the file.
         mono: average the channels into one.
 
@@ -59,7 +59,7 @@ def load_audio(path: str | Path, seconds: float | None = None, *, offset: float 
         >>> import tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "beep.wav")
         >>> _ = save_audio(path, torch.sin(torch.arange(800.0))[:, None] / 2, sample_rate=8000)
-        >>> sig = load_audio(path, seconds=0.05)
+        >>> sig = load_audio(path, duration=0.05)
         >>> sig.shape, sig.meta["sample_rate"], sig.out_dim
         ((400,), 8000, 1)
     """
@@ -81,12 +81,12 @@ def load_audio(path: str | Path, seconds: float | None = None, *, offset: float 
     if offset < 0:
         raise InputError(f"offset must be >= 0 seconds, got {offset}")
     start = int(round(offset * rate))
-    stop = arr.shape[0] if seconds is None else start + int(round(
-        _checks.positive_float("seconds", seconds) * rate))
+    stop = arr.shape[0] if duration is None else start + int(round(
+        _checks.positive_float("duration", duration) * rate))
     arr = arr[start:stop]
     if arr.shape[0] == 0:
         raise InputError(f"{text!r}: no samples between {offset} s and "
-                         f"{'the end' if seconds is None else f'{offset + seconds} s'} "
+                         f"{'the end' if duration is None else f'{offset + duration} s'} "
                          f"(the file lasts {data.shape[0] / rate:.3f} s)")
     if mono:
         arr = arr.mean(axis=1, keepdims=True)
@@ -97,7 +97,7 @@ def load_audio(path: str | Path, seconds: float | None = None, *, offset: float 
     n = arr.shape[0]
     return Signal(coords=grid_coords((n,)), values=torch.from_numpy(arr.astype(np.float32)),
                   shape=(n,), name=p.stem, kind="audio",
-                  meta={"sample_rate": int(rate), "seconds": n / rate, "data_range": 2.0,
+                  meta={"sample_rate": int(rate), "duration": n / rate, "data_range": 2.0,
                         "path": text})
 
 

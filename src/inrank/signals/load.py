@@ -30,7 +30,7 @@ def signal_kind(source: str | Path) -> str:
     return "image"
 
 
-def load_signal(source: str | Path, *, size: int | None = None, seconds: float | None = None,
+def load_signal(source: str | Path, *, size: int | None = None, duration: float | None = None,
                 n_points: int = 50_000, seed: int = 0) -> Signal:
     """Load ``source`` as the kind :func:`signal_kind` names.
 
@@ -38,7 +38,7 @@ def load_signal(source: str | Path, *, size: int | None = None, seconds: float |
         source: an image path or scikit-image name, a ``.wav`` file, a mesh file (needs
             ``inrank[mesh]``), or ``sinusoids`` / ``step`` / ``chirp``.
         size: images: short side in pixels; 1-D signals: the number of samples.
-        seconds: audio: keep the first ``seconds``.
+        duration: audio: keep the first ``duration`` seconds.
         n_points: meshes: occupancy samples.
         seed: meshes: seeds the sampling.
     """
@@ -46,13 +46,13 @@ def load_signal(source: str | Path, *, size: int | None = None, seconds: float |
     if kind == "audio":
         from .audio import load_audio
 
-        return load_audio(source, seconds)
+        return load_audio(source, duration=duration)
     if kind == "occupancy":
         from .mesh import load_mesh_occupancy
 
-        return load_mesh_occupancy(source, n_points, seed=seed)
+        return load_mesh_occupancy(source, n_points=n_points, seed=seed)
     if kind == "1d":
         from .synthetic import signal_1d
 
-        return signal_1d(str(source), size or 512)
+        return signal_1d(str(source), n_points=size or 512)
     return load_image(source, size=size)

@@ -84,7 +84,7 @@ def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, *,
     return t[:, 0] + r[:, :1] * (t[:, 1] - t[:, 0]) + r[:, 1:] * (t[:, 2] - t[:, 0])
 
 
-def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, n_points: int = 50_000, *,
+def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, *, n_points: int = 50_000,
                    near_fraction: float = 0.5, sigmas: tuple[float, ...] = (0.01, 0.05),
                    padding: float = 0.1, seed: int = 0, name: str = "mesh") -> Signal:
     """Occupancy samples of a mesh given as arrays (no trimesh needed).
@@ -131,13 +131,13 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, n_points: int = 50_0
                         "data_range": 1.0, **norm})
 
 
-def load_mesh_occupancy(path: str | Path, n_points: int = 50_000, **options) -> Signal:
+def load_mesh_occupancy(path: str | Path, *, n_points: int = 50_000, **options) -> Signal:
     """Load a mesh file (OBJ, PLY, STL, OFF, GLB; needs ``inrank[mesh]``) as occupancy samples.
 
     See :func:`mesh_occupancy` for ``options`` and the result.
     """
     vertices, faces = load_mesh(path)
-    return mesh_occupancy(vertices, faces, n_points, name=Path(str(path)).stem, **options)
+    return mesh_occupancy(vertices, faces, n_points=n_points, name=Path(str(path)).stem, **options)
 
 
 def grid_occupancy(signal: Signal, resolution: int) -> np.ndarray:

@@ -114,7 +114,7 @@ class Signal:
         return np.clip(out, 0.0, 1.0) if self.kind == "image" else out
 
 
-def load_image(source: str | Path | np.ndarray, size: int | None = None) -> Signal:
+def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> Signal:
     """Load an image as a :class:`Signal` with values in ``[0, 1]``.
 
     Args:

@@ -1,7 +1,7 @@
 """Synthetic 1-D signals for teaching: a sum of sinusoids, a step and a chirp.
 
-All live on ``n`` sample centres of ``[-1, 1]`` (``coords (n, 1)``), take values in ``[-1, 1]``
-(``values (n, 1)``, PSNR peak-to-peak 2 via ``meta["data_range"]``) and have ``kind="1d"``.
+All live on ``n_points`` sample centres of ``[-1, 1]`` (``coords (N, 1)``), take values in
+``[-1, 1]`` (``values (N, 1)``, PSNR peak-to-peak 2 via ``meta["data_range"]``) and have ``kind="1d"``.
 Frequencies are in cycles over the whole domain. In 1-D the inlet collapse is easiest to see:
 ``[x, 1]`` has rank 2, so a first ReLU layer whose kinks all miss ``[-1, 1]`` has features of
 rank at most 2, whatever its width.
@@ -26,18 +26,18 @@ def _signal(values: torch.Tensor, coords: torch.Tensor, name: str, **meta) -> Si
 
 
 def _t(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Coordinates ``(n, 1)`` in [-1, 1] and the same as float64 ``t = (x + 1) / 2`` in [0, 1]."""
-    coords = grid_coords((_checks.positive_int("n", n),))
+    """Coordinates ``(N, 1)`` in [-1, 1] and the same as float64 ``t = (x + 1) / 2`` in [0, 1]."""
+    coords = grid_coords((_checks.positive_int("n_points", n),))
     return coords, (coords[:, 0].double() + 1) / 2
 
 
-def sinusoids(n: int = 512, *, freqs: Sequence[float] = (1.0, 4.0, 16.0),
+def sinusoids(n_points: int = 512, *, freqs: Sequence[float] = (1.0, 4.0, 16.0),
               amplitudes: Sequence[float] | None = None,
               phases: Sequence[float] | None = None) -> Signal:
     """``sum_k a_k sin(2 pi f_k t + phi_k) / sum_k |a_k|`` with ``t = (x + 1) / 2``.
 
     Args:
-        n: number of samples N.
+        n_points: number of samples N.
         freqs: f_k, cycles over ``[-1, 1]``.
         amplitudes: a_k (default all 1); the sum is divided by ``sum |a_k|`` so values stay in
             ``[-1, 1]``.
@@ -63,23 +63,23 @@ def sinusoids(n: int = 512, *, freqs: Sequence[float] = (1.0, 4.0, 16.0),
                          f"{a.numel()} and {p.numel()}")
     if not a.abs().sum() > 0:
         raise InputError("amplitudes must not all be zero")
-    coords, t = _t(n)
+    coords, t = _t(n_points)
     y = (a * torch.sin(2 * math.pi * f * t[:, None] + p)).sum(1) / a.abs().sum()  # (N,)
     return _signal(y, coords, "sinusoids", freqs=f.tolist())
 
 
-def step(n: int = 512, *, at: float = 0.0) -> Signal:
+def step(n_points: int = 512, *, at: float = 0.0) -> Signal:
     """A unit step: -1 for ``x < at``, +1 for ``x >= at``.
 
     Examples:
         >>> step(4).values[:, 0].tolist()
         [-1.0, -1.0, 1.0, 1.0]
     """
-    coords, _ = _t(n)
+    coords, _ = _t(n_points)
     return _signal(torch.where(coords[:, 0] < float(at), -1.0, 1.0), coords, "step", at=float(at))
 
 
-def chirp(n: int = 1024, *, f0: float = 1.0, f1: float = 64.0) -> Signal:
+def chirp(n_points: int = 1024, *, f0: float = 1.0, f1: float = 64.0) -> Signal:
     """A linear chirp ``sin(2 pi (f0 t + (f1 - f0) t^2 / 2))``, ``t = (x + 1) / 2``: its
     frequency sweeps from ``f0`` to ``f1`` cycles per domain.
 
@@ -89,7 +89,7 @@ def chirp(n: int = 1024, *, f0: float = 1.0, f1: float = 64.0) -> Signal:
     """
     f0 = _checks.positive_float("f0", f0)
     f1 = _checks.positive_float("f1", f1)
-    coords, t = _t(n)
+    coords, t = _t(n_points)
     y = torch.sin(2 * math.pi * (f0 * t + (f1 - f0) * t ** 2 / 2))
     return _signal(y, coords, "chirp", f0=f0, f1=f1)
 
@@ -99,14 +99,14 @@ SIGNALS_1D: dict[str, Callable[..., Signal]] = {"sinusoids": sinusoids, "step": 
                                                 "chirp": chirp}
 
 
-def signal_1d(name: str, n: int = 512, **options) -> Signal:
-    """Build the 1-D signal ``name`` (one of :data:`SIGNALS_1D`) with ``n`` samples.
+def signal_1d(name: str, *, n_points: int = 512, **options) -> Signal:
+    """Build the 1-D signal ``name`` (one of :data:`SIGNALS_1D`) with ``n_points`` samples.
 
     Examples:
         >>> from inrank.diagnosis.rank import exact_rank
-        >>> sig = signal_1d("chirp", 128)
+        >>> sig = signal_1d("chirp", n_points=128)
         >>> exact_rank(torch.cat([sig.coords, torch.ones(128, 1)], 1))  # rank of [x, 1]
         2
     """
     _checks.one_of("1-D signal", name, tuple(SIGNALS_1D))
-    return SIGNALS_1D[name](n, **options)
+    return SIGNALS_1D[name](n_points, **options)

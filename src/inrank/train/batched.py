@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import validation
 from ..errors import InputError, InputTypeError
-from ..nn.presets import build
+from ..nn.registry import build
 from ..signals.signal import Signal
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
                      resolve_device)

@@ -26,6 +26,7 @@ from torch import nn
 
 from . import rank as _rank
 from ..errors import InputError
+from ..report.tables import markdown_table
 from .ntk import ntk_block, ntk_factors, select_layers
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
@@ -33,10 +34,8 @@ __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
 _TOP = 5
 
 
-def _measures(values: torch.Tensor, size: int, rtols: tuple[float, ...]) -> dict:
-    return {"exact": _rank.spectral_exact_rank(values, size=size),
-            "numerical": {f"{r:g}": _rank.spectral_numerical_rank(values, rtol=r) for r in rtols},
-            "effective": _rank.spectral_effective_rank(values)}
+def _measures(values: torch.Tensor, size: int, rtols: tuple[float, ...]) -> _rank.RankMeasures:
+    return _rank.rank_measures(values, size=size, rtols=rtols)
 
 
 @dataclass
@@ -47,8 +46,8 @@ class LayerDiagnosis:
         index: 1-based position in forward order.
         name: the ``nn.Linear`` module name.
         fan_in, fan_out: the layer's input and output widths.
-        features: ranks of the features the layer hands on, ``[H_l, 1]`` ``(N, D_l + 1)``:
-            ``{"exact", "numerical": {rtol: rank}, "effective"}``; None for the last layer.
+        features: :class:`~inrank.diagnosis.rank.RankMeasures` of the features the layer hands
+            on, ``[H_l, 1]`` ``(N, D_l + 1)``; None for the last layer.
         gradients: rank measures of the per-sample output gradients w.r.t. the layer's
             pre-activation, ``G_l`` flattened to ``(N, c D_l)`` (singular values).
         ntk_share: ``tr(Theta_l) / tr(Theta)`` (trace over all dense layers).
@@ -62,10 +61,10 @@ class LayerDiagnosis:
     name: str
     fan_in: int
     fan_out: int
-    features: dict | None
-    gradients: dict | None = None
+    features: _rank.RankMeasures | None
+    gradients: _rank.RankMeasures | None = None
     ntk_share: float | None = None
-    ntk: dict | None = None
+    ntk: _rank.RankMeasures | None = None
     ntk_top: list[float] | None = None
     ntk_method: str | None = None
     spectrum: torch.Tensor | None = field(default=None, repr=False)
@@ -84,18 +83,18 @@ class Diagnosis:
         layers: one :class:`LayerDiagnosis` per dense layer, in forward order.
         total: rank measures of the whole (dense-parameter) NTK, or None.
         total_top: its largest eigenvalues.
-        seconds: wall time of the diagnosis.
+        wall_seconds: wall time of the diagnosis.
     """
 
     label: str
     n_points: int
     rtols: tuple[float, ...]
     batchnorm: str
-    input_features: dict
+    input_features: _rank.RankMeasures
     layers: list[LayerDiagnosis]
-    total: dict | None = None
+    total: _rank.RankMeasures | None = None
     total_top: list[float] | None = None
-    seconds: float = 0.0
+    wall_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready (spectra left out)."""
@@ -111,23 +110,22 @@ class Diagnosis:
         head = ["layer", "name", "in -> out", "rank [H,1] exact"] + [
             f"rank [H,1] @{r:g}" for r in self.rtols] + ["eff rank [H,1]"]
         if has_ntk:
-            head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [f"NTK rank @{r:g}" for r in self.rtols] + [
-                "NTK eff rank", "NTK top eigenvalues"]
+            head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [
+                f"NTK rank @{r:g}" for r in self.rtols] + ["NTK eff rank", "NTK top eigenvalues"]
         rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
         rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
-        lines = [f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}; "
-                 f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
-                 "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
-                 "output gradients w.r.t. the layer's pre-activation.", "",
-                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}; "
+                f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
+                "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
+                "output gradients w.r.t. the layer's pre-activation.\n\n"
+                + markdown_table(head, rows, align="lll" + "r" * (len(head) - 3)))
         if self.total is not None:
-            lines.append(f"\nWhole NTK: exact rank {self.total['exact']}, "
-                         + ", ".join(f"@{k}: {v}" for k, v in self.total["numerical"].items())
-                         + f", effective {self.total['effective']:.1f}, top eigenvalues "
-                         + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
-        return "\n".join(lines)
+            text += (f"\n\nWhole NTK: exact rank {self.total.exact}, "
+                     + ", ".join(f"@{r:g}: {n}" for r, n in self.total.numerical)
+                     + f", effective {self.total.effective:.1f}, top eigenvalues "
+                     + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
+        return text
 
     def plot(self, path: str | Path) -> Path:
         """Save per-layer rank bars, the NTK block spectra and trace shares as one figure."""
@@ -137,24 +135,21 @@ class Diagnosis:
 
 
 def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
-    keys = [f"{r:g}" for r in rtols]
     if feats is None:
         cells = ["-"] * (len(rtols) + 2)
     else:
-        cells = [str(feats["exact"])] + [str(feats["numerical"][k]) for k in keys] + [
-            f"{feats['effective']:.1f}"]
+        cells = [str(feats.exact)] + [str(feats.at(r)) for r in rtols] + [f"{feats.effective:.1f}"]
     row = [str(index), name, shape] + cells
     if has_ntk:
         grad = "-" if layer is None or layer.gradients is None else str(
-            layer.gradients["numerical"][keys[0]])
+            layer.gradients.at(rtols[0]))
         share = "-" if layer is None or layer.ntk_share is None else f"{layer.ntk_share:.3f}"
         if layer is None or layer.ntk is None:
             row += [grad, share] + ["-"] * (len(rtols) + 3)
         else:
             n = layer.ntk
-            row += [grad, share, str(n["exact"])] + [
-                str(n["numerical"][k]) for k in keys] + [
-                f"{n['effective']:.1f}", ", ".join(f"{v:.3g}" for v in layer.ntk_top)]
+            row += [grad, share, str(n.exact)] + [str(n.at(r)) for r in rtols] + [
+                f"{n.effective:.1f}", ", ".join(f"{v:.3g}" for v in layer.ntk_top)]
     return row
 
 
@@ -166,14 +161,14 @@ def _compress(A: torch.Tensor) -> torch.Tensor:
     return A @ V[:, keep]
 
 
-def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, tile: int) -> torch.Tensor:
+def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Tensor:
     """Eigenvalues of the trace block ``(g g^T) o (h h^T) = J J^T`` (``g = G_l`` flattened to
     ``(N, c D)``, ``h = H~``, both best first passed through :func:`_compress`) from the dual
-    ``J^T J``, row ``i`` of ``J`` being ``g_i (x) h_i``, accumulated over row tiles."""
+    ``J^T J``, row ``i`` of ``J`` being ``g_i (x) h_i``, accumulated over row chunks."""
     q = g.shape[1] * h.shape[1]
     gram = torch.zeros(q, q, dtype=g.dtype, device=g.device)
-    for s in range(0, g.shape[0], tile):
-        J = (g[s:s + tile, :, None] * h[s:s + tile, None, :]).reshape(-1, q)  # (n, q)
+    for s in range(0, g.shape[0], chunk):
+        J = (g[s:s + chunk, :, None] * h[s:s + chunk, None, :]).reshape(-1, q)  # (n, q)
         gram += J.T @ J
     return _rank.kernel_eigenvalues(gram)
 
@@ -181,7 +176,7 @@ def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, tile: int) -> torch.Tens
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
              ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
              batchnorm: str = "batch",
-             label: str | None = None, tile: int = 2048) -> Diagnosis:
+             label: str | None = None, chunk: int = 2048) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
     NTK block (Zheng, Saratchandran and Lucey 2026).
 
@@ -200,7 +195,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         batchnorm: ``"batch"`` (this batch's statistics, frozen; forward equals training
             mode) or ``"running"`` (eval mode), see :mod:`inrank.diagnosis.ntk`.
         label: name in tables; default the model's ``preset`` attribute or its class name.
-        tile: rows per tile.
+        chunk: rows per chunk.
 
     Returns:
         :class:`Diagnosis`.
@@ -208,7 +203,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     Examples:
         >>> import inrank
         >>> d = diagnose(inrank.build("relu", 2, 3, width=8, depth=2), torch.rand(16, 2))
-        >>> len(d.layers), d.layers[0].features["exact"] <= 9
+        >>> len(d.layers), d.layers[0].features.exact <= 9
         (3, True)
     """
     t0 = time.perf_counter()
@@ -217,7 +212,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     if not rtols or not all(0 < r < 1 for r in rtols):
         raise InputError(f"rtols must be numbers in (0, 1), got {rtols}")
     label = label or getattr(model, "preset", None) or type(model).__name__
-    f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, tile=tile)
+    f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, chunk=chunk)
     n = coords.shape[0]
 
     def feats(H: torch.Tensor) -> dict:
@@ -247,9 +242,9 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
                 continue
             g, h = _compress(G.reshape(n, -1)), _compress(H)  # same kernel, fewer columns
             q = g.shape[1] * h.shape[1]
-            block = ntk_block(G, H, "trace", tile=tile) if (total or q >= n) else None
+            block = ntk_block(G, H, "trace", chunk=chunk) if (total or q >= n) else None
             if q < n:
-                ev, layer.ntk_method = _dual_eigenvalues(g, h, tile), "dual"
+                ev, layer.ntk_method = _dual_eigenvalues(g, h, chunk), "dual"
             else:
                 ev, layer.ntk_method = _rank.kernel_eigenvalues(block), "primal"
             layer.ntk, layer.spectrum = _measures(ev, n, rtols), ev
@@ -260,5 +255,5 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         if total:
             ev = _rank.kernel_eigenvalues(whole)
             diag.total, diag.total_top = _measures(ev, n, rtols), [float(v) for v in ev[:_TOP]]
-    diag.seconds = time.perf_counter() - t0
+    diag.wall_seconds = time.perf_counter() - t0
     return diag

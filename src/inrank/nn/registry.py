@@ -1,0 +1,206 @@
+"""The one registry of named methods: a name maps to an :class:`MLPConfig`, the learning rate
+the method runs at by default and the groups it belongs to.
+
+The CLI's choices, the bench suites, the demo, the README table and the tests all read the
+registry through :func:`presets`, :func:`preset` and :func:`build`; lookups return copies.
+Adding a method is one :class:`Preset` entry here (or :func:`register_preset` at run time).
+
+Defaults come from each method's paper; where a tuning run has chosen a value on calibration
+signals (``inrank bench lr-sweep --save-tuned``), :data:`TUNED_PATH` holds it, with its grid
+and reason, and :func:`preset` applies it: the same value for ``inrank fit`` and ``inrank bench``.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import torch
+
+from ..errors import InputError
+from .mlp import CoordinateMLP, MLPConfig
+
+__all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
+           "GROUPS", "TUNED_PATH"]
+
+#: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
+GROUPS = {
+    "demo": "the methods `inrank demo` compares by default",
+    "tasks": "the methods of the generalize, audio and occupancy suites",
+    "bn": "the BatchNorm placement study",
+}
+#: Tuned values the registry applies over the paper defaults (absent: paper defaults).
+TUNED_PATH = Path(__file__).with_name("tuned.json")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named method."""
+
+    name: str
+    """Registry key, e.g. ``"relu+rei"``."""
+    summary: str
+    """One line: what it is."""
+    source: str
+    """The paper its defaults follow, and any deviation."""
+    config: MLPConfig
+    """Architecture and init; ``in_dim``, ``out_dim``, ``width``, ``depth`` are set by :func:`build`."""
+    lr: float
+    """The Adam learning rate the method runs at by default (tuned when :data:`TUNED_PATH`
+    says so, else the paper's or PyTorch's default)."""
+    groups: tuple[str, ...] = ()
+    """Keys of :data:`GROUPS` this method belongs to."""
+    tuned: dict = field(default_factory=dict)
+    """Where ``lr`` and any config knobs came from: the tuning record (empty: defaults)."""
+
+
+def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
+       **cfg) -> Preset:
+    return Preset(name, summary, source, MLPConfig(**cfg), lr, groups)
+
+
+_REGISTRY: dict[str, Preset] = {p.name: p for p in [
+    _p("relu", "ReLU MLP, PyTorch default init", "PyTorch nn.Linear default "
+       "(kaiming_uniform a=sqrt(5)): W, b ~ U(+-1/sqrt(fan_in))", 1e-3,
+       groups=("demo", "tasks", "bn")),
+    _p("relu+rei", "ReLU MLP, first two layers by the Rank-Expanding Initialization",
+       "Zheng, Saratchandran, Lucey 2026 (inlet rank collapse); variant 'triangle' "
+       "(benchmarks/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
+       "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
+       rei_variant="triangle", groups=("demo", "tasks", "bn")),
+    _p("relu+rei-kink", "ReLU MLP, first layer by the paper's Rank-Expanding Initialization",
+       "Zheng, Saratchandran, Lucey 2026: every first-layer kink crosses the data domain "
+       "(variant 'kink': w_i = u_i on the sphere, b_i = -w_i . p_i, p_i in the domain); the "
+       "rest PyTorch's default", 1e-3, first_init="rei", rei_variant="kink"),
+    _p("pe", "NeRF positional encoding + ReLU MLP",
+       "Mildenhall et al., ECCV 2020: gamma(x) = [x, sin(2^k pi x), cos(2^k pi x)], L = 10",
+       1e-3, encoding="pe", groups=("demo", "tasks")),
+    _p("rff", "Gaussian random Fourier features + ReLU MLP",
+       "Tancik et al., NeurIPS 2020: m = 256, sigma = 10 on [0, 1] coordinates", 1e-3,
+       encoding="rff", groups=("tasks",)),
+    _p("siren", "SIREN: sin(omega0 (W x + b)), omega0 = 30",
+       "Sitzmann et al., NeurIPS 2020: first W ~ U(+-1/fan_in), hidden W ~ "
+       "U(+-sqrt(6/fan_in)/omega0), output layer likewise", 1e-4,
+       activation="sine", first_init="siren", hidden_init="siren", groups=("demo", "tasks")),
+    _p("bn", "ReLU MLP with BatchNorm after the first dense layer only",
+       "BatchNorm (Ioffe and Szegedy 2015) as the inlet remedy studied by Zheng et al. 2026; "
+       "batch statistics in training, running statistics in eval", 1e-3, batchnorm="first",
+       groups=("tasks", "bn")),
+    _p("bn-later", "ReLU MLP with BatchNorm after hidden dense layers 2..L (not the first)",
+       "Ioffe and Szegedy 2015; the control for 'bn': normalisation away from the inlet", 1e-3,
+       batchnorm="later", groups=("bn",)),
+    _p("bn-all", "ReLU MLP with BatchNorm after every hidden dense layer",
+       "Ioffe and Szegedy 2015; as 'bn' but on all hidden layers", 1e-3, batchnorm="all",
+       groups=("bn",)),
+    _p("gauss", "Gaussian activation exp(-(s z)^2), s = 10",
+       "Ramasinghe and Lucey, ECCV 2022; PyTorch default init", 1e-3, activation="gauss"),
+    _p("wire", "Real Gabor wavelet activation cos(omega0 z) exp(-(s z)^2), omega0 = 20, s = 10",
+       "Saragadam et al., CVPR 2023 (WIRE); deviation: the real Gabor form, not the complex "
+       "one, so all layers are real nn.Linear; PyTorch default init", 1e-3,
+       activation="gabor", omega0=20.0, hidden_omega0=20.0),
+    _p("finer", "FINER: sin(omega0 (|z| + 1) z), omega0 = 30, first bias U(-k, k), k = 20",
+       "Liu et al., CVPR 2024: SIREN weight init, larger first-layer bias, scale |z| + 1 "
+       "detached as in the authors' code", 5e-4,
+       activation="finer", first_init="finer", hidden_init="siren"),
+]}
+
+
+def presets(group: str | None = None) -> list[str]:
+    """Names of every registered method in registry order, or of those in ``group``.
+
+    Examples:
+        >>> presets()[:3]
+        ['relu', 'relu+rei', 'relu+rei-kink']
+        >>> presets("demo")
+        ['relu', 'relu+rei', 'pe', 'siren']
+    """
+    if group is None:
+        return list(_REGISTRY)
+    if group not in GROUPS:
+        raise InputError(f"unknown method group {group!r}; choose one of: {', '.join(GROUPS)}")
+    return [name for name, p in _REGISTRY.items() if group in p.groups]
+
+
+def _tuned_file() -> dict:
+    """The tuned values by method, from :data:`TUNED_PATH` (``{}`` when there is none)."""
+    path = Path(TUNED_PATH)
+    if not path.is_file():
+        return {}
+    return _read_tuned(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_tuned(path: str, mtime_ns: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8")).get("methods", {})
+
+
+def preset(name: str) -> Preset:
+    """Return a copy of the preset called ``name`` with its tuned values applied; an unknown
+    name raises ``ValueError`` listing the names."""
+    if name not in _REGISTRY:
+        raise InputError(f"unknown method {name!r}; choose one of: {', '.join(_REGISTRY)}")
+    p = copy.deepcopy(_REGISTRY[name])
+    tuned = _tuned_file().get(name)
+    if not tuned:
+        return p
+    return replace(p, lr=float(tuned.get("lr", p.lr)),
+                   config=replace(p.config, **tuned.get("config", {})), tuned=copy.deepcopy(tuned))
+
+
+def register_preset(p: Preset) -> None:
+    """Add a method to the registry (it then shows up in the CLI, the suites and the docs).
+
+    Raises ``ValueError`` if the name is taken or a group is unknown."""
+    if p.name in _REGISTRY:
+        raise InputError(f"a method called {p.name!r} exists already")
+    unknown = set(p.groups) - set(GROUPS)
+    if unknown:
+        raise InputError(f"unknown group(s) {sorted(unknown)}; choose from: {', '.join(GROUPS)}")
+    _REGISTRY[p.name] = p
+
+
+def presets_markdown() -> str:
+    """The README's table of methods: name, what it is, default lr and groups."""
+    lines = ["| method | what | lr | groups |", "|---|---|---:|---|"]
+    for name in presets():
+        p = preset(name)
+        what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
+        lines.append(f"| `{name}` | {what} | {p.lr:g} | {', '.join(p.groups) or '-'} |")
+    return "\n".join(lines)
+
+
+_CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}
+
+
+def build(name: str, in_dim: int, out_dim: int, *, width: int = 256, depth: int = 3,
+          seed: int = 0, **overrides) -> CoordinateMLP:
+    """Build the model of preset ``name``, initialised from ``seed``.
+
+    Args:
+        name: a preset from :func:`presets`.
+        in_dim: d, the coordinate dimension.
+        out_dim: c, the output channels.
+        width: D, units per hidden layer.
+        depth: L, the number of hidden layers.
+        seed: seeds every random draw of the init (global RNG untouched).
+        **overrides: any :class:`MLPConfig` field, e.g. ``omega0=3000`` for audio.
+
+    Returns:
+        A :class:`CoordinateMLP`; ``model.preset`` holds the name.
+
+    Examples:
+        >>> import inrank
+        >>> inrank.build("siren", 2, 3, width=32, depth=2)(torch.zeros(4, 2)).shape
+        torch.Size([4, 3])
+    """
+    p = preset(name)
+    unknown = set(overrides) - _CONFIG_FIELDS
+    if unknown:
+        raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
+                         f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
+    cfg = replace(p.config, in_dim=in_dim, out_dim=out_dim, width=width, depth=depth, **overrides)
+    model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
+    model.preset = name
+    return model
