@@ -45,6 +45,16 @@ def threads(request) -> int:
 
 
 @pytest.fixture(autouse=True)
+def _paper_defaults(monkeypatch):
+    """Tests check the library's mechanics at the paper defaults: the registry ignores the
+    committed tuned values (``src/inrank/nn/tuned.json``; ``tests/test_tuned.py`` checks that
+    file). A test that wants tuned values points ``TUNED_PATH`` at its own file."""
+    from inrank.nn import registry
+
+    monkeypatch.setattr(registry, "TUNED_PATH", ROOT / "tests" / "no-such-tuned.json")
+
+
+@pytest.fixture(autouse=True)
 def _restore_threads():
     n = torch.get_num_threads()
     yield

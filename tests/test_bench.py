@@ -94,10 +94,10 @@ def test_a_changed_protocol_is_a_new_run(tmp_path):
 
 
 def test_suites_are_data_from_the_preset_registry():
-    assert bench.suites() == ["quick", "kodak", "width", "bn-placement", "lr-sweep", "generalize",
-                              "audio", "occupancy"]
+    assert bench.suites() == ["table1", "quick", "kodak", "width", "bn-placement", "lr-sweep",
+                              "generalize", "audio", "occupancy"]
     quick = bench.expand(bench.suite("quick"))
-    assert sorted({r.method for r in quick}) == sorted(inrank.presets())
+    assert sorted({r.method for r in quick}) == sorted(inrank.presets("paper"))
     assert {r.lr for r in quick if r.method == "siren"} == {1e-4}  # SIREN's paper lr
     kodak = bench.expand(bench.suite("kodak"))
     assert len(kodak) == len(inrank.presets()) * 24 * 3 and {r.steps for r in kodak} == {5000}
@@ -161,11 +161,11 @@ def test_kodak_names_resolve_through_the_data_folder(tmp_path, monkeypatch):
 
 
 def test_unknown_names_fail_before_any_work(tmp_path):
-    with pytest.raises(ValueError, match="unknown suite 'nope'; choose one of: quick"):
+    with pytest.raises(ValueError, match="unknown suite 'nope'; choose one of: table1, quick"):
         bench.run_suite("nope", out=tmp_path)
     with pytest.raises(ValueError, match="unknown method 'nope'; choose one of: relu"):
         bench.run_suite("quick", methods=["relu", "nope"], out=tmp_path)
-    with pytest.raises(ValueError, match="unknown executor 'nope'; choose one of: local, batched, ray"):
+    with pytest.raises(ValueError, match="unknown executor 'nope'; choose one of: local, processes, batched, ray"):
         bench.run_suite("quick", executor="nope", out=tmp_path)
     with pytest.raises(FileNotFoundError, match="image not found: 'nope.png'"):
         bench.run_suite("quick", images=["nope.png"], out=tmp_path)

@@ -57,7 +57,7 @@ def test_adding_a_preset_is_one_registry_entry(monkeypatch, tmp_path):
     registry.register_preset(new)
     assert "relu-tanh" in inrank.presets() and "relu-tanh" in inrank.presets("demo")
     assert "relu-tanh" in _choices("fit", "--method")                         # CLI
-    assert "relu-tanh" in {r.method for r in expand(suite("quick"))}          # every-method suites
+    assert "relu-tanh" in {r.method for r in expand(suite("kodak"))}          # every-method suites
     assert "relu-tanh" in {r.method for r in expand(suite("width"))}          # group suites
     assert "relu-tanh" in build_parser().parse_args(["demo"]).methods         # the demo's default
     assert "| `relu-tanh` | tanh MLP (a test method) |" in registry.presets_markdown()  # README

@@ -4,14 +4,16 @@ which turns a suite into its :class:`~inrank.bench.run.Run` s. Methods come from
 registry (a suite names a group, or lists methods), learning rates too."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import validation
 from ..nn.registry import preset, presets
-from .run import Run
+from .run import Run, overrides_dict, overrides_tuple
 from .tasks import TASK_SUITES
 
-__all__ = ["Suite", "suites", "suite", "methods_of", "expand", "KODAK"]
+__all__ = ["Suite", "suites", "suite", "methods_of", "expand", "matched_width", "KODAK"]
 
 #: The 24 images of the Kodak suite, by name (``DATA/kodak/NAME.png``).
 KODAK = tuple(f"kodim{i:02d}" for i in range(1, 25))
@@ -54,12 +56,35 @@ class Suite:
     """Extra tables over image subsets: label -> tuple of images."""
     task: str = "image"
     """``image``, or a task of :data:`inrank.bench.tasks.TASK_SUITES` (generalize, audio, occupancy)."""
+    core_group: str | None = None
+    """Methods of this registry group run every seed of ``seeds``; the others the first only."""
+    param_tolerance: float | None = None
+    """If set, a method whose parameter count exceeds the plain ReLU MLP's (at the suite's
+    width) by more than this fraction runs at the largest width that keeps it within."""
+    offgrid: bool = False
+    """Also evaluate every image fit at twice its size (the pixels between the training grid's,
+    against the image resized to 2x): the ``offgrid_psnr`` column."""
+    calibration: tuple[str, ...] = ()
+    """Images on which ``inrank tune`` chooses every lr and knob; never in ``images``."""
+    tune_steps: int | None = None
+    """Steps of a tuning run (default: ``steps``)."""
 
 
 _SUITES: dict[str, Suite] = {s.name: s for s in [
-    Suite("quick", "every preset on 3 Kodak images downsized to 32 px short side, 3 x 256, "
-          "500 steps, each method's registry lr, one seed (sized for 2 CPU cores)",
-          images=("kodim01", "kodim05", "kodim23"), size=32, steps=500, report_image="kodim05"),
+    Suite("table1", "the paper-style comparison in the compression regime (sized for 2 CPU "
+          "cores): Kodak kodim01-08 at 96 px short side (96 x 144 x 3 = 41,472 values), 3 x 128 "
+          "(about 34k parameters; encodings that add more run narrower), 1000 full-batch Adam "
+          "steps; fit, best, SSIM and off-grid PSNR (at 2x); 3 seeds for the core methods, 1 "
+          "for the rest; every lr and knob tuned on the calibration images (coffee, chelsea) by "
+          "`inrank tune table1`",
+          images=KODAK[:8], size=96, steps=1000, widths=(128,), seeds=(0, 1, 2), evals=20,
+          group="paper", core_group="core", param_tolerance=0.15, offgrid=True,
+          calibration=("coffee", "chelsea"), tune_steps=500, report_image="kodim05"),
+    Suite("quick", "table1's protocol, small (a smoke test): kodim01 and kodim05 at 48 px short "
+          "side, 3 x 64 (about 9k parameters for 10k values), 300 steps, one seed",
+          images=("kodim01", "kodim05"), size=48, steps=300, widths=(64,), evals=10,
+          group="paper", param_tolerance=0.15, offgrid=True, calibration=("coffee", "chelsea"),
+          report_image="kodim05"),
     Suite("kodak", "the field's protocol: 24 Kodak images at 768 x 512, 3 x 256, 5000 steps, "
           "registry lr, 3 seeds; kodim01-08 also reported alone (a GPU job)",
           images=KODAK, steps=5000, seeds=(0, 1, 2), evals=100, report_image="kodim01",
@@ -88,7 +113,7 @@ def suites() -> list[str]:
 
     Examples:
         >>> suites()
-        ['quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy']
+        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy']
     """
     return list(_SUITES)
 
@@ -106,21 +131,61 @@ def methods_of(s: Suite) -> tuple[str, ...]:
     return names
 
 
-def expand(s: Suite) -> list[Run]:
-    """Every run of suite ``s``, in a stable order (method, image, width, seed, lr)."""
+@functools.lru_cache(maxsize=256)
+def _params(method: str, width: int, depth: int, overrides: tuple) -> int:
+    from ..nn.registry import build
+
+    model = build(method, 2, 3, width=width, depth=depth, **overrides_dict(overrides))
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def matched_width(method: str, width: int, depth: int, tolerance: float,
+                  overrides: tuple = ()) -> int:
+    """The largest width ``<= width`` at which ``method`` (RGB images, ``depth`` hidden layers)
+    has at most ``1 + tolerance`` times the parameters of the plain ReLU MLP at ``width``.
+
+    Examples:
+        >>> matched_width("relu", 128, 3, 0.15), matched_width("rff", 128, 3, 0.15)
+        (128, 60)
+    """
+    budget = (1 + tolerance) * _params("relu", width, depth, ())
+    w = width
+    while w > 1 and _params(method, w, depth, overrides) > budget:
+        w -= 1
+    return w
+
+
+def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
+           lrs: dict[str, float] | None = None, images: Sequence[str] | None = None,
+           steps: int | None = None, seeds: Sequence[int] | None = None) -> list[Run]:
+    """Every run of suite ``s``, in a stable order (method, image, width, seed, lr).
+
+    Args:
+        s: the suite.
+        overrides: per method, config overrides (a tuning run's knob values).
+        lrs: per method, the base lr instead of the registry's.
+        images, steps, seeds: replace the suite's (a tuning run: calibration images).
+    """
     report = s.report_image if s.report_image in s.images else s.images[0]
+    images = tuple(images or s.images)
     runs = []
     for method in methods_of(s):
-        lr0 = preset(method).lr
-        for image in s.images:
+        lr0 = (lrs or {}).get(method, preset(method).lr)
+        over = overrides_tuple((overrides or {}).get(method, {}))
+        method_seeds = tuple(seeds or s.seeds)
+        if s.core_group is not None and method not in presets(s.core_group):
+            method_seeds = method_seeds[:1]
+        for image in images:
             for width in s.widths:
-                for seed in s.seeds:
+                w = width if s.param_tolerance is None else matched_width(
+                    method, width, s.depth, s.param_tolerance, over)
+                for seed in method_seeds:
                     for mult in s.lr_multipliers:
                         runs.append(Run(
-                            method=method, preset=method, overrides=(),
-                            signal=image, size=s.size, seed=seed, width=width, depth=s.depth,
-                            steps=s.steps, lr=float(f"{lr0 * mult:.6g}"), evals=s.evals,
-                            rank=s.rank, task=s.task,
+                            method=method, preset=method, overrides=over,
+                            signal=image, size=s.size, seed=seed, width=w, depth=s.depth,
+                            steps=steps or s.steps, lr=float(f"{lr0 * mult:.6g}"),
+                            evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
                             keep_recon=s.task in ("image", "generalize") and image == report
-                            and seed == s.seeds[0]))
+                            and seed == method_seeds[0]))
     return runs

@@ -29,7 +29,7 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,
-                run.steps, run.lr, run.evals)].append(run)
+                run.steps, run.lr, run.evals, run.offgrid)].append(run)
     for group in groups.values():
         if len(group) == 1:
             yield execute_run(group[0], options)
@@ -58,4 +58,4 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
             seconds = (time.perf_counter() - t0) / len(idx)
             for i, res in zip(idx, results):
                 sig, model, r0 = prepared[i]
-                yield run_record(group[i], sig, model, res, "ok", r0, seconds)
+                yield run_record(group[i], sig, model, res, "ok", r0, seconds, options)

@@ -15,10 +15,25 @@ from pathlib import Path
 from ..errors import DivergedError
 from ..signals.signal import SKIMAGE_SAMPLES, Signal, load_image
 
-__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "image_signal", "execute_run", "prepare_run",
-           "run_record"]
+__all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "image_signal", "execute_run",
+           "prepare_run", "run_record", "offgrid_metrics", "overrides_tuple", "overrides_dict"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def overrides_tuple(overrides: dict) -> tuple:
+    """Config overrides as a hashable, sorted tuple of ``(field, value)`` pairs (a dict value,
+    e.g. ``rei_options``, becomes a sorted tuple of pairs too)."""
+    return tuple(sorted((k, tuple(sorted(v.items())) if isinstance(v, dict) else v)
+                        for k, v in overrides.items()))
+
+
+def overrides_dict(overrides: tuple) -> dict:
+    """The inverse of :func:`overrides_tuple`: ``{field: value}`` for :func:`inrank.build`."""
+    from ..nn.mlp import MLPConfig
+
+    dict_fields = {k for k, v in MLPConfig().__dict__.items() if isinstance(v, dict)}
+    return {k: dict(v) if k in dict_fields else v for k, v in overrides}
 
 
 @dataclass(frozen=True)
@@ -30,7 +45,7 @@ class Run:
     preset: str
     """The preset it builds."""
     overrides: tuple
-    """``MLPConfig`` overrides as sorted ``(field, value)`` pairs."""
+    """``MLPConfig`` overrides as sorted ``(field, value)`` pairs (:func:`overrides_tuple`)."""
     signal: str
     """Image name: Kodak (``kodim01``), scikit-image sample or path."""
     size: int | None
@@ -54,6 +69,8 @@ class Run:
     task: str = "image"
     """``image`` (fit an image), or a task of :data:`inrank.bench.tasks.TASK_SUITES`: ``generalize``,
     ``audio``, ``occupancy`` (its signals, model settings, loss and metrics)."""
+    offgrid: bool = False
+    """Also evaluate at twice the image size (``offgrid_psnr``, ``offgrid_ssim``)."""
 
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
@@ -61,17 +78,19 @@ class Run:
         from ..nn.registry import preset
 
         cfg = replace(preset(self.preset).config, width=self.width, depth=self.depth,
-                      **dict(self.overrides)).to_dict()
+                      **overrides_dict(self.overrides)).to_dict()
         cfg.pop("in_dim"), cfg.pop("out_dim")
         return json.loads(json.dumps(cfg))
 
     def key(self) -> dict:
         """The identity as a JSON-ready dict."""
-        return {"method": self.method, "preset": self.preset,
-                "overrides": {k: v for k, v in self.overrides}, "signal": self.signal,
-                "size": self.size, "seed": self.seed, "width": self.width, "depth": self.depth,
-                "steps": self.steps, "lr": self.lr, "evals": self.evals,
-                **({"task": self.task} if self.task != "image" else {})}
+        return json.loads(json.dumps({
+            "method": self.method, "preset": self.preset,
+            "overrides": overrides_dict(self.overrides), "signal": self.signal,
+            "size": self.size, "seed": self.seed, "width": self.width, "depth": self.depth,
+            "steps": self.steps, "lr": self.lr, "evals": self.evals,
+            **({"task": self.task} if self.task != "image" else {}),
+            **({"offgrid": True} if self.offgrid else {})}))
 
     @property
     def id(self) -> str:
@@ -93,6 +112,8 @@ class ExecOptions:
     """Show each fit's progress bar."""
     address: str | None = None
     """Ray executor: ``None`` (a local Ray instance), ``"auto"`` or ``HOST:PORT`` of a cluster."""
+    jobs: int = 2
+    """Processes executor: worker processes."""
 
 
 def data_dir(path: str | Path | None = None) -> Path:
@@ -151,7 +172,8 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
     else:
         signal = _task_signal(run.task, run.signal, options.data or data_dir())
     model = build(run.preset, signal.in_dim, signal.out_dim, width=run.width, depth=run.depth,
-                  seed=run.seed, **{**task_overrides(run.preset, signal), **dict(run.overrides)})
+                  seed=run.seed, **{**task_overrides(run.preset, signal),
+                                          **overrides_dict(run.overrides)})
     r0 = None
     if run.rank:
         model.eval()
@@ -160,8 +182,23 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
     return signal, model, r0
 
 
+def offgrid_metrics(run: Run, model, options: "ExecOptions") -> dict:
+    """The trained ``model`` evaluated at twice the run's image size, on the image resized to
+    that size (every pixel, most of them between the training grid's): ``offgrid_psnr`` (dB)
+    and ``offgrid_ssim``. A model that aliased its training grid scores low here."""
+    from ..metrics import psnr
+    from ..train.evaluate import image_ssim, predict
+
+    fine = image_signal(resolve_image(run.signal, options.data), 2 * run.size,
+                        f"{Path(run.signal).stem}@2x")
+    model.eval()
+    pred = predict(model, fine.coords.to(next(model.parameters()).device)).float().cpu()
+    return {"offgrid_psnr": psnr(pred, fine.values), "offgrid_ssim": image_ssim(fine, pred),
+            "offgrid_shape": list(fine.shape)}
+
+
 def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
-               wall_seconds: float) -> dict:
+               wall_seconds: float, options: "ExecOptions | None" = None) -> dict:
     """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
     from .. import __version__
     from ..diagnosis.inlet import inlet_rank
@@ -188,6 +225,8 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
 
         record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
         record["metrics"].update(task_metrics(run.task, model.cpu(), signal))
+    if run.offgrid and status == "ok":
+        record["metrics"].update(offgrid_metrics(run, model, options or ExecOptions()))
     if run.keep_recon and status == "ok":
         record["_recon"] = signal.to_image(result.prediction)
     return record
@@ -215,4 +254,5 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
                      progress=options.progress, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
-    return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0)
+    return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0,
+                      options)

@@ -26,7 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=positive_int, default=None, help="short side in px (suite's)")
     p.add_argument("--out", type=Path, default=None, help="output folder (inrank-out/bench/SUITE)")
     p.add_argument("--executor", default="local", choices=executors(),
-                   help="local (one by one), batched (fit_many groups) or ray (tasks) (local)")
+                   help="local (one by one), processes (--jobs worker processes), batched "
+                   "(fit_many groups) or ray (tasks) (local)")
+    p.add_argument("--jobs", type=positive_int, default=2,
+                   help="processes executor: worker processes (2)")
     p.add_argument("--address", default=None,
                    help="ray executor: auto or HOST:PORT of a running cluster (a local Ray instance)")
     p.add_argument("--data", type=Path, default=None,
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                     out=out, progress=not args.no_progress, executor=args.executor,
                     data=args.data, device=args.device,
                     report_image=args.report_image, plots=not args.no_plots,
-                    lr_multipliers=args.lr_multipliers, address=args.address)
+                    lr_multipliers=args.lr_multipliers, address=args.address, jobs=args.jobs)
     if args.save_tuned is not None:
         import json
 

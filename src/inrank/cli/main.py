@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("inrank.cli.demo", "compare relu, relu+rei, pe and siren on a built-in image"),
     "bench": ("inrank.cli.bench", "run a benchmark suite (resumable): tables, plots, HTML report"),
     "diagnose": ("inrank.cli.diagnose", "per-layer representation rank and layer-wise NTK diagnosis"),
+    "tune": ("inrank.cli.tune", "choose each method's lr and knob on a suite's calibration images"),
 }
 
 

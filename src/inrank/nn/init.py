@@ -27,6 +27,7 @@ __all__ = [
     "REIVariant",
     "rei_variants",
     "rei_layers",
+    "rei_option_default",
 ]
 
 
@@ -222,6 +223,24 @@ def _variant(variant: str) -> REIVariant:
         return REIVariant(variant)
     except ValueError:
         raise InputError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}") from None
+
+
+def rei_option_default(variant: str, name: str):
+    """The default of option ``name`` of REI ``variant`` (e.g. ``gain`` of ``triangle``: 10).
+
+    Examples:
+        >>> rei_option_default("triangle", "gain"), rei_option_default("kink", "scale")
+        (10.0, 1.0)
+    """
+    import inspect
+
+    params = inspect.signature(_REI_VARIANTS[_variant(variant)][1]).parameters
+    if name not in params or params[name].default is inspect.Parameter.empty:
+        options = [k for k, v in params.items() if v.kind is v.KEYWORD_ONLY
+                   and v.default is not inspect.Parameter.empty and k not in ("domain", "generator")]
+        raise InputError(f"REI variant {variant!r} has no option {name!r}; its options: "
+                         f"{', '.join(options)}")
+    return params[name].default
 
 
 def rei_layers(variant: str) -> int:

@@ -23,11 +23,13 @@ from ..errors import InputError
 from .mlp import CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
-           "GROUPS", "TUNED_PATH"]
+           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
 GROUPS = {
     "demo": "the methods `inrank demo` compares by default",
+    "paper": "the methods of the paper-style comparison (`inrank bench table1`)",
+    "core": "the methods a comparison runs over several seeds",
     "tasks": "the methods of the generalize, audio and occupancy suites",
     "bn": "the BatchNorm placement study",
 }
@@ -54,56 +56,96 @@ class Preset:
     """Keys of :data:`GROUPS` this method belongs to."""
     tuned: dict = field(default_factory=dict)
     """Where ``lr`` and any config knobs came from: the tuning record (empty: defaults)."""
+    knob: str | None = None
+    """The method's frequency (or scale) hyperparameter that a tuning run chooses: an
+    :class:`MLPConfig` field, or ``"rei_options.NAME"`` for an REI option."""
+    knob_grid: tuple[float, ...] = ()
+    """The values of ``knob`` a tuning run tries (the default among them)."""
 
 
 def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
-       **cfg) -> Preset:
-    return Preset(name, summary, source, MLPConfig(**cfg), lr, groups)
+       knob: str | None = None, knob_grid: tuple[float, ...] = (), **cfg) -> Preset:
+    return Preset(name, summary, source, MLPConfig(**cfg), lr, groups, knob=knob,
+                  knob_grid=knob_grid)
+
+
+def knob_overrides(knob: str, value: float) -> dict:
+    """:func:`build` overrides that set ``knob`` (a config field or ``rei_options.NAME``).
+
+    Examples:
+        >>> knob_overrides("pe_octaves", 6), knob_overrides("rei_options.gain", 3.0)
+        ({'pe_octaves': 6}, {'rei_options': {'gain': 3.0}})
+    """
+    if knob.startswith("rei_options."):
+        return {"rei_options": {knob.split(".", 1)[1]: value}}
+    if knob == "pe_octaves":
+        return {knob: int(value)}
+    return {knob: value}
+
+
+def knob_value(p: "Preset") -> float | None:
+    """The current value of preset ``p``'s knob (None if it has none)."""
+    if p.knob is None:
+        return None
+    if p.knob.startswith("rei_options."):
+        name = p.knob.split(".", 1)[1]
+        from .init import rei_option_default
+
+        return p.config.rei_options.get(name, rei_option_default(p.config.rei_variant, name))
+    return getattr(p.config, p.knob)
 
 
 _REGISTRY: dict[str, Preset] = {p.name: p for p in [
     _p("relu", "ReLU MLP, PyTorch default init", "PyTorch nn.Linear default "
        "(kaiming_uniform a=sqrt(5)): W, b ~ U(+-1/sqrt(fan_in))", 1e-3,
-       groups=("demo", "tasks", "bn")),
+       groups=("demo", "paper", "core", "tasks", "bn")),
     _p("relu+rei", "ReLU MLP, first two layers by the Rank-Expanding Initialization",
        "Zheng, Saratchandran, Lucey 2026 (inlet rank collapse); variant 'triangle' "
        "(benchmarks/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
        "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
-       rei_variant="triangle", groups=("demo", "tasks", "bn")),
+       rei_variant="triangle", groups=("demo", "paper", "core", "tasks", "bn"),
+       knob="rei_options.gain", knob_grid=(3.0, 10.0, 30.0)),
     _p("relu+rei-kink", "ReLU MLP, first layer by the paper's Rank-Expanding Initialization",
        "Zheng, Saratchandran, Lucey 2026: every first-layer kink crosses the data domain "
        "(variant 'kink': w_i = u_i on the sphere, b_i = -w_i . p_i, p_i in the domain); the "
-       "rest PyTorch's default", 1e-3, first_init="rei", rei_variant="kink"),
+       "rest PyTorch's default", 1e-3, first_init="rei", rei_variant="kink",
+       groups=("paper", "core"), knob="rei_options.scale", knob_grid=(0.3, 1.0, 3.0, 10.0)),
     _p("pe", "NeRF positional encoding + ReLU MLP",
        "Mildenhall et al., ECCV 2020: gamma(x) = [x, sin(2^k pi x), cos(2^k pi x)], L = 10",
-       1e-3, encoding="pe", groups=("demo", "tasks")),
+       1e-3, encoding="pe", groups=("demo", "paper", "core", "tasks"), knob="pe_octaves",
+       knob_grid=(4, 6, 8, 10)),
     _p("rff", "Gaussian random Fourier features + ReLU MLP",
        "Tancik et al., NeurIPS 2020: m = 256, sigma = 10 on [0, 1] coordinates", 1e-3,
-       encoding="rff", groups=("tasks",)),
+       encoding="rff", groups=("paper", "tasks"), knob="rff_sigma",
+       knob_grid=(3.0, 6.0, 10.0, 20.0)),
     _p("siren", "SIREN: sin(omega0 (W x + b)), omega0 = 30",
        "Sitzmann et al., NeurIPS 2020: first W ~ U(+-1/fan_in), hidden W ~ "
        "U(+-sqrt(6/fan_in)/omega0), output layer likewise", 1e-4,
-       activation="sine", first_init="siren", hidden_init="siren", groups=("demo", "tasks")),
+       activation="sine", first_init="siren", hidden_init="siren",
+       groups=("demo", "paper", "core", "tasks"), knob="omega0", knob_grid=(10.0, 20.0, 30.0, 60.0)),
     _p("bn", "ReLU MLP with BatchNorm after the first dense layer only",
        "BatchNorm (Ioffe and Szegedy 2015) as the inlet remedy studied by Zheng et al. 2026; "
        "batch statistics in training, running statistics in eval", 1e-3, batchnorm="first",
-       groups=("tasks", "bn")),
+       groups=("paper", "core", "tasks", "bn")),
     _p("bn-later", "ReLU MLP with BatchNorm after hidden dense layers 2..L (not the first)",
        "Ioffe and Szegedy 2015; the control for 'bn': normalisation away from the inlet", 1e-3,
        batchnorm="later", groups=("bn",)),
     _p("bn-all", "ReLU MLP with BatchNorm after every hidden dense layer",
        "Ioffe and Szegedy 2015; as 'bn' but on all hidden layers", 1e-3, batchnorm="all",
-       groups=("bn",)),
+       groups=("paper", "bn")),
     _p("gauss", "Gaussian activation exp(-(s z)^2), s = 10",
-       "Ramasinghe and Lucey, ECCV 2022; PyTorch default init", 1e-3, activation="gauss"),
+       "Ramasinghe and Lucey, ECCV 2022; PyTorch default init", 1e-3, activation="gauss",
+       groups=("paper",), knob="sigma", knob_grid=(3.0, 10.0, 30.0)),
     _p("wire", "Real Gabor wavelet activation cos(omega0 z) exp(-(s z)^2), omega0 = 20, s = 10",
        "Saragadam et al., CVPR 2023 (WIRE); deviation: the real Gabor form, not the complex "
        "one, so all layers are real nn.Linear; PyTorch default init", 1e-3,
-       activation="gabor", omega0=20.0, hidden_omega0=20.0),
+       activation="gabor", omega0=20.0, hidden_omega0=20.0, groups=("paper",), knob="sigma",
+       knob_grid=(3.0, 10.0, 30.0)),
     _p("finer", "FINER: sin(omega0 (|z| + 1) z), omega0 = 30, first bias U(-k, k), k = 20",
        "Liu et al., CVPR 2024: SIREN weight init, larger first-layer bias, scale |z| + 1 "
        "detached as in the authors' code", 5e-4,
-       activation="finer", first_init="finer", hidden_init="siren"),
+       activation="finer", first_init="finer", hidden_init="siren", groups=("paper",),
+       knob="omega0", knob_grid=(10.0, 20.0, 30.0, 60.0)),
 ]}
 
 
@@ -136,17 +178,24 @@ def _read_tuned(path: str, mtime_ns: int) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8")).get("methods", {})
 
 
-def preset(name: str) -> Preset:
-    """Return a copy of the preset called ``name`` with its tuned values applied; an unknown
-    name raises ``ValueError`` listing the names."""
+def preset(name: str, *, tuned: bool = True) -> Preset:
+    """Return a copy of the preset called ``name`` with its tuned values applied (``tuned=False``:
+    the paper defaults); an unknown name raises ``ValueError`` listing the names."""
     if name not in _REGISTRY:
         raise InputError(f"unknown method {name!r}; choose one of: {', '.join(_REGISTRY)}")
     p = copy.deepcopy(_REGISTRY[name])
+    if not tuned:
+        return p
     tuned = _tuned_file().get(name)
     if not tuned:
         return p
-    return replace(p, lr=float(tuned.get("lr", p.lr)),
-                   config=replace(p.config, **tuned.get("config", {})), tuned=copy.deepcopy(tuned))
+    config = p.config
+    for knob, value in tuned.get("config", {}).items():
+        over = knob_overrides(knob, value)
+        if "rei_options" in over:
+            over = {"rei_options": {**config.rei_options, **over["rei_options"]}}
+        config = replace(config, **over)
+    return replace(p, lr=float(tuned.get("lr", p.lr)), config=config, tuned=copy.deepcopy(tuned))
 
 
 def register_preset(p: Preset) -> None:

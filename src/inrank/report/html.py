@@ -24,17 +24,22 @@ def _mean_final(recs: Sequence[dict]) -> float:
 
 
 def representative(records: Sequence[dict], suite) -> dict[str, list[dict]]:
-    """Per method, the runs its curve and reconstruction show: the 256 width (else the widest)
-    and, in an lr sweep, the lr with the best mean final PSNR."""
-    width = 256 if 256 in suite.widths else max(suite.widths)
-    out: dict[str, list[dict]] = {}
+    """Per method, the runs its curve and reconstruction show: those at the suite's width 256
+    (else its widest), or at a method's own width when the suite narrowed it to match
+    parameter counts, and, in an lr sweep, at the lr with the best mean final PSNR."""
+    ref = 256 if 256 in suite.widths else max(suite.widths)
+    by_method: dict[str, list[dict]] = {}
     for rec in records:
-        if rec["run"]["width"] == width:
-            out.setdefault(rec["run"]["method"], []).append(rec)
-    for method, recs in out.items():
+        by_method.setdefault(rec["run"]["method"], []).append(rec)
+    out: dict[str, list[dict]] = {}
+    for method, recs in by_method.items():
+        widths = sorted({r["run"]["width"] for r in recs})
+        below = [w for w in widths if w <= ref]
+        width = max(below) if below else widths[0]
         by_lr: dict[float, list[dict]] = {}
         for r in recs:
-            by_lr.setdefault(r["run"]["lr"], []).append(r)
+            if r["run"]["width"] == width:
+                by_lr.setdefault(r["run"]["lr"], []).append(r)
         out[method] = by_lr[max(by_lr, key=lambda lr: _mean_final(by_lr[lr]))]
     return out
 

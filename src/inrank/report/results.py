@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import files as _io
 from .machine import machine_line
+from .comparison import BOLD_LIMIT_DB, comparison_table, paired_table
 from .tables import Table, lr_table, per_image_table, summary_table, to_markdown, width_table
 
 __all__ = ["ROW_FIELDS", "TASK_FIELDS", "REFERENCE_POINTS", "flat_row", "results_markdown",
@@ -20,17 +21,39 @@ ROW_FIELDS = ("method", "signal", "seed", "width", "depth", "steps", "lr", "fina
               "best_psnr", "ssim", "params", "seconds_per_step", "device", "size", "status")
 #: Task metrics (columns added when present): held-out PSNR, audio SNR, occupancy IoU.
 TASK_FIELDS = {"test_psnr": "Held-out PSNR (dB) per image", "train_psnr": "Training-pixel PSNR (dB) per image",
-               "snr": "SNR (dB) per clip", "grid_iou": "Occupancy IoU on the dense grid per mesh"}
+               "snr": "SNR (dB) per clip", "grid_iou": "Occupancy IoU on the dense grid per mesh",
+               "offgrid_psnr": "Off-grid PSNR at 2x (dB) per image",
+               "offgrid_ssim": "Off-grid SSIM at 2x per image"}
 _RANK_FIELDS = ("rank_init_exact", "rank_init_numerical", "rank_final_exact",
                 "rank_final_numerical", "rank_max")
 
 #: Published numbers to print beside ours (dB); their protocols differ from ours.
 REFERENCE_POINTS = (
-    "Reference points (not our runs; protocols differ):\n\n"
+    "Other papers' numbers (not our runs; their protocols, not ours):\n\n"
     "- Zheng, Saratchandran, Lucey 2026, Table 1 (protocol not public): REI 25.61, PE 27.15, "
     "SIREN 27.29 dB.\n"
     "- FR-INR / IGA papers, Kodak 01-08, 4 linear layers x 256, 10k steps, best PSNR: "
     "ReLU 21.78, PE 28.64, SIREN 32.65, SIREN+IGA 33.48 dB.\n")
+
+def _knob(record: dict) -> str:
+    """``name=value`` of the run's preset knob, read from the config it ran with ('' if none)."""
+    from ..nn.registry import preset, presets
+
+    name = record["run"].get("preset")
+    knob = preset(name).knob if name in presets() else None
+    cfg = record.get("config") or {}
+    if knob is None:
+        return ""
+    if knob.startswith("rei_options."):
+        value = (cfg.get("rei_options") or {}).get(knob.split(".", 1)[1])
+        if value is None:
+            from ..nn.init import rei_option_default
+
+            value = rei_option_default(cfg.get("rei_variant", "kink"), knob.split(".", 1)[1])
+    else:
+        value = cfg.get(knob)
+    return "" if value is None else f"{knob.split('.')[-1]}={value:g}"
+
 
 def flat_row(record: dict) -> dict:
     """One run record (``out/runs/<id>.json``) -> a flat row with :data:`ROW_FIELDS`."""
@@ -38,7 +61,7 @@ def flat_row(record: dict) -> dict:
     row = {k: run.get(k) for k in ("method", "signal", "seed", "width", "depth", "steps", "lr")}
     row.update({k: m.get(k) for k in ("final_psnr", "best_psnr", "ssim", "params",
                                       "seconds_per_step", "device")})
-    row.update(size=run.get("size"), status=record.get("status", "ok"))
+    row.update(size=run.get("size"), status=record.get("status", "ok"), knob=_knob(record))
     row.update({k: m[k] for k in TASK_FIELDS if m.get(k) is not None})
     if record.get("rank"):
         r = record["rank"]
@@ -53,7 +76,15 @@ def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table]]:
     if len(suite.lr_multipliers) > 1:
         return [("Final PSNR (dB) by learning rate (mean over images; best per method in bold)",
                  lr_table(rows))]
-    if len(suite.widths) > 1:
+    if getattr(suite, "offgrid", False):
+        methods = list(dict.fromkeys(r["method"] for r in rows))
+        out = [("Summary (mean ± std over images and seeds; best in bold, none above "
+                f"{BOLD_LIMIT_DB:g} dB)", comparison_table(rows))]
+        others = [m for m in ("relu", "relu+rei-kink", "pe", "siren") if m in methods]
+        if "relu+rei" in methods and others:
+            out.append(("Paired differences per image (seeds averaged), relu+rei against each",
+                        paired_table(rows, "relu+rei", others)))
+    elif len(suite.widths) > 1:
         out = [("PSNR and first-layer rank by width", width_table(rows))]
     else:
         out = [("Summary (mean ± std over images and seeds; best in bold)", summary_table(rows))]
@@ -83,8 +114,8 @@ def results_markdown(rows: Sequence[dict], suite, *, machine: str = "") -> str:
         parts += [machine, ""]
     for title, table in _tables(rows, suite):
         parts += [f"## {title}", "", to_markdown(table), ""]
-    if suite.name == "kodak":
-        parts += [REFERENCE_POINTS]
+    if suite.name in ("kodak", "table1"):
+        parts += ["## Other papers' numbers", "", REFERENCE_POINTS]
     return "\n".join(parts)
 
 

@@ -1,0 +1,62 @@
+"""The paper-style comparison (issue 14), one command: tune every method on the calibration
+images, then run `inrank bench table1` on Kodak kodim01-08; both phases resume after an
+interruption (rerun the same command).
+
+    python benchmarks/table1.py [--jobs 2] [--executor processes]
+
+Writes src/inrank/nn/tuned.json (the registry's tuned values; a copy with the tuning runs under
+benchmarks/results/tune/table1/), benchmarks/results/bench/table1/ (results.{csv,json,md},
+report.html, figures) and benchmarks/results/table1_timing.json (wall time per phase, summed
+over resumptions, with the machine). Then `python benchmarks/render_docs.py` puts the tables in
+BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from inrank.bench import run_suite
+from inrank.bench.tuning import tune_suite
+from inrank.files import write_json
+from inrank.nn.registry import TUNED_PATH
+from inrank.report.machine import machine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _timed(log: dict, phase: str, fn):
+    t0 = time.perf_counter()
+    try:
+        return fn()
+    finally:
+        log["phases"][phase] = log["phases"].get(phase, 0.0) + time.perf_counter() - t0
+        write_json(RESULTS / "table1_timing.json", log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--executor", default="processes", help="bench executor (processes)")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (2)")
+    ap.add_argument("--skip-tune", action="store_true", help="use the committed tuned values")
+    args = ap.parse_args(argv)
+    timing = RESULTS / "table1_timing.json"
+    log = json.loads(timing.read_text()) if timing.is_file() else {"phases": {}}
+    log["machine"], log["executor"], log["jobs"] = machine(), args.executor, args.jobs
+    if not args.skip_tune:
+        res = _timed(log, "tune", lambda: tune_suite(
+            "table1", out=RESULTS / "tune" / "table1", save=TUNED_PATH, executor=args.executor,
+            jobs=args.jobs))
+        print(f"tuned: {res.ran} runs, {res.skipped} resumed -> {res.path}", file=sys.stderr)
+    res = _timed(log, "bench", lambda: run_suite(
+        "table1", out=RESULTS / "bench" / "table1", executor=args.executor, jobs=args.jobs))
+    print(res.files["md"].read_text(encoding="utf-8"))
+    log["runs"] = {"bench": len(res.rows)}
+    write_json(timing, log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Tables of a method comparison: the summary with off-grid PSNR beside fit PSNR, and paired
+per-image differences with 95% intervals (images are the independent units; seeds of one
+image are averaged first)."""
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from .tables import Table, format_mean_std, mean_std
+
+__all__ = ["BOLD_LIMIT_DB", "comparison_table", "paired_differences", "paired_table"]
+
+#: PSNRs above this are round-off-level interpolation, not a result worth bolding.
+BOLD_LIMIT_DB = 50.0
+
+_COLUMNS = (("final_psnr", "fit PSNR (dB)", 2), ("best_psnr", "best PSNR (dB)", 2),
+            ("ssim", "SSIM", 4), ("offgrid_psnr", "off-grid PSNR at 2x (dB)", 2),
+            ("offgrid_ssim", "off-grid SSIM", 4))
+
+
+def _bold(column: list[float], *, limit: float | None) -> list[bool]:
+    ok = [x for x in column if math.isfinite(x) and (limit is None or x <= limit)]
+    if not ok:
+        return [False] * len(column)
+    best = round(max(ok), 4)
+    return [math.isfinite(x) and (limit is None or x <= limit) and round(x, 4) == best
+            for x in column]
+
+
+def comparison_table(rows: Sequence[dict]) -> Table:
+    """Per method, mean +- std over images and seeds of fit, best and off-grid PSNR and SSIM,
+    with the parameters, width, lr and knob each ran at; the best per column in bold, except
+    PSNRs above :data:`BOLD_LIMIT_DB` (interpolation).
+
+    Examples:
+        >>> rows = [{"method": "a", "final_psnr": 20.0, "best_psnr": 20.5, "ssim": 0.5,
+        ...          "offgrid_psnr": 19.0, "offgrid_ssim": 0.4, "params": 10, "width": 8,
+        ...          "lr": 1e-3, "knob": "", "status": "ok"}]
+        >>> comparison_table(rows)[1][0][:5]
+        ['a', '10', '8', '0.001', '-']
+    """
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["method"], []).append(r)
+    stats = {k: [mean_std([r.get(k) for r in g]) for g in groups.values()] for k, _, _ in _COLUMNS}
+    bold = {k: _bold([s[0] for s in stats[k]], limit=BOLD_LIMIT_DB if "psnr" in k else None)
+            for k, _, _ in _COLUMNS}
+    body = []
+    for i, (method, g) in enumerate(groups.items()):
+        one = lambda key: "/".join(str(v) for v in dict.fromkeys(r.get(key) for r in g))  # noqa: E731
+        diverged = sum(r["status"] != "ok" for r in g)
+        body.append([method, one("params"), one("width"),
+                     "/".join(f"{v:g}" for v in dict.fromkeys(r["lr"] for r in g)),
+                     one("knob") or "-"]
+                    + [(format_mean_std(*stats[k][i], digits=d), bold[k][i]) for k, _, d in _COLUMNS]
+                    + [f"{len(g)}" + (f" ({diverged} diverged)" if diverged else "")])
+    return (["method", "params", "width", "lr", "knob"] + [h for _, h, _ in _COLUMNS] + ["runs"],
+            body)
+
+
+def _per_image(rows: Sequence[dict], method: str, metric: str) -> dict[str, float]:
+    vals: dict[str, list[float]] = {}
+    for r in rows:
+        if r["method"] == method and r.get(metric) is not None and math.isfinite(r[metric]):
+            vals.setdefault(r["signal"], []).append(r[metric])
+    return {img: statistics.fmean(v) for img, v in vals.items()}
+
+
+def paired_differences(rows: Sequence[dict], method: str, other: str, metric: str) -> dict:
+    """``method - other`` in ``metric`` per image (seeds averaged), over the images both ran.
+
+    Returns ``{"n", "mean", "low", "high", "wins", "diffs"}``: the 95% interval is Student's t
+    on the per-image differences (``low = high = mean`` for one image).
+    """
+    from scipy.stats import t
+
+    a, b = _per_image(rows, method, metric), _per_image(rows, other, metric)
+    diffs = [a[i] - b[i] for i in a if i in b]
+    n = len(diffs)
+    if n == 0:
+        return {"n": 0, "mean": math.nan, "low": math.nan, "high": math.nan, "wins": 0,
+                "diffs": []}
+    mean = statistics.fmean(diffs)
+    half = 0.0 if n == 1 else float(t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / math.sqrt(n)
+    return {"n": n, "mean": mean, "low": mean - half, "high": mean + half,
+            "wins": sum(d > 0 for d in diffs), "diffs": diffs}
+
+
+def paired_table(rows: Sequence[dict], method: str, others: Sequence[str],
+                 metrics: Sequence[str] = ("final_psnr", "offgrid_psnr")) -> Table:
+    """``method`` against each of ``others``: the mean per-image difference of each metric
+    with its 95% interval, and on how many images ``method`` is ahead."""
+    body = []
+    for other in others:
+        cells = [f"{method} - {other}"]
+        for metric in metrics:
+            d = paired_differences(rows, method, other, metric)
+            cells.append("n/a" if d["n"] == 0 else
+                         f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] "
+                         f"({d['wins']}/{d['n']} images ahead)")
+        body.append(cells)
+    names = {"final_psnr": "fit PSNR", "offgrid_psnr": "off-grid PSNR", "ssim": "SSIM",
+             "best_psnr": "best PSNR"}
+    return (["pair"] + [f"{names.get(m, m)} difference (dB), 95% interval" for m in metrics],
+            body)

@@ -1,0 +1,124 @@
+"""The table1 protocol: compression regime, matched parameter counts, calibration images apart
+from test images, off-grid evaluation, paired statistics and tuning on calibration images."""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import pytest
+import torch
+from scipy import stats
+
+import inrank
+from inrank.bench import expand, suite
+from inrank.bench.catalog import matched_width
+from inrank.bench.tuning import LR_GRID, tune_suite
+from inrank.report.comparison import BOLD_LIMIT_DB, comparison_table, paired_differences
+
+
+def _params(method, width):
+    return sum(p.numel() for p in inrank.build(method, 2, 3, width=width, depth=3).parameters())
+
+
+def test_table1_is_a_compression_protocol_with_matched_sizes():
+    s = suite("table1")
+    runs = expand(s)
+    relu = _params("relu", 128)
+    assert relu < 96 * 144 * 3, "fewer parameters than the signal has values"
+    for r in runs:
+        p = _params(r.method, r.width)
+        assert p <= 1.15 * relu, (r.method, r.width, p)
+        assert r.width == 128 or _params(r.method, r.width + 1) > 1.15 * relu  # the largest
+        assert r.offgrid and r.size == 96 and r.steps == 1000
+    seeds = {m: {r.seed for r in runs if r.method == m} for m in {r.method for r in runs}}
+    for m in inrank.presets("core"):
+        assert seeds[m] == {0, 1, 2}
+    assert all(len(v) == 1 for m, v in seeds.items() if m not in inrank.presets("core"))
+    assert set(s.calibration).isdisjoint(s.images) and set(s.images) == {
+        f"kodim0{i}" for i in range(1, 9)}
+    assert sorted({r.method for r in runs}) == sorted(inrank.presets("paper"))
+    assert matched_width("rff", 128, 3, 0.15) < 128  # 512 Fourier inputs: narrower
+
+
+def test_offgrid_psnr_is_the_fit_evaluated_on_the_2x_image(tmp_path, data_dir):
+    res = inrank.run_suite("quick", methods=["relu"], images=["kodim05"], steps=5,
+                           out=tmp_path, progress=False, plots=False)
+    row = res.rows[0]
+    rec = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert rec["metrics"]["offgrid_shape"] == [96, 144]  # 48 px short side, doubled
+    # the same fit by hand, evaluated on the 2x image
+    sig = inrank.load_image(data_dir / "kodak" / "kodim05.png", size=48)
+    model = inrank.build("relu", 2, 3, width=64, depth=3, seed=0)
+    inrank.fit(model, sig, steps=5, lr=inrank.preset("relu").lr, progress=False, eval_every=1)
+    fine = inrank.load_image(data_dir / "kodak" / "kodim05.png", size=96)
+    ref = inrank.psnr(inrank.predict(model, fine.coords), fine.values)
+    assert row["offgrid_psnr"] == pytest.approx(ref, abs=1e-9)
+    assert row["offgrid_psnr"] < row["final_psnr"] + 3  # no free lunch between the pixels
+
+
+def _row(method, image, psnr, seed=0, **kw):
+    return {"method": method, "signal": image, "seed": seed, "final_psnr": psnr,
+            "best_psnr": psnr, "ssim": 0.5, "offgrid_psnr": psnr - 1, "offgrid_ssim": 0.4,
+            "params": 10, "width": 8, "lr": 1e-3, "knob": "", "status": "ok", **kw}
+
+
+def test_paired_differences_average_seeds_then_use_student_t_over_images():
+    rows = [_row("a", "i1", 20.0, 0), _row("a", "i1", 22.0, 1), _row("b", "i1", 19.0),
+            _row("a", "i2", 25.0), _row("b", "i2", 23.5), _row("a", "i3", 30.0),
+            _row("b", "i3", 30.5), _row("b", "i4", 10.0)]  # i4: b only, left out
+    d = paired_differences(rows, "a", "b", "final_psnr")
+    diffs = [21.0 - 19.0, 25.0 - 23.5, 30.0 - 30.5]
+    assert d["diffs"] == pytest.approx(diffs) and d["n"] == 3 and d["wins"] == 2
+    half = stats.t.ppf(0.975, 2) * statistics.stdev(diffs) / math.sqrt(3)
+    assert (d["low"], d["high"]) == pytest.approx((statistics.fmean(diffs) - half,
+                                                   statistics.fmean(diffs) + half))
+
+
+def test_no_bold_above_the_interpolation_limit():
+    rows = [_row("interp", "i", BOLD_LIMIT_DB + 20), _row("fits", "i", 30.0)]
+    headers, body = comparison_table(rows)
+    fit = headers.index("fit PSNR (dB)")
+    assert body[0][fit] == (f"{BOLD_LIMIT_DB + 20:.2f}", False)  # 70 dB: not a result to bold
+    assert body[1][fit] == ("30.00", True)
+
+
+def test_tuning_chooses_on_calibration_images_and_extends_edges(tmp_path, monkeypatch):
+    from inrank.nn import registry
+
+    res = tune_suite("quick", methods=["relu", "pe"], images=["camera", "moon"], steps=3,
+                     out=tmp_path / "t", progress=False, save=tmp_path / "tuned.json")
+    recs = [json.loads(p.read_text()) for p in (tmp_path / "t" / "runs").glob("*.json")]
+    assert {r["run"]["signal"] for r in recs} == {"camera", "moon"}  # never a test image
+    for m in ("relu", "pe"):
+        t = res.tuned[m]
+        grid = {float(k): v for k, v in t["grid"]["lr"].items()}
+        assert set(LR_GRID) <= set(grid) and t["lr"] == max(grid, key=grid.get)
+        # the grid grew past an edge while the best lr sat on it (3 steps: large lrs win)
+        edge = max(grid) if t["lr"] == max(grid) else min(grid)
+        assert t["edge"]["lr"] == (t["lr"] == edge)
+        assert len(grid) > len(LR_GRID) or not t["edge"]["lr"]
+    knob = {float(k): v for k, v in res.tuned["pe"]["grid"]["knob"].items()}
+    assert res.tuned["pe"]["config"]["pe_octaves"] == max(knob, key=knob.get)
+    assert set(knob) == {4, 6, 8, 10}
+    # the registry applies the saved values
+    monkeypatch.setattr(registry, "TUNED_PATH", tmp_path / "tuned.json")
+    assert inrank.preset("pe").config.pe_octaves == res.tuned["pe"]["config"]["pe_octaves"]
+    assert inrank.preset("pe").lr == res.tuned["pe"]["lr"]
+    assert inrank.preset("pe", tuned=False).config.pe_octaves == 10
+    with pytest.raises(ValueError, match="test images"):
+        tune_suite("quick", images=["kodim01"], out=tmp_path / "x", progress=False)
+
+
+def test_tuned_rei_gain_reaches_the_model(tmp_path, monkeypatch):
+    from inrank.nn import registry
+
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 2e-4, "config": {
+        "rei_options.gain": 3.0}}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    p = inrank.preset("relu+rei")
+    assert p.lr == 2e-4 and p.config.rei_options == {"gain": 3.0}
+    a = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0)
+    b = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0, rei_options={"gain": 3.0})
+    assert torch.equal(a.linears[1].weight, b.linears[1].weight)
