@@ -29,7 +29,6 @@ _RANK_FIELDS = ("rank_init_exact", "rank_init_numerical", "rank_final_exact",
 
 #: Published numbers to print beside ours (dB); their protocols differ from ours.
 REFERENCE_POINTS = (
-    "Other papers' numbers (not our runs; their protocols, not ours):\n\n"
     "- Zheng, Saratchandran, Lucey 2026, Table 1 (protocol not public): REI 25.61, PE 27.15, "
     "SIREN 27.29 dB.\n"
     "- FR-INR / IGA papers, Kodak 01-08, 4 linear layers x 256, 10k steps, best PSNR: "
@@ -115,7 +114,8 @@ def results_markdown(rows: Sequence[dict], suite, *, machine: str = "") -> str:
     for title, table in _tables(rows, suite):
         parts += [f"## {title}", "", to_markdown(table), ""]
     if suite.name in ("kodak", "table1"):
-        parts += ["## Other papers' numbers", "", REFERENCE_POINTS]
+        parts += ["## Other papers' numbers (not our runs; their protocols, not ours)", "",
+                  REFERENCE_POINTS]
     return "\n".join(parts)
 
 

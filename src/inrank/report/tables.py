@@ -89,33 +89,31 @@ def _bold_best(column: list[float], *, higher: bool = True) -> list[bool]:
 
 
 def summary_table(rows: Sequence[dict]) -> Table:
-    """Mean +- std over images and seeds per method: final PSNR, best PSNR, SSIM, ms/step.
+    """Mean +- std over images and seeds per method: final PSNR, best PSNR, SSIM (no timing:
+    speed is measured by the dedicated benchmarks, not by a suite on a shared machine).
 
     Examples:
         >>> rows = [{"method": "a", "final_psnr": 20.0, "best_psnr": 21.0, "ssim": 0.5,
-        ...          "seconds_per_step": 0.01, "params": 10, "status": "ok"},
+        ...          "params": 10, "status": "ok"},
         ...         {"method": "b", "final_psnr": 30.0, "best_psnr": 31.0, "ssim": 0.9,
-        ...          "seconds_per_step": 0.02, "params": 10, "status": "ok"}]
+        ...          "params": 10, "status": "ok"}]
         >>> print(to_markdown(summary_table(rows)).splitlines()[3])
-        | b | **30.00** | **31.00** | **0.9000** | 20.0 | 10 | 1 |
+        | b | **30.00** | **31.00** | **0.9000** | 10 | 1 |
     """
     groups = _groups(rows, "method")
     cols = {k: [mean_std([r[k] for r in g]) for g in groups.values()]
-            for k in ("final_psnr", "best_psnr", "ssim", "seconds_per_step")}
+            for k in ("final_psnr", "best_psnr", "ssim")}
     bold = {k: _bold_best([s[0] for s in cols[k]]) for k in ("final_psnr", "best_psnr")}
     bold["ssim"] = _bold_best([round(s[0], 4) for s in cols["ssim"]])
     body = []
     for i, (method, g) in enumerate(groups.items()):
         diverged = sum(r["status"] != "ok" for r in g)
-        ms = cols["seconds_per_step"][i]
         body.append([(method, False), (format_mean_std(*cols["final_psnr"][i]), bold["final_psnr"][i]),
                      (format_mean_std(*cols["best_psnr"][i]), bold["best_psnr"][i]),
                      (format_mean_std(*cols["ssim"][i], digits=4), bold["ssim"][i]),
-                     (format_mean_std(ms[0] * 1e3, ms[1] * 1e3, ms[2], digits=1), False),
                      ("/".join(str(p) for p in dict.fromkeys(r["params"] for r in g)), False),
                      (f"{len(g)}" + (f" ({diverged} diverged)" if diverged else ""), False)])
-    return (["method", "final PSNR (dB)", "best PSNR (dB)", "SSIM", "ms/step", "params", "runs"],
-            body)
+    return (["method", "final PSNR (dB)", "best PSNR (dB)", "SSIM", "params", "runs"], body)
 
 
 def per_image_table(rows: Sequence[dict], *, metric: str = "final_psnr") -> Table:
