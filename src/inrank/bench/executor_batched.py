@@ -29,7 +29,7 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,
-                run.steps, run.lr, run.evals, run.offgrid)].append(run)
+                run.steps, run.lr, run.evals, run.offgrid, run.precision)].append(run)
     for group in groups.values():
         if len(group) == 1:
             yield execute_run(group[0], options)
@@ -50,7 +50,8 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                 results = fit_models([prepared[i][1] for i in idx], sigs, steps=run0.steps,
                                      lr=run0.lr, seed=run0.seed, device=options.device,
                                      eval_every=max(1, run0.steps // run0.evals),
-                                     progress=options.progress, train_mask=masks, **extra[0])
+                                     progress=options.progress, train_mask=masks,
+                                     precision=run0.precision, **extra[0])
             except DivergedError:
                 for i in idx:
                     yield execute_run(group[i], options)

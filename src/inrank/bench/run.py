@@ -71,6 +71,8 @@ class Run:
     ``audio``, ``occupancy`` (its signals, model settings, loss and metrics)."""
     offgrid: bool = False
     """Also evaluate at twice the image size (``offgrid_psnr``, ``offgrid_ssim``)."""
+    precision: str = "float32"
+    """The forward pass's autocast dtype (:data:`inrank.train.precision.PRECISIONS`)."""
 
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
@@ -90,7 +92,8 @@ class Run:
             "size": self.size, "seed": self.seed, "width": self.width, "depth": self.depth,
             "steps": self.steps, "lr": self.lr, "evals": self.evals,
             **({"task": self.task} if self.task != "image" else {}),
-            **({"offgrid": True} if self.offgrid else {})}))
+            **({"offgrid": True} if self.offgrid else {}),
+            **({"precision": self.precision} if self.precision != "float32" else {})}))
 
     @property
     def id(self) -> str:
@@ -251,7 +254,7 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     try:
         result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
                      device=options.device, eval_every=max(1, run.steps // run.evals),
-                     progress=options.progress, **extra)
+                     progress=options.progress, precision=run.precision, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
     return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0,

@@ -17,6 +17,7 @@ from .. import files, validation
 from ..errors import InputError
 from ..nn.registry import preset
 from ..report.results import flat_row, write_report
+from ..train.precision import PRECISIONS
 from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from .catalog import Suite, expand, methods_of, suite
 from .tuning import best_lrs
@@ -116,7 +117,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
               progress: bool = True, executor: str = "local", data: str | Path | None = None,
               device: str = "auto", report_image: str | None = None, plots: bool = True,
               lr_multipliers: Sequence[float] | None = None,
-              address: str | None = None, jobs: int = 2) -> SuiteResult:
+              address: str | None = None, jobs: int = 2,
+              precision: str = "float32") -> SuiteResult:
     """Run suite ``name`` (resumable) and write its results and report under ``out``.
 
     Args:
@@ -130,6 +132,7 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
             :func:`inrank.train.fit_models`) or ``ray`` (one Ray task per run).
         address: for ``ray``: ``None`` (local Ray), ``"auto"`` or ``HOST:PORT`` of a cluster.
         jobs: for ``processes``: worker processes.
+        precision: every fit's forward-pass precision (``float32``, ``bf16``, ``fp16``).
         data: the data folder with ``kodak/`` (default: ``$INRANK_DATA`` or ``../shared/data``
             beside the repository).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -172,7 +175,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
                           jobs=validation.positive_int("jobs", jobs))
     for image in s.images if s.task in ("image", "generalize") else ():  # fail before any work
         resolve_image(image, options.data)
-    runs = expand(s)
+    runs = [replace(r, precision=validation.one_of("precision", precision, PRECISIONS))
+            for r in expand(s)]
     out = Path(out)
     records = load_records(out, runs)
     pending = [r for r in runs if r.id not in records]

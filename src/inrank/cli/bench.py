@@ -12,6 +12,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..bench import executors, suite, suites
+    from ..train.precision import PRECISIONS
 
     p.description = "Run a benchmark suite. Suites: " + "; ".join(
         f"{n}: {suite(n).summary}" for n in suites())
@@ -28,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", default="local", choices=executors(),
                    help="local (one by one), processes (--jobs worker processes), batched "
                    "(fit_many groups) or ray (tasks) (local)")
+    p.add_argument("--precision", default="float32", choices=PRECISIONS,
+                   help="every fit's forward-pass precision (float32)")
     p.add_argument("--jobs", type=positive_int, default=2,
                    help="processes executor: worker processes (2)")
     p.add_argument("--address", default=None,
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
                     out=out, progress=not args.no_progress, executor=args.executor,
                     data=args.data, device=args.device,
                     report_image=args.report_image, plots=not args.no_plots,
-                    lr_multipliers=args.lr_multipliers, address=args.address, jobs=args.jobs)
+                    lr_multipliers=args.lr_multipliers, address=args.address, jobs=args.jobs,
+                    precision=args.precision)
     if args.save_tuned is not None:
         import json
 

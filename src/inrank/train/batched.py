@@ -91,7 +91,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                progress: bool = True, memory_budget: int | None = None, loss: str = "mse",
                train_mask: Mask | Sequence[Mask] = None,
                checkpoint: str | os.PathLike | None = None,
-               checkpoint_every: int | None = None, chunk: int | None = None) -> list[FitResult]:
+               checkpoint_every: int | None = None, chunk: int | None = None,
+               precision: str = "float32", check_steps: int | None = None) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
     Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
@@ -102,7 +103,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     Args:
         models, signals: B models and their B targets.
         steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
-            checkpoint_every: as in :func:`inrank.fit`.
+            checkpoint_every, precision, check_steps: as in :func:`inrank.fit`.
         memory_budget: bytes one batched pass may use (default: half the free memory); it
             bounds ``chunk``.
         train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
@@ -121,12 +122,14 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every).checked()
+                   checkpoint_every=checkpoint_every, precision=precision,
+                   check_steps=check_steps).checked()
     masks = _masks(train_mask, len(signals))
     common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
                   seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
                   memory_budget=o.memory_budget, loss=o.loss,
-                  checkpoint_every=o.checkpoint_every)
+                  checkpoint_every=o.checkpoint_every, precision=o.precision,
+                  check_steps=o.check_steps)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)
@@ -157,7 +160,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
             opts = FitOptions(**common, checkpoint=_checkpoint_for(o.checkpoint, passes))
             passes += 1
             trainee = StackedModels([models[i] for i in part], [signals[i] for i in part],
-                                    [indices[i] for i in part], dev, o.loss)
+                                    [indices[i] for i in part], dev, o.loss,
+                                    precision=o.precision)
             tests = [None if masks[i] is None else ~masks[i].to(dev) for i in part]
             params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
             for i, res in zip(part, run_training(trainee, [signals[i] for i in part], opts,

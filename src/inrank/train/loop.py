@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -26,10 +27,14 @@ from .device import (bytes_per_point, default_memory_budget, full_batch_or_minib
                      resolve_device)
 from .evaluate import image_ssim, scores, task_metrics
 from .options import FitOptions, make_scheduler, train_indices
+from .precision import check_precision, grad_scaler
 from .result import FitResult
 from .trainees import OneModel
 
-__all__ = ["fit", "run_training", "train_step", "check_pair"]
+__all__ = ["fit", "run_training", "train_step", "check_pair", "PRECISION_LIMIT_DB"]
+
+#: A low-precision fit whose float32 continuation gains more than this (dB) is precision-limited.
+PRECISION_LIMIT_DB = 0.5
 
 
 def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
@@ -46,17 +51,23 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
 
 
 def train_step(trainee, idx: torch.Tensor | None, opt: torch.optim.Optimizer,
-               sched) -> tuple[list[float], float]:
-    """One optimisation step of every model in ``trainee`` on the batch ``idx``.
+               sched, *, scaler=None) -> tuple[list[float], float]:
+    """One optimisation step of every model in ``trainee`` on the batch ``idx`` (with fp16's
+    loss ``scaler``, if any).
 
     Returns:
         Each model's loss before the step, and the learning rate the step used.
     """
     losses = trainee.losses(idx)                               # (B,)
     opt.zero_grad(set_to_none=True)
-    losses.sum().backward()                                    # each model's own gradient
     lr = float(opt.param_groups[0]["lr"])
-    opt.step()
+    if scaler is None:
+        losses.sum().backward()                                # each model's own gradient
+        opt.step()
+    else:
+        scaler.scale(losses.sum()).backward()
+        scaler.step(opt)
+        scaler.update()
     if sched is not None:
         sched.step()
     return losses.detach().cpu().tolist(), lr                  # syncs the device: honest timing
@@ -102,7 +113,9 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     best, best_states = [-math.inf] * B, [None] * B
     train_seconds, start = 0.0, 1
     protocol = {"steps": o.steps, "lr": o.lr, "schedule": o.schedule, "batch_size": batch_size,
-                "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B}
+                "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
+                "precision": o.precision}
+    scaler = grad_scaler(device, o.precision)
     if o.checkpoint is not None and os.path.exists(o.checkpoint):
         ck = load_checkpoint(o.checkpoint, expect={"protocol": protocol})
         trainee.load_state_dict(ck["models"])
@@ -135,7 +148,7 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     try:
         for step in range(start, o.steps + 1):
             t0 = time.perf_counter()
-            losses, step_lr = train_step(trainee, order.next(), opt, sched)
+            losses, step_lr = train_step(trainee, order.next(), opt, sched, scaler=scaler)
             train_seconds += time.perf_counter() - t0
             bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
             if bad:
@@ -172,10 +185,23 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
         bar.close()
     if preds is None:  # resumed from a checkpoint of the last step
         preds = trainee.predict()
+    check = None
+    if o.precision != "float32" and o.check_steps:
+        check = check_precision(trainee, opt, order, sched, steps=o.check_steps, evaluate=lambda p: [
+            scores(p[i], trainee.targets(i), loss=o.loss, data_range=ranges[i], test=tests[i])["psnr"]
+            for i in range(B)])
+        if check["gain_db"] > PRECISION_LIMIT_DB:
+            warnings.warn(
+                f"the {o.precision} result is precision-limited: {check['steps']} more steps in "
+                f"float32 reach {check['gain_db']:.2f} dB more than in {o.precision} from the same "
+                "state; use precision='float32' for the last digits", stacklevel=3)
     if o.checkpoint is not None and os.path.exists(o.checkpoint):
         os.unlink(o.checkpoint)
     trainee.finish()
-    return [result(i, o.steps, preds[i].detach().float().cpu()) for i in range(B)]
+    results = [result(i, o.steps, preds[i].detach().float().cpu()) for i in range(B)]
+    for r in results:
+        r.precision, r.precision_check = o.precision, check
+    return results
 
 
 def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: str | None = None,
@@ -183,7 +209,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         eval_every: int | None = None, progress: bool = True,
         memory_budget: int | None = None, loss: str = "mse",
         train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
-        checkpoint_every: int | None = None) -> FitResult:
+        checkpoint_every: int | None = None, precision: str = "float32",
+        check_steps: int | None = None) -> FitResult:
     """Fit ``model`` to ``signal`` with Adam on the mean squared error (or BCE on logits).
 
     Args:
@@ -210,6 +237,13 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             history and best state, so a resumed fit ends bit for bit where an uninterrupted
             one would (CPU). Written atomically; removed when the fit finishes.
         checkpoint_every: steps between checkpoints (default ``max(1, steps // 20)``).
+        precision: ``"float32"`` (default), ``"bf16"`` or ``"fp16"``: the forward pass runs
+            under autocast in that dtype; weights, optimiser, loss and metrics stay float32.
+            A low-precision fit ends with a check (``check_steps`` more steps from the final
+            state, once in its precision and once in float32): ``result.precision_check``
+            holds the PSNR float32 gains and the speed-up, and a warning says when the gain
+            exceeds :data:`PRECISION_LIMIT_DB`.
+        check_steps: steps of that check (default ``min(100, max(10, steps // 10))``; 0 skips).
 
     Returns:
         A :class:`FitResult`. The model keeps its final weights.
@@ -229,7 +263,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
     o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every).checked()
+                   checkpoint_every=checkpoint_every, precision=precision,
+                   check_steps=check_steps).checked()
     check_pair(model, signal, o.loss)
     train_idx = train_indices(train_mask, len(signal))
     dev = resolve_device(o.device)
@@ -238,6 +273,6 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
     batch = full_batch_or_minibatch(o.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    trainee = OneModel(model, signal, train_idx, dev, o.loss)
+    trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision)
     return run_training(trainee, [signal], o, device=dev, batch_size=batch, n_train=n,
                         tests=[test], params=params)[0]

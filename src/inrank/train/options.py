@@ -8,6 +8,7 @@ import torch
 
 from .. import validation
 from ..errors import InputError, InputTypeError
+from .precision import PRECISIONS
 
 __all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices"]
 
@@ -45,6 +46,11 @@ class FitOptions:
     """A file to resume from and save to (see :func:`inrank.fit`)."""
     checkpoint_every: int | None = None
     """Steps between checkpoints (``max(1, steps // 20)``)."""
+    precision: str = "float32"
+    """One of :data:`inrank.train.precision.PRECISIONS`: the forward pass's autocast dtype."""
+    check_steps: int | None = None
+    """Low precision only: steps of the float32 comparison at the end
+    (``min(100, max(10, steps // 10))``; 0 skips it)."""
 
     def checked(self) -> "FitOptions":
         """A copy with every field validated and the defaults resolved."""
@@ -63,7 +69,10 @@ class FitOptions:
             batch_size=batch, seed=int(self.seed), device=str(self.device), eval_every=every,
             progress=bool(self.progress), memory_budget=self.memory_budget,
             loss=validation.one_of("loss", self.loss, LOSSES), checkpoint=self.checkpoint,
-            checkpoint_every=ck_every)
+            checkpoint_every=ck_every,
+            precision=validation.one_of("precision", self.precision, PRECISIONS),
+            check_steps=(min(100, max(10, steps // 10)) if self.check_steps is None else
+                         validation.non_negative_int("check_steps", self.check_steps)))
 
 
 def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):

@@ -32,6 +32,10 @@ class FitResult:
             with a mask; ``snr`` (dB) for audio and 1-D signals; ``accuracy`` and ``iou``
             (on the sample points, logit > 0) for ``"bce"``.
         loss_name: the loss, one of :data:`inrank.train.options.LOSSES`.
+        precision: the forward pass's precision (:data:`inrank.train.precision.PRECISIONS`).
+        precision_check: low precision only: the same model continued a few steps in its
+            precision and in float32 (:func:`inrank.train.precision.check_precision`): the
+            PSNR float32 gains beyond it (``gain_db``) and the speed-up of the low precision.
     """
 
     history: list[dict]
@@ -50,6 +54,8 @@ class FitResult:
     test_psnr: float | None = None
     metrics: dict = field(default_factory=dict)
     loss_name: str = "mse"
+    precision: str = "float32"
+    precision_check: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready metrics (no prediction)."""

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..signals.signal import Signal
 from .evaluate import predict
+from .precision import autocast
 
 __all__ = ["OneModel", "StackedModels"]
 
@@ -30,12 +31,15 @@ class OneModel:
         train_idx: indices ``(n,)`` of the training points, or None for all.
         device: where to train.
         loss: ``"mse"`` or ``"bce"``.
+        precision: the forward pass's autocast (:data:`~inrank.train.precision.PRECISIONS`);
+            the loss is computed in float32.
     """
 
     size = 1
 
     def __init__(self, model: nn.Module, signal: Signal, train_idx: torch.Tensor | None,
-                 device: torch.device, loss: str) -> None:
+                 device: torch.device, loss: str, precision: str = "float32") -> None:
+        self.precision = precision
         self.model = model.to(device).train()
         self.device = device
         self.coords, self.values = signal.coords.to(device), signal.values.to(device)
@@ -52,7 +56,9 @@ class OneModel:
         """The loss on the batch ``idx`` (None: every training point), shape ``(1,)``."""
         x, y = (self.x, self.y) if idx is None else (self.x[idx.to(self.device)],
                                                      self.y[idx.to(self.device)])
-        return self.criterion(self.model(x), y).reshape(1)
+        with autocast(self.device, self.precision):
+            pred = self.model(x)
+        return self.criterion(pred.float(), y).reshape(1)
 
     def predict(self) -> torch.Tensor:
         """Predictions on every point, eval mode: ``(1, N, c)``."""
@@ -90,13 +96,14 @@ class StackedModels:
         models: B models without BatchNorm (``vmap`` cannot update running statistics).
         signals: B signals with equal ``(N, d, c)``.
         train_idx: per signal, indices ``(n,)`` of its training points (equal ``n``), or None.
-        device, loss: as :class:`OneModel`.
+        device, loss, precision: as :class:`OneModel`.
         chunk: points per batched evaluation pass.
     """
 
     def __init__(self, models: Sequence[nn.Module], signals: Sequence[Signal],
                  train_idx: Sequence[torch.Tensor | None], device: torch.device, loss: str,
-                 *, chunk: int = 65536) -> None:
+                 *, chunk: int = 65536, precision: str = "float32") -> None:
+        self.precision = precision
         from torch.func import functional_call, stack_module_state, vmap
 
         self.models, self.device, self.chunk = list(models), device, chunk
@@ -120,7 +127,9 @@ class StackedModels:
         """Each model's mean loss on the batch ``idx`` of its own points: ``(B,)``."""
         x, y = (self.x, self.y) if idx is None else (self.x[:, idx.to(self.device)],
                                                      self.y[:, idx.to(self.device)])
-        pred = self.call(self.params, self.buffers, x)                      # (B, n, c)
+        with autocast(self.device, self.precision):
+            pred = self.call(self.params, self.buffers, x)                  # (B, n, c)
+        pred = pred.float()
         if self.loss == "bce":
             per = F.binary_cross_entropy_with_logits(pred, y, reduction="none")
         else:
