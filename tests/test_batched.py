@@ -4,7 +4,7 @@ Two comparisons, each with the tolerance its arithmetic allows:
 - float64, 15 steps: the batched pass and the separate fits do the same arithmetic up to the
   order of float64 sums, so the trained weights agree to ~1e-12 relative (we allow 1e-9);
 - float32, one step: one Adam step from the same init differs only by float32 round-off of
-  one forward/backward (relative ~1e-6 of the weights' change; we allow 1e-5 of the scale).
+  one forward/backward (we allow 1e-4 of the output scale; see the test for why).
 Many float32 steps are not compared bit for bit: kernels round differently across CPUs and
 thread counts, and 15 Adam steps on Fourier features amplify the last bits (issue 12).
 """
@@ -55,8 +55,11 @@ def test_fit_many_one_float32_step_equals_a_separate_step(name, signals, threads
     for sig, res in zip(signals, many):
         model = inrank.build(name, 2, sig.out_dim, width=24, depth=2, seed=4)
         ref = inrank.fit(model, sig, steps=1, lr=1e-3, seed=4, progress=False)
+        # one float32 step, summed in another order (batched products): round-off of the
+        # largest intermediate, here RFF's phases 2 pi sigma |x| (up to ~90 rad, float32
+        # round-off ~5e-6 rad), reaches the outputs; 1e-4 of their scale bounds it
         scale = float(ref.prediction.abs().max())
-        assert float((res.prediction - ref.prediction).abs().max()) <= 1e-5 * scale
+        assert float((res.prediction - ref.prediction).abs().max()) <= 1e-4 * scale
         assert res.final_psnr == pytest.approx(ref.final_psnr, abs=1e-4)
 
 
@@ -142,8 +145,9 @@ def test_chunks_and_checkpoints_in_fit_models(signals, tmp_path):
     whole, _ = _pair("relu", sigs, dict(width=16, depth=2))
     one_by_one, _ = _pair("relu", sigs, dict(width=16, depth=2), chunk=1,
                           checkpoint=tmp_path / "ck.pt", checkpoint_every=5)
-    for (ma, _), (mb, _) in zip(whole, one_by_one):
-        assert torch.equal(_weights(ma), _weights(mb))
+    for (ma, _), (mb, _) in zip(whole, one_by_one):  # stacked vs separate passes, float64
+        a, b = _weights(ma), _weights(mb)
+        assert float((a - b).abs().max()) <= 1e-9 * float(b.abs().max())
     assert not list(tmp_path.glob("*.pt")), "checkpoints removed once finished"
 
 
@@ -175,3 +179,37 @@ def test_fit_models_resumes_from_its_checkpoint_bit_for_bit(signals, tmp_path, m
                checkpoint_every=5)
     for a, b in zip(ref, cut):
         assert torch.equal(_weights(a), _weights(b))
+
+
+class _TanhNet(torch.nn.Module):
+    """Not a CoordinateMLP: fit_models batches it with vmap(functional_call)."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.a, self.b = torch.nn.Linear(2, 12), torch.nn.Linear(12, 3)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+
+def test_both_batched_forwards_equal_separate_fits_in_float64(signals):
+    from inrank.train.trainees import StackedModels
+
+    sigs = [_double(s) for s in signals[:2]]
+    mlps = [inrank.build("pe", 2, 3, width=12, depth=2, seed=1).double() for _ in sigs]
+    assert StackedModels(mlps, sigs, [None, None], torch.device("cpu"), "mse").stacked
+    nets = [_TanhNet(3).double() for _ in sigs]
+    assert not StackedModels(nets, sigs, [None, None], torch.device("cpu"), "mse").stacked
+    for make in (lambda: inrank.build("pe", 2, 3, width=12, depth=2, seed=1).double(),
+                 lambda: _TanhNet(3).double()):
+        batched = [make() for _ in sigs]
+        fit_models(batched, sigs, steps=8, lr=1e-3, progress=False, chunk=2)
+        for model, sig in zip(batched, sigs):
+            alone = make()
+            inrank.fit(alone, sig, steps=8, lr=1e-3, progress=False)
+            a, b = _weights(model), _weights(alone)
+            assert float((a - b).abs().max()) <= 1e-9 * float(b.abs().max())

@@ -26,9 +26,9 @@ from .device import (bytes_per_point, default_memory_budget, full_batch_or_minib
 from .loop import check_pair, fit, run_training
 from .options import FitOptions, train_indices
 from .result import FitResult
-from .trainees import StackedModels
+from .trainees import OneModel, StackedModels
 
-__all__ = ["fit_many", "fit_models"]
+__all__ = ["fit_many", "fit_models", "default_chunk", "CPU_WORKING_SET"]
 
 Mask = torch.Tensor | None
 
@@ -77,6 +77,21 @@ def _masks(train_mask: Mask | Sequence[Mask], count: int) -> list[Mask]:
     return masks
 
 
+#: Bytes of training activations a batched CPU pass may keep (about what the last-level cache
+#: shared by the cores holds): past it, stacking more models evicts the activations and the
+#: batched pass is slower than separate fits (benchmarks/batched_fit.py measures where).
+CPU_WORKING_SET = 64 << 20
+
+
+def default_chunk(model: nn.Module, n: int, device: torch.device) -> int:
+    """Models per batched pass: on a GPU as many as memory allows (the caller caps it); on a CPU
+    as many as keep the working set, ``n`` points times the model's training bytes per point,
+    within :data:`CPU_WORKING_SET` (at least 1: then the models are fitted separately)."""
+    if device.type != "cpu":
+        return 1 << 30
+    return max(1, CPU_WORKING_SET // max(1, n * bytes_per_point(model)))
+
+
 def _checkpoint_for(checkpoint: str | os.PathLike | None, group: int) -> Path | None:
     """Group ``group``'s checkpoint file: ``NAME.gK.SUFFIX`` beside ``checkpoint``."""
     if checkpoint is None:
@@ -109,7 +124,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
         checkpoint: a file name; group ``k`` checkpoints to ``NAME.gK.SUFFIX`` beside it,
             resumed as :func:`inrank.fit` resumes.
-        chunk: models per batched pass (default: as many as the memory budget allows).
+        chunk: models per batched pass (default: :func:`default_chunk`, within the memory
+            budget); a pass of one model is a separate fit.
 
     Returns:
         One :class:`FitResult` per signal, in order.
@@ -154,14 +170,18 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         per_point = bytes_per_point(models[idx[0]])
         batch = full_batch_or_minibatch(o.batch_size, n, per_point, budget)
         fits = max(1, budget // max(1, (batch or n) * per_point))
-        size = min(len(idx), chunk or fits)
+        size = min(len(idx), chunk or min(fits, default_chunk(models[idx[0]], batch or n, dev)))
         for start in range(0, len(idx), size):
             part = idx[start:start + size]
             opts = FitOptions(**common, checkpoint=_checkpoint_for(o.checkpoint, passes))
             passes += 1
-            trainee = StackedModels([models[i] for i in part], [signals[i] for i in part],
-                                    [indices[i] for i in part], dev, o.loss,
-                                    precision=o.precision)
+            if len(part) == 1:  # nothing to batch: the separate fit itself
+                trainee = OneModel(models[part[0]], signals[part[0]], indices[part[0]], dev,
+                                   o.loss, o.precision)
+            else:
+                trainee = StackedModels([models[i] for i in part], [signals[i] for i in part],
+                                        [indices[i] for i in part], dev, o.loss,
+                                        precision=o.precision)
             tests = [None if masks[i] is None else ~masks[i].to(dev) for i in part]
             params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
             for i, res in zip(part, run_training(trainee, [signals[i] for i in part], opts,

@@ -1,6 +1,6 @@
 """What the training loop trains: one model (:class:`OneModel`) or B models of one
-architecture with stacked weights (:class:`StackedModels`, one ``vmap(functional_call)``
-pass). Both give per-model losses ``(B,)`` and predictions ``(B, N, c)``, so one loop serves
+architecture with stacked weights (:class:`StackedModels`: batched matrix products for
+coordinate MLPs, ``vmap(functional_call)`` for other models). Both give per-model losses ``(B,)`` and predictions ``(B, N, c)``, so one loop serves
 :func:`inrank.fit` and :func:`inrank.fit_many`."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from torch import nn
 from ..signals.signal import Signal
 from .evaluate import predict
 from .precision import autocast
+from .stacked import stacked_forward
 
 __all__ = ["OneModel", "StackedModels"]
 
@@ -111,8 +112,13 @@ class StackedModels:
         for m in self.models:
             m.to(device).train()
         self.params, self.buffers = stack_module_state(self.models)       # each (B, ...)
-        base = copy.deepcopy(self.models[0]).to("meta")
-        self.call = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)))
+        fast = stacked_forward(self.models)
+        if fast is not None:  # batched matrix products, weights stacked
+            self.call = lambda p, b, x: fast({**p, **b}, x)
+        else:
+            base = copy.deepcopy(self.models[0]).to("meta")
+            self.call = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)))
+        self.stacked = fast is not None
         self.coords = torch.stack([s.coords for s in signals]).to(device)  # (B, N, d)
         self.values = torch.stack([s.values for s in signals]).to(device)  # (B, N, c)
         pick = lambda t, idx: t if idx is None else t[idx.to(device)]  # noqa: E731
