@@ -38,7 +38,8 @@ from .. import validation as _checks
 from ..errors import InputError, InputTypeError
 
 __all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
-           "jacobian_ntk", "ntk_block", "select_layers", "OUTPUTS", "BATCHNORM_MODES"]
+           "jacobian_ntk", "ntk_block", "select_layers", "frozen_copy", "no_tf32", "OUTPUTS",
+           "BATCHNORM_MODES"]
 
 #: ``outputs`` choices: the output-trace kernel ``(N, N)`` or the full kernel ``(N c, N c)``.
 OUTPUTS = ("trace", "full")
@@ -84,7 +85,7 @@ class NTKFactors:
 
 
 @contextlib.contextmanager
-def _no_tf32():
+def no_tf32():
     """Disable TF32 matmuls/convolutions for the duration (restored afterwards)."""
     old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
@@ -99,7 +100,7 @@ def _device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
-def _prepared(model: nn.Module, coords: torch.Tensor, batchnorm: str,
+def frozen_copy(model: nn.Module, coords: torch.Tensor, batchnorm: str,
               dtype: torch.dtype) -> tuple[nn.Module, torch.Tensor]:
     """A ``dtype`` deep copy of ``model`` whose BatchNorm layers follow ``batchnorm``, and the
     coordinates ``(N, d)`` in ``dtype`` on the model's device. The caller's model is untouched."""
@@ -206,7 +207,8 @@ def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[
     return sorted(out)
 
 
-def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int) -> NTKFactors:
+def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int,
+             store: torch.dtype) -> NTKFactors:
     dense = dense_layers(m, x)
     keep = select_layers(layers, [n for n, _ in dense])
     mods = [dense[k][1] for k in keep]
@@ -236,18 +238,18 @@ def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int) -> NTKFactors:
                 h.remove()
         for k, mod in enumerate(mods):
             g = [torch.zeros_like(probes[mod]) if ga[k] is None else ga[k] for ga in per_out]
-            G[k].append(torch.stack(g, dim=1))  # (n, c, D_l)
+            G[k].append(torch.stack(g, dim=1).to(store))  # (n, c, D_l)
             h = ins[mod].reshape(xt.shape[0], -1)
             if mod.bias is not None:
                 h = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)  # (n, P_l)
-            H[k].append(h)
+            H[k].append(h.to(store))
     return NTKFactors([torch.cat(g) for g in G], [torch.cat(h) for h in H],
                       [dense[k][0] for k in keep])
 
 
 def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = torch.float64,
                 layers: Sequence[int | str] | None = None, batchnorm: str = "batch",
-                chunk: int = 4096) -> NTKFactors:
+                chunk: int = 4096, store_dtype: torch.dtype | None = None) -> NTKFactors:
     """Compute ``G_l`` and ``H~_{l-1}`` of every selected dense layer (see the module notes).
 
     Args:
@@ -256,7 +258,9 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
         dtype: compute dtype (float64 for reference-grade kernels).
         layers: dense-layer indices or names (default: all).
         batchnorm: ``"batch"`` or ``"running"`` frozen statistics.
-        chunk: points per forward/backward pass (chunk).
+        chunk: points per forward/backward pass.
+        store_dtype: the dtype the factors are kept in (default ``dtype``); float32 halves the
+            memory of a whole-image diagnosis.
 
     Returns:
         :class:`NTKFactors`; the model is not modified.
@@ -265,9 +269,9 @@ def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = 
         raise InputError("batchnorm='coupled' breaks the per-sample factorisation; use "
                          "jacobian_ntk(..., batchnorm='coupled') or 'batch'/'running' here")
     chunk = _checks.positive_int("chunk", chunk)
-    m, x = _prepared(model, coords, batchnorm, dtype)
-    with _no_tf32():
-        return _factors(m, x, layers, chunk)
+    m, x = frozen_copy(model, coords, batchnorm, dtype)
+    with no_tf32():
+        return _factors(m, x, layers, chunk, store_dtype or dtype)
 
 
 def ntk_block(G: torch.Tensor, H: torch.Tensor, outputs: str = "trace", *,
@@ -325,7 +329,7 @@ def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "tra
     _checks.one_of("outputs", outputs, OUTPUTS)
     chunk = _checks.positive_int("chunk", chunk)
     f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, chunk=chunk)
-    with _no_tf32():
+    with no_tf32():
         blocks = [ntk_block(G, H, outputs, chunk=chunk) for G, H in zip(f.G, f.H)]
     total = blocks[0].clone()
     for b in blocks[1:]:
@@ -354,13 +358,13 @@ def jacobian_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trac
     from torch.func import functional_call, jacrev, vmap
 
     _checks.one_of("outputs", outputs, OUTPUTS)
-    m, x = _prepared(model, coords, batchnorm, dtype)
+    m, x = frozen_copy(model, coords, batchnorm, dtype)
     dense = dense_layers(m, x)
     keep = select_layers(layers, [n for n, _ in dense])
     names = [dense[k][0] for k in keep]
     params = {f"{n}.{pn}": p.detach() for n in names
               for pn, p in m.get_submodule(n).named_parameters()}
-    with _no_tf32():
+    with no_tf32():
         if batchnorm == "coupled":
             jac = jacrev(lambda p: functional_call(m, p, (x,)), chunk_size=128)(params)
         else:

@@ -1,0 +1,264 @@
+"""The NTK as matrix-free linear operators: no ``N x N`` kernel is ever formed.
+
+* :class:`BlockOperator`: one dense layer's block ``Theta_l = (G G^T) o (H~ H~^T)`` from its
+  factors (:func:`~inrank.diagnosis.ntk.ntk_factors`). A product is
+  ``(Theta_l v)_i = g_i^T (G^T diag(v) H~) h~_i`` (Zheng et al. 2026's factorisation), two matrix
+  products of ``O(N c D P)`` work and ``O(c D P)`` extra memory, streamed over chunks of points.
+* :class:`SumOperator`: the whole NTK (or any sum of blocks).
+* :class:`JacobianOperator`: any differentiable model, any group of its parameters
+  (a hash-grid, a convolution, a custom module): ``J_P (J_P^T u)`` by a vector-Jacobian product
+  then a Jacobian-vector product (``torch.func``), streamed over chunks of points.
+
+Layout: ``outputs="trace"`` acts on ``R^N`` (vectors ``(N,)`` or blocks ``(N, k)``), the kernel
+summed over the c outputs; ``outputs="full"`` on ``R^(N c)`` with index ``i * c + a``, as
+:func:`~inrank.diagnosis.ntk.layerwise_ntk` lays out its blocks.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .. import validation
+from ..errors import InputError
+from .ntk import OUTPUTS, frozen_copy, ntk_block, ntk_factors, no_tf32
+
+__all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators"]
+
+
+def _compress(A: torch.Tensor) -> torch.Tensor:
+    """``B (N, r)`` with ``B B^T = A A^T`` for ``A (N, k)``, ``r`` its rank at machine precision
+    (``A`` times the eigenvectors of ``A^T A`` whose eigenvalues are not zero)."""
+    gram = A.T.double() @ A.double()
+    w, V = torch.linalg.eigh(gram)
+    keep = w > w.max().clamp_min(0) * max(A.shape) * torch.finfo(A.dtype).eps
+    return A @ V[:, keep].to(A.dtype)
+
+
+class BlockOperator:
+    """One dense layer's NTK block as a linear operator.
+
+    Args:
+        G: ``(N, c, D)`` per-sample output gradients w.r.t. the layer's pre-activation.
+        H: ``(N, P)`` the layer's input with its ones column.
+        outputs: ``"trace"`` (operator on ``R^N``) or ``"full"`` (on ``R^(N c)``).
+        chunk: points per streamed product.
+        compress: ``"trace"`` only: replace ``G`` (flattened to ``(N, c D)``) and ``H`` by
+            factors of their exact rank when that is smaller (the same kernel, cheaper products).
+        name: the layer's module name.
+    """
+
+    def __init__(self, G: torch.Tensor, H: torch.Tensor, *, outputs: str = "trace",
+                 chunk: int = 16384, compress: bool = True, name: str = "") -> None:
+        self.outputs = validation.one_of("outputs", outputs, OUTPUTS)
+        self.n, self.c, _ = G.shape
+        self.name, self.chunk = name, validation.positive_int("chunk", chunk)
+        self._G3, self._H0, self.H = G, H, H
+        self.G = G.reshape(self.n, -1)                                    # (N, c D)
+        if outputs == "trace" and compress:
+            if self.G.shape[1] > 1:
+                g = _compress(self.G)
+                if g.shape[1] < self.G.shape[1]:
+                    self.G = g
+            h = _compress(self.H)
+            if h.shape[1] < self.H.shape[1]:
+                self.H = h
+        self.dtype = G.dtype
+        self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
+
+    def trace(self) -> float:
+        """``tr(Theta_l)`` exactly from the factors: ``sum_i |g_i|^2 |h_i|^2`` (float64)."""
+        return float(((self.G.double() ** 2).sum(1) * (self.H.double() ** 2).sum(1)).sum())
+
+    def diagonal(self) -> torch.Tensor:
+        """The kernel's diagonal ``(N,)`` (trace) or ``(N c,)`` (full), float64."""
+        h2 = (self.H.double() ** 2).sum(1)
+        if self.outputs == "trace":
+            return (self.G.double() ** 2).sum(1) * h2
+        return ((self._G3.double() ** 2).sum(2) * h2[:, None]).reshape(-1)
+
+    @torch.no_grad()
+    def matmul(self, V: torch.Tensor) -> torch.Tensor:
+        """``Theta_l V`` for ``V`` ``(N,)`` / ``(N, k)`` (trace) or ``(N c,)`` / ``(N c, k)``
+        (full); float64 result, products in the factors' dtype with float64 accumulation."""
+        one = V.ndim == 1
+        V = (V[:, None] if one else V).to(torch.float64)
+        k = V.shape[1]
+        out = torch.empty_like(V)
+        if self.outputs == "trace":
+            Ms = torch.zeros(k, self.G.shape[1], self.H.shape[1], dtype=torch.float64,
+                             device=self.G.device)
+            for s in range(0, self.n, self.chunk):
+                g, h = self.G[s:s + self.chunk], self.H[s:s + self.chunk]
+                v = V[s:s + self.chunk].to(self.dtype)
+                for j in range(k):
+                    Ms[j] += ((g * v[:, j:j + 1]).T @ h).double()            # (cD, P)
+            for s in range(0, self.n, self.chunk):
+                g, h = self.G[s:s + self.chunk], self.H[s:s + self.chunk]
+                for j in range(k):
+                    out[s:s + self.chunk, j] = ((g @ Ms[j].to(self.dtype)) * h).sum(1).double()
+            return out[:, 0] if one else out
+        U = V.reshape(self.n, self.c, k)
+        Ms = torch.zeros(k, self._G3.shape[2], self.H.shape[1], dtype=torch.float64,
+                         device=self.H.device)
+        for s in range(0, self.n, self.chunk):
+            g, h = self._G3[s:s + self.chunk], self._H0[s:s + self.chunk]  # (n, c, D), (n, P)
+            u = U[s:s + self.chunk].to(self.dtype)                        # (n, c, k)
+            for j in range(k):
+                Ms[j] += (torch.einsum("icd,ic->id", g, u[:, :, j]).T @ h).double()
+        for s in range(0, self.n, self.chunk):
+            g, h = self._G3[s:s + self.chunk], self._H0[s:s + self.chunk]
+            for j in range(k):
+                gm = torch.einsum("icd,dp->icp", g, Ms[j].to(self.dtype))  # (n, c, P)
+                out.view(self.n, self.c, k)[s:s + self.chunk, :, j] = (gm * h[:, None, :]).sum(2).double()
+        return out[:, 0] if one else out
+
+    def dense(self) -> torch.Tensor:
+        """The block as a matrix, from the uncompressed factors (small N only)."""
+        return ntk_block(self._G3.double(), self._H0.double(), self.outputs)
+
+
+class SumOperator:
+    """The sum of operators of one shape (e.g. every block: the whole NTK)."""
+
+    def __init__(self, ops: Sequence) -> None:
+        if not ops:
+            raise InputError("SumOperator needs at least one operator")
+        self.ops, self.shape = list(ops), ops[0].shape
+        if any(op.shape != self.shape for op in ops):
+            raise InputError("operators of different shapes cannot be summed")
+
+    def matmul(self, V: torch.Tensor) -> torch.Tensor:
+        out = self.ops[0].matmul(V)
+        for op in self.ops[1:]:
+            out = out + op.matmul(V)
+        return out
+
+    def trace(self) -> float:
+        return sum(op.trace() for op in self.ops)
+
+
+def block_operators(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trace",
+                    dtype: torch.dtype = torch.float64, store_dtype: torch.dtype | None = None,
+                    batchnorm: str = "batch", chunk: int = 16384,
+                    layers: Sequence[int | str] | None = None) -> list[BlockOperator]:
+    """One :class:`BlockOperator` per dense layer of ``model`` on ``coords (N, d)``.
+
+    Args:
+        model, coords, batchnorm, layers: as :func:`~inrank.diagnosis.ntk.layerwise_ntk`.
+        outputs: ``"trace"`` or ``"full"``.
+        dtype: the dtype the factors are computed in.
+        store_dtype: the dtype they are kept in (float32 halves the memory at large N).
+        chunk: points per pass.
+
+    Examples:
+        >>> import inrank
+        >>> ops = block_operators(inrank.build("relu", 2, 3, width=8, depth=2), torch.rand(6, 2))
+        >>> [op.shape for op in ops][0], len(ops)
+        ((6, 6), 3)
+    """
+    f = ntk_factors(model, coords, dtype=dtype, store_dtype=store_dtype, batchnorm=batchnorm,
+                    chunk=chunk, layers=layers)
+    return [BlockOperator(G, H, outputs=outputs, chunk=chunk, name=n)
+            for G, H, n in zip(f.G, f.H, f.names)]
+
+
+class JacobianOperator:
+    """``Theta_P = J_P J_P^T`` of any differentiable model, for the parameters in ``params``.
+
+    Args:
+        model: any ``nn.Module`` ``(N, d) -> (N, c)`` (BatchNorm frozen as ``batchnorm`` says).
+        coords: ``(N, d)``.
+        params: names of the parameters in the group P (``model.named_parameters()`` names, or
+            prefixes of them, e.g. ``"encoding"``); default every parameter.
+        outputs: ``"trace"`` or ``"full"``.
+        dtype: compute dtype.
+        chunk: points per vector-Jacobian / Jacobian-vector product.
+
+    Examples:
+        >>> import inrank
+        >>> op = JacobianOperator(inrank.build("siren", 2, 1, width=8, depth=1), torch.rand(5, 2),
+        ...                       params=["linears.0"])
+        >>> op.matmul(torch.ones(5)).shape
+        torch.Size([5])
+    """
+
+    def __init__(self, model: nn.Module, coords: torch.Tensor, *,
+                 params: Sequence[str] | None = None, outputs: str = "trace",
+                 dtype: torch.dtype = torch.float64, batchnorm: str = "batch",
+                 chunk: int = 4096) -> None:
+        self.outputs = validation.one_of("outputs", outputs, OUTPUTS)
+        self.model, self.x = frozen_copy(model, coords, batchnorm, dtype)
+        every = dict(self.model.named_parameters())
+        if params is None:
+            chosen = list(every)
+        else:
+            chosen = [n for n in every if any(n == p or n.startswith(p + ".") for p in params)]
+            if not chosen:
+                raise InputError(f"no parameter matches {list(params)}; the model's parameters "
+                                 f"are {list(every)}")
+        self.names = chosen
+        self.p = {n: every[n].detach() for n in chosen}
+        self.rest = {n: t.detach() for n, t in every.items() if n not in self.p}
+        self.rest.update(dict(self.model.named_buffers()))
+        self.n = self.x.shape[0]
+        with torch.no_grad():
+            self.c = self.model(self.x[:1]).shape[1]
+        self.chunk = validation.positive_int("chunk", chunk)
+        self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
+        self.dtype = dtype
+
+    def _f(self, x: torch.Tensor):
+        from torch.func import functional_call
+
+        return lambda p: functional_call(self.model, {**self.rest, **p}, (x,))
+
+    def _jtv(self, U: torch.Tensor) -> dict:
+        """``J^T u`` for ``U (N, c)``: a parameter-shaped dict."""
+        from torch.func import vjp
+
+        total = None
+        for s in range(0, self.n, self.chunk):
+            _, pull = vjp(self._f(self.x[s:s + self.chunk]), self.p)
+            (g,) = pull(U[s:s + self.chunk])
+            total = g if total is None else {k: total[k] + g[k] for k in g}
+        return total
+
+    def _jv(self, w: dict) -> torch.Tensor:
+        """``J w``: ``(N, c)``."""
+        from torch.func import jvp
+
+        return torch.cat([jvp(self._f(self.x[s:s + self.chunk]), (self.p,), (w,))[1]
+                          for s in range(0, self.n, self.chunk)])
+
+    def matmul(self, V: torch.Tensor) -> torch.Tensor:
+        """``Theta_P V`` (shapes as :meth:`BlockOperator.matmul`), float64."""
+        one = V.ndim == 1
+        V = (V[:, None] if one else V).to(self.dtype)
+        cols = []
+        with no_tf32():
+            for j in range(V.shape[1]):
+                if self.outputs == "full":
+                    cols.append(self._jv(self._jtv(V[:, j].reshape(self.n, self.c))).reshape(-1))
+                    continue
+                acc = torch.zeros(self.n, dtype=self.dtype, device=V.device)
+                for a in range(self.c):  # trace over outputs: one pair of products per output
+                    U = torch.zeros(self.n, self.c, dtype=self.dtype, device=V.device)
+                    U[:, a] = V[:, j]
+                    acc += self._jv(self._jtv(U))[:, a]
+                cols.append(acc)
+        out = torch.stack(cols, 1).to(torch.float64)
+        return out[:, 0] if one else out
+
+    def trace(self) -> float:
+        """``tr(Theta_P)`` exactly, from products with basis vectors in chunks of 64 (``n``
+        products: for small N; at large N estimate it, e.g. with SLQ)."""
+        n = self.shape[0]
+        eye = torch.eye(n, dtype=torch.float64)
+        total = 0.0
+        for s in range(0, n, 64):
+            cols = self.matmul(eye[:, s:s + 64])
+            idx = torch.arange(cols.shape[1])
+            total += float(cols[s + idx, idx].sum())
+        return total
