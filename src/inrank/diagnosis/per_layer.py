@@ -25,11 +25,21 @@ import torch
 from torch import nn
 
 from . import rank as _rank
+from .. import validation
 from ..errors import InputError
 from ..report.tables import markdown_table
 from .ntk import ntk_block, ntk_factors, select_layers
+from .operators import BlockOperator
+from .spectra import estimate_spectrum
 
-__all__ = ["LayerDiagnosis", "Diagnosis", "diagnose"]
+__all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "METHODS", "DENSE_LIMIT", "DUAL_LIMIT"]
+
+#: How :func:`diagnose` finds an NTK block's spectrum: ``auto``, ``dense``, ``matrix-free``.
+METHODS = ("auto", "dense", "matrix-free")
+#: ``method="auto"`` eigendecomposes ``(N, N)`` blocks up to this N, goes matrix-free beyond.
+DENSE_LIMIT = 4096
+#: A block whose factors have ``rank(G) rank(H~)`` up to this is solved exactly by its dual Gram.
+DUAL_LIMIT = 4096
 
 _TOP = 5
 
@@ -53,7 +63,8 @@ class LayerDiagnosis:
         ntk_share: ``tr(Theta_l) / tr(Theta)`` (trace over all dense layers).
         ntk: the same rank measures of the block ``Theta_l`` ``(N, N)``, from its eigenvalues.
         ntk_top: the block's largest eigenvalues, descending.
-        ntk_method: ``"dual"`` (exact small Gram) or ``"primal"`` (``(N, N)`` eigenvalues).
+        ntk_method: ``"dual"`` (exact small Gram), ``"primal"`` (``(N, N)`` eigenvalues) or
+            ``"matrix-free"`` (Lanczos and SLQ estimates; ``ntk.estimated`` is then True).
         spectrum: the block's eigenvalues, descending (for plots).
     """
 
@@ -84,6 +95,7 @@ class Diagnosis:
         total: rank measures of the whole (dense-parameter) NTK, or None.
         total_top: its largest eigenvalues.
         wall_seconds: wall time of the diagnosis.
+        method: ``"dense"`` or ``"matrix-free"``, as ``diagnose(method=...)`` resolved it.
     """
 
     label: str
@@ -95,6 +107,7 @@ class Diagnosis:
     total: _rank.RankMeasures | None = None
     total_top: list[float] | None = None
     wall_seconds: float = 0.0
+    method: str = "dense"
 
     def to_dict(self) -> dict:
         """JSON-ready (spectra left out)."""
@@ -115,13 +128,16 @@ class Diagnosis:
         rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
         rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
-        text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}; "
+        text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}, "
+                f"NTK spectra {self.method}"
+                + (" (~: estimates; exact ranks not measured)" if self.method == "matrix-free" else "")
+                + "; "
                 f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
                 "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
                 "output gradients w.r.t. the layer's pre-activation.\n\n"
                 + markdown_table(head, rows, align="lll" + "r" * (len(head) - 3)))
         if self.total is not None:
-            text += (f"\n\nWhole NTK: exact rank {self.total.exact}, "
+            text += (f"\n\nWhole NTK: exact rank {self.total.text()}, "
                      + ", ".join(f"@{r:g}: {n}" for r, n in self.total.numerical)
                      + f", effective {self.total.effective:.1f}, top eigenvalues "
                      + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
@@ -138,17 +154,16 @@ def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
     if feats is None:
         cells = ["-"] * (len(rtols) + 2)
     else:
-        cells = [str(feats.exact)] + [str(feats.at(r)) for r in rtols] + [f"{feats.effective:.1f}"]
+        cells = [feats.text()] + [feats.text(r) for r in rtols] + [f"{feats.effective:.1f}"]
     row = [str(index), name, shape] + cells
     if has_ntk:
-        grad = "-" if layer is None or layer.gradients is None else str(
-            layer.gradients.at(rtols[0]))
+        grad = "-" if layer is None or layer.gradients is None else layer.gradients.text(rtols[0])
         share = "-" if layer is None or layer.ntk_share is None else f"{layer.ntk_share:.3f}"
         if layer is None or layer.ntk is None:
             row += [grad, share] + ["-"] * (len(rtols) + 3)
         else:
             n = layer.ntk
-            row += [grad, share, str(n.exact)] + [str(n.at(r)) for r in rtols] + [
+            row += [grad, share, n.text()] + [n.text(r) for r in rtols] + [
                 f"{n.effective:.1f}", ", ".join(f"{v:.3g}" for v in layer.ntk_top)]
     return row
 
@@ -175,8 +190,9 @@ def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Ten
 
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
              ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
-             batchnorm: str = "batch",
-             label: str | None = None, chunk: int = 2048) -> Diagnosis:
+             batchnorm: str = "batch", label: str | None = None, chunk: int = 2048,
+             method: str = "auto", top: int = 32, probes: int = 8,
+             steps: int = 40) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
     NTK block (Zheng, Saratchandran and Lucey 2026).
 
@@ -196,6 +212,14 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             mode) or ``"running"`` (eval mode), see :mod:`inrank.diagnosis.ntk`.
         label: name in tables; default the model's ``preset`` attribute or its class name.
         chunk: rows per chunk.
+        method: how each NTK block's spectrum is found (:data:`METHODS`): ``"dense"``, its
+            ``(N, N)`` eigendecomposition (or the exact small dual Gram when
+            ``rank(G_l) * rank(H~) <=`` :data:`DUAL_LIMIT`); ``"matrix-free"``, Lanczos for
+            the ``top`` eigenvalues and deflated stochastic Lanczos quadrature (``probes`` x
+            ``steps``) for the effective and numerical ranks, with their standard errors
+            (exact ranks are then not measured); ``"auto"``: dense up to N =
+            :data:`DENSE_LIMIT`, matrix-free beyond. Each block says which in ``ntk_method``.
+        top, probes, steps: the matrix-free estimate's settings.
 
     Returns:
         :class:`Diagnosis`.
@@ -212,11 +236,12 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     if not rtols or not all(0 < r < 1 for r in rtols):
         raise InputError(f"rtols must be numbers in (0, 1), got {rtols}")
     label = label or getattr(model, "preset", None) or type(model).__name__
-    f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, chunk=chunk)
     n = coords.shape[0]
+    f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, chunk=chunk,
+                    store_dtype=torch.float32 if n > DENSE_LIMIT else torch.float64)
 
-    def feats(H: torch.Tensor) -> dict:
-        s = _rank.singular_values(H)
+    def feats(H: torch.Tensor) -> _rank.RankMeasures:
+        s = _rank.singular_values(H.double())
         return _measures(s, max(H.shape), rtols)
 
     mods = {name: model.get_submodule(name) for name in f.names}
@@ -229,30 +254,45 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     keep = set(select_layers(layers_ntk, f.names))
     total = total and layers_ntk is None
     for k, layer in enumerate(layers):
-        Gf = f.G[k].reshape(n, -1)  # (N, c D_l)
+        Gf = f.G[k].reshape(n, -1).double()  # (N, c D_l)
         layer.gradients = _measures(_rank.gram_eigenvalues(Gf).sqrt(), max(Gf.shape), rtols)
+    validation.one_of("method", method, METHODS)
+    matrix_free = method == "matrix-free" or (method == "auto" and n > DENSE_LIMIT)
+    diag.method = "matrix-free" if matrix_free else "dense"
     if ntk:
-        traces = [float(((G.reshape(n, -1) ** 2).sum(1) * (H ** 2).sum(1)).sum())
+        traces = [float(((G.reshape(n, -1).double() ** 2).sum(1) * (H.double() ** 2).sum(1)).sum())
                   for G, H in zip(f.G, f.H)]
         whole = None
+        total = total and not matrix_free
         for k, layer in enumerate(layers):
             G, H = f.G[k], f.H[k]
             layer.ntk_share = traces[k] / sum(traces) if sum(traces) > 0 else 0.0
             if k not in keep:
                 continue
-            g, h = _compress(G.reshape(n, -1)), _compress(H)  # same kernel, fewer columns
-            q = g.shape[1] * h.shape[1]
-            block = ntk_block(G, H, "trace", chunk=chunk) if (total or q >= n) else None
-            if q < n:
-                ev, layer.ntk_method = _dual_eigenvalues(g, h, chunk), "dual"
-            else:
+            op = BlockOperator(G, H, chunk=max(chunk, 16384), name=f.names[k])  # compressed
+            q = op.G.shape[1] * op.H.shape[1]
+            if q <= DUAL_LIMIT and q < n:
+                ev, layer.ntk_method = _dual_eigenvalues(op.G.double(), op.H.double(), chunk), "dual"
+            elif not matrix_free:
+                block = ntk_block(G.double(), H.double(), "trace", chunk=chunk)
                 ev, layer.ntk_method = _rank.kernel_eigenvalues(block), "primal"
+                if total:
+                    whole = block if whole is None else whole.add_(block)
+                del block
+            else:
+                est = estimate_spectrum(op, k=min(top, n), rtols=rtols, probes=probes,
+                                        steps=steps)
+                layer.ntk = _rank.RankMeasures(None, est.numerical, est.effective_rank, True,
+                                               est.effective_rank_error)
+                layer.spectrum, layer.ntk_method = est.top, "matrix-free"
+                layer.ntk_top = [float(v) for v in est.top[:_TOP]]
+                continue
             layer.ntk, layer.spectrum = _measures(ev, n, rtols), ev
             layer.ntk_top = [float(v) for v in ev[:_TOP]]
-            if total:
+            if total and layer.ntk_method == "dual":
+                block = ntk_block(G.double(), H.double(), "trace", chunk=chunk)
                 whole = block if whole is None else whole.add_(block)
-            del block
-        if total:
+        if total and whole is not None:
             ev = _rank.kernel_eigenvalues(whole)
             diag.total, diag.total_top = _measures(ev, n, rtols), [float(v) for v in ev[:_TOP]]
     diag.wall_seconds = time.perf_counter() - t0

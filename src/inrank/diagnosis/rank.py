@@ -141,16 +141,21 @@ class RankMeasures:
     """The rank measures of one feature matrix or kernel.
 
     Attributes:
-        exact: rank at float64 machine precision (:func:`spectral_exact_rank`).
+        exact: rank at float64 machine precision (:func:`spectral_exact_rank`); None when the
+            spectrum was estimated (a matrix-free diagnosis cannot resolve it).
         numerical: ``(rtol, rank)`` pairs, the count of values above ``rtol`` times the largest.
         effective: Roy and Vetterli's effective rank.
+        estimated: True when the numbers come from a stochastic estimate (matrix-free).
+        effective_error: for an estimate, the relative standard error of ``effective``.
     """
 
-    exact: int
-    numerical: tuple[tuple[float, int], ...]
+    exact: int | None
+    numerical: tuple[tuple[float, float], ...]
     effective: float
+    estimated: bool = False
+    effective_error: float | None = None
 
-    def at(self, rtol: float) -> int:
+    def at(self, rtol: float) -> float:
         """The numerical rank at ``rtol`` (one of those measured).
 
         Examples:
@@ -162,6 +167,14 @@ class RankMeasures:
                 return n
         raise InputError(f"no numerical rank at rtol {rtol:g}; measured at "
                          f"{', '.join(f'{r:g}' for r, _ in self.numerical)}")
+
+    def text(self, rtol: float | None = None) -> str:
+        """The exact rank (``rtol`` None) or the numerical one, for tables: ``~`` marks an
+        estimate, ``-`` a rank that was not measured."""
+        if rtol is None:
+            return "-" if self.exact is None else str(self.exact)
+        value = self.at(rtol)
+        return f"~{value:.0f}" if self.estimated else str(value)
 
 
 def rank_measures(values: torch.Tensor, *, size: int, rtols: tuple[float, ...]) -> RankMeasures:
