@@ -3,13 +3,13 @@ an HTML page with reconstructions and curves."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import files
 from ..diagnosis.inlet import inlet_rank
 from ..nn.registry import build, preset, presets
-from ..report.figures import save_comparison, save_psnr_curves
+from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
 from ..report.html import write_page
 from ..report.tables import Table, to_markdown
 from ..signals.signal import Signal
@@ -31,22 +31,26 @@ class DemoRow:
     width: int
     history: list
     image: object  # (H, W, c) numpy reconstruction
+    track: list = field(default_factory=list)  # rank dynamics (FitResult.track)
 
 
 def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, steps: int,
                     width: int = 256, depth: int = 3, seed: int = 0,
-                    progress: bool = True) -> list[DemoRow]:
+                    progress: bool = True, track_every: int | None = None) -> list[DemoRow]:
     """Fit every method (default: the registry's ``demo`` group) to ``signal`` at its registry
-    learning rate; the inlet rank is measured at init."""
+    learning rate; the inlet rank is measured at init, and with ``track_every`` the rank
+    dynamics during training (:func:`inrank.fit`'s ``track_every``)."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
         model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
         model.eval()
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()
-        res = fit(model, signal, steps=steps, lr=preset(name).lr, seed=seed, progress=progress)
+        res = fit(model, signal, steps=steps, lr=preset(name).lr, seed=seed, progress=progress,
+                  track_every=track_every)
         rows.append(DemoRow(name, res.final_psnr, res.ssim or float("nan"), res.seconds_per_step,
-                            r_exact, r_num, width, res.history, signal.to_image(res.prediction)))
+                            r_exact, r_num, width, res.history, signal.to_image(res.prediction),
+                            res.track))
     return rows
 
 
@@ -77,8 +81,13 @@ def write_demo_html(rows: list[DemoRow], signal: Signal, out: str | Path, *, not
         figs.append((r.method, save_comparison(target, r.image, out / f"{stem}_comparison.png",
                                                title=f"{r.method}: {r.psnr:.2f} dB")))
     curves = save_psnr_curves({r.method: r.history for r in rows}, out / "psnr_curves.png")
+    sections = [("PSNR during training", [("PSNR curves", curves)], False)]
+    if all(r.track for r in rows):
+        ranks = save_rank_dynamics({r.method: r.track for r in rows}, out / "rank_dynamics.png")
+        sections.append(("Rank dynamics: the features each layer reads, and its NTK block's "
+                         "share", [("rank dynamics", ranks)], False))
     return write_page(out / "index.html",
                       title=f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}",
                       paragraphs=[note] if note else [], tables=[("Comparison", demo_table(rows))],
-                      sections=[("PSNR during training", [("PSNR curves", curves)], False),
-                                ("Reconstructions (target | reconstruction | error)", figs, True)])
+                      sections=sections + [("Reconstructions (target | reconstruction | error)",
+                                            figs, True)])

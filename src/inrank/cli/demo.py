@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default=",".join(presets("demo")),
                    help=f"comma-separated presets from: {', '.join(presets())}")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--track-every", type=positive_int, default=None, metavar="K",
+                   help="rank dynamics every K steps (default: steps / 5)")
     p.add_argument("--out", type=Path, default=Path("inrank-out/demo"), help="output folder")
     p.add_argument("--no-progress", action="store_true")
 
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "
           f"{args.width} MLP, {args.steps} full-batch Adam steps per method", file=sys.stderr)
     rows = compare_methods(signal, methods, steps=args.steps, width=args.width, depth=args.depth,
-                           seed=args.seed, progress=not args.no_progress)
+                           seed=args.seed, progress=not args.no_progress,
+                           track_every=args.track_every or max(1, args.steps // 5))
     table = demo_markdown(rows)
     note = (f"{signal.name} at {signal.shape[1]}x{signal.shape[0]}, {args.depth} hidden x "
             f"{args.width}, {args.steps} Adam steps at each preset's lr, seed {args.seed}. "

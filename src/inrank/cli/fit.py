@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(speed-up and PSNR gain) and warn when precision-limited (float32)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
     p.add_argument("--out", type=Path, default=Path("inrank-out/fit"), help="output folder")
+    p.add_argument("--track-every", type=positive_int, default=None, metavar="K",
+                   help="record every layer's feature and NTK-block ranks every K steps on a "
+                   "512-point subsample (metrics.json, rank_dynamics.png)")
     p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="K",
                    help="save OUT/checkpoint.pt every K steps; rerunning the same command resumes")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     config = {"command": "fit", "source": str(args.source), "method": args.method,
               "width": args.width, "depth": args.depth, "seed": args.seed, "steps": args.steps,
               "lr": lr, "size": args.size, "schedule": args.schedule, "precision": args.precision,
+              "track_every": args.track_every,
               "batch_size": args.batch_size, "device": args.device,
               "shape": list(signal.shape), "kind": signal.kind, "overrides": overrides,
               "duration": args.duration, "n_points": args.n_points, "model": model.config.to_dict()}
@@ -66,8 +70,14 @@ def run(args: argparse.Namespace) -> int:
                  batch_size=args.batch_size, seed=args.seed, device=args.device,
                  progress=not args.no_progress, loss=task_loss(signal),
                  checkpoint=out / "checkpoint.pt" if args.checkpoint_every else None,
-                 checkpoint_every=args.checkpoint_every, precision=args.precision)
+                 checkpoint_every=args.checkpoint_every, precision=args.precision,
+                 track_every=args.track_every)
     _print_precision(result)
+    if result.track:
+        from ..report.figures import save_rank_dynamics
+
+        save_rank_dynamics({args.method: result.track}, out / "rank_dynamics.png",
+                           title=f"{args.method} on {signal.name}")
     if signal.kind != "image":
         return _finish(args, signal, result, model, out)
     recon, target = signal.to_image(result.prediction), signal.to_image(signal.values)

@@ -192,7 +192,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
              ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
              batchnorm: str = "batch", label: str | None = None, chunk: int = 2048,
              method: str = "auto", top: int = 32, probes: int = 8,
-             steps: int = 40) -> Diagnosis:
+             steps: int = 40, gradients: bool = True) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
     NTK block (Zheng, Saratchandran and Lucey 2026).
 
@@ -220,6 +220,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             (exact ranks are then not measured); ``"auto"``: dense up to N =
             :data:`DENSE_LIMIT`, matrix-free beyond. Each block says which in ``ntk_method``.
         top, probes, steps: the matrix-free estimate's settings.
+        gradients: also the rank measures of each layer's gradient factor ``G_l``.
 
     Returns:
         :class:`Diagnosis`.
@@ -253,7 +254,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     diag = Diagnosis(label, n, rtols, batchnorm, feats(f.H[0]), layers)
     keep = set(select_layers(layers_ntk, f.names))
     total = total and layers_ntk is None
-    for k, layer in enumerate(layers):
+    for k, layer in enumerate(layers if gradients else ()):
         Gf = f.G[k].reshape(n, -1).double()  # (N, c D_l)
         layer.gradients = _measures(_rank.gram_eigenvalues(Gf).sqrt(), max(Gf.shape), rtols)
     validation.one_of("method", method, METHODS)
@@ -269,10 +270,10 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             layer.ntk_share = traces[k] / sum(traces) if sum(traces) > 0 else 0.0
             if k not in keep:
                 continue
-            op = BlockOperator(G, H, chunk=max(chunk, 16384), name=f.names[k])  # compressed
-            q = op.G.shape[1] * op.H.shape[1]
+            q = G[0].numel() * H.shape[1]                  # c D_l (P_l), the dual's size
             if q <= DUAL_LIMIT and q < n:
-                ev, layer.ntk_method = _dual_eigenvalues(op.G.double(), op.H.double(), chunk), "dual"
+                ev, layer.ntk_method = _dual_eigenvalues(
+                    G.reshape(n, -1).double(), H.double(), chunk), "dual"
             elif not matrix_free:
                 block = ntk_block(G.double(), H.double(), "trace", chunk=chunk)
                 ev, layer.ntk_method = _rank.kernel_eigenvalues(block), "primal"
@@ -280,6 +281,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
                     whole = block if whole is None else whole.add_(block)
                 del block
             else:
+                op = BlockOperator(G, H, chunk=max(chunk, 16384), name=f.names[k])  # compressed
                 est = estimate_spectrum(op, k=min(top, n), rtols=rtols, probes=probes,
                                         steps=steps)
                 layer.ntk = _rank.RankMeasures(None, est.numerical, est.effective_rank, True,

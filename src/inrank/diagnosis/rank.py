@@ -1,6 +1,7 @@
 """Rank measures of feature matrices and kernels, computed in float64 from singular values."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -13,11 +14,23 @@ __all__ = ["RankMeasures", "rank_measures", "singular_values", "exact_rank", "nu
            "spectral_participation_ratio"]
 
 
+@contextlib.contextmanager
+def _flush_denormals():
+    """Flush subnormal floats to zero for the duration: a kernel's many (near-)zero eigenvalues
+    otherwise drive LAPACK through subnormal arithmetic, up to 100x slower on x86."""
+    torch.set_flush_denormal(True)  # torch's default is off; it has no getter to restore from
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def singular_values(matrix: torch.Tensor) -> torch.Tensor:
     """Singular values of a ``(N, D)`` matrix, descending, float64."""
     if matrix.ndim != 2:
         raise InputError(f"expected a 2-D matrix (N, D), got shape {tuple(matrix.shape)}")
-    return torch.linalg.svdvals(matrix.detach().to(torch.float64).cpu())
+    with _flush_denormals():
+        return torch.linalg.svdvals(matrix.detach().to(torch.float64).cpu())
 
 
 def exact_rank(matrix: torch.Tensor) -> int:
@@ -67,7 +80,8 @@ def kernel_eigenvalues(kernel: torch.Tensor) -> torch.Tensor:
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
         raise InputError(f"expected a square kernel (N, N), got shape {tuple(kernel.shape)}")
     k = kernel.detach().to(torch.float64)
-    ev = torch.linalg.eigvalsh((k + k.T) / 2).flip(0)
+    with _flush_denormals():
+        ev = torch.linalg.eigvalsh((k + k.T) / 2).flip(0)
     return ev.clamp_min(0).cpu()
 
 

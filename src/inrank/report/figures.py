@@ -8,7 +8,7 @@ import numpy as np
 
 from ..files import save_figure
 
-__all__ = ["new_figure", "save_comparison", "save_psnr_curves"]
+__all__ = ["new_figure", "save_comparison", "save_psnr_curves", "save_rank_dynamics"]
 
 
 def new_figure(figsize: tuple[float, float]):
@@ -56,4 +56,30 @@ def save_psnr_curves(histories: dict[str, list[dict]], path: str | Path, *,
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    return save_figure(fig, path, dpi=110)
+
+
+def save_rank_dynamics(tracks: dict[str, list[dict]], path: str | Path, *,
+                       title: str = "Rank dynamics during training") -> Path:
+    """Plot, per method (a row), the effective rank of the features each dense layer reads and
+    each NTK block's share of the trace, against the step (``FitResult.track`` records)."""
+    rows = max(1, len(tracks))
+    fig = new_figure((11.0, 3.2 * rows))
+    axes = fig.subplots(rows, 2, squeeze=False)
+    for (method, track), (a, b) in zip(tracks.items(), axes):
+        steps = [t["step"] for t in track]
+        names = [lay["name"] for lay in track[0]["layers"]] if track else []
+        for k, name in enumerate(names):
+            label = f"layer {k + 1} ({name})"
+            a.plot(steps, [t["layers"][k]["features"]["effective"] for t in track], lw=1.6,
+                   label=label)
+            b.plot(steps, [t["layers"][k]["ntk"]["share"] for t in track], lw=1.6, label=label)
+        a.set(xlabel="step", ylabel="effective rank of [H, 1] read",
+              title=f"{method}: features each layer reads")
+        b.set(xlabel="step", ylabel="share of tr(Theta)", ylim=(0, 1),
+              title=f"{method}: NTK block trace shares")
+        for ax in (a, b):
+            ax.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    fig.suptitle(title)
     return save_figure(fig, path, dpi=110)

@@ -107,7 +107,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                train_mask: Mask | Sequence[Mask] = None,
                checkpoint: str | os.PathLike | None = None,
                checkpoint_every: int | None = None, chunk: int | None = None,
-               precision: str = "float32", check_steps: int | None = None) -> list[FitResult]:
+               precision: str = "float32", check_steps: int | None = None,
+               track_every: int | None = None, track_points: int = 512) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
     Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
@@ -118,7 +119,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     Args:
         models, signals: B models and their B targets.
         steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
-            checkpoint_every, precision, check_steps: as in :func:`inrank.fit`.
+            checkpoint_every, precision, check_steps, track_every, track_points: as in
+            :func:`inrank.fit`.
         memory_budget: bytes one batched pass may use (default: half the free memory); it
             bounds ``chunk``.
         train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
@@ -139,13 +141,15 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, precision=precision,
-                   check_steps=check_steps).checked()
+                   check_steps=check_steps, track_every=track_every,
+                   track_points=track_points).checked()
     masks = _masks(train_mask, len(signals))
     common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
                   seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
                   memory_budget=o.memory_budget, loss=o.loss,
                   checkpoint_every=o.checkpoint_every, precision=o.precision,
-                  check_steps=o.check_steps)
+                  check_steps=o.check_steps, track_every=o.track_every,
+                  track_points=o.track_points)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)

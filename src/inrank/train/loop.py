@@ -28,6 +28,7 @@ from .device import (bytes_per_point, default_memory_budget, full_batch_or_minib
 from .evaluate import image_ssim, scores, task_metrics
 from .options import FitOptions, make_scheduler, train_indices
 from .precision import check_precision, grad_scaler
+from .tracking import rank_snapshot, track_point_indices
 from .result import FitResult
 from .trainees import OneModel
 
@@ -112,6 +113,18 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     histories: list[list[dict]] = [[] for _ in range(B)]
     best, best_states = [-math.inf] * B, [None] * B
     train_seconds, start = 0.0, 1
+    tracks: list[list[dict]] = [[] for _ in range(B)]
+    track_seconds = 0.0
+    track_idx = [track_point_indices(len(s), o.track_points, seed=o.seed) for s in signals]
+
+    def track(step: int) -> None:
+        nonlocal track_seconds
+        t0 = time.perf_counter()
+        for i in range(B):
+            coords = signals[i].coords[track_idx[i]]
+            tracks[i].append(rank_snapshot(trainee.module(i), coords, step))
+        track_seconds += time.perf_counter() - t0
+
     protocol = {"steps": o.steps, "lr": o.lr, "schedule": o.schedule, "batch_size": batch_size,
                 "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
                 "precision": o.precision}
@@ -124,6 +137,7 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
             sched.load_state_dict(ck["scheduler"])
         order.load_state_dict(ck["order"])
         histories, best, best_states = ck["histories"], ck["best_psnr"], ck["best_states"]
+        tracks, track_seconds = ck.get("tracks", tracks), float(ck.get("track_seconds", 0.0))
         train_seconds, start = float(ck["train_seconds"]), int(ck["step"]) + 1
     name = signals[0].name if B == 1 else f"x{B}"
     bar = _progress_bar(o.steps, name, enabled=o.progress)
@@ -145,6 +159,8 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
                          o.seed, pred, train_psnr=last.get("train_psnr"),
                          test_psnr=last.get("test_psnr"), metrics=metrics, loss_name=o.loss)
 
+    if o.track_every is not None and start == 1:
+        track(0)
     try:
         for step in range(start, o.steps + 1):
             t0 = time.perf_counter()
@@ -174,13 +190,16 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
                         best[i], best_states[i] = s["psnr"], trainee.snapshot(i)
                 mean = sum(h[-1]["psnr"] for h in histories) / B
                 bar.set_postfix(psnr=f"{mean:.2f} dB" + (" mean" if B > 1 else ""), refresh=False)
+            if o.track_every is not None and (step % o.track_every == 0 or step == o.steps):
+                track(step)
             if o.checkpoint is not None and (step % o.checkpoint_every == 0 or step == o.steps):
                 save_checkpoint(o.checkpoint, {
                     "protocol": protocol, "step": step, "models": trainee.state_dict(),
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict() if sched is not None else {},
                     "order": order.state_dict(), "histories": histories, "best_psnr": best,
-                    "best_states": best_states, "train_seconds": train_seconds})
+                    "best_states": best_states, "train_seconds": train_seconds,
+                    "tracks": tracks, "track_seconds": track_seconds})
     finally:
         bar.close()
     if preds is None:  # resumed from a checkpoint of the last step
@@ -199,8 +218,9 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
         os.unlink(o.checkpoint)
     trainee.finish()
     results = [result(i, o.steps, preds[i].detach().float().cpu()) for i in range(B)]
-    for r in results:
+    for r, t in zip(results, tracks):
         r.precision, r.precision_check = o.precision, check
+        r.track, r.track_seconds = t, track_seconds / B
     return results
 
 
@@ -210,7 +230,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         memory_budget: int | None = None, loss: str = "mse",
         train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int | None = None, precision: str = "float32",
-        check_steps: int | None = None) -> FitResult:
+        check_steps: int | None = None, track_every: int | None = None,
+        track_points: int = 512) -> FitResult:
     """Fit ``model`` to ``signal`` with Adam on the mean squared error (or BCE on logits).
 
     Args:
@@ -244,6 +265,11 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             holds the PSNR float32 gains and the speed-up, and a warning says when the gain
             exceeds :data:`PRECISION_LIMIT_DB`.
         check_steps: steps of that check (default ``min(100, max(10, steps // 10))``; 0 skips).
+        track_every: record the rank dynamics every this many steps and at step 0
+            (``result.track``, :func:`inrank.train.tracking.rank_snapshot`): the ranks of every
+            layer's features and its NTK block's share and top eigenvalues, on a fixed
+            subsample of ``track_points`` points; its time is kept out of ``seconds_per_step``.
+        track_points: the subsample's size.
 
     Returns:
         A :class:`FitResult`. The model keeps its final weights.
@@ -264,7 +290,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, precision=precision,
-                   check_steps=check_steps).checked()
+                   check_steps=check_steps, track_every=track_every,
+                   track_points=track_points).checked()
     check_pair(model, signal, o.loss)
     train_idx = train_indices(train_mask, len(signal))
     dev = resolve_device(o.device)

@@ -51,6 +51,10 @@ class FitOptions:
     check_steps: int | None = None
     """Low precision only: steps of the float32 comparison at the end
     (``min(100, max(10, steps // 10))``; 0 skips it)."""
+    track_every: int | None = None
+    """Record the rank dynamics every this many steps (and at step 0); None: not at all."""
+    track_points: int = 512
+    """Points of the fixed subsample the rank dynamics are measured on."""
 
     def checked(self) -> "FitOptions":
         """A copy with every field validated and the defaults resolved."""
@@ -72,7 +76,10 @@ class FitOptions:
             checkpoint_every=ck_every,
             precision=validation.one_of("precision", self.precision, PRECISIONS),
             check_steps=(min(100, max(10, steps // 10)) if self.check_steps is None else
-                         validation.non_negative_int("check_steps", self.check_steps)))
+                         validation.non_negative_int("check_steps", self.check_steps)),
+            track_every=(None if self.track_every is None else
+                         validation.positive_int("track_every", self.track_every)),
+            track_points=validation.positive_int("track_points", self.track_points))
 
 
 def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):

@@ -36,6 +36,11 @@ class FitResult:
         precision_check: low precision only: the same model continued a few steps in its
             precision and in float32 (:func:`inrank.train.precision.check_precision`): the
             PSNR float32 gains beyond it (``gain_db``) and the speed-up of the low precision.
+        track: with ``track_every``, one record per tracked step
+            (:func:`inrank.train.tracking.rank_snapshot`): per dense layer the effective and
+            numerical rank of the features it reads, its NTK block's trace share and top
+            eigenvalues, on a fixed subsample of the points.
+        track_seconds: wall time the tracking took (not in ``seconds_per_step``).
     """
 
     history: list[dict]
@@ -56,6 +61,8 @@ class FitResult:
     loss_name: str = "mse"
     precision: str = "float32"
     precision_check: dict | None = None
+    track: list[dict] = field(default_factory=list)
+    track_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready metrics (no prediction)."""

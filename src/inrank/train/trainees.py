@@ -69,6 +69,10 @@ class OneModel:
         """Model ``i``'s target values ``(N, c)`` on the device."""
         return self.values
 
+    def module(self, i: int) -> nn.Module:
+        """Model ``i`` as a module with its current weights."""
+        return self.model
+
     def snapshot(self, i: int) -> dict:
         return copy.deepcopy(self.model.state_dict())
 
@@ -151,6 +155,14 @@ class StackedModels:
 
     def targets(self, i: int) -> torch.Tensor:
         return self.values[i]
+
+    def module(self, i: int) -> nn.Module:
+        """Model ``i`` as a module with its current weights (a copy)."""
+        m = copy.deepcopy(self.models[i])
+        with torch.no_grad():
+            for name, p in m.named_parameters():
+                p.copy_(self.params[name][i])
+        return m
 
     def snapshot(self, i: int) -> dict:
         return {k: v[i].detach().clone() for k, v in self.params.items()}
