@@ -66,7 +66,7 @@ def part_widths(signal, widths, depth, seed, log) -> list[dict]:
                          "G1": _plain(l1.gradients), "G2": _plain(l2.gradients),
                          "ntk1": _plain(l1.ntk), "ntk2": _plain(l2.ntk),
                          "share1": l1.ntk_share, "share2": l2.ntk_share,
-                         "route1": l1.ntk_method, "route2": l2.ntk_method,
+                         "route1": l1.ntk_solver, "route2": l2.ntk_solver,
                          "seconds": d.wall_seconds})
             log(f"{method:9s} D={w:4d}: [H1,1] {l1.features.exact:4d} exact, "
                 f"{_num(l1.features):>4s} @1e-3; NTK1 {_num(l1.ntk):>5s}, NTK2 {_num(l2.ntk):>5s} "

@@ -40,7 +40,7 @@ def test_diagnosis_fields_and_consistency():
     # rows; the hidden layer's has rank(G) * rank(H~) > N here: the primal (N, N) kernel
     ntk = layerwise_ntk(model, x)
     assert sum(lay.ntk_share for lay in d.layers) == pytest.approx(1.0)
-    assert d.layers[1].ntk_method == "primal" and d.layers[2].ntk_method == "dual"
+    assert d.layers[1].ntk_solver == "primal" and d.layers[2].ntk_solver == "dual"
     for lay, block in zip(d.layers, ntk.blocks):
         ev = rank.kernel_eigenvalues(block)
         assert lay.ntk_share == pytest.approx(float(block.trace() / ntk.total.trace()))
@@ -120,3 +120,43 @@ def test_cli_end_to_end(tmp_path, capsys):
 def test_cli_unknown_method(tmp_path, capsys):
     assert main(["diagnose", "--method", "relu,nope", "--out", str(tmp_path)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_matrix_free_solver_estimates_and_says_so():
+    model = inrank.build("relu", 2, 3, width=16, depth=2)
+    x = _coords(300)
+    dense = diagnose(model, x, solver="dense")
+    free = diagnose(model, x, solver="matrix-free", top=8, probes=8, steps=30)
+    assert dense.solver == "dense" and free.solver == "matrix-free" and free.total is None
+    for a, b in zip(dense.layers, free.layers):
+        if b.ntk_solver == "matrix-free":
+            assert b.ntk.estimated and b.ntk.exact is None
+            assert b.ntk_top == pytest.approx(a.ntk_top, rel=1e-8)
+            assert b.ntk.effective == pytest.approx(a.ntk.effective, rel=0.1)
+        else:  # small blocks stay exact through their dual Gram
+            assert b.ntk_solver == "dual" and b.ntk == a.ntk
+    assert "~" in free.to_markdown() and "matrix-free" in free.to_markdown()
+    with pytest.raises(ValueError, match="unknown solver"):
+        diagnose(model, x, solver="fast")
+
+
+def test_cli_diagnoses_a_trained_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["fit", "camera", "--size", "10", "--steps", "5", "--width", "12", "--depth",
+                 "2", "--method", "pe", "--out", str(run), "--no-progress"]) == 0
+    out = tmp_path / "diag"
+    assert main(["diagnose", "--model", str(run / "model.pt"), "--image", "camera", "--size",
+                 "10", "--out", str(out), "--no-total"]) == 0
+    captured = capsys.readouterr()
+    assert "**pe (trained)**" in captured.out and "NTK spectra dense" in captured.err
+    records = json.loads((out / "diagnosis.json").read_text())
+    assert records[0]["layers"][0]["fan_out"] == 12
+    # the diagnosis is of the saved weights: the same as diagnosing the model in memory
+    model = inrank.build("pe", 2, 1, width=12, depth=2)
+    model.load_state_dict(torch.load(run / "model.pt", weights_only=True))
+    ref = diagnose(model, inrank.load_image("camera", size=10).coords, total=False)
+    assert records[0]["layers"][1]["ntk_top"] == pytest.approx(ref.layers[1].ntk_top, rel=1e-9)
+    (run / "config.json").unlink()
+    assert main(["diagnose", "--model", str(run / "model.pt"), "--image", "camera", "--size", "10",
+                 "--out", str(out)]) == 2
+    assert "pass --preset NAME" in capsys.readouterr().err

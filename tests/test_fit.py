@@ -92,3 +92,26 @@ def test_bad_arguments(camera16):
         inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), camera16, steps=2, lr=1e-3)
     with pytest.raises(TypeError, match="Signal"):
         inrank.fit(model, torch.zeros(4, 2), steps=2, lr=1e-3)
+
+
+def test_rank_tracking_records_what_diagnose_measures(camera16):
+    from inrank.train.tracking import track_point_indices
+
+    model = inrank.build("relu", 2, 1, width=16, depth=2, seed=0)
+    res = inrank.fit(model, camera16, steps=10, lr=1e-3, progress=False, track_every=4,
+                     track_points=100)
+    assert [t["step"] for t in res.track] == [0, 4, 8, 10]
+    last = res.track[-1]
+    assert [lay["name"] for lay in last["layers"]] == ["linears.0", "linears.1", "linears.2"]
+    assert sum(lay["ntk"]["share"] for lay in last["layers"]) == pytest.approx(1.0)
+    # the last record is diagnose() of the final model on the same subsample
+    idx = track_point_indices(len(camera16), 100, seed=0)
+    d = inrank.diagnose(model, camera16.coords[idx], rtols=(1e-3,), total=False)
+    assert last["layers"][1]["features"]["effective"] == pytest.approx(
+        d.layers[0].features.effective, rel=1e-9)
+    assert last["layers"][1]["ntk"]["top"] == pytest.approx(d.layers[1].ntk_top[:3], rel=1e-9)
+    assert res.track_seconds > 0
+    # tracking changes nothing about the fit
+    plain = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera16, steps=10,
+                       lr=1e-3, progress=False)
+    assert torch.equal(plain.prediction, res.prediction)

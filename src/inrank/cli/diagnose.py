@@ -40,12 +40,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="BatchNorm statistics: this batch's, frozen (batch), or running ones")
     p.add_argument("--no-total", action="store_true",
                    help="skip the whole NTK's eigenvalues (one N x N eigendecomposition)")
+    p.add_argument("--solver", default="auto", choices=["auto", "dense", "matrix-free"],
+                   help="NTK spectra by dense eigendecomposition or matrix-free Lanczos and "
+                   "SLQ estimates; auto: dense up to N = 4096 (auto)")
+    p.add_argument("--model", type=Path, default=None, metavar="MODEL.PT",
+                   help="diagnose a trained model (a state_dict, e.g. inrank fit's model.pt); "
+                   "its config.json beside it, if any, gives the architecture, else --preset, "
+                   "--width and --depth")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="with --model: the preset it was built from (config.json's otherwise)")
     p.add_argument("--out", type=Path, default=Path("inrank-out/diagnose"), help="output folder")
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import files as _io
-    from ..diagnosis.per_layer import diagnose
+    from ..diagnosis.per_layer import DENSE_LIMIT, diagnose
     from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
     from ..diagnosis.rank import RankMeasures
     from ..errors import InputError
@@ -54,24 +63,34 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.registry import build, preset
     from ..signals.signal import load_image
 
-    methods = names(args.method)
-    if not methods:
-        raise InputError("--method is empty; pass preset names like relu,pe")
-    for m in methods:
-        preset(m)  # unknown names fail here, before any work
     signal = load_image(args.image, size=args.size)
     out: Path = args.out
+    if args.model is not None:
+        model, label = _trained_model(args, signal)
+        methods = [label]
+        args.width, args.depth = model.config.width, model.config.depth
+    else:
+        methods = names(args.method)
+        if not methods:
+            raise InputError("--method is empty; pass preset names like relu,pe")
+        for m in methods:
+            preset(m)  # unknown names fail here, before any work
     _io.write_json(out / "config.json", {"command": "diagnose", **{
         k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
         if not k.startswith("_")}, "methods": methods, "n_points": signal.coords.shape[0]})
-    print(f"inrank diagnose: {signal.name} {signal.shape[1]}x{signal.shape[0]} "
-          f"(N = {signal.coords.shape[0]}), {args.depth} x {args.width} MLP", file=sys.stderr)
+    n = signal.coords.shape[0]
+    resolved = args.solver if args.solver != "auto" else (
+        "dense" if n <= DENSE_LIMIT else "matrix-free")
+    print(f"inrank diagnose: {signal.name} {signal.shape[1]}x{signal.shape[0]} (N = {n}), "
+          f"{args.depth} x {args.width} MLP; NTK spectra {resolved}"
+          + (" (Lanczos and SLQ estimates)" if resolved == "matrix-free" else ""), file=sys.stderr)
     diags, records, texts = [], [], []
     for m in methods:
-        model = build(m, signal.in_dim, signal.out_dim, width=args.width, depth=args.depth,
-                      seed=args.seed)
-        stages = [("init", None)]
-        if args.trained:
+        if args.model is None:
+            model = build(m, signal.in_dim, signal.out_dim, width=args.width, depth=args.depth,
+                          seed=args.seed)
+        stages = [("init" if args.model is None else "trained", None)]
+        if args.trained and args.model is None:
             stages.append((f"step {args.trained}", args.trained))
         for stage, steps in stages:
             if steps:
@@ -80,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{m}: {steps} steps, PSNR {res.final_psnr:.2f} dB", file=sys.stderr)
             label = m if len(stages) == 1 else f"{m} ({stage})"
             d = diagnose(model, signal.coords, batchnorm=args.batchnorm,
-                         total=not args.no_total, label=label)
+                         total=not args.no_total, label=label, solver=args.solver)
             diags.append(d)
             records.append({"method": m, "stage": stage, **d.to_dict()})
             texts.append(d.to_markdown())
@@ -109,3 +128,41 @@ def run(args: argparse.Namespace) -> int:
     _io.write_json(out / "diagnosis.json", records)
     print(f"\nresults: {out}/", file=sys.stderr)
     return 0
+
+
+def _trained_model(args: argparse.Namespace, signal):
+    """The model saved at ``args.model`` (a state_dict), rebuilt from the ``config.json``
+    beside it (``inrank fit`` writes both) or from ``--preset``, ``--width`` and ``--depth``."""
+    import json
+
+    import torch
+
+    from ..errors import InputError
+    from ..nn.mlp import CoordinateMLP, MLPConfig
+    from ..nn.registry import build
+
+    path: Path = args.model
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {str(path)!r}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    cfg_path = path.with_name("config.json")
+    if cfg_path.is_file() and "model" in json.loads(cfg_path.read_text()):
+        cfg = json.loads(cfg_path.read_text())
+        model = CoordinateMLP(MLPConfig(**cfg["model"]))
+        label = f"{cfg.get('method', 'model')} (trained)"
+    elif args.preset is not None:
+        model = build(args.preset, signal.in_dim, signal.out_dim, width=args.width,
+                      depth=args.depth)
+        label = f"{args.preset} (trained)"
+    else:
+        raise InputError(f"no config.json beside {str(path)!r}: pass --preset NAME (and "
+                         "--width/--depth if not the defaults) to rebuild the model")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(f"{str(path)!r} does not fit the rebuilt model ({str(exc).splitlines()[0]}); "
+                         "check --preset, --width and --depth") from None
+    if model.config.in_dim != signal.in_dim:
+        raise InputError(f"the model takes {model.config.in_dim}-D coordinates; diagnose it on "
+                         "an image only when it was fitted to one")
+    return model, label

@@ -32,11 +32,11 @@ from .ntk import ntk_block, ntk_factors, select_layers
 from .operators import BlockOperator
 from .spectra import estimate_spectrum
 
-__all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "METHODS", "DENSE_LIMIT", "DUAL_LIMIT"]
+__all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "SOLVERS", "DENSE_LIMIT", "DUAL_LIMIT"]
 
 #: How :func:`diagnose` finds an NTK block's spectrum: ``auto``, ``dense``, ``matrix-free``.
-METHODS = ("auto", "dense", "matrix-free")
-#: ``method="auto"`` eigendecomposes ``(N, N)`` blocks up to this N, goes matrix-free beyond.
+SOLVERS = ("auto", "dense", "matrix-free")
+#: ``solver="auto"`` eigendecomposes ``(N, N)`` blocks up to this N, goes matrix-free beyond.
 DENSE_LIMIT = 4096
 #: A block whose factors have ``rank(G) rank(H~)`` up to this is solved exactly by its dual Gram.
 DUAL_LIMIT = 4096
@@ -63,7 +63,7 @@ class LayerDiagnosis:
         ntk_share: ``tr(Theta_l) / tr(Theta)`` (trace over all dense layers).
         ntk: the same rank measures of the block ``Theta_l`` ``(N, N)``, from its eigenvalues.
         ntk_top: the block's largest eigenvalues, descending.
-        ntk_method: ``"dual"`` (exact small Gram), ``"primal"`` (``(N, N)`` eigenvalues) or
+        ntk_solver: ``"dual"`` (exact small Gram), ``"primal"`` (``(N, N)`` eigenvalues) or
             ``"matrix-free"`` (Lanczos and SLQ estimates; ``ntk.estimated`` is then True).
         spectrum: the block's eigenvalues, descending (for plots).
     """
@@ -77,7 +77,7 @@ class LayerDiagnosis:
     ntk_share: float | None = None
     ntk: _rank.RankMeasures | None = None
     ntk_top: list[float] | None = None
-    ntk_method: str | None = None
+    ntk_solver: str | None = None
     spectrum: torch.Tensor | None = field(default=None, repr=False)
 
 
@@ -95,7 +95,7 @@ class Diagnosis:
         total: rank measures of the whole (dense-parameter) NTK, or None.
         total_top: its largest eigenvalues.
         wall_seconds: wall time of the diagnosis.
-        method: ``"dense"`` or ``"matrix-free"``, as ``diagnose(method=...)`` resolved it.
+        solver: ``"dense"`` or ``"matrix-free"``, as ``diagnose(solver=...)`` resolved it.
     """
 
     label: str
@@ -107,7 +107,7 @@ class Diagnosis:
     total: _rank.RankMeasures | None = None
     total_top: list[float] | None = None
     wall_seconds: float = 0.0
-    method: str = "dense"
+    solver: str = "dense"
 
     def to_dict(self) -> dict:
         """JSON-ready (spectra left out)."""
@@ -129,8 +129,8 @@ class Diagnosis:
         rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
         text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}, "
-                f"NTK spectra {self.method}"
-                + (" (~: estimates; exact ranks not measured)" if self.method == "matrix-free" else "")
+                f"NTK spectra {self.solver}"
+                + (" (~: estimates; exact ranks not measured)" if self.solver == "matrix-free" else "")
                 + "; "
                 f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
                 "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
@@ -191,7 +191,7 @@ def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Ten
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
              ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
              batchnorm: str = "batch", label: str | None = None, chunk: int = 2048,
-             method: str = "auto", top: int = 32, probes: int = 8,
+             solver: str = "auto", top: int = 32, probes: int = 8,
              steps: int = 40, gradients: bool = True) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
     NTK block (Zheng, Saratchandran and Lucey 2026).
@@ -212,13 +212,13 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             mode) or ``"running"`` (eval mode), see :mod:`inrank.diagnosis.ntk`.
         label: name in tables; default the model's ``preset`` attribute or its class name.
         chunk: rows per chunk.
-        method: how each NTK block's spectrum is found (:data:`METHODS`): ``"dense"``, its
+        solver: how each NTK block's spectrum is found (:data:`SOLVERS`): ``"dense"``, its
             ``(N, N)`` eigendecomposition (or the exact small dual Gram when
             ``rank(G_l) * rank(H~) <=`` :data:`DUAL_LIMIT`); ``"matrix-free"``, Lanczos for
             the ``top`` eigenvalues and deflated stochastic Lanczos quadrature (``probes`` x
             ``steps``) for the effective and numerical ranks, with their standard errors
             (exact ranks are then not measured); ``"auto"``: dense up to N =
-            :data:`DENSE_LIMIT`, matrix-free beyond. Each block says which in ``ntk_method``.
+            :data:`DENSE_LIMIT`, matrix-free beyond. Each block says which in ``ntk_solver``.
         top, probes, steps: the matrix-free estimate's settings.
         gradients: also the rank measures of each layer's gradient factor ``G_l``.
 
@@ -257,9 +257,9 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     for k, layer in enumerate(layers if gradients else ()):
         Gf = f.G[k].reshape(n, -1).double()  # (N, c D_l)
         layer.gradients = _measures(_rank.gram_eigenvalues(Gf).sqrt(), max(Gf.shape), rtols)
-    validation.one_of("method", method, METHODS)
-    matrix_free = method == "matrix-free" or (method == "auto" and n > DENSE_LIMIT)
-    diag.method = "matrix-free" if matrix_free else "dense"
+    validation.one_of("solver", solver, SOLVERS)
+    matrix_free = solver == "matrix-free" or (solver == "auto" and n > DENSE_LIMIT)
+    diag.solver = "matrix-free" if matrix_free else "dense"
     if ntk:
         traces = [float(((G.reshape(n, -1).double() ** 2).sum(1) * (H.double() ** 2).sum(1)).sum())
                   for G, H in zip(f.G, f.H)]
@@ -270,13 +270,17 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             layer.ntk_share = traces[k] / sum(traces) if sum(traces) > 0 else 0.0
             if k not in keep:
                 continue
-            q = G[0].numel() * H.shape[1]                  # c D_l (P_l), the dual's size
+            # factors of their exact rank where that is cheap to find (at most 256 columns):
+            # the dual Gram's size is their product
+            g, h = G.reshape(n, -1).double(), H.double()
+            g = _compress(g) if g.shape[1] <= 256 else g
+            h = _compress(h) if h.shape[1] <= 256 else h
+            q = g.shape[1] * h.shape[1]
             if q <= DUAL_LIMIT and q < n:
-                ev, layer.ntk_method = _dual_eigenvalues(
-                    G.reshape(n, -1).double(), H.double(), chunk), "dual"
+                ev, layer.ntk_solver = _dual_eigenvalues(g, h, chunk), "dual"
             elif not matrix_free:
                 block = ntk_block(G.double(), H.double(), "trace", chunk=chunk)
-                ev, layer.ntk_method = _rank.kernel_eigenvalues(block), "primal"
+                ev, layer.ntk_solver = _rank.kernel_eigenvalues(block), "primal"
                 if total:
                     whole = block if whole is None else whole.add_(block)
                 del block
@@ -286,12 +290,12 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
                                         steps=steps)
                 layer.ntk = _rank.RankMeasures(None, est.numerical, est.effective_rank, True,
                                                est.effective_rank_error)
-                layer.spectrum, layer.ntk_method = est.top, "matrix-free"
+                layer.spectrum, layer.ntk_solver = est.top, "matrix-free"
                 layer.ntk_top = [float(v) for v in est.top[:_TOP]]
                 continue
             layer.ntk, layer.spectrum = _measures(ev, n, rtols), ev
             layer.ntk_top = [float(v) for v in ev[:_TOP]]
-            if total and layer.ntk_method == "dual":
+            if total and layer.ntk_solver == "dual":
                 block = ntk_block(G.double(), H.double(), "trace", chunk=chunk)
                 whole = block if whole is None else whole.add_(block)
         if total and whole is not None:

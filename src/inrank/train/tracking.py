@@ -28,7 +28,7 @@ def rank_snapshot(model: nn.Module, coords: torch.Tensor, step: int, *,
     """
     from ..diagnosis import diagnose
 
-    d = diagnose(model, coords.detach().cpu(), rtols=(rtol,), total=False, method="dense",
+    d = diagnose(model, coords.detach().cpu(), rtols=(rtol,), total=False, solver="dense",
                  chunk=coords.shape[0], gradients=False)
     layers = []
     reads = [d.input_features] + [lay.features for lay in d.layers[:-1]]
