@@ -5,7 +5,9 @@ committed result files; ``--check`` exits 1 (naming the blocks) when a block is 
     python benchmarks/render_docs.py --check    # what the test suite runs
 
 A generated block sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``;
-the prose around it stays hand-written. NAME is a key of :data:`BLOCKS`.
+the prose around it stays hand-written. NAME is a key of :data:`BLOCKS`, or
+``include:FILE.md``: a result file's own Markdown, which its benchmark writes from the same
+run as the JSON beside it.
 """
 from __future__ import annotations
 
@@ -122,15 +124,31 @@ BLOCKS: dict[str, Callable[[], str]] = {
 }
 
 
+def _include(name: str) -> str:
+    """A result file's own Markdown (written by its benchmark from the same run), without its
+    title: ``include:NAME.md`` blocks."""
+    lines = (RESULTS / name).read_text(encoding="utf-8").splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
+def _renderer(name: str) -> Callable[[], str]:
+    if name.startswith("include:"):
+        return lambda: _include(name.split(":", 1)[1])
+    if name not in BLOCKS:
+        raise KeyError(f"unknown generated block {name!r}; known: {', '.join(BLOCKS)}, "
+                       "include:FILE.md")
+    return BLOCKS[name]
+
+
 def render(text: str) -> tuple[str, list[str]]:
     """``text`` with every generated block rewritten, and the names of the blocks that changed."""
     changed: list[str] = []
 
     def sub(m: re.Match) -> str:
         name = m.group("name")
-        if name not in BLOCKS:
-            raise KeyError(f"unknown generated block {name!r}; known: {', '.join(BLOCKS)}")
-        body = BLOCKS[name]().rstrip("\n") + "\n"
+        body = _renderer(name)().rstrip("\n") + "\n"
         if body != m.group("body"):
             changed.append(name)
         return m.group(1) + body + m.group(4)

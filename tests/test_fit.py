@@ -115,3 +115,12 @@ def test_rank_tracking_records_what_diagnose_measures(camera16):
     plain = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera16, steps=10,
                        lr=1e-3, progress=False)
     assert torch.equal(plain.prediction, res.prediction)
+
+
+def test_compiled_training_follows_the_eager_fit(camera16):
+    """One float32 step through torch.compile equals the eager step to round-off (the fused
+    kernels sum in another order); 1e-4 of the output scale bounds it."""
+    runs = [inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1, seed=0), camera16, steps=1,
+                       lr=1e-3, progress=False, compile=c) for c in (False, True)]
+    scale = float(runs[0].prediction.abs().max())
+    assert float((runs[0].prediction - runs[1].prediction).abs().max()) <= 1e-4 * scale

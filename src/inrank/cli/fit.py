@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(speed-up and PSNR gain) and warn when precision-limited (float32)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
     p.add_argument("--out", type=Path, default=Path("inrank-out/fit"), help="output folder")
+    p.add_argument("--compile", action="store_true",
+                   help="train through torch.compile (a one-off compile, then ~1.1-1.2x faster "
+                   "steps on a CPU; for long fits)")
     p.add_argument("--track-every", type=positive_int, default=None, metavar="K",
                    help="record every layer's feature and NTK-block ranks every K steps on a "
                    "512-point subsample (metrics.json, rank_dynamics.png)")
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                  progress=not args.no_progress, loss=task_loss(signal),
                  checkpoint=out / "checkpoint.pt" if args.checkpoint_every else None,
                  checkpoint_every=args.checkpoint_every, precision=args.precision,
-                 track_every=args.track_every)
+                 track_every=args.track_every, compile=args.compile)
     _print_precision(result)
     if result.track:
         from ..report.figures import save_rank_dynamics

@@ -231,7 +231,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int | None = None, precision: str = "float32",
         check_steps: int | None = None, track_every: int | None = None,
-        track_points: int = 512) -> FitResult:
+        track_points: int = 512, compile: bool = False) -> FitResult:
     """Fit ``model`` to ``signal`` with Adam on the mean squared error (or BCE on logits).
 
     Args:
@@ -270,6 +270,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             layer's features and its NTK block's share and top eigenvalues, on a fixed
             subsample of ``track_points`` points; its time is kept out of ``seconds_per_step``.
         track_points: the subsample's size.
+        compile: train through ``torch.compile(model)`` (a one-off compile, then a faster
+            step; worth it for long fits: benchmarks/results/compile_speed.md).
 
     Returns:
         A :class:`FitResult`. The model keeps its final weights.
@@ -291,7 +293,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, precision=precision,
                    check_steps=check_steps, track_every=track_every,
-                   track_points=track_points).checked()
+                   track_points=track_points, compile=compile).checked()
     check_pair(model, signal, o.loss)
     train_idx = train_indices(train_mask, len(signal))
     dev = resolve_device(o.device)
@@ -300,6 +302,6 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
     batch = full_batch_or_minibatch(o.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision)
+    trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision, compile=o.compile)
     return run_training(trainee, [signal], o, device=dev, batch_size=batch, n_train=n,
                         tests=[test], params=params)[0]

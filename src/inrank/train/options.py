@@ -55,6 +55,9 @@ class FitOptions:
     """Record the rank dynamics every this many steps (and at step 0); None: not at all."""
     track_points: int = 512
     """Points of the fixed subsample the rank dynamics are measured on."""
+    compile: bool = False
+    """Train through ``torch.compile(model)`` (measured 1.1-1.2x per step on a 2-core CPU for a
+    3 x 256 MLP, after a one-off compile of 3-25 s; benchmarks/results/compile_speed.md)."""
 
     def checked(self) -> "FitOptions":
         """A copy with every field validated and the defaults resolved."""
@@ -79,7 +82,8 @@ class FitOptions:
                          validation.non_negative_int("check_steps", self.check_steps)),
             track_every=(None if self.track_every is None else
                          validation.positive_int("track_every", self.track_every)),
-            track_points=validation.positive_int("track_points", self.track_points))
+            track_points=validation.positive_int("track_points", self.track_points),
+            compile=bool(self.compile))
 
 
 def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):

@@ -39,9 +39,11 @@ class OneModel:
     size = 1
 
     def __init__(self, model: nn.Module, signal: Signal, train_idx: torch.Tensor | None,
-                 device: torch.device, loss: str, precision: str = "float32") -> None:
+                 device: torch.device, loss: str, precision: str = "float32",
+                 compile: bool = False) -> None:
         self.precision = precision
         self.model = model.to(device).train()
+        self.forward = torch.compile(self.model) if compile else self.model
         self.device = device
         self.coords, self.values = signal.coords.to(device), signal.values.to(device)
         self.x, self.y = self.coords, self.values
@@ -58,7 +60,7 @@ class OneModel:
         x, y = (self.x, self.y) if idx is None else (self.x[idx.to(self.device)],
                                                      self.y[idx.to(self.device)])
         with autocast(self.device, self.precision):
-            pred = self.model(x)
+            pred = self.forward(x)
         return self.criterion(pred.float(), y).reshape(1)
 
     def predict(self) -> torch.Tensor:
