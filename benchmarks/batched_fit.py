@@ -27,7 +27,7 @@ import inrank
 from inrank.files import write_json, write_text
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
-from inrank.train.batched import CPU_WORKING_SET, default_chunk, fit_many
+from inrank.train.batched import CPU_PASS_FLOPS, default_chunk, fit_many
 from inrank.train.flops import gemm_rate, step_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def main() -> None:
              f"{args.method}, {args.depth} hidden layers, {args.steps} full-batch Adam steps per fit, "
              f"{args.rounds} interleaved rounds per B; ms per signal-step are medians, speed-ups "
              "the median (min, max) of per-round ratios. Models per pass: "
-             f"`inrank.train.batched.default_chunk` (working set within {CPU_WORKING_SET >> 20} MiB; "
+             f"`inrank.train.batched.default_chunk` (a pass does up to {CPU_PASS_FLOPS / 1e9:g} GFLOP of training work; "
              "one model per pass is the separate fit itself). GFLOP/s: training-step FLOPs counted "
              "from the architecture (`inrank.train.flops.step_flops`) over the time; a 1024^3 "
              f"float32 matrix product reaches {rate / 1e9:.1f} GFLOP/s here "

@@ -130,7 +130,9 @@ def _include(name: str) -> str:
     lines = (RESULTS / name).read_text(encoding="utf-8").splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
-    return "\n".join(lines).strip()
+    text = "\n".join(lines).strip()
+    # images the result file links beside itself, seen from the repository root
+    return re.sub(r"\]\((?!https?:|/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text)
 
 
 def _renderer(name: str) -> Callable[[], str]:

@@ -27,13 +27,22 @@ from .ntk import OUTPUTS, frozen_copy, ntk_block, ntk_factors, no_tf32
 __all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators"]
 
 
-def _compress(A: torch.Tensor) -> torch.Tensor:
-    """``B (N, r)`` with ``B B^T = A A^T`` for ``A (N, k)``, ``r`` its rank at machine precision
-    (``A`` times the eigenvectors of ``A^T A`` whose eigenvalues are not zero)."""
-    gram = A.T.double() @ A.double()
+def _compress(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+    """``B (N, r)`` with ``B B^T = A A^T`` for ``A (N, k)``, ``r`` its rank: ``A`` times the
+    eigenvectors of ``A^T A`` (accumulated in float64 over chunks of rows) whose eigenvalues
+    exceed ``k * eps64`` of the largest (the rows are exact as stored, so the Gram is accurate
+    to float64 round-off whatever ``A``'s dtype)."""
+    k = A.shape[1]
+    gram = torch.zeros(k, k, dtype=torch.float64, device=A.device)
+    for s in range(0, A.shape[0], chunk):
+        a = A[s:s + chunk].double()
+        gram += a.T @ a
     w, V = torch.linalg.eigh(gram)
-    keep = w > w.max().clamp_min(0) * max(A.shape) * torch.finfo(A.dtype).eps
-    return A @ V[:, keep].to(A.dtype)
+    keep = w > w.max().clamp_min(0) * k * torch.finfo(torch.float64).eps
+    if int(keep.sum()) == k:
+        return A
+    V = V[:, keep].to(A.dtype)
+    return torch.cat([A[s:s + chunk] @ V for s in range(0, A.shape[0], chunk)])
 
 
 class BlockOperator:
@@ -66,6 +75,8 @@ class BlockOperator:
                 self.H = h
         self.dtype = G.dtype
         self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
+        if outputs == "trace" and self.n > 16384:  # keep one copy of each factor at scale
+            self._G3 = self._H0 = None
 
     def trace(self) -> float:
         """``tr(Theta_l)`` exactly from the factors: ``sum_i |g_i|^2 |h_i|^2`` (float64)."""
@@ -76,7 +87,7 @@ class BlockOperator:
         h2 = (self.H.double() ** 2).sum(1)
         if self.outputs == "trace":
             return (self.G.double() ** 2).sum(1) * h2
-        return ((self._G3.double() ** 2).sum(2) * h2[:, None]).reshape(-1)
+        return ((self._G3.double() ** 2).sum(2) * (self._H0.double() ** 2).sum(1)[:, None]).reshape(-1)
 
     @torch.no_grad()
     def matmul(self, V: torch.Tensor) -> torch.Tensor:
@@ -115,7 +126,9 @@ class BlockOperator:
         return out[:, 0] if one else out
 
     def dense(self) -> torch.Tensor:
-        """The block as a matrix, from the uncompressed factors (small N only)."""
+        """The block as a matrix, from the uncompressed factors (N up to 16384)."""
+        if self._G3 is None:
+            raise InputError(f"a dense block of N = {self.n} points is not kept; use matmul")
         return ntk_block(self._G3.double(), self._H0.double(), self.outputs)
 
 

@@ -28,7 +28,7 @@ from .options import FitOptions, train_indices
 from .result import FitResult
 from .trainees import OneModel, StackedModels
 
-__all__ = ["fit_many", "fit_models", "default_chunk", "CPU_WORKING_SET"]
+__all__ = ["fit_many", "fit_models", "default_chunk", "CPU_PASS_FLOPS"]
 
 Mask = torch.Tensor | None
 
@@ -77,19 +77,22 @@ def _masks(train_mask: Mask | Sequence[Mask], count: int) -> list[Mask]:
     return masks
 
 
-#: Bytes of training activations a batched CPU pass may keep (about what the last-level cache
-#: shared by the cores holds): past it, stacking more models evicts the activations and the
-#: batched pass is slower than separate fits (benchmarks/batched_fit.py measures where).
-CPU_WORKING_SET = 64 << 20
+#: FLOPs of training work per batched CPU pass: about what one fit's step needs to run at the
+#: machine's matrix-product rate (a 3 x 256 MLP on 1,536 points: 1.2 GFLOP, measured at the
+#: GEMM rate in benchmarks/results/batched_fit.md). Smaller fits are overhead-bound and gain
+#: from stacking up to this; larger ones gain nothing and are fitted separately.
+CPU_PASS_FLOPS = 1e9
 
 
 def default_chunk(model: nn.Module, n: int, device: torch.device) -> int:
     """Models per batched pass: on a GPU as many as memory allows (the caller caps it); on a CPU
-    as many as keep the working set, ``n`` points times the model's training bytes per point,
-    within :data:`CPU_WORKING_SET` (at least 1: then the models are fitted separately)."""
+    as many as bring a pass's training work (:func:`inrank.train.flops.step_flops` of ``n``
+    points) up to :data:`CPU_PASS_FLOPS` (at least 1: then the models are fitted separately)."""
     if device.type != "cpu":
         return 1 << 30
-    return max(1, CPU_WORKING_SET // max(1, n * bytes_per_point(model)))
+    from .flops import step_flops
+
+    return max(1, int(CPU_PASS_FLOPS // max(1.0, step_flops(model, n))))
 
 
 def _checkpoint_for(checkpoint: str | os.PathLike | None, group: int) -> Path | None:
