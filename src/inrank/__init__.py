@@ -21,7 +21,7 @@ from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occ
                       load_signal, mesh_occupancy, save_audio, signal_1d, subgrid_mask)
 from .train import FitResult, fit, fit_many, fit_models, occupancy_iou, predict
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     # signals
