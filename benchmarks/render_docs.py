@@ -108,6 +108,66 @@ def _quick_seeds() -> str:
                   f"{format_mean_std(m, s, n)} dB (min {min(diffs):+.2f}, max {max(diffs):+.2f}).")
 
 
+def _table1() -> str:
+    """``table1`` from its run records (those of the current protocol and tuned values; a
+    partial run says how many are done): the comparison, the paired differences of relu+rei,
+    and the fit PSNR per image."""
+    from inrank.bench import expand, suite
+    from inrank.bench.runner import load_records
+    from inrank.report.comparison import comparison_table, paired_table
+    from inrank.report.results import flat_row
+
+    runs = expand(suite("table1"))
+    records = load_records(RESULTS / "bench" / "table1", runs)
+    rows = [flat_row(records[r.id]) for r in runs if r.id in records]
+    if not rows:
+        return f"No table1 run has finished yet (0 of {len(runs)})."
+    done = len(rows)
+    head = (f"{done} of {len(runs)} runs finished" + ("" if done == len(runs) else
+            " (the suite is still running: `python benchmarks/table1.py` continues it)") + ".")
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    others = [m for m in ("relu", "relu+rei-kink", "pe", "siren") if m in methods]
+    out = [head, "", to_markdown(comparison_table(rows))]
+    if "relu+rei" in methods and others:
+        out += ["", "Paired differences per image (seeds averaged first; 95% Student-t interval "
+                "over images):", "", to_markdown(paired_table(rows, "relu+rei", others))]
+    out += ["", "Fit PSNR (dB) per image (mean over seeds):", "",
+            to_markdown(per_image_table(rows)),
+            "", "Off-grid PSNR at 2x (dB) per image (mean over seeds):", "",
+            to_markdown(per_image_table(rows, metric="offgrid_psnr"))]
+    return "\n".join(out)
+
+
+def _tuned() -> str:
+    """The registry's tuned values (``src/inrank/nn/tuned.json``): per method its lr and knob,
+    the grids they were chosen from, and a flag where the choice sits on a grid's edge."""
+    path = ROOT / "src" / "inrank" / "nn" / "tuned.json"
+    if not path.is_file():
+        return "No tuned values yet: every method runs at its paper default."
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    proto = payload["protocol"]
+
+    def span(grid: dict) -> str:
+        keys = sorted(grid, key=float)
+        return f"{keys[0]} .. {keys[-1]} ({len(keys)})"
+
+    body = []
+    for m, e in payload["methods"].items():
+        knob = next(iter(e["config"].items()), None)
+        body.append([m, f"{e['lr']:g}", span(e["grid"]["lr"]),
+                     "**edge**" if e["edge"]["lr"] else "-",
+                     f"{knob[0].split('.')[-1]}={knob[1]:g}" if knob else "-",
+                     ", ".join(sorted(e["grid"].get("knob", {}), key=float)) or "-",
+                     "**edge**" if e["edge"].get("knob") else "-"])
+    note = (f"Chosen on the calibration images {', '.join(proto['calibration'])} "
+            f"({proto['steps']} steps, seed 0): the lr by mean fit PSNR on a half-decade grid "
+            f"extended past an edge up to {proto['max_extensions']} times, then the knob by mean "
+            "off-grid PSNR at 2x at that lr. **edge**: the choice sits on the grid's edge.")
+    return note + "\n\n" + markdown_table(
+        ["method", "lr", "lr grid (points)", "lr at edge", "knob", "knob grid", "knob at edge"],
+        body, align="lrllll" + "l")
+
+
 #: block name -> renderer (no arguments; reads the registry or committed files).
 BLOCKS: dict[str, Callable[[], str]] = {
     "presets": presets_markdown,
@@ -121,6 +181,8 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "rei-ablation": _rei_ablation,
     "rei-depth": _rei_depth,
     "references": lambda: REFERENCE_POINTS.strip(),
+    "table1": _table1,
+    "table1:tuned": _tuned,
 }
 
 
