@@ -1,7 +1,7 @@
 """The package's shape: rooms import each other's public names only.
 
 A name starting with ``_`` is private to its module: no other module imports it. A private
-*module* (``inrank.signals._winding``) is private to its subpackage: only its siblings import it.
+*module* (``inrank.nn._triangle``) is private to its subpackage: only its siblings import it.
 """
 from __future__ import annotations
 

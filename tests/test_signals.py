@@ -1,8 +1,13 @@
+import imageio.v3 as iio
 import numpy as np
 import pytest
+import skimage.data
 import torch
 from PIL import Image
+from skimage.util import img_as_float, img_as_ubyte
 
+from inrank import files
+from inrank.errors import InputError
 from inrank.signals import Signal, grid_coords, load_image
 
 
@@ -60,6 +65,49 @@ def test_16bit_png_keeps_precision(tmp_path):
     Image.fromarray(arr).save(tmp_path / "g16.png")
     sig = load_image(tmp_path / "g16.png")
     assert np.allclose(sig.values[:, 0].numpy(), arr[0] / 65535.0, atol=1e-7)
+    Image.fromarray(arr.astype(">u2")).save(tmp_path / "g16b.tif")  # big-endian 16-bit TIFF
+    assert torch.equal(load_image(tmp_path / "g16b.tif").values, sig.values)
+
+
+@pytest.mark.parametrize("kind", ["rgb8", "gray8", "gray16", "bilevel"])
+def test_values_are_skimage_unit_floats(tmp_path, kind):
+    """A lossless file reads as ``img_as_float`` of its pixels (uint8 / 255, uint16 / 65535,
+    bool -> {0, 1}), in [0, 1], as float32."""
+    rng = np.random.default_rng(3)
+    arr = {"rgb8": lambda: (rng.random((9, 7, 3)) * 256).astype(np.uint8),
+           "gray8": lambda: (rng.random((9, 7)) * 256).astype(np.uint8),
+           "gray16": lambda: (rng.random((9, 7)) * 65536).astype(np.uint16),
+           "bilevel": lambda: rng.random((9, 7)) > 0.5}[kind]()
+    Image.fromarray(arr).save(tmp_path / "x.png")
+    sig = load_image(tmp_path / "x.png")
+    expected = img_as_float(arr).astype(np.float32).reshape(63, -1)
+    assert sig.values.dtype == torch.float32 and torch.equal(sig.values, torch.from_numpy(expected))
+    assert 0 <= float(sig.values.min()) and float(sig.values.max()) <= 1
+    assert torch.equal(load_image(arr).values, sig.values)      # the array path converts alike
+
+
+def test_skimage_sample_matches_its_own_conversion():
+    sig = load_image("coffee")
+    ref = img_as_float(skimage.data.coffee()).astype(np.float32)
+    assert sig.shape == ref.shape[:2] and torch.equal(sig.values, torch.from_numpy(ref.reshape(-1, 3)))
+
+
+def test_cmyk_jpeg_and_transparent_palette(tmp_path):
+    rgb = (np.random.default_rng(4).random((6, 5, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "c.jpg")
+    assert load_image(tmp_path / "c.jpg").out_dim == 3           # CMYK converted to RGB
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png", transparency=0)
+    with pytest.warns(UserWarning, match="alpha"):
+        assert load_image(tmp_path / "p.png").out_dim == 3
+
+
+def test_save_png_is_img_as_ubyte_of_clipped_values(tmp_path):
+    x = np.random.default_rng(5).uniform(-0.2, 1.2, (6, 7, 3))
+    files.save_png(tmp_path / "x.png", x)
+    assert np.array_equal(iio.imread(tmp_path / "x.png"), img_as_ubyte(np.clip(x, 0, 1)))
+    files.save_png(tmp_path / "g.png", x[:, :, :1])             # (H, W, 1) -> gray PNG
+    assert iio.imread(tmp_path / "g.png").shape == (6, 7)
+    assert not list(tmp_path.glob(".*.tmp"))                     # the atomic write cleaned up
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
@@ -87,6 +135,12 @@ def test_bad_sources(tmp_path):
     (tmp_path / "trunc.png").write_bytes(good.read_bytes()[:60])
     with pytest.raises(ValueError, match="cannot read"):
         load_image(tmp_path / "trunc.png")
+    for bad in ("empty.png", "notes.txt", "trunc.png"):
+        with pytest.raises(InputError) as err:
+            load_image(tmp_path / bad)
+        assert len(str(err.value).splitlines()) == 1 and bad in str(err.value)
+    with pytest.raises(ValueError, match="unsupported pixel type int64"):
+        load_image(np.zeros((2, 2), np.int64))
     with pytest.raises(ValueError, match="size"):
         load_image("camera", size=0)
 

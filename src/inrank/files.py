@@ -53,15 +53,19 @@ def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
 
 
 def save_png(path: str | os.PathLike, image: Any) -> Path:
-    """Save an (H, W) or (H, W, c) float image in [0, 1] as an 8-bit PNG atomically."""
+    """Save an ``(H, W)`` or ``(H, W, c)`` float image in ``[0, 1]`` (values outside are
+    clipped) as an 8-bit PNG atomically: :func:`skimage.util.img_as_ubyte` (``round(255 x)``)
+    then imageio's PNG writer."""
+    import imageio.v3 as iio
     import numpy as np
-    from PIL import Image
+    from skimage.util import img_as_ubyte
 
     arr = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    img = Image.fromarray(np.round(arr * 255).astype(np.uint8))
-    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+    pixels = img_as_ubyte(arr)
+    # the temporary file's suffix is .tmp: name the format
+    return atomic_write(path, lambda tmp: iio.imwrite(tmp, pixels, extension=".png"))
 
 
 def _json_default(obj: Any) -> Any:

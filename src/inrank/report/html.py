@@ -88,10 +88,11 @@ def write_figures(records: Sequence[dict], out: Path, *, suite,
 
 
 def _read_png(path: Path, channels: int) -> np.ndarray:
-    from PIL import Image
+    """An 8-bit PNG -> ``(H, W, channels)`` float32 in ``[0, 1]`` (imageio, ``img_as_float32``)."""
+    import imageio.v3 as iio
+    from skimage.util import img_as_float32
 
-    with Image.open(path) as img:
-        arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = img_as_float32(iio.imread(path))
     return arr[:, :, None] if arr.ndim == 2 else arr[:, :, :channels]
 
 

@@ -1,5 +1,6 @@
-"""Export an occupancy field ``f: [-1, 1]^3 -> logit``: marching cubes, OBJ files and a
-rendered preview (its grid IoU is :func:`inrank.train.evaluate.occupancy_iou`)."""
+"""Export an occupancy field ``f: [-1, 1]^3 -> logit``: marching cubes (scikit-image), OBJ
+files (trimesh) and a rendered preview (its grid IoU is
+:func:`inrank.train.evaluate.occupancy_iou`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import files as _io
-from ..errors import InputError
+from ..errors import InputError, MissingDependencyError
 
 __all__ = ["extract_mesh", "save_obj", "save_mesh_preview"]
 
@@ -35,11 +36,25 @@ def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray,
 
 
 def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
-    """Write a triangle mesh as a Wavefront OBJ, atomically."""
-    v, f = np.asarray(vertices), np.asarray(faces)
-    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in v]
-    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in f]
-    return _io.write_text(path, "\n".join(lines) + "\n")
+    """Write a triangle mesh (``vertices (V, 3)``, ``faces (F, 3)`` 0-based) as a Wavefront OBJ
+    through trimesh's exporter (8 decimals, no normals), atomically; needs ``inrank[mesh]``.
+
+    Vertices and faces are written as given (no merging). A mesh without faces (an empty level
+    set) gives an OBJ with only a comment.
+    """
+    try:
+        import trimesh
+    except ImportError:
+        raise MissingDependencyError(
+            "writing OBJ files needs trimesh: pip install 'inrank[mesh]'") from None
+    v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if f.shape[0] == 0:  # trimesh would write bare "v" / "f" lines
+        return _io.write_text(path, "# empty mesh: no faces\n")
+    mesh = trimesh.Trimesh(vertices=v, faces=f, process=False)
+    text = mesh.export(file_type="obj", include_normals=False, include_color=False,
+                       include_texture=False)
+    return _io.write_text(path, text)
 
 
 def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,

@@ -1,8 +1,9 @@
 """Signals: coordinates ``(N, d)`` in ``[-1, 1]^d`` and values ``(N, c)`` on a grid.
 
-Images, WAV audio, mesh occupancy (inside/outside by winding numbers, computed privately in
-:mod:`inrank.signals._winding`) and synthetic 1-D signals; train / held-out splits; one entry
-point, :func:`load_signal`, from a source string to a :class:`Signal`.
+Images (imageio + scikit-image), audio (soundfile: WAV, FLAC, OGG), mesh occupancy
+(inside/outside by libigl's fast winding number, surface samples by trimesh) and synthetic 1-D
+signals; train / held-out splits; one entry point, :func:`load_signal`, from a source string to
+a :class:`Signal`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Audio signals: WAV files as ``time -> amplitude`` samples, and writing them back.
+"""Audio signals: sound files as ``time -> amplitude`` samples, and writing them back.
+
+Decoding and encoding go through ``soundfile`` (libsndfile): WAV (PCM 8/16/24/32-bit, float),
+and also FLAC and OGG/Vorbis, which libsndfile reads the same way.
 
 Layout: ``coords (N, 1)`` are the sample centres mapped to ``[-1, 1]`` over the clip,
 ``values (N, c)`` the amplitudes in ``[-1, 1]`` (``c`` = 1 mono, 2 stereo), ``shape (N,)``,
@@ -13,47 +16,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import validation as _checks
-
 from .. import files as _io
+from .. import validation as _checks
 from ..errors import InputError
 from .signal import Signal, grid_coords
 
 __all__ = ["load_audio", "save_audio"]
 
 
-def _to_float(data: np.ndarray, path: str) -> np.ndarray:
-    """PCM integers or floats -> float64 in [-1, 1] (full scale), ``(N, c)``."""
-    if data.dtype == np.uint8:
-        out = (data.astype(np.float64) - 128.0) / 128.0
-    elif data.dtype == np.int16:
-        out = data.astype(np.float64) / 32768.0
-    elif data.dtype == np.int32:  # 32-bit PCM, and 24-bit PCM as scipy left-justifies it
-        out = data.astype(np.float64) / 2.0 ** 31
-    elif np.issubdtype(data.dtype, np.floating):
-        out = data.astype(np.float64)
-    else:
-        raise InputError(f"{path}: unsupported WAV sample type {data.dtype}")
-    return out[:, None] if out.ndim == 1 else out
-
-
 def load_audio(path: str | Path, *, duration: float | None = None, offset: float = 0.0,
                mono: bool = False) -> Signal:
-    """Load a WAV file (PCM 8/16/24/32-bit or float, mono or stereo) as a :class:`Signal`.
+    """Load a sound file as a :class:`Signal`.
+
+    Reads whatever libsndfile (through ``soundfile``) decodes: WAV (PCM 8/16/24/32-bit or
+    float), FLAC, OGG/Vorbis, AIFF; mono or multi-channel. PCM is scaled to full scale
+    ``[-1, 1)`` (16-bit: ``k / 32768``); only the selected span is decoded.
 
     Args:
-        path: the ``.wav`` file.
+        path: the sound file (``.wav``, ``.flac``, ``.ogg``, ...).
         duration: keep only this many seconds (default: to the end).
         offset: start this many seconds into the file.
         mono: average the channels into one.
 
     Returns:
         A ``kind="audio"`` signal: ``coords (N, 1)`` in ``[-1, 1]`` (time, sample centres),
-        ``values (N, c)`` in ``[-1, 1]``, ``shape (N,)``, ``meta["sample_rate"]`` in Hz.
+        ``values (N, c)`` float32 in ``[-1, 1]``, ``shape (N,)``, ``meta["sample_rate"]`` in Hz.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a readable WAV file, or the selected span is empty.
+        ValueError: not a readable sound file, or the selected span is empty.
 
     Examples:
         >>> import tempfile, os
@@ -63,31 +54,37 @@ def load_audio(path: str | Path, *, duration: float | None = None, offset: float
         >>> sig.shape, sig.meta["sample_rate"], sig.out_dim
         ((400,), 8000, 1)
     """
-    from scipy.io import wavfile
+    import soundfile as sf
 
     text = str(path)
     p = Path(text)
     if not p.exists():
         raise FileNotFoundError(f"audio file not found: {text!r}")
     if p.is_dir():
-        raise IsADirectoryError(f"expected a WAV file, got a directory: {text!r}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # unknown chunks are fine
-            rate, data = wavfile.read(text)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"cannot read {text!r} as a WAV file ({exc.__class__.__name__}: {exc})") from None
-    arr = _to_float(np.asarray(data), text)                          # (N_file, c)
+        raise IsADirectoryError(f"expected a sound file, got a directory: {text!r}")
     if offset < 0:
         raise InputError(f"offset must be >= 0 seconds, got {offset}")
-    start = int(round(offset * rate))
-    stop = arr.shape[0] if duration is None else start + int(round(
-        _checks.positive_float("duration", duration) * rate))
-    arr = arr[start:stop]
+    if duration is not None:
+        duration = _checks.positive_float("duration", duration)
+    try:
+        with sf.SoundFile(text) as file:
+            rate, total = int(file.samplerate), int(file.frames)
+            start = int(round(offset * rate))
+            frames = -1 if duration is None else int(round(duration * rate))
+            if start < total:
+                file.seek(start)
+                # float64: PCM scaled in one rounding, so float32 values match k / 2^(bits-1)
+                arr = file.read(frames, dtype="float64", always_2d=True)      # (N, c)
+            else:
+                arr = np.zeros((0, file.channels))
+    except (sf.SoundFileError, RuntimeError, OSError, EOFError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise InputError(f"cannot read {text!r} as a sound file "
+                         f"({exc.__class__.__name__}: {first})") from None
     if arr.shape[0] == 0:
         raise InputError(f"{text!r}: no samples between {offset} s and "
                          f"{'the end' if duration is None else f'{offset + duration} s'} "
-                         f"(the file lasts {data.shape[0] / rate:.3f} s)")
+                         f"(the file lasts {total / rate:.3f} s)")
     if mono:
         arr = arr.mean(axis=1, keepdims=True)
     peak = float(np.abs(arr).max())
@@ -97,16 +94,18 @@ def load_audio(path: str | Path, *, duration: float | None = None, offset: float
     n = arr.shape[0]
     return Signal(coords=grid_coords((n,)), values=torch.from_numpy(arr.astype(np.float32)),
                   shape=(n,), name=p.stem, kind="audio",
-                  meta={"sample_rate": int(rate), "duration": n / rate, "data_range": 2.0,
+                  meta={"sample_rate": rate, "duration": n / rate, "data_range": 2.0,
                         "path": text})
 
 
 def save_audio(path: str | Path, values: torch.Tensor | np.ndarray, *, sample_rate: int) -> Path:
     """Write ``values (N, c)`` or ``(N,)`` in ``[-1, 1]`` as a 16-bit PCM WAV, atomically.
 
-    Values outside ``[-1, 1]`` are clipped (with a warning).
+    libsndfile quantises ``x`` to ``round(32768 x)`` (clipped to the int16 range), so reading
+    the file back gives ``x`` to within ``1 / 32768``. Values outside ``[-1, 1]`` are clipped
+    (with a warning).
     """
-    from scipy.io import wavfile
+    import soundfile as sf
 
     rate = _checks.positive_int("sample_rate", sample_rate)
     arr = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
@@ -119,5 +118,7 @@ def save_audio(path: str | Path, values: torch.Tensor | np.ndarray, *, sample_ra
         raise InputError("values contain NaN or inf; nothing written")
     if np.abs(arr).max() > 1.0:
         warnings.warn(f"{Path(path).name}: amplitudes outside [-1, 1] clipped", stacklevel=2)
-    pcm = np.round(np.clip(arr, -1.0, 1.0) * 32767.0).astype(np.int16)
-    return _io.atomic_write(path, lambda tmp: wavfile.write(tmp, rate, pcm))
+    arr = np.clip(arr, -1.0, 1.0)
+    # the temporary file has no .wav suffix: name the format
+    return _io.atomic_write(path, lambda tmp: sf.write(tmp, arr, rate, subtype="PCM_16",
+                                                       format="WAV"))

@@ -9,11 +9,15 @@ from .signal import Signal, load_image
 __all__ = ["load_signal", "signal_kind"]
 
 
+#: File suffixes read as audio (through soundfile / libsndfile).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+
+
 def signal_kind(source: str | Path) -> str:
     """``"audio"``, ``"occupancy"``, ``"1d"`` or ``"image"``, from the suffix or the name.
 
     Examples:
-        >>> signal_kind("bach.wav"), signal_kind("bunny.obj"), signal_kind("chirp"), signal_kind("camera")
+        >>> signal_kind("bach.flac"), signal_kind("bunny.obj"), signal_kind("chirp"), signal_kind("camera")
         ('audio', 'occupancy', '1d', 'image')
     """
     from .synthetic import SIGNALS_1D
@@ -21,7 +25,7 @@ def signal_kind(source: str | Path) -> str:
 
     text = str(source)
     suffix = Path(text).suffix.lower()
-    if suffix == ".wav":
+    if suffix in AUDIO_SUFFIXES:
         return "audio"
     if suffix in MESH_SUFFIXES:
         return "occupancy"
@@ -35,8 +39,9 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
     """Load ``source`` as the kind :func:`signal_kind` names.
 
     Args:
-        source: an image path or scikit-image name, a ``.wav`` file, a mesh file (needs
-            ``inrank[mesh]``), or ``sinusoids`` / ``step`` / ``chirp``.
+        source: an image path or scikit-image name, an audio file (``.wav``, ``.flac``,
+            ``.ogg``, ``.aiff``), a mesh file (needs ``inrank[mesh]``), or ``sinusoids`` /
+            ``step`` / ``chirp``.
         size: images: short side in pixels; 1-D signals: the number of samples.
         duration: audio: keep the first ``duration`` seconds.
         n_points: meshes: occupancy samples.

@@ -118,8 +118,11 @@ def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> S
     """Load an image as a :class:`Signal` with values in ``[0, 1]``.
 
     Args:
-        source: a file path (PNG, JPEG, TIFF, ...; gray, RGB, RGBA, palette, 16-bit) or a
-            scikit-image sample name from :data:`SKIMAGE_SAMPLES`, or an array.
+        source: a file path (PNG, JPEG, TIFF, ...: what imageio's Pillow plugin reads; gray,
+            RGB, RGBA, palette, CMYK, 16-bit) or a scikit-image sample name from
+            :data:`SKIMAGE_SAMPLES`, or an array (uint8, uint16, bool or float in ``[0, 1]``).
+            Integers become unit floats as :func:`skimage.util.img_as_float` maps them;
+            an alpha channel is dropped (with a warning).
         size: if given, resize so the short side has ``size`` pixels (antialiased).
 
     Returns:
@@ -127,7 +130,8 @@ def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> S
 
     Raises:
         FileNotFoundError: the path does not exist.
-        ValueError: the file is not a readable image, or ``size`` is not positive.
+        ValueError (InputError): the file is not a readable image, its pixel type is not
+            supported, or ``size`` is not positive.
 
     Examples:
         >>> sig = load_image("camera", size=32)
@@ -151,7 +155,13 @@ def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> S
     return Signal.from_image(arr, name=name)
 
 
+#: Pillow modes without a direct array form here, and the mode imageio converts them to.
+_CONVERT_MODES = {"CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "PA": "RGBA"}
+
+
 def _read(source: str | Path) -> tuple[np.ndarray, str]:
+    """A file path or scikit-image sample name -> ``(H, W)`` or ``(H, W, c)`` float64 in
+    ``[0, 1]`` and a name. Files are decoded by imageio's Pillow plugin (first frame)."""
     text = str(source)
     path = Path(text)
     if not path.exists() and text in SKIMAGE_SAMPLES:
@@ -165,46 +175,43 @@ def _read(source: str | Path) -> tuple[np.ndarray, str]:
         )
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: {text!r}")
-    from PIL import Image, UnidentifiedImageError
+    import imageio.v3 as iio
 
     try:
-        with Image.open(path) as img:
-            img.load()
-            arr = _pil_to_array(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"cannot read {text!r} as an image ({exc.__class__.__name__}: {exc})") from None
-    return arr, path.stem
+        with iio.imopen(path, "r", plugin="pillow") as file:
+            meta = file.metadata(index=0)
+            mode = _CONVERT_MODES.get(meta.get("mode"))
+            if meta.get("mode") == "P" and "transparency" in meta:
+                mode = "RGBA"  # so the alpha warning below names it
+            arr = file.read(index=0, mode=mode)
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors are OSErrors
+        from imageio.core.request import InitializationError
 
-
-def _pil_to_array(img) -> np.ndarray:
-    """PIL image -> float array in [0, 1], (H, W) or (H, W, c)."""
-    mode = img.mode
-    if mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
-        img = img.convert("L" if mode == "1" else "RGB")
-    elif mode == "LA" or mode == "PA":
-        img = img.convert("LA")
-    arr = np.asarray(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N") or arr.dtype == np.uint16:
-        return arr.astype(np.float64) / 65535.0
-    if img.mode == "I":  # 32-bit int container; PNG 16-bit gray often lands here
-        return np.clip(arr.astype(np.float64) / (65535.0 if arr.max() > 255 else 255.0), 0, 1)
-    if img.mode == "F":
-        return np.clip(arr.astype(np.float64), 0, 1)
-    return _to_unit_float(arr, "image")
+        # imageio raises a bare OSError on top of its "Pillow can not read ..." reason
+        reason = exc.__cause__ if isinstance(exc.__cause__, InitializationError) else exc
+        first = (str(reason).splitlines() or [""])[0]
+        raise InputError(f"cannot read {text!r} as an image "
+                         f"({reason.__class__.__name__}: {first})") from None
+    if not arr.dtype.isnative:  # e.g. Pillow mode "I;16B" (big-endian 16-bit TIFF)
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 4:
+        # Pillow mode "I", a 32-bit container (16-bit gray PNG under Pillow < 10): read as
+        # 16-bit if any value exceeds 255, else as 8-bit; out-of-range values are clipped
+        wide = arr.max() > 255
+        arr = np.clip(arr, 0, 65535 if wide else 255).astype(np.uint16 if wide else np.uint8)
+    out = _to_unit_float(arr, text)
+    return (np.clip(out, 0.0, 1.0) if arr.dtype.kind == "f" else out), path.stem
 
 
 def _to_unit_float(arr: np.ndarray, name: str) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float64) / 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float64) / 65535.0
-    if arr.dtype == bool:
-        return arr.astype(np.float64)
-    if np.issubdtype(arr.dtype, np.floating):
-        return arr.astype(np.float64)
-    raise InputError(f"{name}: unsupported pixel type {arr.dtype}; expected uint8, uint16 or float")
+    """uint8 / uint16 / bool / float pixels -> float64 by :func:`skimage.util.img_as_float64`
+    (``k / 255``, ``k / 65535``, {0, 1}; floats unchanged)."""
+    from skimage.util import img_as_float64
+
+    if arr.dtype not in (np.uint8, np.uint16, np.bool_) and arr.dtype.kind != "f":
+        raise InputError(f"{name}: unsupported pixel type {arr.dtype}; "
+                         "expected uint8, uint16, bool or float")
+    return img_as_float64(arr)
 
 
 def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:
