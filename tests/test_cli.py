@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+import inrank
 from inrank.cli import main
 
 
@@ -20,8 +21,11 @@ def test_fit_end_to_end(tmp_path, capsys):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 30 and metrics["final_psnr"] > 10
-    cfg = json.loads((out / "config.json").read_text())
-    assert cfg["method"] == "pe" and cfg["model"]["encoding"] == "pe"
+    cfg = json.loads((out / "config.json").read_text())  # the options; --config reads it back
+    assert cfg["method"] == "pe" and cfg["steps"] == 30 and cfg["lr"] == inrank.preset("pe").lr
+    saved = json.loads((out / "model.json").read_text())  # the architecture of model.pt
+    assert saved["method"] == "pe" and saved["model"]["encoding"] == "pe"
+    assert saved["model"]["width"] == 32 and saved["shape"] == [16, 16]
     state = torch.load(out / "model.pt", weights_only=True)
     assert "linears.0.weight" in state
     with Image.open(out / "reconstruction.png") as img:
@@ -42,7 +46,7 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 
 def _run(argv):
-    """main() return code, or argparse's SystemExit code."""
+    """main() return code, or a SystemExit's code."""
     try:
         return main(argv)
     except SystemExit as exc:
@@ -51,19 +55,47 @@ def _run(argv):
 
 @pytest.mark.parametrize("argv,msg", [
     (["fit", "missing.png"], "image not found"),
-    (["fit", "camera", "--method", "nope"], "invalid choice"),
-    (["fit", "camera", "--width", "0"], "expected a positive integer"),
-    (["fit", "camera", "--depth", "-2"], "expected a positive integer"),
-    (["fit", "camera", "--steps", "0"], "expected a positive integer"),
-    (["fit", "camera", "--lr", "-1"], "expected a positive number"),
-    (["fit", "camera", "--size", "0"], "expected a positive integer"),
+    (["fit", "camera", "--method", "nope"], "invalid choice: 'nope'"),
+    (["fit", "camera", "--width", "0"], "--width must be a positive integer, got 0"),
+    (["fit", "camera", "--depth", "-2"], "--depth must be a positive integer, got -2"),
+    (["fit", "camera", "--steps", "0"], "--steps must be a positive integer, got 0"),
+    (["fit", "camera", "--steps", "x"], "--steps: expected int, got 'x'"),
+    (["fit", "camera", "--steps", "1.5"], "--steps: expected int, got '1.5'"),
+    (["fit", "camera", "--lr", "-1"], "--lr must be a finite number > 0, got -1"),
+    (["fit", "camera", "--lr", "fast"], "--lr: expected float or null, got 'fast'"),
+    (["fit", "camera", "--size", "0"], "--size must be a positive integer, got 0"),
+    (["fit", "camera", "--batch-size", "0"], "--batch-size must be a positive integer"),
+    (["fit", "camera", "--checkpoint-every", "0"], "--checkpoint-every must be a positive integer"),
+    (["fit", "camera", "--track_every", "-3"], "--track-every must be a positive integer"),
+    (["fit", "camera", "--precision", "fp8"], "invalid choice: 'fp8'"),
+    (["fit", "camera", "--resolution", "0"], "--resolution must be a positive integer"),
+    (["fit", "camera", "--bogus", "1"], "unrecognized arguments: --bogus"),
+    (["fit"], "the following arguments are required: source"),
     (["demo", "--methods", "relu,nope"], "unknown method"),
+    (["demo", "--steps", "0", "--methods", "relu", "--size", "8"], "--steps must be a positive"),
+    (["diagnose", "--widths", "64,0"], "--widths must be a positive integer, got 0"),
+    (["diagnose", "--widths", "64,wide"], "--widths: expected int values, got 'wide'"),
+    (["diagnose", "--trained", "0"], "--trained must be a positive integer"),
+    (["diagnose", "--width", "0"], "--width must be a positive integer"),
+    (["diagnose", "--batchnorm", "frozen"], "unknown batchnorm 'frozen'"),
+    (["diagnose", "--solver", "exact"], "invalid choice: 'exact'"),
+    (["bench", "quick", "--seeds", "a"], "--seeds: expected int values, got 'a'"),
+    (["bench", "quick", "--threads", "0"], "--threads must be a positive integer"),
+    (["bench", "nope"], "invalid choice: 'nope'"),
+    (["tune", "width"], "invalid choice: 'width'"),
+    (["nope"], "invalid choice: 'nope'"),
+    ([], "command"),
 ])
 def test_bad_input_one_line_nonzero(argv, msg, tmp_path, capsys):
-    code = _run(argv + ["--out", str(tmp_path / "o")])
+    code = _run(argv + ["--out", str(tmp_path / "o")] if argv else argv)
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert msg in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"inrank {inrank.__version__}"
 
 
 def test_directory_and_corrupt_file(tmp_path, capsys):

@@ -11,7 +11,8 @@ from torch import nn
 import inrank
 from inrank.diagnosis import rank
 from inrank.cli import main
-from inrank.diagnosis.per_layer import _compress, _dual_eigenvalues, diagnose
+from inrank.diagnosis.operators import compress_factor
+from inrank.diagnosis.per_layer import _dual_eigenvalues, diagnose
 from inrank.diagnosis.ntk import layerwise_ntk, ntk_factors
 
 
@@ -56,8 +57,8 @@ def test_dual_gram_equals_primal_block_spectrum():
     x = _coords(200)
     f = ntk_factors(model, x)
     block = layerwise_ntk(model, x, layers=[0]).blocks[0]
-    g = _compress(f.G[0].reshape(200, -1))  # (N, 18)
-    dual = _dual_eigenvalues(g, _compress(f.H[0]), chunk=64)  # q = 18 * 3 = 54
+    g = compress_factor(f.G[0].reshape(200, -1))  # (N, 18)
+    dual = _dual_eigenvalues(g, compress_factor(f.H[0]), chunk=64)  # q = 18 * 3 = 54
     primal = rank.kernel_eigenvalues(block)
     assert dual.shape == (54,)
     assert torch.allclose(dual, primal[:54], rtol=1e-8, atol=1e-10 * float(primal[0]))
@@ -156,7 +157,7 @@ def test_cli_diagnoses_a_trained_checkpoint(tmp_path, capsys):
     model.load_state_dict(torch.load(run / "model.pt", weights_only=True))
     ref = diagnose(model, inrank.load_image("camera", size=10).coords, total=False)
     assert records[0]["layers"][1]["ntk_top"] == pytest.approx(ref.layers[1].ntk_top, rel=1e-9)
-    (run / "config.json").unlink()
+    (run / "model.json").unlink()  # the architecture; config.json holds the command's options
     assert main(["diagnose", "--model", str(run / "model.pt"), "--image", "camera", "--size", "10",
                  "--out", str(out)]) == 2
     assert "pass --preset NAME" in capsys.readouterr().err

@@ -143,7 +143,7 @@ def test_cli_fit_wav_writes_wav_and_plot(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "audio" and "snr" in metrics["metrics"]
     # SIREN's audio omega0 (3000 for a 7 s clip) kept in Hz terms: 3000 T / 7 for T = 300 / 8000 s
-    omega0 = json.loads((out / "config.json").read_text())["overrides"]["omega0"]
+    omega0 = json.loads((out / "model.json").read_text())["overrides"]["omega0"]
     assert omega0 == pytest.approx(3000 * (300 / 8000) / 7)
 
 

@@ -1,55 +1,88 @@
-"""``inrank demo``: relu, relu+rei, pe and siren on the built-in astronaut image."""
+"""``inrank demo``: relu, relu+rei, pe and siren on the built-in astronaut image.
+
+The options are :func:`~inrank.bench.demo.compare_methods`' ``methods``, :func:`inrank.load_image`'s
+``size``, :class:`~inrank.nn.mlp.MLPConfig`'s ``width`` and ``depth``,
+:class:`~inrank.train.options.FitOptions`' (the training) and :func:`command`'s (the rest).
+"""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from .args import names, positive_int
+from jsonargparse import Namespace
 
-__all__ = ["add_arguments", "run"]
+from .args import Parser, add_options, picked
 
+__all__ = ["add_arguments", "run", "command", "MODEL", "TRAINING"]
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..nn.registry import presets
-
-    p.add_argument("--image", default="astronaut", help="image file or scikit-image sample (astronaut)")
-    p.add_argument("--size", type=positive_int, default=64, help="short side in px (64)")
-    p.add_argument("--steps", type=positive_int, default=500, help="Adam steps per method (500)")
-    p.add_argument("--width", type=positive_int, default=256, help="units per hidden layer (256)")
-    p.add_argument("--depth", type=positive_int, default=3, help="hidden layers (3)")
-    p.add_argument("--methods", default=",".join(presets("demo")),
-                   help=f"comma-separated presets from: {', '.join(presets())}")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--track-every", type=positive_int, default=None, metavar="K",
-                   help="rank dynamics every K steps (default: steps / 5)")
-    p.add_argument("--out", type=Path, default=Path("inrank-out/demo"), help="output folder")
-    p.add_argument("--no-progress", action="store_true")
+#: :class:`~inrank.nn.mlp.MLPConfig`'s options.
+MODEL = ("width", "depth")
+#: :class:`~inrank.train.options.FitOptions`' options (every method trains at its preset's lr).
+TRAINING = ("steps", "seed", "track_every", "progress")
 
 
-def run(args: argparse.Namespace) -> int:
+def command(*, image: str = "astronaut", out: str | Path = "inrank-out/demo") -> None:
+    """The options of ``inrank demo`` that no library object holds.
+
+    Args:
+        image: image file or scikit-image sample.
+        out: output folder.
+    """
+
+
+def add_arguments(p: Parser) -> None:
+    from ..bench.demo import compare_methods
+    from ..nn.mlp import MLPConfig
+    from ..nn.registry import presets, tuned_network
+    from ..signals.signal import load_image
+    from ..train.options import FitOptions
+
+    net = tuned_network()  # where the registry's lrs were chosen
+    add_options(p, compare_methods, ["methods"], defaults={"methods": presets("demo")},
+                help={"methods": f"presets to compare, from: {', '.join(presets())}"})
+    add_options(p, command, ["image"])
+    add_options(p, load_image, ["size"], defaults={"size": net["size"]})
+    add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
+                defaults={k: net[k] for k in MODEL},
+                help={"width": "units per hidden layer (default: the width the registry's lrs "
+                               "were tuned at)"})
+    add_options(p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
+                defaults={"steps": net["steps"]},
+                help={"steps": "Adam steps per method, each at its preset's lr",
+                      "seed": "seeds the init and the batch order",
+                      "track_every": "rank dynamics every this many steps; null: steps / 5"})
+    add_options(p, command, ["out"])
+
+
+def run(args: Namespace, config: dict) -> int:
+    import dataclasses
+
     from .. import files as _io
     from ..bench.demo import compare_methods, demo_markdown, write_demo_html
     from ..nn.registry import preset
     from ..signals.signal import load_image
+    from ..train.options import FitOptions
 
-    methods = tuple(names(args.methods))
-    for m in methods:
-        preset(m)  # unknown names fail here, before any work
+    out = Path(args.out)
+    methods = tuple(args.methods)
+    training = picked(args, TRAINING)
+    if training["track_every"] is None:
+        training["track_every"] = max(1, args.steps // 5)
+    for m in methods:  # every option is checked by the library before any work
+        p = preset(m)
+        FitOptions(lr=p.lr, **training).checked()
+        dataclasses.replace(p.config, **picked(args, MODEL)).validate()
     signal = load_image(args.image, size=args.size)
-    _io.write_json(args.out / "config.json", {"command": "demo", **{k: str(v) if isinstance(v, Path) else v
-                   for k, v in vars(args).items() if not k.startswith("_")}})
+    _io.write_json(out / "config.json", config)
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "
           f"{args.width} MLP, {args.steps} full-batch Adam steps per method", file=sys.stderr)
-    rows = compare_methods(signal, methods, steps=args.steps, width=args.width, depth=args.depth,
-                           seed=args.seed, progress=not args.no_progress,
-                           track_every=args.track_every or max(1, args.steps // 5))
+    rows = compare_methods(signal, methods, **picked(args, MODEL), **training)
     table = demo_markdown(rows)
     note = (f"{signal.name} at {signal.shape[1]}x{signal.shape[0]}, {args.depth} hidden x "
             f"{args.width}, {args.steps} Adam steps at each preset's lr, seed {args.seed}. "
             "Ranks are of the first hidden layer's features with a ones column, at init.")
-    _io.write_text(args.out / "results.md", table + "\n")
-    page = write_demo_html(rows, signal, args.out, note=note)
+    _io.write_text(out / "results.md", table + "\n")
+    page = write_demo_html(rows, signal, out, note=note)
     print(table)
     print(f"\nreport: {page}")
     return 0

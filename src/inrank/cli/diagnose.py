@@ -1,93 +1,112 @@
-"""``inrank diagnose --method NAME[,NAME...]``: per-layer rank and NTK diagnosis, with plots."""
+"""``inrank diagnose --method NAME[,NAME...]``: per-layer rank and NTK diagnosis, with plots.
+
+The options are :func:`inrank.diagnose`'s, :func:`inrank.load_image`'s ``size``,
+:class:`~inrank.nn.mlp.MLPConfig`'s ``width`` and ``depth``, :func:`inrank.build`'s ``seed``
+and :func:`command`'s (the rest).
+"""
 from __future__ import annotations
 
-import argparse
-from dataclasses import asdict
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
-from .args import add_model_arguments, names, positive_int
+from jsonargparse import Namespace
 
-__all__ = ["add_arguments", "run"]
+from .args import Parser, add_options, picked
 
+__all__ = ["add_arguments", "run", "command", "MODEL", "DIAGNOSIS"]
 
-def _widths(text: str) -> list[int]:
-    try:
-        out = [positive_int(t) for t in names(text)]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive widths like 64,128,256, got {text!r}") from None
-    if not out:
-        raise argparse.ArgumentTypeError("expected at least one width")
-    return out
+#: :class:`~inrank.nn.mlp.MLPConfig`'s options.
+MODEL = ("width", "depth")
+#: :func:`inrank.diagnose`'s options.
+DIAGNOSIS = ("batchnorm", "solver", "total")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..nn.registry import presets
+def command(*, method: Sequence[str] = ("relu", "relu+rei"), image: str = "astronaut",
+            widths: Sequence[int] | None = None, trained: int | None = None,
+            model: Path | None = None, preset: str | None = None,
+            out: str | Path = "inrank-out/diagnose") -> None:
+    """The options of ``inrank diagnose`` that no library object holds.
 
-    p.add_argument("--method", default="relu,relu+rei", metavar="NAME[,NAME...]",
-                   help=f"comma-separated presets from: {', '.join(presets())} (relu,relu+rei)")
-    add_model_arguments(p, method=False)
-    p.add_argument("--image", default="astronaut",
-                   help="image whose pixel grid gives the coordinates (astronaut)")
-    p.add_argument("--size", type=positive_int, default=64,
-                   help="short side of the image in px; N = pixels (64)")
-    p.add_argument("--widths", type=_widths, default=None,
-                   help="also plot the rank of [H_1, 1] against these widths, e.g. 64,128,256,512")
-    p.add_argument("--trained", type=positive_int, default=None, metavar="STEPS",
-                   help="fit STEPS Adam steps and diagnose before and after")
-    p.add_argument("--batchnorm", default="batch", choices=["batch", "running"],
-                   help="BatchNorm statistics: this batch's, frozen (batch), or running ones")
-    p.add_argument("--no-total", action="store_true",
-                   help="skip the whole NTK's eigenvalues (one N x N eigendecomposition)")
-    p.add_argument("--solver", default="auto", choices=["auto", "dense", "matrix-free"],
-                   help="NTK spectra by dense eigendecomposition or matrix-free Lanczos and "
-                   "SLQ estimates; auto: dense up to N = 4096 (auto)")
-    p.add_argument("--model", type=Path, default=None, metavar="MODEL.PT",
-                   help="diagnose a trained model (a state_dict, e.g. inrank fit's model.pt); "
-                   "its config.json beside it, if any, gives the architecture, else --preset, "
-                   "--width and --depth")
-    p.add_argument("--preset", default=None, metavar="NAME",
-                   help="with --model: the preset it was built from (config.json's otherwise)")
-    p.add_argument("--out", type=Path, default=Path("inrank-out/diagnose"), help="output folder")
+    Args:
+        method: the presets to diagnose.
+        image: image whose pixel grid gives the coordinates.
+        widths: also plot the rank of [H_1, 1] against these widths, e.g. 64,128,256,512.
+        trained: fit this many Adam steps and diagnose before and after.
+        model: diagnose a trained model (a state_dict, e.g. inrank fit's model.pt); the
+            model.json beside it, if any, gives the architecture, else --preset, --width and
+            --depth.
+        preset: with --model: the preset it was built from (model.json's otherwise).
+        out: output folder.
+    """
 
 
-def run(args: argparse.Namespace) -> int:
-    from .. import files as _io
-    from ..diagnosis.per_layer import DENSE_LIMIT, diagnose
-    from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
-    from ..diagnosis.rank import RankMeasures
-    from ..errors import InputError
-    from ..report.tables import markdown_table
-    from ..train.loop import fit
-    from ..nn.registry import build, preset
+def add_arguments(p: Parser) -> None:
+    from ..diagnosis.per_layer import DENSE_LIMIT, SOLVERS, diagnose
+    from ..nn.mlp import MLPConfig
+    from ..nn.registry import build, presets
     from ..signals.signal import load_image
 
+    add_options(p, command, ["method"],
+                help={"method": f"presets to diagnose, from: {', '.join(presets())}"})
+    add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL)
+    add_options(p, build, ["seed"])
+    add_options(p, command, ["image"])
+    add_options(p, load_image, ["size"], defaults={"size": 64},
+                help={"size": "short side of the image in px; N = pixels"})
+    add_options(p, command, ["widths", "trained"])
+    add_options(p.add_argument_group("diagnosis (inrank.diagnose)"), diagnose, DIAGNOSIS,
+                choices={"solver": SOLVERS},
+                help={"solver": "NTK spectra by dense eigendecomposition or matrix-free Lanczos "
+                                f"and SLQ estimates; auto: dense up to N = {DENSE_LIMIT}",
+                      "total": "also the whole NTK's eigenvalues (one N x N eigendecomposition)"})
+    add_options(p, command, ["model", "preset", "out"])
+
+
+def run(args: Namespace, config: dict) -> int:
+    from .. import files as _io
+    from .. import validation
+    from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
+    from ..diagnosis.ntk import BATCHNORM_MODES
+    from ..diagnosis.per_layer import DENSE_LIMIT, diagnose
+    from ..diagnosis.rank import RankMeasures
+    from ..nn.mlp import MLPConfig
+    from ..nn.registry import build, preset
+    from ..report.tables import markdown_table
+    from ..signals.signal import load_image
+    from ..train.loop import fit
+
+    out = Path(args.out)
+    # every option is checked by the library before any work
+    MLPConfig(**picked(args, MODEL)).validate()
+    validation.one_of("batchnorm", args.batchnorm, BATCHNORM_MODES)
+    for w in args.widths or ():
+        validation.positive_int("widths", w)
+    if args.trained is not None:
+        validation.positive_int("trained", args.trained)
     signal = load_image(args.image, size=args.size)
-    out: Path = args.out
+    width, depth = args.width, args.depth
     if args.model is not None:
         model, label = _trained_model(args, signal)
         methods = [label]
-        args.width, args.depth = model.config.width, model.config.depth
+        width, depth = model.config.width, model.config.depth
     else:
-        methods = names(args.method)
-        if not methods:
-            raise InputError("--method is empty; pass preset names like relu,pe")
+        methods = list(args.method)
         for m in methods:
             preset(m)  # unknown names fail here, before any work
-    _io.write_json(out / "config.json", {"command": "diagnose", **{
-        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-        if not k.startswith("_")}, "methods": methods, "n_points": signal.coords.shape[0]})
+    _io.write_json(out / "config.json", config)
     n = signal.coords.shape[0]
     resolved = args.solver if args.solver != "auto" else (
         "dense" if n <= DENSE_LIMIT else "matrix-free")
     print(f"inrank diagnose: {signal.name} {signal.shape[1]}x{signal.shape[0]} (N = {n}), "
-          f"{args.depth} x {args.width} MLP; NTK spectra {resolved}"
+          f"{depth} x {width} MLP; NTK spectra {resolved}"
           + (" (Lanczos and SLQ estimates)" if resolved == "matrix-free" else ""), file=sys.stderr)
+    options = picked(args, DIAGNOSIS)
     diags, records, texts = [], [], []
     for m in methods:
         if args.model is None:
-            model = build(m, signal.in_dim, signal.out_dim, width=args.width, depth=args.depth,
+            model = build(m, signal.in_dim, signal.out_dim, width=width, depth=depth,
                           seed=args.seed)
         stages = [("init" if args.model is None else "trained", None)]
         if args.trained and args.model is None:
@@ -98,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
                           progress=False)
                 print(f"{m}: {steps} steps, PSNR {res.final_psnr:.2f} dB", file=sys.stderr)
             label = m if len(stages) == 1 else f"{m} ({stage})"
-            d = diagnose(model, signal.coords, batchnorm=args.batchnorm,
-                         total=not args.no_total, label=label, solver=args.solver)
+            d = diagnose(model, signal.coords, label=label, **options)
             diags.append(d)
             records.append({"method": m, "stage": stage, **d.to_dict()})
             texts.append(d.to_markdown())
@@ -111,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         for m in methods:
             ranks[m] = {}
             for w in args.widths:
-                model = build(m, signal.in_dim, signal.out_dim, width=w, depth=args.depth,
+                model = build(m, signal.in_dim, signal.out_dim, width=w, depth=depth,
                               seed=args.seed)
                 d = diagnose(model, signal.coords, ntk=False, batchnorm=args.batchnorm)
                 ranks[m][w] = d.layers[0].features
@@ -130,9 +148,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trained_model(args: argparse.Namespace, signal):
-    """The model saved at ``args.model`` (a state_dict), rebuilt from the ``config.json``
-    beside it (``inrank fit`` writes both) or from ``--preset``, ``--width`` and ``--depth``."""
+def _trained_model(args: Namespace, signal):
+    """The model saved at ``args.model`` (a state_dict), rebuilt from the ``model.json`` beside
+    it (``inrank fit`` writes both; an older fit's ``config.json`` holds the same ``model``) or
+    from ``--preset``, ``--width`` and ``--depth``."""
     import json
 
     import torch
@@ -141,21 +160,25 @@ def _trained_model(args: argparse.Namespace, signal):
     from ..nn.mlp import CoordinateMLP, MLPConfig
     from ..nn.registry import build
 
-    path: Path = args.model
+    path = Path(args.model)
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {str(path)!r}")
     state = torch.load(path, map_location="cpu", weights_only=True)
-    cfg_path = path.with_name("config.json")
-    if cfg_path.is_file() and "model" in json.loads(cfg_path.read_text()):
-        cfg = json.loads(cfg_path.read_text())
-        model = CoordinateMLP(MLPConfig(**cfg["model"]))
-        label = f"{cfg.get('method', 'model')} (trained)"
+    saved = None
+    for beside in (path.with_name("model.json"), path.with_name("config.json")):
+        content = json.loads(beside.read_text()) if beside.is_file() else {}
+        if isinstance(content.get("model"), dict):
+            saved = content
+            break
+    if saved is not None:
+        model = CoordinateMLP(MLPConfig(**saved["model"]))
+        label = f"{saved.get('method', 'model')} (trained)"
     elif args.preset is not None:
         model = build(args.preset, signal.in_dim, signal.out_dim, width=args.width,
                       depth=args.depth)
         label = f"{args.preset} (trained)"
     else:
-        raise InputError(f"no config.json beside {str(path)!r}: pass --preset NAME (and "
+        raise InputError(f"no model.json beside {str(path)!r}: pass --preset NAME (and "
                          "--width/--depth if not the defaults) to rebuild the model")
     try:
         model.load_state_dict(state)

@@ -1,80 +1,108 @@
 """``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
-occupancy or a 1-D signal), save everything."""
+occupancy or a 1-D signal), save everything.
+
+The options are :func:`inrank.load_signal`'s (the signal), :class:`~inrank.nn.mlp.MLPConfig`'s
+``width`` and ``depth`` (the model), :class:`~inrank.train.options.FitOptions`' (the training)
+and :func:`command`'s (the rest).
+"""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from .args import add_model_arguments, positive_float, positive_int
+from jsonargparse import Namespace
 
-__all__ = ["add_arguments", "run"]
+from .args import Parser, add_options, picked
+
+__all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING"]
+
+#: :func:`inrank.load_signal`'s options (``source`` is positional).
+SIGNAL = ("source", "size", "duration", "n_points")
+#: :class:`~inrank.nn.mlp.MLPConfig`'s options; the method's preset gives the other fields.
+MODEL = ("width", "depth")
+#: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
+TRAINING = ("steps", "lr", "schedule", "batch_size", "seed", "device", "precision",
+            "track_every", "checkpoint_every", "compile", "progress")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def command(*, method: str = "relu+rei", resolution: int = 64,
+            out: str | Path = "inrank-out/fit") -> None:
+    """The options of ``inrank fit`` that no library object holds.
+
+    Args:
+        method: the method preset (``inrank.presets()``).
+        resolution: mesh: the IoU grid R^3; marching cubes on (2R)^3.
+        out: output folder.
+    """
+
+
+def add_arguments(p: Parser) -> None:
+    from ..nn.mlp import MLPConfig
+    from ..nn.registry import presets, tuned_network
+    from ..signals.load import load_signal
+    from ..train.options import SCHEDULES, FitOptions
     from ..train.precision import PRECISIONS
 
-    p.add_argument("source", help="image file or scikit-image sample name (astronaut, camera, ...), "
-                   "a .wav file, a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp")
-    add_model_arguments(p)
-    p.add_argument("--steps", type=positive_int, default=1000, help="Adam steps (1000)")
-    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (preset's default)")
-    p.add_argument("--size", type=positive_int, default=None, help="resize the short side to SIZE px")
-    p.add_argument("--duration", type=positive_float, default=None,
-                   help="audio: keep the first DURATION seconds")
-    p.add_argument("--n-points", type=positive_int, default=50_000,
-                   help="mesh: occupancy samples (50000)")
-    p.add_argument("--resolution", type=positive_int, default=64,
-                   help="mesh: IoU grid R^3 (64); marching cubes on (2R)^3")
-    p.add_argument("--schedule", default="none", choices=["none", "cosine", "exponential"])
-    p.add_argument("--batch-size", type=positive_int, default=None, help="points per step (full batch)")
-    p.add_argument("--precision", default="float32", choices=PRECISIONS,
-                   help="forward-pass autocast dtype; bf16/fp16 end with a float32 comparison "
-                   "(speed-up and PSNR gain) and warn when precision-limited (float32)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
-    p.add_argument("--out", type=Path, default=Path("inrank-out/fit"), help="output folder")
-    p.add_argument("--compile", action="store_true",
-                   help="train through torch.compile (a one-off compile, then ~1.1-1.2x faster "
-                   "steps on a CPU; for long fits)")
-    p.add_argument("--track-every", type=positive_int, default=None, metavar="K",
-                   help="record every layer's feature and NTK-block ranks every K steps on a "
-                   "512-point subsample (metrics.json, rank_dynamics.png)")
-    p.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="K",
-                   help="save OUT/checkpoint.pt every K steps; rerunning the same command resumes")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
+        "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
+                  "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
+    add_options(p, command, ["method"], choices={"method": presets()})
+    net = tuned_network()  # where the registry's lrs were chosen
+    add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
+                defaults={k: net[k] for k in MODEL},
+                help={"width": "units per hidden layer (default: the width the registry's lrs "
+                               "were tuned at; a wider network may need a lower --lr)"})
+    add_options(
+        p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
+        defaults={"steps": 1000, "lr": None},
+        choices={"schedule": SCHEDULES, "precision": PRECISIONS},
+        help={"lr": "Adam learning rate; null: the method's, inrank.preset(METHOD).lr",
+              "schedule": "learning-rate schedule: none, cosine (to 0 over the run) or "
+                          "exponential (10x decay over the run)",
+              "precision": "forward-pass autocast dtype; bf16/fp16 end with a float32 "
+                           "comparison (speed-up and PSNR gain) and warn when precision-limited",
+              "seed": "seeds the init, the batch order and a mesh's samples",
+              "checkpoint_every": "save OUT/checkpoint.pt every K steps; rerunning the same "
+                                  "command resumes"})
+    add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
+        "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
+    add_options(p, command, ["resolution", "out"])
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Namespace, config: dict) -> int:
+    import dataclasses
+
     import torch
 
     from .. import files as _io
-    from ..train.loop import fit
-    from ..report.figures import save_comparison, save_psnr_curves
-    from ..nn.registry import build, preset
-    from ..signals.load import load_signal
+    from .. import validation
     from ..bench.tasks import task_loss, task_overrides
+    from ..nn.registry import build, preset
+    from ..report.figures import save_comparison, save_psnr_curves
+    from ..signals.load import load_signal
+    from ..train.loop import fit
+    from ..train.options import FitOptions
+
+    out: Path = Path(args.out)
+    method = preset(args.method)
+    training = picked(args, TRAINING)
+    training["lr"] = method.lr if args.lr is None else args.lr
+    training["checkpoint"] = out / "checkpoint.pt" if args.checkpoint_every is not None else None
+    # every option is checked by the library before any work
+    FitOptions(**training).checked()
+    dataclasses.replace(method.config, **picked(args, MODEL)).validate()
+    validation.positive_int("resolution", args.resolution)
 
     signal = load_signal(args.source, size=args.size, duration=args.duration,
                          n_points=args.n_points, seed=args.seed)
-    lr = args.lr if args.lr is not None else preset(args.method).lr
     overrides = task_overrides(args.method, signal)
-    model = build(args.method, signal.in_dim, signal.out_dim, width=args.width,
-                  depth=args.depth, seed=args.seed, **overrides)
-    out: Path = args.out
-    config = {"command": "fit", "source": str(args.source), "method": args.method,
-              "width": args.width, "depth": args.depth, "seed": args.seed, "steps": args.steps,
-              "lr": lr, "size": args.size, "schedule": args.schedule, "precision": args.precision,
-              "track_every": args.track_every,
-              "batch_size": args.batch_size, "device": args.device,
-              "shape": list(signal.shape), "kind": signal.kind, "overrides": overrides,
-              "duration": args.duration, "n_points": args.n_points, "model": model.config.to_dict()}
-    _io.write_json(out / "config.json", config)
-    result = fit(model, signal, steps=args.steps, lr=lr, schedule=args.schedule,
-                 batch_size=args.batch_size, seed=args.seed, device=args.device,
-                 progress=not args.no_progress, loss=task_loss(signal),
-                 checkpoint=out / "checkpoint.pt" if args.checkpoint_every else None,
-                 checkpoint_every=args.checkpoint_every, precision=args.precision,
-                 track_every=args.track_every, compile=args.compile)
+    model = build(args.method, signal.in_dim, signal.out_dim, **picked(args, MODEL),
+                  seed=args.seed, **overrides)
+    _io.write_json(out / "config.json", {**config, "lr": training["lr"]})
+    _io.write_json(out / "model.json", {"method": args.method, "signal": signal.name,
+                                        "kind": signal.kind, "shape": list(signal.shape),
+                                        "overrides": overrides, "model": model.config.to_dict()})
+    result = fit(model, signal, loss=task_loss(signal), **training)
     _print_precision(result)
     if result.track:
         from ..report.figures import save_rank_dynamics
@@ -107,7 +135,7 @@ def _print_precision(result) -> None:
               f"{check['gain_db']:+.2f} dB there", file=sys.stderr)
 
 
-def _finish(args: argparse.Namespace, signal, result, model, out: Path) -> int:
+def _finish(args: Namespace, signal, result, model, out: Path) -> int:
     """Outputs of a non-image fit: the kind's files (:mod:`inrank.report.outputs`), curve, model, metrics."""
     import torch
 

@@ -1,19 +1,30 @@
 """Command-line interface: ``inrank fit | demo | ...``, a thin layer over the library.
 
-Each subcommand parses into keyword arguments, calls the library, and saves the resolved
-configuration as JSON beside its results. User errors print one line on stderr and exit 2
-(``--debug`` shows the traceback).
+Each subcommand's options are derived from the library's dataclasses and typed signatures
+(:mod:`inrank.cli.args`), read from the command line or a config file (``--config``, printed by
+``--print-config``), then handed to the library, which checks them. A command that writes its
+results also writes its resolved configuration there, a file ``--config`` reads back to rerun
+it. User errors print one line on stderr and exit 2 (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
-import argparse
+import importlib
+import json
+import re
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any, NoReturn
 
-__all__ = ["main", "build_parser"]
+from jsonargparse import Namespace
 
-#: subcommand name -> (module path, help); each module has ``add_arguments(p)`` and ``run(args)``.
+from .args import Parser, add_config_options
+
+__all__ = ["main", "build_parser", "register", "CommandLine"]
+
+#: subcommand name -> (module path, help); each module has ``add_arguments(parser)`` and
+#: ``run(args, config)``.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("inrank.cli.fit", "fit one method to an image and write the reconstruction"),
     "demo": ("inrank.cli.demo", "compare relu, relu+rei, pe and siren on a built-in image"),
@@ -28,42 +39,59 @@ def register(name: str, module: str, help: str) -> None:
     _COMMANDS[name] = (module, help)
 
 
-def _load(module: str):
-    import importlib
-
+def _load(module: str) -> ModuleType:
     return importlib.import_module(module)
 
 
-class _Parser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr, exit 2; ``flags`` holds its option strings."""
+class CommandLine(Parser):
+    """The ``inrank`` parser: one subparser per command (``commands``)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        self.flags: set[str] = set()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.commands: dict[str, Parser] = {}
 
-    def add_argument(self, *args, **kwargs):  # type: ignore[override]
-        action = super().add_argument(*args, **kwargs)
-        self.flags.update(action.option_strings)
-        return action
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:  # type: ignore[override]
+        """A command's error (jsonargparse names its options ``fit.source``) as that command's."""
+        names = "|".join(map(re.escape, self.commands))
+        key = rf"(?<![\w./'-])({names})\.(?=\w)"  # "fit.source", not a file "fit.yaml"
+        found = re.search(key, message) if names else None
+        if found and self.exit_on_error:
+            self.commands[found.group(1)].error(re.sub(key, "", message), ex)
+        super().error(message, ex)
 
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    def parse_command(self, argv: list[str] | None = None) -> tuple[str, Namespace]:
+        """The command's name and its options (exits on ``--help``, ``--print-config`` or an
+        error)."""
+        cfg = super().parse_args(argv)
+        return cfg.command, cfg[cfg.command]
+
+    def parse_args(self, args: list[str] | None = None, namespace: Any = None,
+                   **kwargs: Any) -> Namespace:  # type: ignore[override]
+        """The command's options with its name as ``command`` (``.fit``-free)."""
+        name, cfg = self.parse_command(args)
+        cfg = cfg.clone()
+        cfg.command = name
+        return cfg
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+def build_parser(commands: Iterable[str] | None = None) -> CommandLine:
+    """The full argument parser, or one with only ``commands`` (each command's options are
+    derived from the library when its parser is built, so ``main`` builds one)."""
     from .. import __version__
 
-    parser = _Parser(
-        prog="inrank", description="Implicit neural representations and the inlet rank collapse.")
+    parser = CommandLine(
+        prog="inrank", description="Implicit neural representations and the inlet rank collapse.",
+        env_prefix=False)
     parser.add_argument("--version", action="version", version=f"inrank {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module, help_text) in _COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    sub = parser.add_subcommands(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMANDS if commands is None else commands:
+        module, help_text = _COMMANDS[name]
+        p = Parser(prog=f"inrank {name}", description=help_text, env_prefix=False)
+        add_config_options(p)
         p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
         _load(module).add_arguments(p)
-        p.set_defaults(_module=module,
-                       _flags=frozenset(p.flags))
+        sub.add_subcommand(name, p, help=help_text)
+        parser.commands[name] = p
     return parser
 
 
@@ -78,26 +106,47 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _cli_wording(message: str, flags: frozenset[str]) -> str:
-    """Library messages name arguments as ``name=VALUE``; where the command has a flag of the
-    same name (one spelling per idea), show it as ``--name VALUE``."""
-    import re
+    """Library messages name arguments as ``name=VALUE`` (or start ``name must ...``); where the
+    command has a flag of the same name (one spelling per idea), show it as ``--name``."""
 
-    def flag(m: re.Match) -> str:
-        name = "--" + m.group(1).replace("_", "-")
-        return f"{name} " if name in flags else m.group(0)
+    def as_flag(name: str) -> str | None:
+        flag = "--" + name.replace("_", "-")
+        return flag if flag in flags else None
 
-    return re.sub(r"(?<![\w.'\"-])([a-z][a-z_]*)=", flag, message)
+    def assignment(m: re.Match) -> str:  # name=VALUE -> --name VALUE
+        flag = as_flag(m.group(1))
+        return f"{flag} " if flag else m.group(0)
+
+    def subject(m: re.Match) -> str:  # name must ... -> --name must ...
+        flag = as_flag(m.group(1))
+        return f"{flag}{m.group(2)}" if flag else m.group(0)
+
+    message = re.sub(r"(?<![\w.'\"-])([a-z][a-z_]*)=", assignment, message)
+    return re.sub(r"^([a-z][a-z_]*)( must )", subject, message)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``inrank`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int | None] = _load(args._module).run
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # build only the parser needed: the named command's (options before it take no value)
+    named = next((a for a in argv if not a.startswith("-")), None)
+    only = [named] if named in _COMMANDS else [] if argv == ["--version"] else None
+    parser = build_parser(only)
+    try:
+        name, args = parser.parse_command(argv)
+    except SystemExit as exc:  # --help, --version, --print-config, or a bad option (printed)
+        return _exit_code(exc)
+    command = parser.commands[name]
+    flags = frozenset(s for a in command._actions for s in a.option_strings)
+    config = json.loads(command.dump(args, format="json", skip_none=False))
     previous_format = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
     try:
-        return int(run(args) or 0)
+        return int(_load(_COMMANDS[name][0]).run(args, config) or 0)
     except KeyboardInterrupt:
         print("inrank: interrupted", file=sys.stderr)
         return 130
@@ -105,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        print(f"inrank: error: {_cli_wording(msg, args._flags)}",
-              file=sys.stderr)
+        print(f"inrank: error: {_cli_wording(msg, flags)}", file=sys.stderr)
         return 2
     finally:
         warnings.formatwarning = previous_format

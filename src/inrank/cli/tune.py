@@ -1,44 +1,54 @@
-"""``inrank tune SUITE``: choose every method's lr and knob on the suite's calibration images."""
+"""``inrank tune SUITE``: choose every method's lr and knob on the suite's calibration images.
+
+The options are :func:`~inrank.bench.tuning.tune_suite`'s. ``OUT/config.json`` holds the
+command's resolved configuration (``inrank tune --config OUT/config.json`` reruns, that is
+resumes, it).
+"""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from .args import names, positive_int
+from jsonargparse import Namespace
 
-__all__ = ["add_arguments", "run"]
+from .args import Parser, add_options, picked
+
+__all__ = ["add_arguments", "run", "TUNING"]
+
+#: :func:`~inrank.bench.tuning.tune_suite`'s options (``name`` is the positional ``suite``,
+#: ``save`` the option ``save_tuned``).
+TUNING = {"methods": "methods", "images": "images", "steps": "steps", "save_tuned": "save",
+          "executor": "executor", "jobs": "jobs", "data": "data", "device": "device",
+          "progress": "progress"}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: Parser) -> None:
     from ..bench import executors, suite, suites
+    from ..bench.tuning import tune_suite
 
     tunable = [n for n in suites() if suite(n).calibration]
-    p.add_argument("suite", choices=tunable, metavar="SUITE", help=", ".join(tunable))
-    p.add_argument("--methods", nargs="+", default=None, metavar="NAME",
-                   help="methods to tune (the suite's)")
-    p.add_argument("--images", nargs="+", default=None, metavar="IMAGE",
-                   help="calibration images (the suite's; never its test images)")
-    p.add_argument("--steps", type=positive_int, default=None, help="steps per tuning run")
-    p.add_argument("--out", type=Path, default=None, help="output folder (inrank-out/tune/SUITE)")
-    p.add_argument("--save-tuned", type=Path, default=None, metavar="PATH",
-                   help="also write the tuned values to PATH (src/inrank/nn/tuned.json is the "
-                   "file the registry reads)")
-    p.add_argument("--executor", default="local", choices=executors(), help="as inrank bench")
-    p.add_argument("--jobs", type=positive_int, default=2, help="processes executor: workers (2)")
-    p.add_argument("--data", type=Path, default=None, help="folder holding kodak/")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (auto)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_options(p, tune_suite, {"suite": "name"}, positional=["suite"],
+                choices={"suite": tunable}, help={"suite": ", ".join(tunable)})
+    add_options(p, tune_suite, TUNING, choices={"executor": executors()},
+                help={"methods": "methods to tune; null: the suite's",
+                      "images": "calibration images (never the suite's test images); "
+                                "null: the suite's",
+                      "steps": "steps per tuning run; null: the suite's",
+                      "executor": "as inrank bench", "jobs": "processes executor: workers",
+                      "data": "folder holding kodak/"})
+    add_options(p, tune_suite, ["out"],
+                help={"out": "output folder; null: inrank-out/tune/SUITE"})
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Namespace, config: dict) -> int:
+    from .. import files as _io
     from ..bench.tuning import tune_suite
     from ..report.tables import markdown_table
 
-    res = tune_suite(args.suite, methods=names(args.methods), images=names(args.images),
-                     steps=args.steps, out=args.out, save=args.save_tuned,
-                     executor=args.executor, jobs=args.jobs, data=args.data,
-                     device=args.device, progress=not args.no_progress)
+    out = Path(args.out or Path("inrank-out/tune") / args.suite)
+    _io.write_json(out / "config.json", config)
+    options = {TUNING[k]: v for k, v in picked(args, TUNING).items()}
+    res = tune_suite(args.suite, **options, out=out)
     rows = []
     for method, t in res.tuned.items():
         knob = ", ".join(f"{k}={v:g}" for k, v in t["config"].items()) or "-"

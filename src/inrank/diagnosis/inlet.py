@@ -17,7 +17,8 @@ def inlet_rank(model: nn.Module, coords: torch.Tensor, *, rtol: float = 1e-3) ->
 
     Examples:
         >>> import inrank
-        >>> inlet_rank(inrank.build("pe", 2, 1, width=8, depth=1), inrank.grid_coords((8, 8)))
+        >>> inlet_rank(inrank.build("pe", 2, 1, width=8, depth=1, pe_octaves=10),
+        ...            inrank.grid_coords((8, 8)))
         (9, 9)
     """
     h1 = model.hidden_features(coords)[1]

@@ -24,14 +24,22 @@ from .. import validation
 from ..errors import InputError
 from .ntk import OUTPUTS, frozen_copy, ntk_block, ntk_factors, no_tf32
 
-__all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators"]
+__all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators", "compress_factor"]
 
 
-def _compress(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+def compress_factor(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
     """``B (N, r)`` with ``B B^T = A A^T`` for ``A (N, k)``, ``r`` its rank: ``A`` times the
     eigenvectors of ``A^T A`` (accumulated in float64 over chunks of rows) whose eigenvalues
     exceed ``k * eps64`` of the largest (the rows are exact as stored, so the Gram is accurate
-    to float64 round-off whatever ``A``'s dtype)."""
+    to float64 round-off whatever ``A``'s dtype). The one helper that shrinks a kernel factor
+    to its exact rank, used by the dense, dual and matrix-free solvers alike.
+
+    Examples:
+        >>> A = torch.randn(50, 2, dtype=torch.float64) @ torch.randn(2, 6, dtype=torch.float64)
+        >>> B = compress_factor(A)
+        >>> B.shape[1], bool(torch.allclose(B @ B.T, A @ A.T))
+        (2, True)
+    """
     k = A.shape[1]
     gram = torch.zeros(k, k, dtype=torch.float64, device=A.device)
     for s in range(0, A.shape[0], chunk):
@@ -67,10 +75,10 @@ class BlockOperator:
         self.G = G.reshape(self.n, -1)                                    # (N, c D)
         if outputs == "trace" and compress:
             if self.G.shape[1] > 1:
-                g = _compress(self.G)
+                g = compress_factor(self.G)
                 if g.shape[1] < self.G.shape[1]:
                     self.G = g
-            h = _compress(self.H)
+            h = compress_factor(self.H)
             if h.shape[1] < self.H.shape[1]:
                 self.H = h
         self.dtype = G.dtype

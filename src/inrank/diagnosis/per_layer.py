@@ -29,7 +29,7 @@ from .. import validation
 from ..errors import InputError
 from ..report.tables import markdown_table
 from .ntk import ntk_block, ntk_factors, select_layers
-from .operators import BlockOperator
+from .operators import BlockOperator, compress_factor
 from .spectra import estimate_spectrum
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "SOLVERS", "DENSE_LIMIT", "DUAL_LIMIT"]
@@ -168,17 +168,10 @@ def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
     return row
 
 
-def _compress(A: torch.Tensor) -> torch.Tensor:
-    """``B`` ``(N, r)`` with ``B B^T = A A^T`` (``A`` ``(N, k)``), ``r`` = rank of ``A``: ``A``
-    times the eigenvectors of ``A^T A`` whose eigenvalues are not zero at machine precision."""
-    w, V = torch.linalg.eigh(A.T @ A)
-    keep = w > w.max().clamp_min(0) * max(A.shape) * torch.finfo(A.dtype).eps
-    return A @ V[:, keep]
-
-
 def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Tensor:
     """Eigenvalues of the trace block ``(g g^T) o (h h^T) = J J^T`` (``g = G_l`` flattened to
-    ``(N, c D)``, ``h = H~``, both best first passed through :func:`_compress`) from the dual
+    ``(N, c D)``, ``h = H~``, both best first passed through
+    :func:`~inrank.diagnosis.operators.compress_factor`) from the dual
     ``J^T J``, row ``i`` of ``J`` being ``g_i (x) h_i``, accumulated over row chunks."""
     q = g.shape[1] * h.shape[1]
     gram = torch.zeros(q, q, dtype=g.dtype, device=g.device)
@@ -273,8 +266,8 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             # factors of their exact rank where that is cheap to find (at most 256 columns):
             # the dual Gram's size is their product
             g, h = G.reshape(n, -1).double(), H.double()
-            g = _compress(g) if g.shape[1] <= 256 else g
-            h = _compress(h) if h.shape[1] <= 256 else h
+            g = compress_factor(g) if g.shape[1] <= 256 else g
+            h = compress_factor(h) if h.shape[1] <= 256 else h
             q = g.shape[1] * h.shape[1]
             if q <= DUAL_LIMIT and q < n:
                 ev, layer.ntk_solver = _dual_eigenvalues(g, h, chunk), "dual"

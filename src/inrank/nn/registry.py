@@ -23,7 +23,7 @@ from ..errors import InputError
 from .mlp import CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
-           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH"]
+           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
 GROUPS = {
@@ -174,8 +174,34 @@ def _tuned_file() -> dict:
 
 
 @functools.lru_cache(maxsize=4)
+def _read_payload(path: str, mtime_ns: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def _read_tuned(path: str, mtime_ns: int) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8")).get("methods", {})
+    return _read_payload(path, mtime_ns).get("methods", {})
+
+
+def tuned_network() -> dict[str, int]:
+    """``{"width", "depth", "size", "steps"}``: the network, image size (px, short side) and
+    steps the tuned values were chosen at (:data:`TUNED_PATH`'s protocol), so a command can run
+    where its learning rates hold; without a tuned-values file, :class:`MLPConfig`'s width and
+    depth, 64 px and 500 steps. Learning rates do not carry over to other widths unchanged
+    (Adam's best lr falls as the network widens).
+
+    Examples:
+        >>> sorted(tuned_network())
+        ['depth', 'size', 'steps', 'width']
+    """
+    path = Path(TUNED_PATH)
+    defaults = MLPConfig()
+    if not path.is_file():
+        return {"width": defaults.width, "depth": defaults.depth, "size": 64, "steps": 500}
+    proto = _read_payload(str(path), path.stat().st_mtime_ns).get("protocol", {})
+    suite = proto.get("suite", {})
+    return {"width": int((suite.get("widths") or [defaults.width])[0]),
+            "depth": int(suite.get("depth", defaults.depth)), "size": int(suite.get("size", 64)),
+            "steps": int(proto.get("steps", 500))}
 
 
 def preset(name: str, *, tuned: bool = True) -> Preset:
