@@ -44,14 +44,21 @@ def threads(request) -> int:
     return request.param
 
 
-@pytest.fixture(autouse=True)
-def _paper_defaults(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _paper_defaults():
     """Tests check the library's mechanics at the paper defaults: the registry ignores the
     committed tuned values (``src/inrank/nn/tuned.json``; ``tests/test_tuned.py`` checks that
-    file). A test that wants tuned values points ``TUNED_PATH`` at its own file."""
+    file), in this process and, through ``INRANK_TUNED_PATH``, in every worker process an
+    executor starts. Session-scoped, so module fixtures see it too. A test that wants tuned
+    values points ``TUNED_PATH`` at its own file."""
     from inrank.nn import registry
 
-    monkeypatch.setattr(registry, "TUNED_PATH", ROOT / "tests" / "no-such-tuned.json")
+    mp = pytest.MonkeyPatch()
+    path = ROOT / "tests" / "no-such-tuned.json"
+    mp.setenv("INRANK_TUNED_PATH", str(path))
+    mp.setattr(registry, "TUNED_PATH", path)
+    yield
+    mp.undo()
 
 
 @pytest.fixture(autouse=True)

@@ -175,7 +175,7 @@ def test_unknown_names_fail_before_any_work(tmp_path):
 @pytest.mark.parametrize("argv,msg", [
     (["bench", "nope"], "invalid choice"),
     (["bench", "quick", "--methods", "relu,nope"], "unknown method 'nope'"),
-    (["bench", "quick", "--steps", "0"], "expected a positive integer"),
+    (["bench", "quick", "--steps", "0"], "--steps must be a positive integer"),
     (["bench", "quick", "--save-tuned", "x.json"], "--save-tuned needs an lr sweep"),
 ])
 def test_cli_errors_are_one_line(argv, msg, capsys, tmp_path):

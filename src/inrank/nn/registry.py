@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -33,8 +34,10 @@ GROUPS = {
     "tasks": "the methods of the generalize, audio and occupancy suites",
     "bn": "the BatchNorm placement study",
 }
-#: Tuned values the registry applies over the paper defaults (absent: paper defaults).
-TUNED_PATH = Path(__file__).with_name("tuned.json")
+#: Tuned values the registry applies over the paper defaults (absent: paper defaults). The
+#: environment variable ``INRANK_TUNED_PATH`` points it elsewhere, in this process and in the
+#: worker processes an executor starts (a missing file: the paper defaults).
+TUNED_PATH = Path(os.environ.get("INRANK_TUNED_PATH") or Path(__file__).with_name("tuned.json"))
 
 
 @dataclass(frozen=True)
