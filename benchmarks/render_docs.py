@@ -141,7 +141,9 @@ def _table1() -> str:
 def _tuned() -> str:
     """The registry's tuned values (``src/inrank/nn/tuned.json``): per method its lr and knob,
     the grids they were chosen from, and a flag where the choice sits on a grid's edge."""
-    path = ROOT / "src" / "inrank" / "nn" / "tuned.json"
+    from inrank.nn import registry
+
+    path = Path(registry.TUNED_PATH)
     if not path.is_file():
         return "No tuned values yet: every method runs at its paper default."
     payload = json.loads(path.read_text(encoding="utf-8"))
@@ -165,7 +167,7 @@ def _tuned() -> str:
             "off-grid PSNR at 2x at that lr. **edge**: the choice sits on the grid's edge.")
     return note + "\n\n" + markdown_table(
         ["method", "lr", "lr grid (points)", "lr at edge", "knob", "knob grid", "knob at edge"],
-        body, align="lrllll" + "l")
+        body, align="lrlllll")
 
 
 #: block name -> renderer (no arguments; reads the registry or committed files).

@@ -168,12 +168,12 @@ def presets(group: str | None = None) -> list[str]:
     return [name for name, p in _REGISTRY.items() if group in p.groups]
 
 
-def _tuned_file() -> dict:
-    """The tuned values by method, from :data:`TUNED_PATH` (``{}`` when there is none)."""
+def _tuned_payload() -> dict:
+    """The whole tuned-values file at :data:`TUNED_PATH` (``{}`` when there is none)."""
     path = Path(TUNED_PATH)
     if not path.is_file():
         return {}
-    return _read_tuned(str(path), path.stat().st_mtime_ns)
+    return _read_payload(str(path), path.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4)
@@ -181,8 +181,9 @@ def _read_payload(path: str, mtime_ns: int) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _read_tuned(path: str, mtime_ns: int) -> dict:
-    return _read_payload(path, mtime_ns).get("methods", {})
+def _tuned_file() -> dict:
+    """The tuned values by method, from :data:`TUNED_PATH` (``{}`` when there is none)."""
+    return _tuned_payload().get("methods", {})
 
 
 def tuned_network() -> dict[str, int]:
@@ -196,11 +197,8 @@ def tuned_network() -> dict[str, int]:
         >>> sorted(tuned_network())
         ['depth', 'size', 'steps', 'width']
     """
-    path = Path(TUNED_PATH)
     defaults = MLPConfig()
-    if not path.is_file():
-        return {"width": defaults.width, "depth": defaults.depth, "size": 64, "steps": 500}
-    proto = _read_payload(str(path), path.stat().st_mtime_ns).get("protocol", {})
+    proto = _tuned_payload().get("protocol", {})
     suite = proto.get("suite", {})
     return {"width": int((suite.get("widths") or [defaults.width])[0]),
             "depth": int(suite.get("depth", defaults.depth)), "size": int(suite.get("size", 64)),
