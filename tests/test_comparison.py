@@ -122,3 +122,19 @@ def test_tuned_rei_gain_reaches_the_model(tmp_path, monkeypatch):
     a = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0)
     b = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0, rei_options={"gain": 3.0})
     assert torch.equal(a.linears[1].weight, b.linears[1].weight)
+
+
+def test_matched_width_follows_the_tuned_config(tmp_path, monkeypatch):
+    """Fewer PE octaves (a tuned value) mean fewer inputs, so a wider matched network; the
+    parameter count is not cached on the method's name alone."""
+    from inrank.nn import registry
+
+    paper = matched_width("pe", 128, 3, 0.05)
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"methods": {"pe": {"lr": 1e-3, "config": {"pe_octaves": 4}}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    tuned = matched_width("pe", 128, 3, 0.05)
+    assert tuned > paper
+    count = lambda m, w: sum(p.numel() for p in inrank.build(m, 2, 3, width=w, depth=3).parameters())  # noqa: E731
+    budget = 1.05 * count("relu", 128)
+    assert count("pe", tuned) <= budget < count("pe", tuned + 1)  # the largest width that fits

@@ -5,6 +5,7 @@ registry (a suite names a group, or lists methods), learning rates too."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -131,8 +132,15 @@ def methods_of(s: Suite) -> tuple[str, ...]:
     return names
 
 
-@functools.lru_cache(maxsize=256)
 def _params(method: str, width: int, depth: int, overrides: tuple) -> int:
+    """Trainable parameters of ``method`` (RGB, 2-D), cached on the preset's current config:
+    tuned values (e.g. PE's octaves) change the count, so the method's name alone is no key."""
+    config = json.dumps(preset(method).config.to_dict(), sort_keys=True, default=str)
+    return _count(method, config, width, depth, overrides)
+
+
+@functools.lru_cache(maxsize=256)
+def _count(method: str, config: str, width: int, depth: int, overrides: tuple) -> int:
     from ..nn.registry import build
 
     model = build(method, 2, 3, width=width, depth=depth, **overrides_dict(overrides))
