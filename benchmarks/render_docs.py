@@ -114,7 +114,7 @@ def _table1() -> str:
     and the fit PSNR per image."""
     from inrank.bench import expand, suite
     from inrank.bench.runner import load_records
-    from inrank.report.comparison import comparison_table, paired_table
+    from inrank.report.comparison import offgrid_tables
     from inrank.report.results import flat_row
 
     runs = expand(suite("table1"))
@@ -125,12 +125,9 @@ def _table1() -> str:
     done = len(rows)
     head = (f"{done} of {len(runs)} runs finished" + ("" if done == len(runs) else
             " (the suite is still running: `python benchmarks/table1.py` continues it)") + ".")
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    others = [m for m in ("relu", "relu+rei-kink", "pe", "siren") if m in methods]
-    out = [head, "", to_markdown(comparison_table(rows))]
-    if "relu+rei" in methods and others:
-        out += ["", "Paired differences per image (seeds averaged first; 95% Student-t interval "
-                "over images):", "", to_markdown(paired_table(rows, "relu+rei", others))]
+    out = [head]
+    for title, table in offgrid_tables(rows):
+        out += ["", f"{title}:", "", to_markdown(table)]
     out += ["", "Fit PSNR (dB) per image (mean over seeds):", "",
             to_markdown(per_image_table(rows)),
             "", "Off-grid PSNR at 2x (dB) per image (mean over seeds):", "",

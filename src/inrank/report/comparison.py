@@ -9,10 +9,14 @@ from collections.abc import Sequence
 
 from .tables import Table, format_mean_std, mean_std
 
-__all__ = ["BOLD_LIMIT_DB", "comparison_table", "paired_differences", "paired_table"]
+__all__ = ["BOLD_LIMIT_DB", "PAIRED_AGAINST", "comparison_table", "offgrid_tables",
+           "paired_differences", "paired_table"]
 
 #: PSNRs above this are round-off-level interpolation, not a result worth bolding.
 BOLD_LIMIT_DB = 50.0
+
+#: the methods ``relu+rei`` is paired against in an off-grid suite's report, in order.
+PAIRED_AGAINST: tuple[str, ...] = ("relu", "relu+rei-kink", "pe", "siren")
 
 _COLUMNS = (("final_psnr", "fit PSNR (dB)", 2), ("best_psnr", "best PSNR (dB)", 2),
             ("ssim", "SSIM", 4), ("offgrid_psnr", "off-grid PSNR at 2x (dB)", 2),
@@ -104,3 +108,18 @@ def paired_table(rows: Sequence[dict], method: str, others: Sequence[str],
              "best_psnr": "best PSNR"}
     return (["pair"] + [f"{names.get(m, m)} difference (dB), 95% interval" for m in metrics],
             body)
+
+
+def offgrid_tables(rows: Sequence[dict]) -> list[tuple[str, Table]]:
+    """The titled tables of a suite with an off-grid column (``table1``): the comparison
+    (mean +- std over images and seeds) and, when ``relu+rei`` ran, its paired differences
+    against each of :data:`PAIRED_AGAINST` that ran. One choice for the HTML/Markdown report
+    and the generated BENCHMARKS block."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    out = [(f"Summary (mean ± std over images and seeds; best in bold, none above "
+            f"{BOLD_LIMIT_DB:g} dB)", comparison_table(rows))]
+    others = [m for m in PAIRED_AGAINST if m in methods]
+    if "relu+rei" in methods and others:
+        out.append(("Paired differences per image (seeds averaged first; 95% Student-t interval "
+                    "over images), relu+rei against each", paired_table(rows, "relu+rei", others)))
+    return out

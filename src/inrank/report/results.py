@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import files as _io
 from .machine import machine_line
-from .comparison import BOLD_LIMIT_DB, comparison_table, paired_table
+from .comparison import offgrid_tables
 from .tables import Table, lr_table, per_image_table, summary_table, to_markdown, width_table
 
 __all__ = ["ROW_FIELDS", "TASK_FIELDS", "REFERENCE_POINTS", "flat_row", "results_markdown",
@@ -76,13 +76,7 @@ def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table]]:
         return [("Final PSNR (dB) by learning rate (mean over images; best per method in bold)",
                  lr_table(rows))]
     if getattr(suite, "offgrid", False):
-        methods = list(dict.fromkeys(r["method"] for r in rows))
-        out = [("Summary (mean ± std over images and seeds; best in bold, none above "
-                f"{BOLD_LIMIT_DB:g} dB)", comparison_table(rows))]
-        others = [m for m in ("relu", "relu+rei-kink", "pe", "siren") if m in methods]
-        if "relu+rei" in methods and others:
-            out.append(("Paired differences per image (seeds averaged), relu+rei against each",
-                        paired_table(rows, "relu+rei", others)))
+        out = offgrid_tables(rows)
     elif len(suite.widths) > 1:
         out = [("PSNR and first-layer rank by width", width_table(rows))]
     else:
