@@ -48,8 +48,11 @@ def main() -> None:
     ap.add_argument("--methods", default="relu,relu+rei,pe,siren")
     ap.add_argument("--precisions", default="float32,bf16,fp16")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--image", default="astronaut", help="a scikit-image sample or a path")
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--name", default="precision", help="results/NAME.{json,md}")
     args = ap.parse_args()
-    sig = inrank.load_image("astronaut", size=args.size)
+    sig = inrank.load_image(args.image, size=args.size)
     precisions = args.precisions.split(",")
     rates = {p: gemm_rate(dtype=DTYPES[p], device=args.device) for p in precisions}
     times: dict[tuple, list[float]] = {}
@@ -57,7 +60,7 @@ def main() -> None:
     for r in range(args.rounds):
         order = [(m, p) for m in args.methods.split(",") for p in precisions]
         for m, p in (order if r % 2 == 0 else order[::-1]):
-            model = inrank.build(m, 2, 3, width=256, depth=3, seed=0)
+            model = inrank.build(m, 2, 3, width=args.width, depth=3, seed=0)
             res = inrank.fit(model, sig, steps=args.steps, lr=inrank.preset(m).lr, precision=p,
                              device=args.device, progress=False)
             times.setdefault((m, p), []).append(res.seconds_per_step)
@@ -67,7 +70,7 @@ def main() -> None:
     rows = []
     for (m, p), ts in times.items():
         res, base = last[(m, p)], statistics.median(times[(m, "float32")]) if "float32" in precisions else None
-        flops = step_flops(inrank.build(m, 2, 3, width=256, depth=3), len(sig))
+        flops = step_flops(inrank.build(m, 2, 3, width=args.width, depth=3), len(sig))
         check = res.precision_check or {}
         rows.append({"method": m, "precision": p, "psnr": res.final_psnr,
                      "ms": statistics.median(ts) * 1e3, "all_seconds": ts,
@@ -77,19 +80,24 @@ def main() -> None:
     info = machine()
     suffix = "" if args.device == "cpu" else f"_{args.device.split(':')[0]}"
     lines = [f"# Precision: speed and PSNR per method ({args.device})", "",
-             f"Astronaut {args.size} px, 3 x 256, {args.steps} full-batch Adam steps at each "
+             f"{args.image} at {args.size} px short side ({len(sig)} points), 3 x {args.width}, "
+             f"{args.steps} full-batch Adam steps at each "
              f"method's registry lr, seed 0; {args.rounds} interleaved rounds, median step times; "
              "PSNR of the last round (evaluated in float32). The last column: from the final "
              "state, the same number of steps continued in float32 against in the fit's precision "
              "(`FitResult.precision_check`). GEMM rates (1024^3 product, this machine): "
              + ", ".join(f"{p} {v / 1e9:.1f} GFLOP/s" for p, v in rates.items())
              + f". Command: `python benchmarks/precision.py --steps {args.steps} --rounds "
-             f"{args.rounds} --device {args.device}`.", "", machine_line(info), "",
+             f"{args.rounds} --device {args.device}"
+             + ("" if args.name == "precision" else
+                f" --image {args.image} --size {args.size} --width {args.width} --methods "
+                f"{args.methods} --precisions {args.precisions} --name {args.name}")
+             + "`.", "", machine_line(info), "",
              table(rows, rates)]
-    write_json(OUT / f"precision{suffix}.json", {"machine": info, **vars(args),
+    write_json(OUT / f"{args.name}{suffix}.json", {"machine": info, **vars(args),
                                                  "gemm_gflops": {p: v / 1e9 for p, v in rates.items()},
                                                  "rows": rows})
-    write_text(OUT / f"precision{suffix}.md", "\n".join(lines) + "\n")
+    write_text(OUT / f"{args.name}{suffix}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -269,6 +269,13 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
     ``min(width + 1, N)``. No parameters or compute are added. Variants that also set the
     second layer (``"zigzag"``, ``"triangle"``) go through :func:`rank_expanding_mlp_`.
 
+    What it changes, measured (``benchmarks/results/rei_ranks.md``: 3 x 128, coffee at 48 px,
+    N = 3456, at init): the exact rank of ``[H1, 1]`` becomes full (129 of 129; PyTorch's
+    default 103), the numerical rank at 1e-3 rises from 59 to 83, but the effective rank only
+    from 8.1 to 10.6: the spectrum stays steep, and on ``table1`` the gain over plain ReLU is
+    about half a dB (``BENCHMARKS.md``). It pays most where the default init wastes kinks,
+    e.g. coordinates in ``[0, 1]`` or pixel units (``benchmarks/coordinate_convention.py``).
+
     Args:
         linear: the first layer, weight ``(D, d)``; needs a bias.
         coords: optional data coordinates ``(N, d)``; kinks are placed through its rows.
@@ -324,9 +331,21 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
       compute exactly the first hidden layer of a network on a triangle-wave positional
       encoding. ``gain`` multiplies ``R`` and ``beta``: Adam moves each weight by about ``lr``
       a step, and because ReLU outputs are non-negative those moves add large smooth ramps to
-      the layer-2 pre-activations that wipe out the zig-zags (the effective rank after training
-      falls from ~150 to ~80 at ``gain = 1``); ``gain = 10`` keeps them (~140 after 3000 steps)
-      and measured best, with a learning rate of about 5e-4.
+      the layer-2 pre-activations that wipe out the zig-zags; a larger ``gain`` keeps them.
+
+    What ``"triangle"`` changes, measured (``benchmarks/results/rei_ranks.md``: 3 x 128, coffee
+    at 48 px, at init): not the inlet: ``[H1, 1]`` keeps a numerical rank (1e-3) of 60 and an
+    effective rank of 7.8, like PyTorch's default (59, 8.1). Layer 2 carries it: the effective
+    rank of ``[H2, 1]`` is 70.7 (default 9.6; a PE network's first layer 81.2), and 61.8 after
+    300 steps. The cost: block 1 of the NTK holds 70% of its trace with a top eigenvalue of
+    1.6e6 (default: 0.3% and 35), so the lr stays moderate, and the construction (sums of
+    large ramps that cancel) loses PSNR under bf16 autocast. The design (6 ramp directions
+    turned by a random angle, ``gain`` 10, lr 3.16e-3 at width 128) was chosen on table1's
+    calibration images only (``benchmarks/results/rei_search.md``: fewer, more or axis-aligned
+    directions, other gains and slopes, and ``"zigzag"`` do not beat it beyond noise). A
+    depth-L ``"triangle"`` MLP computes a depth-(L - 1) network on a triangle-wave encoding,
+    which is where most of its gap to PE at the same depth comes from
+    (``benchmarks/results/rei_depth.md``).
 
     Architecture, parameter count and compute per step are those of the plain ReLU MLP; only
     the first ``rei_layers(variant)`` dense layers are written, the rest keep their values.
