@@ -19,10 +19,12 @@ OUT = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def task_arguments(task: str, doc: str, signals_flag: str, options: tuple[str, ...]) -> argparse.Namespace:
+def task_arguments(task: str, doc: str, signals_flag: str, options: tuple[str, ...],
+                   extra=None) -> argparse.Namespace:
     """Parse a task benchmark's command line: ``--<signals_flag>`` (comma separated names),
     each of ``options`` (keys of ``TASK_SUITES[task]``, e.g. ``size``, as ``--size``), ``--steps``,
-    ``--width``, ``--depth`` and ``--methods``, every default taken from the task's suite."""
+    ``--width``, ``--depth`` and ``--methods``, every default taken from the task's suite;
+    ``extra(parser)`` adds a benchmark's own options."""
     proto = TASK_SUITES[task]
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument(f"--{signals_flag}", dest="signals", metavar=signals_flag.upper(),
@@ -30,6 +32,8 @@ def task_arguments(task: str, doc: str, signals_flag: str, options: tuple[str, .
     for key in (*options, "steps", "width", "depth"):
         ap.add_argument(f"--{key.replace('_', '-')}", type=type(proto[key]), default=proto[key])
     ap.add_argument("--methods", default=",".join(presets("tasks")))
+    if extra is not None:
+        extra(ap)
     return ap.parse_args()
 
 
@@ -52,11 +56,12 @@ def run_jobs(run, signals, methods, **options) -> list[dict]:
 
 
 def write_results(name: str, title: str, rows: list[dict], columns: list[tuple[str, str, str]],
-                  protocol: dict, notes: str = "") -> None:
+                  protocol: dict, notes: str = "", extra: dict | None = None) -> None:
     """``columns``: (key, header, format) triples; a column with a format is numeric (right
-    aligned), one without is text (left aligned)."""
+    aligned), one without is text (left aligned). ``extra``: more keys of the JSON file."""
     info = machine()
-    write_json(OUT / f"{name}.json", {"protocol": protocol, "machine": info, "rows": rows})
+    write_json(OUT / f"{name}.json", {"protocol": protocol, "machine": info, "rows": rows,
+                                      **(extra or {})})
     table = markdown_table(
         [h for _, h, _ in columns],
         [[format(r[k], f) if f and isinstance(r.get(k), (int, float)) else str(r.get(k, ""))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -86,7 +85,7 @@ def _record_path(job: dict) -> Path:
 def summarise(rows: list[dict]) -> list[dict]:
     """Per (role, convention, method): mean +- std of fit and off-grid PSNR over images x seeds,
     and kink - relu paired per image (seeds averaged) with a 95% Student-t interval."""
-    from scipy.stats import t
+    from inrank.report.comparison import mean_interval
 
     out = []
     keys = dict.fromkeys((r["role"], r["convention"]) for r in rows)
@@ -105,10 +104,8 @@ def summarise(rows: list[dict]) -> list[dict]:
             diffs = [statistics.fmean(per[METHODS[1]][i]) - statistics.fmean(per[METHODS[0]][i])
                      for i in per[METHODS[1]] if i in per[METHODS[0]]]
             if diffs:
-                mean = statistics.fmean(diffs)
-                half = (float(t.ppf(0.975, len(diffs) - 1)) * statistics.stdev(diffs)
-                        / math.sqrt(len(diffs))) if len(diffs) > 1 else 0.0
-                entry[f"diff:{metric}"] = (mean, mean - half, mean + half, len(diffs))
+                d = mean_interval(diffs)
+                entry[f"diff:{metric}"] = (d["mean"], d["low"], d["high"], d["n"])
         out.append(entry)
     return out
 

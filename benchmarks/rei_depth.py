@@ -73,14 +73,11 @@ def table1_depth(jobs: int, seeds: tuple[int, ...]) -> int:
     """`relu+rei` at depth L + 1 against PE at depth L under table1's protocol, calibration
     images only; paired differences over (image, seed) with 95% intervals."""
     import dataclasses
-    import math
     import statistics
 
-    from scipy.stats import t
-
     from inrank.bench import expand, suite
-    from inrank.bench.run import ExecOptions
-    from inrank.bench.runner import load_records, run_pending
+    from inrank.bench.runner import run_missing
+    from inrank.report.comparison import mean_interval
     from inrank.files import write_json, write_text
 
     s = suite("table1")
@@ -88,14 +85,7 @@ def table1_depth(jobs: int, seeds: tuple[int, ...]) -> int:
     plan = [(m, depth, dataclasses.replace(run, depth=depth))
             for m, depth in TABLE1_RUNS
             for run in expand(s, images=s.calibration, seeds=seeds) if run.method == m]
-    runs = [r for _, _, r in plan]
-    records = load_records(out, runs)
-    pending = [r for r in runs if r.id not in records]
-    print(f"rei_depth (table1): {len(runs) - len(pending)} of {len(runs)} runs found",
-          file=sys.stderr)
-    records.update(run_pending(pending, out, executor="processes",
-                               options=ExecOptions(progress=False, jobs=jobs),
-                               label="rei depth, table1"))
+    records = run_missing([r for _, _, r in plan], out, jobs=jobs, label="rei depth, table1")
     val = {(m, d, r.signal, r.seed): records[r.id]["metrics"] for m, d, r in plan
            if r.id in records and records[r.id]["status"] == "ok"}
     params = {(m, d): records[r.id]["metrics"]["params"] for m, d, r in plan if r.id in records}
@@ -107,11 +97,9 @@ def table1_depth(jobs: int, seeds: tuple[int, ...]) -> int:
                      f"{statistics.fmean(c['offgrid_psnr'] for c in cell):.2f}", str(len(cell))])
 
     def paired(a: tuple, b: tuple, metric: str) -> str:
-        diffs = [val[(*a, i, sd)][metric] - val[(*b, i, sd)][metric]
-                 for (m, d, i, sd) in val if (m, d) == a and (*b, i, sd) in val]
-        mean = statistics.fmean(diffs)
-        half = float(t.ppf(0.975, len(diffs) - 1)) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-        return f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}]"
+        d = mean_interval([val[(*a, i, sd)][metric] - val[(*b, i, sd)][metric]
+                           for (m, dd, i, sd) in val if (m, dd) == a and (*b, i, sd) in val])
+        return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
     pairs = [(("relu+rei", 3), ("pe", 3)), (("relu+rei", 3), ("pe", 2)),
              (("relu+rei", 4), ("pe", 3)), (("relu+rei", 3), ("relu", 3))]

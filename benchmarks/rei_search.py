@@ -71,18 +71,12 @@ def _scores(plan, records) -> dict[str, dict[float, tuple[float, float, int]]]:
 def _paired(plan, records, a: str, b: str) -> dict:
     """Off-grid PSNR of design ``a`` minus design ``b``, paired over (image, seed), at each
     design's lr in ``plan``: mean and 95% Student-t interval."""
-    import math
-
-    from scipy.stats import t
+    from inrank.report.comparison import mean_interval
 
     val = {(n, run.signal, run.seed): records[run.id]["metrics"]["offgrid_psnr"]
            for n, _, run in plan if run.id in records and records[run.id]["status"] == "ok"}
     diffs = [val[a, i, s] - val[b, i, s] for (n, i, s) in val if n == a and (b, i, s) in val]
-    mean = statistics.fmean(diffs)
-    half = (float(t.ppf(0.975, len(diffs) - 1)) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-            if len(diffs) > 1 else math.inf)
-    return {"design": a, "against": b, "n": len(diffs), "mean": mean, "low": mean - half,
-            "high": mean + half}
+    return {"design": a, "against": b, **mean_interval(diffs)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--confirm-seeds", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args(argv)
     from inrank.bench import expand, suite
-    from inrank.bench.run import ExecOptions
-    from inrank.bench.runner import load_records, run_pending
+    from inrank.bench.runner import run_missing
     from inrank.files import write_json, write_text
     from inrank.nn.registry import preset
     from inrank.report.machine import machine, machine_line
@@ -115,15 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                 if run.method == METHOD]
 
     def execute(plan, label: str) -> dict:
-        runs = [r for _, _, r in plan]
-        records = load_records(out, runs)
-        pending = [r for r in runs if r.id not in records]
-        print(f"rei_search ({label}): {len(runs) - len(pending)} of {len(runs)} runs found",
-              file=sys.stderr)
-        records.update(run_pending(pending, out, executor="processes",
-                                   options=ExecOptions(progress=False, jobs=args.jobs),
-                                   label=f"rei search, {label}"))
-        return records
+        return run_missing([r for _, _, r in plan], out, jobs=args.jobs,
+                           label=f"rei search, {label}")
 
     # stage 1: every design at every lr, seed 0
     plan = plan_for([(n, lr) for n in args.designs for lr in args.lrs], (0,))

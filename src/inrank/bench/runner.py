@@ -8,6 +8,7 @@ continues an interrupted suite. Kodak images are read from the data folder (:fun
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -22,8 +23,8 @@ from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_
 from .catalog import Suite, expand, methods_of, suite
 from .tuning import best_lrs
 
-__all__ = ["SuiteResult", "run_suite", "run_pending", "load_records", "executors",
-           "register_executor", "Executor"]
+__all__ = ["SuiteResult", "run_suite", "run_pending", "run_missing", "load_records",
+           "executors", "register_executor", "Executor"]
 
 
 @dataclass
@@ -219,6 +220,19 @@ def run_pending(runs: Sequence[Run], out: Path, *, executor: str, options: ExecO
             bar.update(1)
     finally:
         bar.close()
+    return records
+
+
+def run_missing(runs: Sequence[Run], out: Path, *, jobs: int = 2, label: str = "runs",
+                executor: str = "processes") -> dict[str, dict]:
+    """Every record of ``runs``: those already under ``out/runs`` plus the missing ones, run
+    now (:func:`run_pending`); a script's resumable grid in one call. Says on stderr how many
+    were found."""
+    records = load_records(out, runs)
+    pending = [r for r in runs if r.id not in records]
+    print(f"{label}: {len(runs) - len(pending)} of {len(runs)} runs found", file=sys.stderr)
+    records.update(run_pending(pending, out, executor=executor,
+                               options=ExecOptions(progress=False, jobs=jobs), label=label))
     return records
 
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from .tables import Table, format_mean_std, mean_std
 
-__all__ = ["BOLD_LIMIT_DB", "PAIRED_AGAINST", "comparison_table", "offgrid_tables",
-           "paired_differences", "paired_table"]
+__all__ = ["BOLD_LIMIT_DB", "PAIRED_AGAINST", "comparison_table", "mean_interval",
+           "offgrid_tables", "paired_differences", "paired_table"]
 
 #: PSNRs above this are round-off-level interpolation, not a result worth bolding.
 BOLD_LIMIT_DB = 50.0
@@ -77,18 +77,31 @@ def paired_differences(rows: Sequence[dict], method: str, other: str, metric: st
     Returns ``{"n", "mean", "low", "high", "wins", "diffs"}``: the 95% interval is Student's t
     on the per-image differences (``low = high = mean`` for one image).
     """
-    from scipy.stats import t
-
     a, b = _per_image(rows, method, metric), _per_image(rows, other, metric)
     diffs = [a[i] - b[i] for i in a if i in b]
+    return {**mean_interval(diffs), "diffs": diffs}
+
+
+def mean_interval(diffs: Sequence[float], level: float = 0.95) -> dict:
+    """Mean of paired differences with its Student-t interval: ``{"n", "mean", "low", "high",
+    "wins"}`` (``wins``: how many are above zero; ``low = high = mean`` for one difference,
+    NaN for none).
+
+    Examples:
+        >>> d = mean_interval([1.0, 2.0, 3.0])
+        >>> d["mean"], round(d["low"], 3), d["wins"]
+        (2.0, -0.484, 3)
+    """
+    from scipy.stats import t
+
     n = len(diffs)
     if n == 0:
-        return {"n": 0, "mean": math.nan, "low": math.nan, "high": math.nan, "wins": 0,
-                "diffs": []}
+        return {"n": 0, "mean": math.nan, "low": math.nan, "high": math.nan, "wins": 0}
     mean = statistics.fmean(diffs)
-    half = 0.0 if n == 1 else float(t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / math.sqrt(n)
+    half = (0.0 if n == 1 else
+            float(t.ppf(0.5 + level / 2, n - 1)) * statistics.stdev(diffs) / math.sqrt(n))
     return {"n": n, "mean": mean, "low": mean - half, "high": mean + half,
-            "wins": sum(d > 0 for d in diffs), "diffs": diffs}
+            "wins": sum(d > 0 for d in diffs)}
 
 
 def paired_table(rows: Sequence[dict], method: str, others: Sequence[str],
