@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -242,3 +243,21 @@ def test_bn_placement_suite_builds_its_variants(tmp_path):
            (json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json"))}
     assert cfg == {"relu": "none", "bn": "first", "bn-later": "later", "bn-all": "all",
                    "relu+rei": "none"}
+
+
+def test_run_missing_runs_only_the_missing_records(tmp_path, monkeypatch, capsys):
+    """A script's resumable grid: the first call runs every run, the second none, and a grid
+    that grows runs only the new ones (their records under out/runs)."""
+    s = bench.suite("quick")
+    grid = [r for r in bench.expand(s, images=["camera"], steps=2, seeds=(0,))
+            if r.method in ("relu", "siren")]
+    grid = [dataclasses.replace(r, size=8, width=16) for r in grid]
+    first = runner.run_missing(grid[:1], tmp_path, jobs=1, label="grid", executor="local")
+    assert list(first) == [grid[0].id] and first[grid[0].id]["status"] == "ok"
+    assert "grid: 0 of 1 runs found" in capsys.readouterr().err
+    real_fit, calls = fit_module.fit, []
+    monkeypatch.setattr(fit_module, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    both = runner.run_missing(grid, tmp_path, jobs=1, label="grid", executor="local")
+    assert set(both) == {r.id for r in grid} and len(calls) == 1  # only the new run was fitted
+    assert "grid: 1 of 2 runs found" in capsys.readouterr().err
+    assert len(_records(tmp_path)) == 2

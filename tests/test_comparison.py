@@ -138,3 +138,18 @@ def test_matched_width_follows_the_tuned_config(tmp_path, monkeypatch):
     count = lambda m, w: sum(p.numel() for p in inrank.build(m, 2, 3, width=w, depth=3).parameters())  # noqa: E731
     budget = 1.05 * count("relu", 128)
     assert count("pe", tuned) <= budget < count("pe", tuned + 1)  # the largest width that fits
+
+
+def test_mean_interval_is_students_t():
+    """``mean_interval`` against scipy's own t interval, and its edge cases."""
+    from inrank.report.comparison import mean_interval
+
+    diffs = [0.3, -0.1, 0.8, 0.4, 0.25]
+    d = mean_interval(diffs)
+    low, high = stats.t.interval(0.95, len(diffs) - 1, loc=statistics.fmean(diffs),
+                                 scale=stats.sem(diffs))
+    assert d["n"] == 5 and d["wins"] == 4
+    assert math.isclose(d["low"], low, rel_tol=1e-12) and math.isclose(d["high"], high, rel_tol=1e-12)
+    one = mean_interval([1.5])
+    assert one["low"] == one["high"] == one["mean"] == 1.5
+    assert math.isnan(mean_interval([])["mean"])
