@@ -10,6 +10,7 @@ sigma = 500 T, PE octaves to ~2 kHz). Writes benchmarks/results/audio.{json,md}.
 """
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -18,7 +19,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inrank.bench.tasks import TASK_SUITES, run_audio  # noqa: E402
-from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
+from _tables import OUT, run_jobs, task_arguments, task_signals, write_results  # noqa: E402
+from inrank.files import write_json  # noqa: E402
+
+RUNS = OUT / "audio" / "runs"
 
 
 def cross_select(rows: list[dict]) -> list[dict]:
@@ -36,7 +40,8 @@ def cross_select(rows: list[dict]) -> list[dict]:
                      for lr in lrs}
             lr = max(score, key=score.get)
             row = next(r for r in grid if r["signal"] == clip and r["lr"] == lr)
-            out.append({**row, "lr_chosen_on": ",".join(others)})
+            out.append({**row, "lr_chosen_on": ",".join(others),
+                        "lr_edge": "edge" if lr in (lrs[0], lrs[-1]) else "-"})
     return out
 
 
@@ -49,14 +54,26 @@ def main() -> None:
     offsets = TASK_SUITES["audio"]["offset"]
     methods = args.methods.split(",")
     lrs = [float(x) for x in args.lrs.split(",") if x]
-    grid = [row for lr in (lrs or [None])
-            for row in run_jobs(run_audio, signals, methods, steps=args.steps, width=args.width,
-                                depth=args.depth, seed=0, lr=lr)]
+    if lrs:  # one record per fit under results/audio/runs: a rerun or a wider grid resumes
+        grid = []
+        for lr in lrs:
+            for signal in signals:
+                for method in methods:
+                    path = RUNS / (f"{method}-{signal.name}-lr{lr:g}-{args.steps}steps-"
+                                   f"{args.width}x{args.depth}-{args.duration:g}s.json")
+                    if not path.is_file():
+                        write_json(path, run_jobs(run_audio, [signal], [method], steps=args.steps,
+                                                  width=args.width, depth=args.depth, seed=0,
+                                                  lr=lr)[0])
+                    grid.append(json.loads(path.read_text(encoding="utf-8")))
+    else:
+        grid = run_jobs(run_audio, signals, methods, steps=args.steps, width=args.width,
+                        depth=args.depth, seed=0)
     rows = cross_select(grid) if lrs else grid
     cols = [("signal", "clip", ""), ("method", "method", ""), ("psnr", "PSNR", ".2f"),
             ("snr", "SNR", ".2f"), ("lr", "lr", ".3g"), ("overrides", "overrides", "")]
     if lrs:
-        cols.append(("lr_chosen_on", "lr chosen on", ""))
+        cols += [("lr_chosen_on", "lr chosen on", ""), ("lr_edge", "lr at grid edge", "")]
     write_results("audio", "Audio fitting", rows, cols,
                   {"clips": args.signals, "duration": args.duration,
                    "offsets_s": ";".join(f"{k}={v}" for k, v in offsets.items()),

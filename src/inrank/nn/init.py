@@ -343,9 +343,10 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     turned by a random angle, ``gain`` 10, lr 3.16e-3 at width 128) was chosen on table1's
     calibration images only (``benchmarks/results/rei_search.md``: fewer, more or axis-aligned
     directions, other gains and slopes, and ``"zigzag"`` do not beat it beyond noise). A
-    depth-L ``"triangle"`` MLP computes a depth-(L - 1) network on a triangle-wave encoding,
-    which is where most of its gap to PE at the same depth comes from
-    (``benchmarks/results/rei_depth.md``).
+    depth-L ``"triangle"`` MLP computes a depth-(L - 1) network on a triangle-wave encoding;
+    on table1's calibration images one more layer recovers about half of its fit-PSNR gap to
+    PE at depth 3 (-5.9 -> -3.1 dB), and it trails even PE at depth 2 by 4.3 dB
+    (``benchmarks/results/rei_depth_table1.md``).
 
     Architecture, parameter count and compute per step are those of the plain ReLU MLP; only
     the first ``rei_layers(variant)`` dense layers are written, the rest keep their values.
