@@ -127,11 +127,10 @@ def _table1() -> str:
     from inrank.report.comparison import offgrid_tables
 
     rows, planned = _table1_rows()
-    runs = range(planned)
     if not rows:
-        return f"No table1 run has finished yet (0 of {len(runs)})."
+        return f"No table1 run has finished yet (0 of {planned})."
     done = len(rows)
-    head = (f"{done} of {len(runs)} runs finished" + ("" if done == len(runs) else
+    head = (f"{done} of {planned} runs finished" + ("" if done == planned else
             " (the suite is still running: `python benchmarks/table1.py` continues it)") + ".")
     top = max(rows, key=lambda r: r["final_psnr"])
     above = sum(r["final_psnr"] > 50 for r in rows)
@@ -180,17 +179,15 @@ def _tuned() -> str:
 
 
 def _rei_depth_line() -> list[str]:
-    """README's depth bullet from ``rei_depth_table1.json`` (none before it exists)."""
-    from inrank.report.comparison import mean_interval
-
+    """README's depth bullet from the pairs in ``rei_depth_table1.json`` (none before it
+    exists)."""
     if not (RESULTS / "rei_depth_table1.json").is_file():
         return []
     payload = _json("rei_depth_table1.json")
-    val = {(r["method"], r["depth"], r["image"], r["seed"]): r for r in payload["runs"]}
+    pairs = {(tuple(p["a"]), tuple(p["b"])): p for p in payload["pairs"]}
 
     def pair(a: tuple, b: tuple, metric: str) -> str:
-        d = mean_interval([v[metric] - val[(*b, i, sd)][metric] for (m, dp, i, sd), v in val.items()
-                           if (m, dp) == a and (*b, i, sd) in val])
+        d = pairs[a, b][metric]
         return f"{d['mean']:+.2f} dB [{d['low']:+.2f}, {d['high']:+.2f}]"
 
     imgs = ", ".join(payload["protocol"]["images"])
