@@ -6,7 +6,8 @@ import math
 import numpy as np
 import torch
 
-from .errors import InputError
+from .errors import InputError, InputTypeError
+from .validation import positive_int
 
 __all__ = ["mse", "psnr", "ssim", "snr"]
 
@@ -29,7 +30,10 @@ def psnr(pred, target, *, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB: ``10 log10(data_range^2 / MSE)``.
 
     Args:
-        pred, target: arrays or tensors of the same shape.
+        pred, target: arrays or tensors of the same shape, in any layout: flat values
+            ``(N, c)`` (a :class:`~inrank.signals.Signal`'s) or images ``(H, W, c)`` give the
+            same number, the mean being over all elements (unlike :func:`ssim`, which needs
+            the grid).
         data_range: the peak value (1 for images in [0, 1]).
 
     Examples:
@@ -40,14 +44,47 @@ def psnr(pred, target, *, data_range: float = 1.0) -> float:
     return math.inf if err == 0 else 10.0 * math.log10(data_range ** 2 / err)
 
 
-def ssim(pred: np.ndarray, target: np.ndarray, *, data_range: float = 1.0) -> float:
-    """Structural similarity of two ``(H, W)`` or ``(H, W, c)`` images (scikit-image, Wang et
-    al. 2004, 7 x 7 window, shrunk to fit images smaller than 7 px)."""
+def ssim(pred, target, *, data_range: float = 1.0, shape: tuple[int, int] | None = None) -> float:
+    """Structural similarity of two images (scikit-image, Wang et al. 2004, 7 x 7 window,
+    shrunk to fit images smaller than 7 px; NaN when a side is under 3 px).
+
+    SSIM compares local windows, so it needs the pixel grid: flat values are accepted only
+    with their grid ``shape``. A 2-D input is a gray image ``(H, W)``; one shaped like flat
+    values (at most 4 columns, more than 4 rows) is refused rather than scored as a strip.
+
+    Args:
+        pred, target: arrays or tensors of the same shape: images ``(H, W)`` or
+            ``(H, W, c)``; with ``shape``, flat values ``(N, c)`` or ``(N,)`` in row-major
+            (C) order, as a :class:`~inrank.signals.Signal` holds them.
+        data_range: the peak value (1 for images in [0, 1]).
+        shape: the grid ``(H, W)`` of flat values, e.g. ``signal.shape``; None for images.
+
+    Returns:
+        The mean SSIM over pixels (and channels), a float.
+
+    Raises:
+        ValueError (InputError): the shapes differ, flat values come without ``shape``, or
+            ``shape`` does not match their number of rows.
+
+    Examples:
+        >>> img = np.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)
+        >>> ssim(img, img)
+        1.0
+        >>> ssim(img.reshape(64, 3), img.reshape(64, 3), shape=(8, 8))
+        1.0
+    """
     from skimage.metrics import structural_similarity
 
-    p, t = (np.asarray(a, dtype=np.float64) for a in (pred, target))
+    p, t = (_numpy64(a) for a in (pred, target))
     if p.shape != t.shape:
         raise InputError(f"pred and target shapes differ: {p.shape} vs {t.shape}")
+    if shape is not None:
+        p, t = (_grid(a, shape) for a in (p, t))
+    elif p.ndim not in (2, 3) or (p.ndim == 2 and p.shape[1] <= 4 < p.shape[0]):
+        raise InputError(
+            f"ssim needs images (H, W) or (H, W, c), got shape {p.shape}, which looks like flat "
+            "values (N, c); pass shape=(H, W) (e.g. signal.shape), or a narrow gray image as "
+            "(H, W, 1)")
     if p.ndim == 3 and p.shape[2] == 1:
         p, t = p[..., 0], t[..., 0]
     win = min(7, *p.shape[:2])
@@ -56,6 +93,24 @@ def ssim(pred: np.ndarray, target: np.ndarray, *, data_range: float = 1.0) -> fl
         return float("nan")
     return float(structural_similarity(p, t, data_range=data_range, win_size=win,
                                        channel_axis=-1 if p.ndim == 3 else None))
+
+
+def _numpy64(a) -> np.ndarray:
+    """An array or tensor (any device, with or without grad) as float64 numpy."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu()
+    return np.asarray(a, dtype=np.float64)
+
+
+def _grid(a: np.ndarray, shape) -> np.ndarray:
+    """Flat values ``(N, c)`` or ``(N,)`` -> an image ``(H, W, c)``, ``N = H W``."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise InputTypeError(f"shape must be a grid (H, W), got {shape!r}; pass signal.shape")
+    h, w = (positive_int("shape", n) for n in shape)
+    if a.ndim not in (1, 2) or h * w != a.shape[0]:
+        raise InputError(f"shape={tuple(shape)} must be the grid (H, W) of flat values (N, c) "
+                         f"with N = H * W; got values of shape {a.shape}")
+    return a.reshape(h, w, -1)  # (H, W, c)
 
 
 def snr(pred, target) -> float:
