@@ -26,18 +26,20 @@ from inrank.report.tables import (format_mean_std, lr_table, markdown_table, mea
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+#: results of the superseded benchmarks, beside their scripts in ``benchmarks/archive/``.
+ARCHIVE = ROOT / "benchmarks" / "archive" / "results"
 DOCS = (ROOT / "README.md", ROOT / "BENCHMARKS.md")
 _BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w:.-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                     re.S)
 
 
-def _json(path: str):
-    return json.loads((RESULTS / path).read_text(encoding="utf-8"))
+def _json(path: str, root: Path = RESULTS):
+    return json.loads((root / path).read_text(encoding="utf-8"))
 
 
 def _bench(folder: str, *, kind: str = "summary") -> str:
-    """Tables of an ``inrank bench`` suite from its ``results.json`` rows."""
-    rows = _json(f"bench/{folder}/results.json")
+    """Tables of an archived ``inrank bench`` suite from its ``results.json`` rows."""
+    rows = _json(f"bench/{folder}/results.json", ARCHIVE)
     if kind == "lr":
         return to_markdown(lr_table(rows))
     if kind == "width":
@@ -66,7 +68,7 @@ def _task(name: str, metric: str, label: str, digits: int) -> str:
 def _rei_ablation() -> str:
     """The REI ablation: PSNR at each checkpoint on the 64 px astronaut and on the quick images
     (mean), and the effective rank of each hidden layer at init and trained (astronaut)."""
-    payload = _json("rei_ablation.json")
+    payload = _json("rei_ablation.json", ARCHIVE)
     table = [r for r in payload["results"] if r["stage"] == "table"]
     cps = [str(c) for c in payload["protocol"]["checkpoints"]]
     methods = list(dict.fromkeys(r["method"] for r in table))
@@ -86,7 +88,7 @@ def _rei_ablation() -> str:
 
 
 def _rei_depth() -> str:
-    payload = _json("rei_depth.json")
+    payload = _json("rei_depth.json", ARCHIVE)
     cps = [str(c) for c in payload["checkpoints"]]
     rows = {(r["preset"], r["depth"]): r for r in payload["results"]}
     depths = sorted({d for _, d in rows})
@@ -99,7 +101,7 @@ def _rei_depth() -> str:
 
 
 def _quick_seeds() -> str:
-    rows = _json("bench/quick-seeds/results.json")
+    rows = _json("bench/quick-seeds/results.json", ARCHIVE)
     out = to_markdown(summary_table(rows))
     by = {(r["method"], r["signal"], r["seed"]): r["final_psnr"] for r in rows}
     diffs = [by[("relu+rei",) + k[1:]] - by[k] for k in by if k[0] == "relu"]
@@ -131,7 +133,7 @@ def _table1() -> str:
         return f"No table1 run has finished yet (0 of {planned})."
     done = len(rows)
     head = (f"{done} of {planned} runs finished" + ("" if done == planned else
-            " (the suite is still running: `python benchmarks/table1.py` continues it)") + ".")
+            " (the suite is still running: `python benchmarks/fidelity/table1.py` continues it)") + ".")
     top = max(rows, key=lambda r: r["final_psnr"])
     above = sum(r["final_psnr"] > 50 for r in rows)
     head += (f" Highest fit PSNR of a single run: {top['final_psnr']:.2f} dB ({top['method']}, "

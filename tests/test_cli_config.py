@@ -97,7 +97,7 @@ def test_lists_take_spaces_or_commas():
 def _documented_command_lines() -> list[tuple[list[str], str | None]]:
     """Every ``inrank COMMAND ...`` of the docs' bash blocks (README, BENCHMARKS, CONTRIBUTING,
     docs/), their inline examples with options and values (not placeholders like ``K``) and
-    benchmarks/run_cpu_suites.sh: its argv, and
+    benchmarks/archive/run_cpu_suites.sh: its argv, and
     the file its output is redirected to (``> FILE``), if any."""
     lines = []
     docs = [ROOT / "README.md", ROOT / "BENCHMARKS.md", ROOT / "CONTRIBUTING.md",
@@ -109,7 +109,7 @@ def _documented_command_lines() -> list[tuple[list[str], str | None]]:
         lines += [span.replace("\n", " ") for span in re.findall(r"`(inrank [a-z][^`]*)`", text)
                   if " --" in span and "|" not in span and not span.split()[-1].startswith("--")
                   and not re.search(r"(?:^|\s)[A-Z]+(?:\s|$)", span)]  # no placeholder (K)
-    script = (ROOT / "benchmarks" / "run_cpu_suites.sh").read_text(encoding="utf-8")
+    script = (ROOT / "benchmarks" / "archive" / "run_cpu_suites.sh").read_text(encoding="utf-8")
     bench = '"${BENCH[@]}"'  # the script's inrank bench
     lines += ["inrank bench" + line[len(bench):] for line in script.splitlines()
               if line.startswith(bench)]
@@ -132,7 +132,7 @@ def test_documented_command_lines_parse(tmp_path, monkeypatch, capsys):
     argvs = [argv for argv, _ in found]
     assert len(argvs) > 20 and ["bench", "quick", "--methods", "relu", "relu+rei", "pe",
                                 "--seeds", "0", "1", "2", "--out",
-                                "benchmarks/results/bench/quick-seeds"] in argvs
+                                "benchmarks/archive/results/bench/quick-seeds"] in argvs
     parser = build_parser()
     for argv, target in found:
         try:

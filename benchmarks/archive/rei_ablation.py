@@ -2,8 +2,8 @@
 
 One command:
 
-    python benchmarks/rei_ablation.py                 # profile cpu without a GPU, full with one
-    python benchmarks/rei_ablation.py --quick         # smoke version (32 px, 300 steps, ~2 min)
+    python benchmarks/archive/rei_ablation.py                 # profile cpu without a GPU, full with one
+    python benchmarks/archive/rei_ablation.py --quick         # smoke version (32 px, 300 steps, ~2 min)
 
 Profiles (every run seeded: init seed 0, full-batch Adam, no schedule):
 
@@ -19,7 +19,7 @@ best of a 3-point grid on ``coffee`` at 32 px after 500 steps (not an image of t
 
 Every table row records the effective and numerical rank of every hidden layer at init and after
 training. A last stage varies the knobs of the chosen ``triangle`` variant on the astronaut
-(1000 steps). Writes ``benchmarks/results/rei_ablation.json`` and ``.md`` (``--quick``:
+(1000 steps). Writes ``benchmarks/archive/results/rei_ablation.json`` and ``.md`` (``--quick``:
 ``rei_ablation_quick.*``); finished runs are appended to ``$OUT/rei_ablation.jsonl`` (default
 ``/tmp``) as they end.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inrank.report.machine import machine  # noqa: E402
 from rei_ablation_report import plot, render  # noqa: E402
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: 2 on CPU, 12 on GPU)")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak",
                    help="folder with the Kodak PNGs")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "archive" / "results")
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # workers set it too; keeps the machine line honest
     cuda = torch.cuda.is_available() and args.device != "cpu"

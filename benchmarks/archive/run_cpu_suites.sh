@@ -4,10 +4,10 @@
 #   2. quick (every method on 3 Kodak images at 32 px, registry lrs)
 #   3. width (relu, relu+rei, pe, siren at widths 64..512, with first-layer rank)
 #   4. headless-Chromium screenshots of the HTML reports
-# Each step is resumable: rerunning skips finished runs. Usage: bash benchmarks/run_cpu_suites.sh
+# Each step is resumable: rerunning skips finished runs. Usage: bash benchmarks/archive/run_cpu_suites.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-OUT=benchmarks/results/bench
+cd "$(dirname "$0")/../.."
+OUT=benchmarks/archive/results/bench
 BENCH=(.venv/bin/inrank bench)
 "${BENCH[@]}" lr-sweep --out $OUT/lr-sweep --threads 1 --save-tuned $OUT/lr-sweep/tuned.json
 "${BENCH[@]}" quick --out $OUT/quick --threads 1

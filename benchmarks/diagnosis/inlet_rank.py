@@ -1,7 +1,7 @@
 """The paper's diagnosis table, reproduced: rank of the first hidden layer's features and of the
 first two NTK blocks, per method and width, at init; and where BatchNorm's rank restoration shows.
 
-    python benchmarks/inlet_rank.py [--size 48 --widths 64,128,256,512 --depth 3 --steps 300]
+    python benchmarks/diagnosis/inlet_rank.py [--size 48 --widths 64,128,256,512 --depth 3 --steps 300]
 
 Coordinates: the pixel grid of the built-in astronaut image at SIZE x SIZE (N = SIZE^2), outputs
 c = 3. Every model is a depth-3 MLP from ``inrank.build`` (seed 0), diagnosed with
@@ -33,7 +33,7 @@ from inrank.diagnosis.ntk import jacobian_ntk  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
 from inrank.report.tables import markdown_table  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 METHODS = ("relu", "relu+rei", "pe", "rff", "siren", "bn", "bn-all")
 BN_METHODS = ("relu", "bn", "bn-all")
 
@@ -193,7 +193,7 @@ def main() -> int:
         "seconds": time.perf_counter() - t_start})
     md = [
         "# Inlet rank diagnosis", "",
-        f"`python benchmarks/inlet_rank.py --size {args.size} --widths {args.widths} --depth "
+        f"`python benchmarks/diagnosis/inlet_rank.py --size {args.size} --widths {args.widths} --depth "
         f"{args.depth} --steps {args.steps}` ({time.perf_counter() - t_start:.0f} s). "
         + machine_line(info), "",
         f"Coordinates: the {args.size}x{args.size} pixel grid of the astronaut image (N = {n}), "

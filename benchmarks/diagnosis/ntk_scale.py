@@ -4,7 +4,7 @@ MLP (at init) on a Kodak image at growing sizes up to the whole 512 x 768 image
 (deflated stochastic Lanczos quadrature), with time and peak memory; the dense path beside it
 where it fits, and the agreement of the two at N = 4056.
 
-    python benchmarks/ntk_scale.py [--sizes 52,104,208,512 --dense-max 16384]
+    python benchmarks/diagnosis/ntk_scale.py [--sizes 52,104,208,512 --dense-max 16384]
 
 Each (size, path) runs in its own process (a clean peak-memory reading) and is saved as it
 finishes; rerunning resumes. Writes benchmarks/results/ntk_scale.{json,md}.
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 OUT = HERE / "results"
 DATA = HERE.parents[1] / "shared" / "data" / "kodak"
 
@@ -87,7 +87,7 @@ def render(payload: dict) -> str:
              f"deflated ({payload['probes']} probes x {payload['steps']} steps); factors kept in "
              "float64 up to N = 70,000 and float32 beyond. Dense: every (N, N) block and its eigendecomposition in float64. Each row "
              "ran in its own process; peak memory is that process's maximum resident set. "
-             "Command: `python benchmarks/ntk_scale.py`.", "", machine_line(payload["machine"]),
+             "Command: `python benchmarks/diagnosis/ntk_scale.py`.", "", machine_line(payload["machine"]),
              "", markdown_table(head, body, align="rlrrr"), "", "Per block:", ""]
     head = ["N", "path", "block", "time (s)", "top eigenvalue", "32nd eigenvalue",
             "effective rank", "numerical rank @1e-3", "products"]

@@ -1,8 +1,8 @@
 """``layerwise_ntk`` against the Jacobian-contraction NTK of the PyTorch NTK tutorial, on the
 same 3 x 256 ReLU MLP: median wall time, peak memory, their ratio, and agreement.
 
-    python benchmarks/ntk_speed.py [--ns 256,1024,2048,4096 --repeats 3 --threads 2]
-    python benchmarks/ntk_speed.py --device cuda --tag gpu      # on a GPU machine
+    python benchmarks/diagnosis/ntk_speed.py [--ns 256,1024,2048,4096 --repeats 3 --threads 2]
+    python benchmarks/diagnosis/ntk_speed.py --device cuda --tag gpu      # on a GPU machine
 
 Each (implementation, N, outputs) case runs in a fresh child process so that its peak memory
 is its own: on the CPU the peak resident set size (``ru_maxrss``) minus the child's size after a
@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 WIDTH, DEPTH, C = 256, 3, 3
 
 
@@ -211,7 +211,7 @@ def render(data: dict) -> str:
     if "note" in data:
         load += " " + data["note"]
     lines = [f"# Layer-wise NTK vs Jacobian contraction ({data['device']})", "",
-             f"`python benchmarks/ntk_speed.py {data.get('command', '')}` "
+             f"`python benchmarks/diagnosis/ntk_speed.py {data.get('command', '')}` "
              f"({data['seconds']:.0f} s). " + machine_line(data["machine"]) + load, "",
              f"Model: `inrank.build('relu', 2, 3, width={WIDTH}, depth={DEPTH})`, "
              f"{data['params']} parameters, float64, TF32 off. `layerwise` = "

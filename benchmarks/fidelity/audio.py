@@ -1,6 +1,6 @@
 """Audio fitting: the task presets on short clips of bach.wav and counting.wav (SIREN's clips).
 
-    python benchmarks/audio.py [--seconds 0.25 --steps 300 --width 128 --depth 3]
+    python benchmarks/fidelity/audio.py [--seconds 0.25 --steps 300 --width 128 --depth 3]
 
 Each clip starts where it is loud (inrank.tasks.TASK_SUITES["audio"]["offset"]: bach 1.0 s,
 counting 0.4 s; counting at 1.0 s is near-silent, RMS 0.0016).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/_tables.py
 from inrank.bench.tasks import TASK_SUITES, run_audio  # noqa: E402
 from _tables import OUT, run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 from inrank.files import write_json  # noqa: E402
@@ -84,7 +84,7 @@ def main() -> None:
                   "PSNR in dB with peak-to-peak 2 (audio in [-1, 1]); SNR = 10 log10(sum y^2 / "
                   "sum (y_hat - y)^2) in dB. PSNR looks high for quiet clips; SNR is the "
                   "informative column (0 dB = predicting silence). Command: `python "
-                  "benchmarks/audio.py" + (f" --lrs {args.lrs}" if lrs else "") + "`.",
+                  "benchmarks/fidelity/audio.py" + (f" --lrs {args.lrs}" if lrs else "") + "`.",
                   extra={"grid": grid} if lrs else None)
 
 

@@ -1,7 +1,7 @@
 """Held-out-pixel generalisation (Tancik et al. 2020 protocol): train on the even pixel sub-grid
 (every other row and column), report PSNR on the training pixels, the held-out pixels and all.
 
-    python benchmarks/generalize.py [--size 96 --steps 800 --width 128 --depth 3]
+    python benchmarks/fidelity/generalize.py [--size 96 --steps 800 --width 128 --depth 3]
 
 Writes benchmarks/results/generalize.{json,md}.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/_tables.py
 from inrank.bench.tasks import run_generalize  # noqa: E402
 from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 

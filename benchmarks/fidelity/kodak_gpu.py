@@ -1,6 +1,6 @@
 """The field's Kodak protocol on one GPU, sized to a time budget (issue 14).
 
-    PYTHONPATH=src python3 benchmarks/gpu/kodak.py --data DATA --out OUT [--budget 660]
+    PYTHONPATH=src python3 benchmarks/fidelity/kodak_gpu.py --data DATA --out OUT [--budget 660]
 
 Protocol: Kodak at full size (768 x 512), 3 x 256, full-batch Adam at the registry's tuned
 values, seed 0, methods relu, relu+rei, relu+rei-kink, pe, rff, siren, bn, through the batched

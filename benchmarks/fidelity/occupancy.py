@@ -1,6 +1,6 @@
 """3-D occupancy: the task presets on the Stanford bunny and armadillo (BCE on logits).
 
-    python benchmarks/occupancy.py [--n-points 20000 --steps 500 --batch-size 4096 --resolution 48]
+    python benchmarks/fidelity/occupancy.py [--n-points 20000 --steps 500 --batch-size 4096 --resolution 48]
 
 Labels by the generalized winding number; IoU on the training samples and on a dense
 resolution^3 grid of cell centres. Needs inrank[mesh]. Writes benchmarks/results/occupancy.{json,md}.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/_tables.py
 from inrank.bench.tasks import run_occupancy  # noqa: E402
 from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
 

@@ -2,7 +2,7 @@
 images, then run `inrank bench table1` on Kodak kodim01-08; both phases resume after an
 interruption (rerun the same command).
 
-    python benchmarks/table1.py [--jobs 2] [--executor processes]
+    python benchmarks/fidelity/table1.py [--jobs 2] [--executor processes]
 
 Writes src/inrank/nn/tuned.json (the registry's tuned values; a copy with the tuning runs under
 benchmarks/results/tune/table1/), benchmarks/results/bench/table1/ (results.{csv,json,md},
@@ -24,7 +24,7 @@ from inrank.files import write_json
 from inrank.nn.registry import TUNED_PATH
 from inrank.report.machine import machine
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 
 
 def _timed(log: dict, phase: str, fn):

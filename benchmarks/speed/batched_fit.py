@@ -8,7 +8,7 @@ Per B: ``inrank.fit_many`` (its default number of models per pass) against B sep
 each (training-step FLOPs counted from the architecture, ``inrank.train.flops``) beside the
 rate of a 1024^3 float32 matrix product on this machine (the practical limit).
 
-    python benchmarks/batched_fit.py [--steps 50 --rounds 5]
+    python benchmarks/speed/batched_fit.py [--steps 50 --rounds 5]
 
 Writes benchmarks/results/batched_fit.{json,md}.
 """
@@ -30,7 +30,7 @@ from inrank.report.tables import markdown_table
 from inrank.train.batched import CPU_PASS_FLOPS, default_chunk, fit_many
 from inrank.train.flops import gemm_rate, step_flops
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "benchmarks" / "results"
 REGIMES = {"compute-bound": {"width": 256, "batches": (1, 8, 24), "kind": "kodak32"},
            "many small signals": {"width": 64, "batches": (1, 16, 64), "kind": "crops32"}}
@@ -124,7 +124,7 @@ def main() -> None:
              "from the architecture (`inrank.train.flops.step_flops`) over the time; a 1024^3 "
              f"float32 matrix product reaches {rate / 1e9:.1f} GFLOP/s here "
              f"({torch.get_num_threads()} threads), the practical limit. Command: "
-             f"`python benchmarks/batched_fit.py --steps {args.steps} --rounds {args.rounds}`.",
+             f"`python benchmarks/speed/batched_fit.py --steps {args.steps} --rounds {args.rounds}`.",
              "", machine_line(info), "", table(rows)]
     write_json(OUT / "batched_fit.json", {"benchmark": "batched_fit", "machine": info,
                                           "gemm_gflops": rate / 1e9, **vars(args),

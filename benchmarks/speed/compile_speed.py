@@ -2,7 +2,7 @@
 (issue 16) Eager against compiled (default mode), the same full-batch Adam step on the 64 px
 astronaut, 3 x 256; interleaved rounds, medians; the one-off compile time beside it.
 
-    python benchmarks/compile_speed.py [--steps 100 --rounds 5]
+    python benchmarks/speed/compile_speed.py [--steps 100 --rounds 5]
 
 Writes benchmarks/results/compile_speed.{json,md}.
 """
@@ -22,7 +22,7 @@ from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.flops import step_flops
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 
 
 def _steps(model, x, y, steps: int) -> float:
@@ -76,7 +76,7 @@ def main() -> None:
     lines = ["# torch.compile on a coordinate MLP's training step", "",
              f"Astronaut 64 px (4,096 points), 3 x 256, full-batch Adam, {args.steps} steps per "
              f"round, {args.rounds} interleaved rounds; `torch.compile` default mode. Command: "
-             f"`python benchmarks/compile_speed.py --steps {args.steps} --rounds {args.rounds}`.",
+             f"`python benchmarks/speed/compile_speed.py --steps {args.steps} --rounds {args.rounds}`.",
              "", machine_line(info), "",
              markdown_table(["method", "eager ms/step", "compiled ms/step", "speed-up (median)",
                              "min", "max", "compile time (s)", "eager GFLOP/s",

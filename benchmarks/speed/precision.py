@@ -6,7 +6,7 @@ step time over interleaved rounds, the achieved GFLOP/s (training-step FLOPs cou
 architecture) beside the rate of a 1024^3 matrix product in that dtype on this machine, and the
 precision check of ``inrank.fit`` (float32's PSNR gain from the final state).
 
-    python benchmarks/precision.py [--steps 500 --rounds 3 --device cpu]
+    python benchmarks/speed/precision.py [--steps 500 --rounds 3 --device cpu]
 
 Writes benchmarks/results/precision[_DEVICE].{json,md} (the CPU's without a suffix).
 """
@@ -25,7 +25,7 @@ from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.flops import gemm_rate, step_flops
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 DTYPES = {"float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -87,7 +87,7 @@ def main() -> None:
              "state, the same number of steps continued in float32 against in the fit's precision "
              "(`FitResult.precision_check`). GEMM rates (1024^3 product, this machine): "
              + ", ".join(f"{p} {v / 1e9:.1f} GFLOP/s" for p, v in rates.items())
-             + f". Command: `python benchmarks/precision.py --steps {args.steps} --rounds "
+             + f". Command: `python benchmarks/speed/precision.py --steps {args.steps} --rounds "
              f"{args.rounds} --device {args.device}"
              + ("" if args.name == "precision" else
                 f" --image {args.image} --size {args.size} --width {args.width} --methods "

@@ -1,7 +1,7 @@
 """Seconds per step of ``inrank.fit`` against a minimal hand-written PyTorch loop, and of
 ``relu+rei`` against ``relu``: medians of interleaved runs, with per-round ratios.
 
-    python benchmarks/train_speed.py [--size 64 --steps 200 --rounds 7]
+    python benchmarks/speed/train_speed.py [--size 64 --steps 200 --rounds 7]
 
 Writes benchmarks/results/train_speed.{json,md}.
 """
@@ -21,7 +21,7 @@ from inrank.files import write_json, write_text  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
 from inrank.report.tables import markdown_table  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 
 
 def hand_loop(model: torch.nn.Module, coords: torch.Tensor, values: torch.Tensor, steps: int,
@@ -109,7 +109,7 @@ def main() -> None:
     lines = ["# Training speed: inrank.fit vs a hand-written loop", "",
              f"astronaut {args.size} px, {args.depth} x {args.width} MLP, full-batch Adam, "
              f"{args.steps} steps per run, {args.rounds} interleaved rounds (order alternating). "
-             f"Command: `python benchmarks/train_speed.py --size {args.size} --steps {args.steps} "
+             f"Command: `python benchmarks/speed/train_speed.py --size {args.size} --steps {args.steps} "
              f"--rounds {args.rounds}`.", "", machine_line(info), "",
              tables(times, walls, ratios)]
     lines += ["", "Training step: the time `inrank.fit` counts in `FitResult.seconds_per_step` (the "

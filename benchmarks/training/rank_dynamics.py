@@ -3,7 +3,7 @@ astronaut, 3 x 256, each method at its registry lr, with ``track_every`` records
 layer's feature ranks and NTK-block shares; the tracking's overhead against the training time
 (and against a fit without tracking, interleaved).
 
-    python benchmarks/rank_dynamics.py [--steps 1000 --every 100]
+    python benchmarks/training/rank_dynamics.py [--steps 1000 --every 100]
 
 Writes benchmarks/results/rank_dynamics.{json,md,png}.
 """
@@ -19,7 +19,7 @@ from inrank.report.figures import save_rank_dynamics
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
 
 
 def main() -> None:
@@ -65,7 +65,7 @@ def main() -> None:
              f"Astronaut 64 px, 3 x 256, {args.steps} full-batch Adam steps at each method's "
              f"registry lr; `fit(track_every={args.every}, track_points={args.points})`. Overhead = "
              "tracking time / training time of the same fit. Command: `python "
-             f"benchmarks/rank_dynamics.py --steps {args.steps} --every {args.every}`.", "",
+             f"benchmarks/training/rank_dynamics.py --steps {args.steps} --every {args.every}`.", "",
              machine_line(info), "", table, "", "![rank dynamics](rank_dynamics.png)"]
     write_json(OUT / "rank_dynamics.json", {"machine": info, **vars(args), "rows": rows})
     write_text(OUT / "rank_dynamics.md", "\n".join(lines) + "\n")

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-__all__ = ["DOCS", "ROOT", "FIGURES", "DATA", "RESULTS", "preset_record"]
+__all__ = ["DOCS", "ROOT", "FIGURES", "DATA", "RESULTS", "ARCHIVE", "preset_record"]
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
 FIGURES = DOCS / "figures"
 DATA = DOCS / "data"
 RESULTS = ROOT / "benchmarks" / "results"
+ARCHIVE = ROOT / "benchmarks" / "archive"  # superseded benchmarks, their results in results/
 
 
 def preset_record(name: str) -> dict:

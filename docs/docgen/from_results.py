@@ -14,7 +14,7 @@ from inrank.diagnosis.figures import plot_rank_vs_width
 from inrank.diagnosis.rank import RankMeasures
 from inrank.report.figures import save_rank_dynamics
 
-from . import FIGURES, RESULTS, ROOT
+from . import ARCHIVE, FIGURES, RESULTS
 
 __all__ = ["WIDTH_METHODS", "read_result", "inlet_ranks", "rank_vs_width", "rei_ablation",
            "rank_dynamics", "copied", "make_result_figures"]
@@ -22,16 +22,15 @@ __all__ = ["WIDTH_METHODS", "read_result", "inlet_ranks", "rank_vs_width", "rei_
 #: the methods drawn in the rank-against-width figure (``inlet_rank.json`` has more).
 WIDTH_METHODS = ("relu", "relu+rei", "pe", "siren", "bn")
 
-#: committed result figures shown as they are: destination name -> source under RESULTS.
+#: committed result figures shown as they are: destination name -> source file.
 COPIED = {
-    "psnr_vs_width.png": "bench/width/psnr_vs_width.png",
-    "bench_quick_report.png": "bench/quick/report_screenshot.png",
+    "psnr_vs_width.png": ARCHIVE / "results" / "bench" / "width" / "psnr_vs_width.png",
 }
 
 
-def read_result(name: str) -> dict:
-    """A committed result file, ``benchmarks/results/NAME``, parsed from JSON."""
-    return json.loads((RESULTS / name).read_text(encoding="utf-8"))
+def read_result(name: str, root: Path = RESULTS) -> dict:
+    """A committed result file, ``root / NAME`` (default ``benchmarks/results/``), from JSON."""
+    return json.loads((root / name).read_text(encoding="utf-8"))
 
 
 def inlet_ranks(payload: dict, methods: tuple[str, ...] = WIDTH_METHODS
@@ -53,9 +52,9 @@ def rank_vs_width(out: Path = FIGURES / "rank_vs_width.png") -> Path:
     return plot_rank_vs_width(inlet_ranks(read_result("inlet_rank.json")), out, rtol=1e-3)
 
 
-def _benchmark_module(name: str):
-    """A script under ``benchmarks/`` imported as a module (they are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+def _benchmark_module(path: Path):
+    """A benchmark script imported as a module (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -64,7 +63,8 @@ def _benchmark_module(name: str):
 def rei_ablation(out: Path = FIGURES / "rei_ablation.png") -> Path:
     """The REI ablation (PSNR against steps; hidden-layer effective ranks at init and trained),
     drawn by the benchmark's own report code from ``rei_ablation.json``."""
-    return _benchmark_module("rei_ablation_report").plot(read_result("rei_ablation.json"), out)
+    report = _benchmark_module(ARCHIVE / "rei_ablation_report.py")
+    return report.plot(read_result("rei_ablation.json", ARCHIVE / "results"), out)
 
 
 def rank_dynamics(out: Path = FIGURES / "rank_dynamics.png") -> Path:
@@ -79,7 +79,7 @@ def rank_dynamics(out: Path = FIGURES / "rank_dynamics.png") -> Path:
 
 def copied(out: Path = FIGURES) -> list[Path]:
     """Copy the result figures of :data:`COPIED` into ``out``."""
-    return [Path(shutil.copyfile(RESULTS / src, out / name)) for name, src in COPIED.items()]
+    return [Path(shutil.copyfile(src, out / name)) for name, src in COPIED.items()]
 
 
 def make_result_figures(out: Path = FIGURES) -> list[Path]:

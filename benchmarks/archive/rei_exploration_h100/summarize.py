@@ -1,6 +1,6 @@
 """Merge the H100 exploration sweeps into exploration.json and tables.md (this folder).
 
-    python benchmarks/results/rei_exploration_h100/summarize.py
+    python benchmarks/archive/rei_exploration_h100/summarize.py
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def tables(rows: list[dict]) -> str:
 if __name__ == "__main__":
     rows = load()
     (HERE / "exploration.json").write_text(json.dumps(
-        {"machine": MACHINE, "source": "benchmarks/results/rei_exploration_h100/sweep1-3.py",
+        {"machine": MACHINE, "source": "benchmarks/archive/rei_exploration_h100/sweep1-3.py",
          "protocol": "64 px, 3 x 256 ReLU MLP, full-batch Adam (torch defaults), no schedule, "
                      "init seed 0, eval every 100 steps", "runs": rows}, indent=1) + "\n")
     (HERE / "tables.md").write_text(tables(rows))

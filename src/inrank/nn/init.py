@@ -110,7 +110,7 @@ class REIVariant(str, Enum):
 
     ``KINK`` sets the first layer only (exact rank); ``ZIGZAG`` and ``TRIANGLE`` set the first
     two layers (numerical rank: a ReLU-built positional encoding); measurements in
-    ``benchmarks/results/rei_ablation.md``.
+    ``benchmarks/archive/results/rei_ablation.md``.
     """
 
     KINK = "kink"
@@ -274,7 +274,7 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
     default 103), the numerical rank at 1e-3 rises from 59 to 83, but the effective rank only
     from 8.1 to 10.6: the spectrum stays steep, and on ``table1`` the gain over plain ReLU is
     about half a dB (``BENCHMARKS.md``). It pays most where the default init wastes kinks,
-    e.g. coordinates in ``[0, 1]`` or pixel units (``benchmarks/coordinate_convention.py``).
+    e.g. coordinates in ``[0, 1]`` or pixel units (``benchmarks/rei/coordinate_convention.py``).
 
     Args:
         linear: the first layer, weight ``(D, d)``; needs a bias.

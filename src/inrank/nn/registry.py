@@ -104,7 +104,7 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
        groups=("demo", "paper", "core", "tasks", "bn")),
     _p("relu+rei", "ReLU MLP, first two layers by the Rank-Expanding Initialization",
        "Zheng, Saratchandran, Lucey 2026 (inlet rank collapse); variant 'triangle' "
-       "(benchmarks/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
+       "(benchmarks/archive/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
        "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
        rei_variant="triangle", groups=("demo", "paper", "core", "tasks", "bn"),
        knob="rei_options.gain", knob_grid=(3.0, 10.0, 30.0)),
