@@ -6,6 +6,7 @@ points in C (row-major) order so ``values.reshape(*shape, c)`` is the image.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,8 @@ import numpy as np
 import torch
 
 from .. import validation as _checks
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
+from ._pixels import array_pixels, read_file, unit_float
 
 __all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES"]
 
@@ -114,15 +116,18 @@ class Signal:
         return np.clip(out, 0.0, 1.0) if self.kind == "image" else out
 
 
-def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> Signal:
+def load_image(source: str | Path | np.ndarray | torch.Tensor, *,
+               size: int | None = None) -> Signal:
     """Load an image as a :class:`Signal` with values in ``[0, 1]``.
 
     Args:
         source: a file path (PNG, JPEG, TIFF, ...: what imageio's Pillow plugin reads; gray,
-            RGB, RGBA, palette, CMYK, 16-bit) or a scikit-image sample name from
-            :data:`SKIMAGE_SAMPLES`, or an array (uint8, uint16, bool or float in ``[0, 1]``).
-            Integers become unit floats as :func:`skimage.util.img_as_float` maps them;
-            an alpha channel is dropped (with a warning).
+            RGB, RGBA, palette, CMYK; 8 or 16 bits, colour included), a scikit-image sample
+            name from :data:`SKIMAGE_SAMPLES`, or an image in memory: a numpy array or torch
+            tensor ``(H, W)`` or ``(H, W, c)`` (channels last; any device) of uint8, uint16,
+            bool or float in ``[0, 1]``. Integers become unit floats as
+            :func:`skimage.util.img_as_float` maps them (``k / 255``, ``k / 65535``); an alpha
+            channel is dropped (with a warning).
         size: if given, resize so the short side has ``size`` pixels (antialiased).
 
     Returns:
@@ -131,19 +136,26 @@ def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> S
     Raises:
         FileNotFoundError: the path does not exist.
         ValueError (InputError): the file is not a readable image, its pixel type is not
-            supported, or ``size`` is not positive.
+            supported, an array is channel-first or has floats outside ``[0, 1]``, or
+            ``size`` is not positive.
 
     Examples:
         >>> sig = load_image("camera", size=32)
         >>> sig.shape, sig.values.shape
         ((32, 32), torch.Size([1024, 1]))
+        >>> load_image(torch.full((4, 6, 3), 0.5)).values.shape
+        torch.Size([24, 3])
     """
     if size is not None:
         size = _checks.positive_int("size", size)
-    if isinstance(source, np.ndarray):
-        arr, name = _to_unit_float(source, "array"), "array"
-    else:
+    if isinstance(source, (np.ndarray, torch.Tensor)):
+        name = "tensor" if isinstance(source, torch.Tensor) else "array"
+        arr = unit_float(array_pixels(source, name), name)
+    elif isinstance(source, (str, os.PathLike)):
         arr, name = _read(source)
+    else:
+        raise InputTypeError(f"source must be a path, a scikit-image sample name or an image "
+                             f"array / tensor (H, W[, c]), got {type(source).__name__}")
     if arr.ndim == 3 and arr.shape[2] == 4:
         warnings.warn(f"{name}: alpha channel dropped (RGBA -> RGB)", stacklevel=2)
         arr = arr[:, :, :3]
@@ -155,19 +167,15 @@ def load_image(source: str | Path | np.ndarray, *, size: int | None = None) -> S
     return Signal.from_image(arr, name=name)
 
 
-#: Pillow modes without a direct array form here, and the mode imageio converts them to.
-_CONVERT_MODES = {"CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "PA": "RGBA"}
-
-
 def _read(source: str | Path) -> tuple[np.ndarray, str]:
     """A file path or scikit-image sample name -> ``(H, W)`` or ``(H, W, c)`` float64 in
-    ``[0, 1]`` and a name. Files are decoded by imageio's Pillow plugin (first frame)."""
+    ``[0, 1]`` and a name."""
     text = str(source)
     path = Path(text)
     if not path.exists() and text in SKIMAGE_SAMPLES:
         import skimage.data
 
-        return _to_unit_float(getattr(skimage.data, text)(), text), text
+        return unit_float(getattr(skimage.data, text)(), text), text
     if not path.exists():
         raise FileNotFoundError(
             f"image not found: {text!r} (give a file path or a scikit-image sample: "
@@ -175,43 +183,9 @@ def _read(source: str | Path) -> tuple[np.ndarray, str]:
         )
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: {text!r}")
-    import imageio.v3 as iio
-
-    try:
-        with iio.imopen(path, "r", plugin="pillow") as file:
-            meta = file.metadata(index=0)
-            mode = _CONVERT_MODES.get(meta.get("mode"))
-            if meta.get("mode") == "P" and "transparency" in meta:
-                mode = "RGBA"  # so the alpha warning below names it
-            arr = file.read(index=0, mode=mode)
-    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors are OSErrors
-        from imageio.core.request import InitializationError
-
-        # imageio raises a bare OSError on top of its "Pillow can not read ..." reason
-        reason = exc.__cause__ if isinstance(exc.__cause__, InitializationError) else exc
-        first = (str(reason).splitlines() or [""])[0]
-        raise InputError(f"cannot read {text!r} as an image "
-                         f"({reason.__class__.__name__}: {first})") from None
-    if not arr.dtype.isnative:  # e.g. Pillow mode "I;16B" (big-endian 16-bit TIFF)
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 4:
-        # Pillow mode "I", a 32-bit container (16-bit gray PNG under Pillow < 10): read as
-        # 16-bit if any value exceeds 255, else as 8-bit; out-of-range values are clipped
-        wide = arr.max() > 255
-        arr = np.clip(arr, 0, 65535 if wide else 255).astype(np.uint16 if wide else np.uint8)
-    out = _to_unit_float(arr, text)
+    arr = read_file(path)
+    out = unit_float(arr, text)
     return (np.clip(out, 0.0, 1.0) if arr.dtype.kind == "f" else out), path.stem
-
-
-def _to_unit_float(arr: np.ndarray, name: str) -> np.ndarray:
-    """uint8 / uint16 / bool / float pixels -> float64 by :func:`skimage.util.img_as_float64`
-    (``k / 255``, ``k / 65535``, {0, 1}; floats unchanged)."""
-    from skimage.util import img_as_float64
-
-    if arr.dtype not in (np.uint8, np.uint16, np.bool_) and arr.dtype.kind != "f":
-        raise InputError(f"{name}: unsupported pixel type {arr.dtype}; "
-                         "expected uint8, uint16, bool or float")
-    return img_as_float64(arr)
 
 
 def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:
