@@ -17,8 +17,6 @@ its spectrum from the dual Gram of that size, exact at any N; other blocks from 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -27,9 +25,9 @@ from torch import nn
 from . import rank as _rank
 from .. import validation
 from ..errors import InputError
-from ..report.tables import markdown_table
 from .ntk import ntk_block, ntk_factors, select_layers
 from .operators import BlockOperator, compress_factor
+from .result import Diagnosis, LayerDiagnosis
 from .spectra import estimate_spectrum
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "SOLVERS", "DENSE_LIMIT", "DUAL_LIMIT"]
@@ -46,126 +44,6 @@ _TOP = 5
 
 def _measures(values: torch.Tensor, size: int, rtols: tuple[float, ...]) -> _rank.RankMeasures:
     return _rank.rank_measures(values, size=size, rtols=rtols)
-
-
-@dataclass
-class LayerDiagnosis:
-    """One dense layer's line of a :class:`Diagnosis`.
-
-    Attributes:
-        index: 1-based position in forward order.
-        name: the ``nn.Linear`` module name.
-        fan_in, fan_out: the layer's input and output widths.
-        features: :class:`~inrank.diagnosis.rank.RankMeasures` of the features the layer hands
-            on, ``[H_l, 1]`` ``(N, D_l + 1)``; None for the last layer.
-        gradients: rank measures of the per-sample output gradients w.r.t. the layer's
-            pre-activation, ``G_l`` flattened to ``(N, c D_l)`` (singular values).
-        ntk_share: ``tr(Theta_l) / tr(Theta)`` (trace over all dense layers).
-        ntk: the same rank measures of the block ``Theta_l`` ``(N, N)``, from its eigenvalues.
-        ntk_top: the block's largest eigenvalues, descending.
-        ntk_solver: ``"dual"`` (exact small Gram), ``"primal"`` (``(N, N)`` eigenvalues) or
-            ``"matrix-free"`` (Lanczos and SLQ estimates; ``ntk.estimated`` is then True).
-        spectrum: the block's eigenvalues, descending (for plots).
-    """
-
-    index: int
-    name: str
-    fan_in: int
-    fan_out: int
-    features: _rank.RankMeasures | None
-    gradients: _rank.RankMeasures | None = None
-    ntk_share: float | None = None
-    ntk: _rank.RankMeasures | None = None
-    ntk_top: list[float] | None = None
-    ntk_solver: str | None = None
-    spectrum: torch.Tensor | None = field(default=None, repr=False)
-
-
-@dataclass
-class Diagnosis:
-    """What :func:`diagnose` returns.
-
-    Attributes:
-        label: a name for tables and plots (the preset name when known).
-        n_points: N.
-        rtols: the relative tolerances of the numerical ranks.
-        batchnorm: how BatchNorm statistics were treated (see :mod:`inrank.diagnosis.ntk`).
-        input_features: rank measures of the first layer's input ``[H_0, 1]`` (encoded coords).
-        layers: one :class:`LayerDiagnosis` per dense layer, in forward order.
-        total: rank measures of the whole (dense-parameter) NTK, or None.
-        total_top: its largest eigenvalues.
-        wall_seconds: wall time of the diagnosis.
-        solver: ``"dense"`` or ``"matrix-free"``, as ``diagnose(solver=...)`` resolved it.
-    """
-
-    label: str
-    n_points: int
-    rtols: tuple[float, ...]
-    batchnorm: str
-    input_features: _rank.RankMeasures
-    layers: list[LayerDiagnosis]
-    total: _rank.RankMeasures | None = None
-    total_top: list[float] | None = None
-    wall_seconds: float = 0.0
-    solver: str = "dense"
-
-    def to_dict(self) -> dict:
-        """JSON-ready (spectra left out)."""
-        d = asdict(self)
-        for layer in d["layers"]:
-            layer.pop("spectrum")
-        return d
-
-    def to_markdown(self) -> str:
-        """The per-layer table in Markdown, with a line stating N and the tolerances."""
-        tol = ", ".join(f"{r:g}" for r in self.rtols)
-        has_ntk = any(layer.ntk is not None for layer in self.layers)
-        head = ["layer", "name", "in -> out", "rank [H,1] exact"] + [
-            f"rank [H,1] @{r:g}" for r in self.rtols] + ["eff rank [H,1]"]
-        if has_ntk:
-            head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [
-                f"NTK rank @{r:g}" for r in self.rtols] + ["NTK eff rank", "NTK top eigenvalues"]
-        rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
-        rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
-                      layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
-        text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}, "
-                f"NTK spectra {self.solver}"
-                + (" (~: estimates; exact ranks not measured)" if self.solver == "matrix-free" else "")
-                + "; "
-                f"numerical ranks at rtol {tol} (singular values of [H, 1], eigenvalues of the "
-                "output-trace NTK blocks); exact = float64 machine precision; G = per-sample "
-                "output gradients w.r.t. the layer's pre-activation.\n\n"
-                + markdown_table(head, rows, align="lll" + "r" * (len(head) - 3)))
-        if self.total is not None:
-            text += (f"\n\nWhole NTK: exact rank {self.total.text()}, "
-                     + ", ".join(f"@{r:g}: {n}" for r, n in self.total.numerical)
-                     + f", effective {self.total.effective:.1f}, top eigenvalues "
-                     + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
-        return text
-
-    def plot(self, path: str | Path) -> Path:
-        """Save per-layer rank bars, the NTK block spectra and trace shares as one figure."""
-        from .figures import plot_diagnosis
-
-        return plot_diagnosis(self, path)
-
-
-def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
-    if feats is None:
-        cells = ["-"] * (len(rtols) + 2)
-    else:
-        cells = [feats.text()] + [feats.text(r) for r in rtols] + [f"{feats.effective:.1f}"]
-    row = [str(index), name, shape] + cells
-    if has_ntk:
-        grad = "-" if layer is None or layer.gradients is None else layer.gradients.text(rtols[0])
-        share = "-" if layer is None or layer.ntk_share is None else f"{layer.ntk_share:.3f}"
-        if layer is None or layer.ntk is None:
-            row += [grad, share] + ["-"] * (len(rtols) + 3)
-        else:
-            n = layer.ntk
-            row += [grad, share, n.text()] + [n.text(r) for r in rtols] + [
-                f"{n.effective:.1f}", ", ".join(f"{v:.3g}" for v in layer.ntk_top)]
-    return row
 
 
 def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Tensor:
