@@ -141,11 +141,57 @@ def _table1() -> str:
     out = [head]
     for title, table in offgrid_tables(rows):
         out += ["", f"{title}:", "", to_markdown(table)]
-    out += ["", "Fit PSNR (dB) per image (mean over seeds):", "",
-            to_markdown(per_image_table(rows)),
-            "", "Off-grid PSNR at 2x (dB) per image (mean over seeds):", "",
-            to_markdown(per_image_table(rows, metric="offgrid_psnr"))]
     return "\n".join(out)
+
+
+def _table1_per_image() -> str:
+    """``table1``'s fit and off-grid PSNR per image and method (mean over seeds)."""
+    rows, _ = _table1_rows()
+    if not rows:
+        return "No table1 run has finished yet."
+    return "\n".join(["Fit PSNR (dB) per image (mean over seeds):", "",
+                      to_markdown(per_image_table(rows)),
+                      "", "Off-grid PSNR at 2x (dB) per image (mean over seeds):", "",
+                      to_markdown(per_image_table(rows, metric="offgrid_psnr"))])
+
+
+#: the headline figure, drawn from table1's run records by :func:`table1_figure`.
+TABLE1_FIGURE = RESULTS / "table1.png"
+
+
+def table1_figure(path: Path = TABLE1_FIGURE) -> Path | None:
+    """Per method, fit and off-grid PSNR of ``table1`` (mean and std over images and seeds),
+    best fit first; None before any run has finished."""
+    from inrank.files import save_figure
+    from inrank.report.figures import new_figure
+
+    rows, planned = _table1_rows()
+    if not rows:
+        return None
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    stats = {m: [mean_std([r[k] for r in rows if r["method"] == m])
+                 for k in ("final_psnr", "offgrid_psnr")] for m in methods}
+    methods.sort(key=lambda m: stats[m][0][0])
+    fig = new_figure((9.0, 4.6))
+    ax = fig.subplots()
+    y = range(len(methods))
+    for k, (label, colour, dy) in enumerate((("fit", "tab:blue", 0.2),
+                                             ("off-grid at 2x", "tab:orange", -0.2))):
+        means, stds = ([stats[m][k][j] for m in methods] for j in (0, 1))
+        ax.barh([i + dy for i in y], means, height=0.38, xerr=stds, color=colour, label=label,
+                error_kw={"lw": 0.8})
+        for i, v, s in zip(y, means, stds):
+            ax.text(v + s + 0.4, i + dy, f"{v:.1f}", va="center", fontsize=7)
+    ax.set_yticks(list(y), methods)
+    for tick, m in zip(ax.get_yticklabels(), methods):
+        tick.set_fontweight("bold" if m == "relu+rei" else "normal")
+    ax.set_xlabel("PSNR (dB), mean ± std over images and seeds")
+    ax.set_xlim(0, max(s[0][0] + s[0][1] for s in stats.values()) + 6)
+    ax.set_title(f"table1: Kodak 01-08 at 96 px, 3 x 128 ({len(rows)} of {planned} runs)",
+                 fontsize=10)
+    ax.legend(loc="center right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return save_figure(fig, path, dpi=110)
 
 
 def _tuned() -> str:
@@ -304,6 +350,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "rei-depth": _rei_depth,
     "references": lambda: REFERENCE_POINTS.strip(),
     "table1": _table1,
+    "table1:per-image": _table1_per_image,
     "table1:tuned": _tuned,
     "readme:rei": _rei_summary,
 }
@@ -356,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
             doc.write_text(new, encoding="utf-8")
     if stale:
         print(("stale" if args.check else "updated") + ": " + ", ".join(stale), file=sys.stderr)
+    if not args.check:
+        figure = table1_figure()
+        if figure is not None:
+            print(f"drew {figure.relative_to(ROOT)}", file=sys.stderr)
     return 1 if stale and args.check else 0
 
 
