@@ -3,9 +3,11 @@ and the inlet rank against width. Files are written atomically; figures are buil
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..errors import InputTypeError
 from ..files import save_figure
 from ..report.figures import new_figure
 from .rank import RankMeasures
@@ -42,8 +44,29 @@ def _spectra(ax, diag) -> None:
     ax.legend(fontsize=8)
 
 
-def plot_diagnosis(diag, path: str | Path) -> Path:
-    """One model: feature and NTK ranks per layer, block spectra, and trace shares."""
+def plot_diagnosis(diag, path: str | Path | None = None, *, ax: Any = None) -> Any:
+    """One model: feature and NTK ranks per layer, block spectra, and trace shares (the figure
+    of :meth:`inrank.diagnosis.Diagnosis.plot`, which documents ``path`` and ``ax``).
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise InputTypeError(f"ax must be a matplotlib Axes (or None for a new figure), "
+                                 f"got {type(ax).__name__}")
+        _layer_ranks(ax, diag)
+        fig = _root_figure(ax)
+    else:
+        fig = _three_panels(diag)
+    if path is not None:
+        save_figure(fig, path, dpi=110)
+    return fig
+
+
+def _three_panels(diag):
     has_ntk = any(lay.ntk for lay in diag.layers)
     fig = new_figure((14 if has_ntk else 5, 4))
     axes = fig.subplots(1, 3 if has_ntk else 1, squeeze=False)
@@ -57,7 +80,36 @@ def plot_diagnosis(diag, path: str | Path) -> Path:
         ax2.set_ylabel("share of tr(Theta)")
         ax2.set_ylim(0, 1)
     fig.suptitle(f"{diag.label}, N = {diag.n_points}")
-    return save_figure(fig, path, dpi=110)
+    return fig
+
+
+def _layer_ranks(ax, diag) -> None:
+    """Numerical ranks per dense layer at the first rtol: features and NTK blocks side by side."""
+    rtol = diag.rtols[0]
+    series = [("features [H_l, 1]", [(lay.index, lay.features) for lay in diag.layers]),
+              ("NTK block Theta_l", [(lay.index, lay.ntk) for lay in diag.layers])]
+    series = [(name, [(i, m.at(rtol)) for i, m in pts if m]) for name, pts in series]
+    series = [(name, pts) for name, pts in series if pts]
+    width = 0.8 / len(series)
+    for k, (name, pts) in enumerate(series):
+        ax.bar(np.array([i for i, _ in pts]) + (k - (len(series) - 1) / 2) * width,
+               [v for _, v in pts], width=width, label=name)
+    ax.set_xticks([lay.index for lay in diag.layers])
+    ax.set_xlabel("dense layer")
+    ax.set_ylabel(f"numerical rank (rtol {rtol:g})")
+    ax.set_title(f"{diag.label}, N = {diag.n_points}")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+
+
+def _root_figure(ax):
+    """The top-level ``Figure`` holding ``ax`` (through any subfigures)."""
+    from matplotlib.figure import SubFigure
+
+    fig = ax.figure
+    while isinstance(fig, SubFigure):
+        fig = fig.figure
+    return fig
 
 
 def plot_rank_bars(diags: list, path: str | Path) -> Path:

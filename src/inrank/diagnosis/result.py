@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -82,9 +83,9 @@ class Diagnosis:
             layer.pop("spectrum")
         return d
 
-    def to_markdown(self) -> str:
-        """The per-layer table in Markdown, with a line stating N and the tolerances."""
-        tol = ", ".join(f"{r:g}" for r in self.rtols)
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The per-layer table: ``(headers, rows)``, one row for the input features and one
+        per dense layer (a :data:`~inrank.report.tables.Table`)."""
         has_ntk = any(layer.ntk is not None for layer in self.layers)
         head = ["layer", "name", "in -> out", "rank [H,1] exact"] + [
             f"rank [H,1] @{r:g}" for r in self.rtols] + ["eff rank [H,1]"]
@@ -94,6 +95,12 @@ class Diagnosis:
         rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
         rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
+        return head, rows
+
+    def to_markdown(self) -> str:
+        """The per-layer table in Markdown, with a line stating N and the tolerances."""
+        tol = ", ".join(f"{r:g}" for r in self.rtols)
+        head, rows = self.table()
         text = (f"**{self.label}**: N = {self.n_points}, BatchNorm statistics: {self.batchnorm}, "
                 f"NTK spectra {self.solver}"
                 + (" (~: estimates; exact ranks not measured)" if self.solver == "matrix-free" else "")
@@ -109,11 +116,45 @@ class Diagnosis:
                      + ", ".join(f"{v:.3g}" for v in self.total_top or []) + ".")
         return text
 
-    def plot(self, path: str | Path) -> Path:
-        """Save per-layer rank bars, the NTK block spectra and trace shares as one figure."""
+    def __repr__(self) -> str:
+        """One line: label, N, solver and the numerical ranks per dense layer at the first
+        ``rtol`` (features ``[H_l, 1]`` and NTK blocks); the full table is :meth:`table`."""
+        r = self.rtols[0]
+        feats = [self.input_features.text(r)] + [
+            lay.features.text(r) for lay in self.layers if lay.features is not None]
+        text = (f"Diagnosis(label={self.label!r}, n_points={self.n_points}, "
+                f"layers={len(self.layers)}, solver={self.solver!r}, "
+                f"rank@{r:g}: features=[{', '.join(feats)}]")
+        ntk = [lay.ntk.text(r) for lay in self.layers if lay.ntk is not None]
+        return text + (f", ntk=[{', '.join(ntk)}])" if ntk else ")")
+
+    def _repr_html_(self) -> str:
+        """The notebook display: a line naming the model and N above the per-layer table."""
+        import html
+
+        from ..report.html import html_table
+
+        return (f"<p><b>Diagnosis</b> of {html.escape(self.label)}: N = {self.n_points}, "
+                f"NTK spectra {self.solver}, BatchNorm statistics {self.batchnorm}</p>"
+                + html_table(self.table()))
+
+    def plot(self, path: str | Path | None = None, *, ax: Any = None) -> Any:
+        """Plot the per-layer ranks (and the NTK block spectra).
+
+        Args:
+            path: also save the figure there (format from the suffix), atomically; None
+                saves nothing.
+            ax: a matplotlib ``Axes`` to draw into: the numerical ranks per dense layer of the
+                features ``[H_l, 1]`` and of the NTK blocks, as grouped bars. None: a new
+                figure of three panels (feature ranks; NTK block ranks with their trace
+                shares; the block spectra), built outside pyplot.
+
+        Returns:
+            The ``matplotlib.figure.Figure`` drawn on (the one holding ``ax`` when given).
+        """
         from .figures import plot_diagnosis
 
-        return plot_diagnosis(self, path)
+        return plot_diagnosis(self, path, ax=ax)
 
 
 def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:
