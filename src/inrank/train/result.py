@@ -69,3 +69,26 @@ class FitResult:
         d = asdict(self)
         d.pop("prediction")
         return d
+
+    def _summary(self) -> list[tuple[str, str]]:
+        """``(name, value)`` pairs that :meth:`__repr__` and :meth:`_repr_html_` show."""
+        ssim = "None" if self.ssim is None else f"{self.ssim:.4f}"
+        items = [("final_psnr", f"{self.final_psnr:.2f}"), ("best_psnr", f"{self.best_psnr:.2f}")]
+        if self.test_psnr is not None:
+            items.append(("test_psnr", f"{self.test_psnr:.2f}"))
+        return items + [("ssim", ssim), ("steps", str(self.steps)), ("lr", f"{self.lr:g}"),
+                        ("params", str(self.params)),
+                        ("seconds_per_step", f"{self.seconds_per_step:.3g}"),
+                        ("device", str(self.device)),
+                        ("history", f"[{len(self.history)} evaluations]")]
+
+    def __repr__(self) -> str:
+        """One line: final and best PSNR (dB), SSIM, the protocol and the history's length
+        (the history and the prediction themselves are attributes)."""
+        return "FitResult(" + ", ".join(f"{k}={v}" for k, v in self._summary()) + ")"
+
+    def _repr_html_(self) -> str:
+        """The notebook display: the same summary as a two-column table."""
+        from ..report.html import html_table
+
+        return html_table((["FitResult", ""], [[k, v] for k, v in self._summary()]))

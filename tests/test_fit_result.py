@@ -1,0 +1,42 @@
+"""FitResult's notebook displays: a short repr and an HTML table, not the whole history."""
+from __future__ import annotations
+
+import torch
+
+import inrank
+from inrank.train.result import FitResult
+
+
+def _result(evaluations: int = 1000, **extra) -> FitResult:
+    history = [{"step": i, "loss": 0.0123456, "lr": 1e-3, "psnr": 20.0 + i / 1000,
+                "train_seconds": i * 1e-3} for i in range(evaluations)]
+    fields = dict(history=history, final_psnr=31.4234, best_psnr=31.5012, ssim=0.91234,
+                  params=12345, seconds_per_step=8.51e-4, steps=evaluations, lr=3.16e-3,
+                  batch_size=None, device="cpu", seed=0, prediction=torch.zeros(4, 3))
+    return FitResult(**{**fields, **extra})
+
+
+def test_repr_is_short_and_names_the_numbers_that_matter():
+    text = repr(_result(1000))
+    assert len(text) < 300 and "\n" not in text and "0.0123456" not in text  # no history rows
+    assert text == ("FitResult(final_psnr=31.42, best_psnr=31.50, ssim=0.9123, steps=1000, "
+                    "lr=0.00316, params=12345, seconds_per_step=0.000851, device=cpu, "
+                    "history=[1000 evaluations])")
+    masked = repr(_result(3, test_psnr=27.126, ssim=None))
+    assert "test_psnr=27.13" in masked and "ssim=None" in masked
+
+
+def test_repr_html_is_a_small_table():
+    page = _result(1000)._repr_html_()
+    assert page.startswith("<table>") and page.count("<tr>") == 1 + 9 and len(page) < 1000
+    assert "<td>final_psnr</td><td>31.42</td>" in page
+    assert "<td>history</td><td>[1000 evaluations]</td>" in page
+
+
+def test_repr_of_a_real_fit():
+    sig = inrank.load_image(torch.rand(6, 6, 3))
+    res = inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1, seed=0), sig, steps=2,
+                     lr=1e-3, progress=False)
+    assert repr(res).startswith(f"FitResult(final_psnr={res.final_psnr:.2f}, ")
+    assert f"steps=2, lr=0.001, params={res.params}" in repr(res)
+    assert f"history=[{len(res.history)} evaluations])" in repr(res)
