@@ -17,6 +17,7 @@ from .errors import DivergedError, InputError, InputTypeError, InrankError, Miss
 from .metrics import psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
 from .report.mesh import extract_mesh
+from .runs import LoadedRun, load
 from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occupancy,
                       load_signal, mesh_occupancy, save_audio, signal_1d, subgrid_mask)
 from .train import FitResult, fit, fit_many, fit_models, occupancy_iou, predict
@@ -32,6 +33,8 @@ __all__ = [
     # training and metrics
     "FitResult", "fit", "predict", "fit_many", "fit_models", "psnr", "ssim", "snr",
     "occupancy_iou", "extract_mesh",
+    # saved runs
+    "load", "LoadedRun",
     # diagnosis
     "Diagnosis", "LayerDiagnosis", "diagnose", "LayerwiseNTK", "jacobian_ntk", "layerwise_ntk",
     # benchmarks

@@ -149,43 +149,27 @@ def run(args: Namespace, config: dict) -> int:
 
 
 def _trained_model(args: Namespace, signal):
-    """The model saved at ``args.model`` (a state_dict), rebuilt from the ``model.json`` beside
-    it (``inrank fit`` writes both; an older fit's ``config.json`` holds the same ``model``) or
-    from ``--preset``, ``--width`` and ``--depth``."""
-    import json
-
-    import torch
-
+    """The model saved at ``args.model`` (a state_dict, e.g. inrank fit's model.pt), rebuilt by
+    :func:`inrank.load` from the ``model.json`` beside it (an older fit's ``config.json`` holds
+    the same ``model``), else from ``--preset``, ``--width`` and ``--depth``; every way the
+    files can be wrong is one :class:`~inrank.errors.InputError`."""
     from ..errors import InputError
-    from ..nn.mlp import CoordinateMLP, MLPConfig
     from ..nn.registry import build
+    from ..runs import load, load_weights, run_record
 
     path = Path(args.model)
     if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {str(path)!r}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    saved = None
-    for beside in (path.with_name("model.json"), path.with_name("config.json")):
-        content = json.loads(beside.read_text()) if beside.is_file() else {}
-        if isinstance(content.get("model"), dict):
-            saved = content
-            break
-    if saved is not None:
-        model = CoordinateMLP(MLPConfig(**saved["model"]))
-        label = f"{saved.get('method', 'model')} (trained)"
+        raise InputError(f"model file not found: {str(path)!r}; give the model.pt that "
+                         "inrank fit writes")
+    if run_record(path.parent) is not None:
+        model = load(path).model
     elif args.preset is not None:
-        model = build(args.preset, signal.in_dim, signal.out_dim, width=args.width,
-                      depth=args.depth)
-        label = f"{args.preset} (trained)"
+        model = load_weights(build(args.preset, signal.in_dim, signal.out_dim, width=args.width,
+                                   depth=args.depth), path)
     else:
         raise InputError(f"no model.json beside {str(path)!r}: pass --preset NAME (and "
                          "--width/--depth if not the defaults) to rebuild the model")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise InputError(f"{str(path)!r} does not fit the rebuilt model ({str(exc).splitlines()[0]}); "
-                         "check --preset, --width and --depth") from None
     if model.config.in_dim != signal.in_dim:
         raise InputError(f"the model takes {model.config.in_dim}-D coordinates; diagnose it on "
                          "an image only when it was fitted to one")
-    return model, label
+    return model, f"{model.preset} (trained)"
