@@ -97,9 +97,16 @@ def _decode(path: Path, rawmode: str | None) -> np.ndarray:
 
     with Image.open(path) as im:
         if rawmode is not None:
-            im.tile = [type(t)(t[0], t[1], t[2], (rawmode, *t[3][1:])
-                               if isinstance(t[3], tuple) else rawmode) for t in im.tile]
+            im.tile = [_with_rawmode(t, rawmode) for t in im.tile]
         return np.asarray(im)
+
+
+def _with_rawmode(tile, rawmode: str):
+    """A Pillow tile ``(codec, extents, offset, args)`` (a plain tuple before Pillow 11, a
+    named tuple since) with its raw mode replaced."""
+    args = (rawmode, *tile[3][1:]) if isinstance(tile[3], tuple) else rawmode
+    fields = (tile[0], tile[1], tile[2], args)
+    return fields if type(tile) is tuple else type(tile)(*fields)
 
 
 def _tifffile(path: Path) -> np.ndarray:
