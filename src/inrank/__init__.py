@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .bench import SuiteResult, run_suite, suites
 from .diagnosis import Diagnosis, LayerDiagnosis, LayerwiseNTK, diagnose, jacobian_ntk, layerwise_ntk
-from .errors import DivergedError, InputError, InputTypeError, InrankError, MissingDependencyError
+from .errors import (DivergedError, InputError, InputTypeError, InrankError,
+                     MissingDependencyError, ResourceError)
 from .metrics import psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
 from .report.mesh import extract_mesh
@@ -40,6 +41,7 @@ __all__ = [
     # benchmarks
     "SuiteResult", "run_suite", "suites",
     # errors
-    "InrankError", "InputError", "InputTypeError", "DivergedError", "MissingDependencyError",
+    "InrankError", "InputError", "InputTypeError", "ResourceError", "DivergedError",
+    "MissingDependencyError",
     "__version__",
 ]

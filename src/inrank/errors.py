@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InrankError", "InputError", "InputTypeError", "DivergedError",
+__all__ = ["InrankError", "InputError", "InputTypeError", "ResourceError", "DivergedError",
            "MissingDependencyError"]
 
 
@@ -24,6 +24,12 @@ class InputError(InrankError, ValueError):
 
 class InputTypeError(InrankError, TypeError):
     """A public input has a wrong type; the message names the expected type."""
+
+
+class ResourceError(InputError):
+    """A request is too large for this machine's memory; raised before anything is allocated,
+    the message names the memory it would need, what is available and a setting that fits
+    (see :mod:`inrank.memory`)."""
 
 
 class DivergedError(InrankError, FloatingPointError):

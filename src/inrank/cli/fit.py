@@ -79,7 +79,8 @@ def run(args: Namespace, config: dict) -> int:
     from ..bench.tasks import task_loss, task_overrides
     from ..nn.registry import build, preset
     from ..report.figures import save_comparison, save_psnr_curves
-    from ..signals.load import load_signal
+    from .. import memory
+    from ..signals.load import load_signal, signal_kind
     from ..train.loop import fit
     from ..train.options import FitOptions
 
@@ -92,6 +93,8 @@ def run(args: Namespace, config: dict) -> int:
     FitOptions(**training).checked()
     dataclasses.replace(method.config, **picked(args, MODEL)).validate()
     validation.positive_int("resolution", args.resolution)
+    if signal_kind(args.source) == "occupancy":  # its grids, before the fit
+        memory.check_grid(args.resolution, scale=2)
 
     signal = load_signal(args.source, size=args.size, duration=args.duration,
                          n_points=args.n_points, seed=args.seed)

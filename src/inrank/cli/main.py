@@ -95,14 +95,41 @@ def build_parser(commands: Iterable[str] | None = None) -> CommandLine:
     return parser
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """What bad input raises: the library's own errors, files that are missing or unreadable,
-    and an out-of-memory request. Anything else is a bug and keeps its traceback."""
+def _user_message(exc: BaseException) -> str | None:
+    """The one line to print for an error bad input caused: the library's own errors, files
+    that are missing or unreadable, and running out of memory (the last resort behind
+    :mod:`inrank.memory`'s up-front estimates). None for anything else: a bug, which keeps its
+    traceback."""
     import torch
 
     from ..errors import InrankError
 
-    return (InrankError, OSError, torch.OutOfMemoryError)
+    if isinstance(exc, (InrankError, OSError)):
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else exc.__class__.__name__
+    allocator = isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or allocator:
+        return _out_of_memory(exc)
+    return None
+
+
+def _out_of_memory(exc: BaseException) -> str:
+    """``out of memory (what was asked); the fix`` from numpy's, torch's CPU allocator's or
+    CUDA's message."""
+    from ..memory import format_bytes
+
+    text = str(exc)
+    exact = re.search(r"allocate (\d+) bytes", text)  # torch's CPU allocator
+    rounded = re.search(r"allocate ([\d.]+) ?([KMGTPE]?i?B)", text)  # numpy, CUDA: 224. GiB
+    if exact:
+        detail = f"tried to allocate {format_bytes(int(exact.group(1)))}"
+    elif rounded:
+        detail = f"tried to allocate {rounded.group(1).rstrip('.')} {rounded.group(2)}"
+    else:
+        detail = (text.strip().splitlines() or [exc.__class__.__name__])[0]
+    detail = ("CUDA: " if "CUDA" in text else "") + detail
+    return (f"out of memory ({detail}); ask for less: a smaller size, width, resolution or "
+            "batch size, or fewer points")
 
 
 def _cli_wording(message: str, flags: frozenset[str]) -> str:
@@ -150,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("inrank: interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as exc:
-        if args.debug:
+    except Exception as exc:
+        msg = _user_message(exc)
+        if msg is None or args.debug:
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         print(f"inrank: error: {_cli_wording(msg, flags)}", file=sys.stderr)
         return 2
     finally:

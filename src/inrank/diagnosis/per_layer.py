@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import rank as _rank
-from .. import validation
+from .. import memory, validation
 from ..errors import InputError
 from .ntk import ntk_block, ntk_factors, select_layers
 from .operators import BlockOperator, compress_factor
@@ -57,6 +57,20 @@ def _dual_eigenvalues(g: torch.Tensor, h: torch.Tensor, chunk: int) -> torch.Ten
         J = (g[s:s + chunk, :, None] * h[s:s + chunk, None, :]).reshape(-1, q)  # (n, q)
         gram += J.T @ J
     return _rank.kernel_eigenvalues(gram)
+
+
+def _check_dense_memory(model: nn.Module, n: int, *, total: bool) -> None:
+    """Refuse a dense diagnosis of ``n`` points whose ``(N, N)`` float64 kernels cannot fit
+    (:func:`inrank.memory.check_dense_ntk`): needed when a block may exceed the dual Gram's
+    size (its factors' column product above :data:`DUAL_LIMIT` or at least N) or for the
+    whole kernel."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    c = linears[-1].out_features if linears else 1
+    duals = [c * m.out_features * (m.in_features + 1) for m in linears]  # at most these sizes
+    primal = any(q > DUAL_LIMIT or q >= n for q in duals)
+    if linears and (primal or total):
+        columns = sum(c * m.out_features + m.in_features + 1 for m in linears)
+        memory.check_dense_ntk(n, kernels=4 + int(total), factor_columns=columns)
 
 
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
@@ -109,6 +123,10 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         raise InputError(f"rtols must be numbers in (0, 1), got {rtols}")
     label = label or getattr(model, "preset", None) or type(model).__name__
     n = coords.shape[0]
+    validation.one_of("solver", solver, SOLVERS)
+    matrix_free = solver == "matrix-free" or (solver == "auto" and n > DENSE_LIMIT)
+    if ntk and not matrix_free:  # before any factor: the (N, N) kernels must fit
+        _check_dense_memory(model, n, total=total and layers_ntk is None)
     f = ntk_factors(model, coords, layers=None, batchnorm=batchnorm, chunk=chunk,
                     store_dtype=torch.float32 if n > DENSE_LIMIT else torch.float64)
 
@@ -128,8 +146,6 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     for k, layer in enumerate(layers if gradients else ()):
         Gf = f.G[k].reshape(n, -1).double()  # (N, c D_l)
         layer.gradients = _measures(_rank.gram_eigenvalues(Gf).sqrt(), max(Gf.shape), rtols)
-    validation.one_of("solver", solver, SOLVERS)
-    matrix_free = solver == "matrix-free" or (solver == "auto" and n > DENSE_LIMIT)
     diag.solver = "matrix-free" if matrix_free else "dense"
     if ntk:
         traces = [float(((G.reshape(n, -1).double() ** 2).sum(1) * (H.double() ** 2).sum(1)).sum())

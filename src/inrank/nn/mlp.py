@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .. import memory as _memory
 from .. import validation as _checks
 from . import init as inits
 from .activations import ACTIVATIONS, make_activation
@@ -124,6 +125,7 @@ class CoordinateMLP(nn.Module):
             enc_dim = self.encoding.out_dim
         else:
             self.encoding, enc_dim = nn.Identity(), cfg.in_dim
+        _memory.check_model(enc_dim, cfg.width, cfg.depth, cfg.out_dim)  # before allocating
         dims = [enc_dim] + [cfg.width] * cfg.depth + [cfg.out_dim]
         with torch.random.fork_rng(devices=[]):  # nn.Linear's own init must not touch global RNG
             self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
@@ -171,6 +173,10 @@ class CoordinateMLP(nn.Module):
         if coords.shape[-1] != self.config.in_dim:
             raise InputError(f"model expects coordinates (N, {self.config.in_dim}), "
                              f"got shape {tuple(coords.shape)}")
+        if self.training and coords.shape[0] < 2 and self.config.batchnorm != "none":
+            raise InputError(f"BatchNorm needs at least 2 points per batch in training mode, "
+                             f"got coordinates of shape {tuple(coords.shape)}; give more points "
+                             "(a larger signal or batch) or call model.eval()")
         h = self.encoding(coords)
         for lin, norm, act in zip(self.linears[:-1], self.norms, self.acts):
             h = act(norm(lin(h)))

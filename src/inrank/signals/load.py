@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import memory as _memory
+from .. import validation as _checks
+from ..errors import InputError
 from .signal import Signal, load_image
 
 __all__ = ["load_signal", "signal_kind"]
@@ -47,6 +50,11 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
         n_points: meshes: occupancy samples.
         seed: meshes: seeds the sampling.
     """
+    if not str(source).strip():
+        raise InputError("source is empty; give an image path or sample name, a sound file, a "
+                         "mesh file or a 1-D signal name")
+    if size is not None:
+        size = _checks.positive_int("size", size)
     kind = signal_kind(source)
     if kind == "audio":
         from .audio import load_audio
@@ -59,5 +67,7 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
     if kind == "1d":
         from .synthetic import signal_1d
 
-        return signal_1d(str(source), n_points=size or 512)
+        n = 512 if size is None else size
+        _memory.check_points(n, "1d", name="size")
+        return signal_1d(str(source), n_points=n)
     return load_image(source, size=size)

@@ -23,6 +23,7 @@ from types import ModuleType
 import numpy as np
 import torch
 
+from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import MissingDependencyError, InputError
 from .signal import Signal, grid_coords
@@ -171,6 +172,7 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, *, n_points: int = 5
         A ``kind="occupancy"`` signal, ``coords (N, 3)``, ``values (N, 1)`` in {0, 1}.
     """
     n = _checks.positive_int("n_points", n_points)
+    _memory.check_points(n, "occupancy", name="n_points")
     if not 0.0 <= near_fraction <= 1.0:
         raise InputError(f"near_fraction must be in [0, 1], got {near_fraction}")
     verts, norm = normalize_mesh(vertices, padding=padding)
@@ -211,6 +213,7 @@ def grid_occupancy(signal: Signal, resolution: int) -> np.ndarray:
     r = _checks.positive_int("resolution", resolution)
     key = f"grid_labels_{r}"
     if key not in signal.meta:
+        _memory.check_grid(r)
         if "vertices" not in signal.meta:
             raise InputError(f"signal {signal.name!r} has no mesh in meta; build it with "
                              "inrank.load_mesh_occupancy or mesh_occupancy")

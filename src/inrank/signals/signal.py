@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
 from ._pixels import array_pixels, read_file, unit_float
@@ -162,6 +163,7 @@ def load_image(source: str | Path | np.ndarray | torch.Tensor, *,
     elif arr.ndim == 3 and arr.shape[2] == 2:
         warnings.warn(f"{name}: alpha channel dropped (gray+alpha -> gray)", stacklevel=2)
         arr = arr[:, :, :1]
+    _memory.check_image(arr.shape[:2], arr.shape[2] if arr.ndim == 3 else 1, size)
     if size is not None:
         arr = _resize_short_side(arr, size)
     return Signal.from_image(arr, name=name)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError
 from .signal import Signal, grid_coords
@@ -27,7 +28,9 @@ def _signal(values: torch.Tensor, coords: torch.Tensor, name: str, **meta) -> Si
 
 def _t(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Coordinates ``(N, 1)`` in [-1, 1] and the same as float64 ``t = (x + 1) / 2`` in [0, 1]."""
-    coords = grid_coords((_checks.positive_int("n_points", n),))
+    n = _checks.positive_int("n_points", n)
+    _memory.check_points(n, "1d", name="n_points")
+    coords = grid_coords((n,))
     return coords, (coords[:, 0].double() + 1) / 2
 
 

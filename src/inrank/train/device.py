@@ -1,24 +1,47 @@
 """Where a fit runs and how much of it fits: the device, the memory budget and the batch."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import torch
 from torch import nn
 
 from ..errors import InputError
+from ..memory import available_bytes
 
 __all__ = ["resolve_device", "default_memory_budget", "bytes_per_point", "full_batch_or_minibatch"]
 
 
+#: Device types a fit runs on.
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; anything else is passed to ``torch.device``."""
+    """``"auto"`` -> CUDA if available, else CPU; ``"cpu"``, ``"cuda"``, ``"cuda:K"`` or
+    ``"mps"`` as ``torch.device``. Anything else, or a device this machine lacks, raises
+    ``ValueError`` naming the choices.
+
+    Examples:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in DEVICE_TYPES:
+        raise InputError(f"unknown device {str(device)!r}; use device='auto', 'cpu', 'cuda' or "
+                         "'cuda:K'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError("device 'mps' requested but MPS is not available; use device='cpu'")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("device 'cuda' requested but CUDA is not available; use device='cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"device {str(device)!r} requested but this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s); use cuda:0 .. "
+                         f"cuda:{torch.cuda.device_count() - 1}")
     return dev
 
 
@@ -29,15 +52,11 @@ def bytes_per_point(model: nn.Module) -> int:
 
 
 def default_memory_budget(device: torch.device) -> int:
-    """Bytes a full batch may use: 60% of free GPU memory, or half the free host memory."""
+    """Bytes a full batch may use: 60% of free GPU memory, or half the available host memory
+    (:func:`inrank.memory.available_bytes`)."""
     if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free * 0.6)
-    try:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        avail = 8 << 30
-    return int(avail * 0.5)
+        return int(available_bytes(device) * 0.6)
+    return int(available_bytes() * 0.5)
 
 
 def full_batch_or_minibatch(batch_size: int | None, n: int, per_point: int, budget: int) -> int | None:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import validation
+from .. import memory, validation
 from ..metrics import psnr, snr, ssim
 from ..signals.mesh import grid_occupancy
 from ..signals.signal import Signal, grid_coords
@@ -67,6 +67,7 @@ def image_ssim(signal: Signal, pred: torch.Tensor) -> float | None:
 def occupancy_logits(model: nn.Module, resolution: int = 64, *, chunk: int = 65536) -> np.ndarray:
     """The model's logits on the ``R^3`` cell centres of ``[-1, 1]^3``: ``(R, R, R)`` float32."""
     r = validation.positive_int("resolution", resolution)
+    memory.check_grid(r)
     dev = next(model.parameters()).device
     out = predict(model, grid_coords((r, r, r)).to(dev), chunk=chunk)  # (R^3, 1)
     return out[:, 0].float().cpu().numpy().reshape(r, r, r)
