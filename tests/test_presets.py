@@ -50,7 +50,7 @@ def test_siren_preset_follows_paper():
 def test_preset_registry_is_copied_and_errors_are_clear():
     p = inrank.preset("relu")
     p.config.width = 3
-    assert inrank.preset("relu").config.width == 256
+    assert inrank.preset("relu").config.width == inrank.nn.mlp.DEFAULT_WIDTH
     with pytest.raises(ValueError, match="unknown method 'nope'; choose one of: relu"):
         inrank.build("nope", 2, 3)
     with pytest.raises(ValueError, match="unknown option"):
@@ -75,3 +75,15 @@ def test_batchnorm_placement_and_encodings():
 def test_overrides_reach_the_config():
     m = inrank.build("siren", 1, 1, width=8, depth=1, omega0=3000.0)
     assert m.acts[0].omega0 == 3000.0 and m.config.in_dim == 1
+
+
+def test_one_default_width_everywhere():
+    """build, fit_many, MLPConfig, the CLI and the width the lrs were tuned at agree."""
+    import inspect
+
+    from inrank.nn.mlp import DEFAULT_WIDTH
+
+    assert inrank.MLPConfig().width == DEFAULT_WIDTH
+    for fn in (inrank.build, inrank.fit_many):
+        assert inspect.signature(fn).parameters["width"].default == DEFAULT_WIDTH
+    assert inrank.nn.registry.tuned_network()["width"] == DEFAULT_WIDTH

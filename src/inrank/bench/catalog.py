@@ -69,6 +69,9 @@ class Suite:
     """Images on which ``inrank tune`` chooses every lr and knob; never in ``images``."""
     tune_steps: int | None = None
     """Steps of a tuning run (default: ``steps``)."""
+    optimizers: tuple[str, ...] = ("adam",)
+    """Optimisers every method runs with (:data:`inrank.train.optimizers.OPTIMIZERS`), each at
+    its own tuned lr; with more than one, a method's label names it (``relu (muon)``)."""
 
 
 _SUITES: dict[str, Suite] = {s.name: s for s in [
@@ -165,20 +168,29 @@ def matched_width(method: str, width: int, depth: int, tolerance: float,
 
 def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
            lrs: dict[str, float] | None = None, images: Sequence[str] | None = None,
-           steps: int | None = None, seeds: Sequence[int] | None = None) -> list[Run]:
-    """Every run of suite ``s``, in a stable order (method, image, width, seed, lr).
+           steps: int | None = None, seeds: Sequence[int] | None = None,
+           muon_lrs: dict[str, float] | None = None) -> list[Run]:
+    """Every run of suite ``s``, in a stable order (optimiser, method, image, width, seed, lr).
 
     Args:
         s: the suite.
         overrides: per method, config overrides (a tuning run's knob values).
-        lrs: per method, the base lr instead of the registry's.
+        lrs: per method, the base (Adam) lr instead of the registry's.
         images, steps, seeds: replace the suite's (a tuning run: calibration images).
+        muon_lrs: per method, the base Muon lr instead of the registry's
+            (:meth:`inrank.Preset.lr_for`). With Muon the lr multipliers scale the Muon lr;
+            Adam's stays at the method's.
     """
+    from ..train.optimizers import optimizer_name
+
     report = s.report_image if s.report_image in s.images else s.images[0]
     images = tuple(images or s.images)
     runs = []
-    for method in methods_of(s):
+    for optimizer, method in [(o, m) for o in s.optimizers for m in methods_of(s)]:
+        optimizer_name(optimizer)  # a known name, else a clear error
+        label = method if len(s.optimizers) == 1 else f"{method} ({optimizer})"
         lr0 = (lrs or {}).get(method, preset(method).lr)
+        muon0 = (muon_lrs or {}).get(method, preset(method).lr_for("muon")["muon_lr"])
         over = overrides_tuple((overrides or {}).get(method, {}))
         method_seeds = tuple(seeds or s.seeds)
         if s.core_group is not None and method not in presets(s.core_group):
@@ -189,10 +201,14 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
                     method, width, s.depth, s.param_tolerance, over)
                 for seed in method_seeds:
                     for mult in s.lr_multipliers:
+                        muon = optimizer == "muon"
                         runs.append(Run(
-                            method=method, preset=method, overrides=over,
+                            method=label, preset=method, overrides=over,
                             signal=image, size=s.size, seed=seed, width=w, depth=s.depth,
-                            steps=steps or s.steps, lr=float(f"{lr0 * mult:.6g}"),
+                            steps=steps or s.steps,
+                            lr=float(f"{lr0 * (1.0 if muon else mult):.6g}"),
+                            optimizer=optimizer,
+                            muon_lr=float(f"{muon0 * mult:.6g}") if muon else None,
                             evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
                             keep_recon=s.task in ("image", "generalize") and image == report
                             and seed == method_seeds[0]))

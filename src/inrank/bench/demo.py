@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import files
 from ..diagnosis.inlet import inlet_rank
+from ..nn.mlp import DEFAULT_WIDTH
 from ..nn.registry import build, preset, presets
 from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
 from ..report.html import write_page
@@ -35,19 +36,21 @@ class DemoRow:
 
 
 def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, steps: int,
-                    width: int = 256, depth: int = 3, seed: int = 0,
-                    progress: bool = True, track_every: int | None = None) -> list[DemoRow]:
+                    width: int = DEFAULT_WIDTH, depth: int = 3, seed: int = 0,
+                    progress: bool = True, track_every: int | None = None,
+                    optimizer: str = "adam") -> list[DemoRow]:
     """Fit every method (default: the registry's ``demo`` group) to ``signal`` at its registry
-    learning rate; the inlet rank is measured at init, and with ``track_every`` the rank
-    dynamics during training (:func:`inrank.fit`'s ``track_every``)."""
+    learning rate for ``optimizer`` (:meth:`inrank.Preset.lr_for`); the inlet rank is measured
+    at init, and with ``track_every`` the rank dynamics during training (:func:`inrank.fit`'s
+    ``track_every``)."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
         model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
         model.eval()
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()
-        res = fit(model, signal, steps=steps, lr=preset(name).lr, seed=seed, progress=progress,
-                  track_every=track_every)
+        res = fit(model, signal, steps=steps, seed=seed, progress=progress,
+                  track_every=track_every, optimizer=optimizer, **preset(name).lr_for(optimizer))
         rows.append(DemoRow(name, res.final_psnr, res.ssim or float("nan"), res.seconds_per_step,
                             r_exact, r_num, width, res.history, signal.to_image(res.prediction),
                             res.track))

@@ -29,7 +29,8 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,
-                run.steps, run.lr, run.evals, run.offgrid, run.precision)].append(run)
+                run.steps, run.lr, run.evals, run.offgrid, run.precision, run.optimizer,
+                run.muon_lr)].append(run)
     for group in groups.values():
         if len(group) == 1:
             yield execute_run(group[0], options)
@@ -51,7 +52,8 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                                      lr=run0.lr, seed=run0.seed, device=options.device,
                                      eval_every=max(1, run0.steps // run0.evals),
                                      progress=options.progress, train_mask=masks,
-                                     precision=run0.precision, **extra[0])
+                                     precision=run0.precision, optimizer=run0.optimizer,
+                                     muon_lr=run0.muon_lr, **extra[0])
             except DivergedError:
                 for i in idx:
                     yield execute_run(group[i], options)

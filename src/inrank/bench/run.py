@@ -73,6 +73,11 @@ class Run:
     """Also evaluate at twice the image size (``offgrid_psnr``, ``offgrid_ssim``)."""
     precision: str = "float32"
     """The forward pass's autocast dtype (:data:`inrank.train.precision.PRECISIONS`)."""
+    optimizer: str = "adam"
+    """``"adam"`` or ``"muon"`` (:data:`inrank.train.optimizers.OPTIMIZERS`; ``lr`` is then
+    Adam's, on the tensors Muon does not train)."""
+    muon_lr: float | None = None
+    """Muon's learning rate (``optimizer="muon"`` only)."""
 
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
@@ -93,7 +98,9 @@ class Run:
             "steps": self.steps, "lr": self.lr, "evals": self.evals,
             **({"task": self.task} if self.task != "image" else {}),
             **({"offgrid": True} if self.offgrid else {}),
-            **({"precision": self.precision} if self.precision != "float32" else {})}))
+            **({"precision": self.precision} if self.precision != "float32" else {}),
+            **({"optimizer": self.optimizer, "muon_lr": self.muon_lr}
+               if self.optimizer != "adam" else {})}))
 
     @property
     def id(self) -> str:
@@ -254,7 +261,8 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     try:
         result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
                      device=options.device, eval_every=max(1, run.steps // run.evals),
-                     progress=options.progress, precision=run.precision, **extra)
+                     progress=options.progress, precision=run.precision,
+                     optimizer=run.optimizer, muon_lr=run.muon_lr, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
     return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0,

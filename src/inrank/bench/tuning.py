@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .. import files
 
-__all__ = ["best_lrs", "write_tuned", "tune_suite", "TuneResult", "LR_GRID"]
+__all__ = ["best_lrs", "write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID",
+           "merge_tuned", "read_tuned"]
 
 
 def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
@@ -35,17 +36,23 @@ def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
     return {"lr": best, "edge": edge, "protocol": protocol, "grid": grid}
 
 
-def write_tuned(best: dict, path: str | Path) -> Path:
+def write_tuned(best: dict, path: str | Path, *, replace: bool = False) -> Path:
     """Write :func:`best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
-    {method: {"lr", "grid", "edge", "reason"}}}``; the registry reads it from
+    {method: {"lr", "grid", "edge", "reason"}}}``, merged into what ``path`` holds (other
+    methods kept, :func:`merge_tuned`) unless ``replace``; the registry reads it from
     :data:`inrank.nn.registry.TUNED_PATH`."""
     methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": m in best["edge"],
                    "reason": "best mean final PSNR of the sweep"} for m, lr in best["lr"].items()}
-    return files.write_json(path, {"protocol": best["protocol"], "methods": methods})
+    return _write_merged(Path(path), {"protocol": best["protocol"], "methods": methods},
+                         replace=replace)
 
 
 #: The learning-rate grid a tuning run starts from: half-decades from 1e-5 to 1e-2.
 LR_GRID = tuple(float(f"{10 ** (e / 2):.3g}") for e in range(-10, -3))
+#: Muon's lr grid: half-decades from 1e-4 to 0.1 (Muon's orthogonal update at Adam's RMS is
+#: larger per step than Adam's, which shrinks near a minimum; McGinnis et al. 2025 train INRs
+#: at 1e-2 to 1e-1).
+MUON_LR_GRID = tuple(float(f"{10 ** (e / 2):.3g}") for e in range(-8, -1))
 
 
 @dataclass
@@ -77,16 +84,21 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
                out: str | Path | None = None, executor: str = "local",
                data: str | Path | None = None, device: str = "auto", progress: bool = True,
                jobs: int = 2, max_extensions: int = 3, save: str | Path | None = None,
-               images: Sequence[str] | None = None, steps: int | None = None) -> TuneResult:
+               images: Sequence[str] | None = None, steps: int | None = None,
+               optimizer: str = "adam", replace_saved: bool = False) -> TuneResult:
     """Choose every method's lr and knob on suite ``name``'s calibration images (resumable).
 
-    For each method, on every calibration image (seed 0, the suite's protocol at
-    ``tune_steps``): (1) the lr on :data:`LR_GRID` (7 half-decades, 1e-5 to 1e-2) at the
-    method's default knob, by the mean final fit PSNR, the grid extended by a half-decade while
-    the best lr sits on an edge (at most ``max_extensions`` times; still on an edge is flagged);
-    (2) the knob (:attr:`inrank.Preset.knob`, e.g. PE octaves, SIREN omega0) on its grid at
-    that lr, by the mean off-grid PSNR at 2x (fit PSNR rewards aliasing). The test images of
-    the suite are never used.
+    With ``optimizer="adam"``, for each method, on every calibration image (seed 0, the suite's
+    protocol at ``tune_steps``): (1) the lr on :data:`LR_GRID` (7 half-decades, 1e-5 to 1e-2) at
+    the method's default knob, by the mean final fit PSNR, the grid extended by a half-decade
+    while the best lr sits on an edge (at most ``max_extensions`` times; still on an edge is
+    flagged); (2) the knob (:attr:`inrank.Preset.knob`, e.g. PE octaves, SIREN omega0) on its
+    grid at that lr, by the mean off-grid PSNR at 2x (fit PSNR rewards aliasing).
+
+    With ``optimizer="muon"``: Muon's lr on :data:`MUON_LR_GRID` (7 half-decades, 1e-4 to 0.1,
+    extended the same way), by the mean final fit PSNR, with Adam at each method's tuned lr on
+    the first and last layers and biases and the method's tuned knob; stored as the method's
+    ``"muon"`` entry. The test images of the suite are never used.
 
     Args:
         name: a suite with ``calibration`` images (e.g. ``"table1"``).
@@ -95,8 +107,11 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
         executor, data, device, progress, jobs: as :func:`inrank.bench.run_suite`.
         max_extensions: how often an lr grid may grow past an edge.
         save: also write the tuned values there (``src/inrank/nn/tuned.json`` is the file the
-            registry reads).
+            registry reads), merged into what the file holds: other methods and the other
+            optimiser's entries are kept (:func:`merge_tuned`).
         images, steps: replace the calibration images or the tuning steps (smoke tests).
+        optimizer: the optimiser whose lr is tuned (``"adam"`` also tunes the knobs).
+        replace_saved: write ``save`` anew with only this call's methods instead of merging.
 
     Returns:
         A :class:`TuneResult`.
@@ -113,6 +128,8 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
     s = suite(name)
     if methods is not None:
         s = replace(s, methods=tuple(dict.fromkeys(methods)))
+    validation.one_of("optimizer", optimizer, ("adam", "muon"))
+    s = replace(s, optimizers=(optimizer,))
     calibration = tuple(images or s.calibration)
     if not calibration:
         raise InputError(f"suite {name!r} names no calibration images; tune a suite that has them")
@@ -120,7 +137,7 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
     if leak:
         raise InputError(f"calibration images {sorted(leak)} are test images of {name!r}; "
                          "choose images in no reported table")
-    steps = validation.positive_int("steps", steps or s.tune_steps or s.steps)
+    steps = validation.positive_int("steps", s.tune_steps or s.steps if steps is None else steps)
     out = Path(out or Path("inrank-out/tune") / name)
     options = ExecOptions(data=data_dir(data) if data is not None else None, device=device,
                           progress=progress, jobs=validation.positive_int("jobs", jobs))
@@ -136,9 +153,9 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
         p = preset(m)
         return {} if p.knob is None else knob_overrides(p.knob, defaults[m] if value is None else value)
 
-    def runs_for(lrs: dict[str, float], overrides: dict[str, dict]):
+    def runs_for(lrs: dict[str, float], overrides: dict[str, dict], muon_lrs=None):
         return expand(s, lrs=lrs, overrides={m: overrides.get(m, knob(m)) for m in names},
-                      images=calibration, steps=steps, seeds=(0,))
+                      images=calibration, steps=steps, seeds=(0,), muon_lrs=muon_lrs)
 
     def execute(runs) -> list[dict]:
         records = load_records(out, runs)
@@ -149,32 +166,31 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
                                    label=f"tune {name}"))
         return [records[r.id] for r in runs]
 
-    def mean_of(records: list[dict], key: str) -> float:
-        vals = [r["metrics"].get(key) if r["status"] == "ok" else None for r in records]
-        vals = [v if v is not None and math.isfinite(v) else -math.inf for v in vals]
-        return sum(vals) / len(vals)
+    if optimizer == "muon":  # Adam's lr and the knob as tuned; Muon's lr searched
+        fixed = {m: preset(m).lr for m in names}
+        tuned_knobs = {m: knob(m, knob_value(preset(m))) for m in names}
+        grids, scores = _search_grid(
+            names, MUON_LR_GRID, lambda m, v: [r for r in runs_for(fixed, tuned_knobs, {m: v})
+                                               if r.method == m], execute, max_extensions)
+        tuned = {}
+        for m in names:
+            best = max(grids[m], key=lambda v: scores[m][v])
+            tuned[m] = {"muon": {
+                "muon_lr": best, "lr": fixed[m], "config": preset(m).tuned.get("config", {}),
+                "grid": {"muon_lr": {f"{v:g}": (x if math.isfinite(x) else None)
+                                     for v, x in sorted(scores[m].items())}},
+                "edge": {"muon_lr": _extend(grids[m], best) is not None},
+                "criterion": {"muon_lr": "mean final fit PSNR"},
+                "calibration": list(calibration), "steps": steps, "suite": name,
+                "muon_lr_grid": list(MUON_LR_GRID), "max_extensions": max_extensions}}
+        protocol = {"suite": asdict(s), "calibration": list(calibration), "steps": steps,
+                    "lr_grid": list(MUON_LR_GRID), "max_extensions": max_extensions}
+        return _finish(tuned, protocol, out, save, replace_saved, len(ran_ids), len(found_ids))
 
     # (1) learning rates, all methods together, the grids extended where needed
-    grids = {m: list(LR_GRID) for m in names}
-    scores: dict[str, dict[float, float]] = {m: {} for m in names}
-    extensions = {m: 0 for m in names}
-    todo = set(names)
-    while todo:
-        runs = [r for lr in sorted({lr for m in todo for lr in grids[m]})
-                for r in runs_for({m: lr for m in todo if lr in grids[m]}, {})
-                if r.method in todo and r.lr == lr]
-        recs = execute(runs)
-        for m in list(todo):
-            for lr in grids[m]:
-                scores[m][lr] = mean_of([rec for rec, run in zip(recs, runs)
-                                         if run.method == m and run.lr == lr], "final_psnr")
-            best = max(grids[m], key=lambda lr: scores[m][lr])
-            beyond = _extend(grids[m], best)
-            if beyond is None or extensions[m] >= max_extensions:
-                todo.discard(m)
-            else:
-                grids[m] = sorted(grids[m] + [beyond])
-                extensions[m] += 1
+    grids, scores = _search_grid(
+        names, LR_GRID, lambda m, lr: [r for r in runs_for({m: lr}, {}) if r.method == m],
+        execute, max_extensions)
     best_lr = {m: max(grids[m], key=lambda lr: scores[m][lr]) for m in names}
 
     # (2) knobs, at each method's best lr, by off-grid PSNR
@@ -191,8 +207,8 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
             runs = [r for v in values for r in runs_for({m: best_lr[m]}, {m: knob(m, v)})
                     if r.method == m]
             recs = execute(runs)
-            per = {v: mean_of([rec for rec, run in zip(recs, runs)
-                               if run.overrides == _tuple(knob(m, v))], "offgrid_psnr")
+            per = {v: _mean_of([rec for rec, run in zip(recs, runs)
+                                if run.overrides == _tuple(knob(m, v))], "offgrid_psnr")
                    for v in values}
             best = max(values, key=lambda v: per[v])
             ordered = sorted(values)
@@ -201,13 +217,110 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
                                      for v in ordered}
             entry["edge"]["knob"] = best in (ordered[0], ordered[-1])
         tuned[m] = entry
-    payload = {"protocol": {"suite": asdict(s), "calibration": list(calibration), "steps": steps,
-                            "lr_grid": list(LR_GRID), "max_extensions": max_extensions},
-               "methods": tuned}
-    path = files.write_json(out / "tuned.json", payload)
+    protocol = {"suite": asdict(s), "calibration": list(calibration), "steps": steps,
+                "lr_grid": list(LR_GRID), "max_extensions": max_extensions}
+    return _finish(tuned, protocol, out, save, replace_saved, len(ran_ids), len(found_ids))
+
+
+def _mean_of(records: list[dict], key: str) -> float:
+    """The mean of ``metrics[key]`` over records (a diverged or missing value counts -inf)."""
+    vals = [r["metrics"].get(key) if r["status"] == "ok" else None for r in records]
+    vals = [v if v is not None and math.isfinite(v) else -math.inf for v in vals]
+    return sum(vals) / len(vals)
+
+
+def _search_grid(names: Sequence[str], grid0: Sequence[float], runs_of, execute,
+                 max_extensions: int) -> tuple[dict, dict]:
+    """Every method's best value on ``grid0`` by mean final fit PSNR over its runs
+    (``runs_of(method, value)``), each grid extended by a half-decade while its best sits on
+    an edge (at most ``max_extensions`` times). All pending runs of a round execute together.
+
+    Returns:
+        ``(grids, scores)``: per method the values tried and ``{value: mean PSNR}``.
+    """
+    grids = {m: list(grid0) for m in names}
+    scores: dict[str, dict[float, float]] = {m: {} for m in names}
+    extensions = {m: 0 for m in names}
+    todo = set(names)
+    while todo:
+        pairs = [(m, v) for m in names if m in todo for v in grids[m]]
+        runs_by = {pair: runs_of(*pair) for pair in pairs}
+        runs = [r for pair in pairs for r in runs_by[pair]]
+        by_id = dict(zip([r.id for r in runs], execute(runs)))
+        for m, v in pairs:
+            scores[m][v] = _mean_of([by_id[r.id] for r in runs_by[(m, v)]], "final_psnr")
+        for m in list(todo):
+            best = max(grids[m], key=lambda v: scores[m][v])
+            beyond = _extend(grids[m], best)
+            if beyond is None or extensions[m] >= max_extensions:
+                todo.discard(m)
+            else:
+                grids[m] = sorted(grids[m] + [beyond])
+                extensions[m] += 1
+    return grids, scores
+
+
+def merge_tuned(old: dict, new: dict) -> dict:
+    """``new`` tuned values laid over ``old`` (both in the registry's format): methods that
+    ``new`` does not name keep their entries, and a method's Adam fields and its ``"muon"``
+    entry are replaced only by a tuning of that optimiser.
+
+    Examples:
+        >>> old = {"protocol": {"steps": 5}, "methods": {"a": {"lr": 1.0}, "b": {"lr": 2.0}}}
+        >>> merge_tuned(old, {"protocol": {}, "methods": {"a": {"muon": {"muon_lr": 3.0}}}})["methods"]
+        {'a': {'lr': 1.0, 'muon': {'muon_lr': 3.0}}, 'b': {'lr': 2.0}}
+    """
+    methods = {m: dict(v) for m, v in old.get("methods", {}).items()}
+    for m, entry in new.get("methods", {}).items():
+        merged = methods.setdefault(m, {})
+        if set(entry) == {"muon"}:        # a Muon tuning: the Adam fields stay
+            merged["muon"] = entry["muon"]
+        else:                             # an Adam tuning: the Muon entry stays
+            muon = merged.get("muon")
+            merged.clear()
+            merged.update(entry)
+            if muon is not None and "muon" not in entry:
+                merged["muon"] = muon
+    adam_tuning = any(set(e) != {"muon"} for e in new.get("methods", {}).values())
+    protocol = new.get("protocol") if adam_tuning or not old.get("protocol") else old["protocol"]
+    return {"protocol": protocol, "methods": methods}
+
+
+def _finish(tuned: dict, protocol: dict, out: Path, save, replace_saved: bool, ran: int,
+            found: int) -> TuneResult:
+    """Write ``out/tuned.json`` (this call's values merged over earlier calls' in ``out``) and,
+    with ``save``, the same merge into that file (or ``save`` anew with ``replace_saved``)."""
+    payload = {"protocol": protocol, "methods": tuned}
+    path = _write_merged(out / "tuned.json", payload, replace=False)
     if save is not None:
-        path = files.write_json(save, payload)
-    return TuneResult(tuned, path, len(ran_ids), len(found_ids))
+        path = _write_merged(Path(save), payload, replace=replace_saved)
+    return TuneResult(tuned, path, ran, found)
+
+
+def _write_merged(path: Path, payload: dict, *, replace: bool) -> Path:
+    if not replace and path.is_file():
+        payload = merge_tuned(read_tuned(path), payload)
+    return files.write_json(path, payload)
+
+
+def read_tuned(path: str | Path) -> dict:
+    """Read a tuned-values file, refusing one that is not in the registry's format with one
+    line naming the file and the fix."""
+    import json
+
+    from ..errors import InputError
+
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read tuned values {str(path)!r} ({exc.__class__.__name__}); "
+                         "restore it (git checkout) or delete it") from None
+    methods = payload.get("methods") if isinstance(payload, dict) else None
+    if not isinstance(methods, dict) or not all(isinstance(v, dict) for v in methods.values()):
+        raise InputError(f"{str(path)!r} is not an inrank tuned-values file (it needs "
+                         "{'protocol': ..., 'methods': {METHOD: {...}}}); restore or delete it")
+    return payload
 
 
 def _tuple(overrides: dict) -> tuple:

@@ -17,7 +17,8 @@ __all__ = ["add_arguments", "run", "command", "SUITE"]
 
 #: :func:`inrank.run_suite`'s options (``name`` is the positional ``suite``).
 SUITE = ("methods", "images", "steps", "seeds", "widths", "size", "lr_multipliers", "executor",
-         "jobs", "address", "precision", "data", "device", "report_image", "progress", "plots")
+         "jobs", "address", "precision", "optimizers", "data", "device", "report_image",
+         "progress", "plots")
 
 
 def command(*, threads: int | None = None, save_tuned: Path | None = None) -> None:
@@ -45,6 +46,8 @@ def add_arguments(p: Parser) -> None:
                       "steps": "Adam steps per run; null: the suite's",
                       "seeds": "seeds; null: the suite's",
                       "widths": "widths; null: the suite's",
+                      "optimizers": "optimisers (adam, muon), each method at its tuned lr "
+                                    "for each; null: the suite's",
                       "size": "short side in px; null: the suite's",
                       "lr_multipliers": "lr grid as multiples of each method's base lr "
                                         "(null: the suite's; lr-sweep: 0.333 1 3)",

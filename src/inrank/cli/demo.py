@@ -18,7 +18,7 @@ __all__ = ["add_arguments", "run", "command", "MODEL", "TRAINING"]
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options (every method trains at its preset's lr).
-TRAINING = ("steps", "seed", "track_every", "progress")
+TRAINING = ("steps", "seed", "optimizer", "track_every", "progress")
 
 
 def command(*, image: str = "astronaut", out: str | Path = "inrank-out/demo") -> None:
@@ -35,6 +35,7 @@ def add_arguments(p: Parser) -> None:
     from ..nn.mlp import MLPConfig
     from ..nn.registry import presets, tuned_network
     from ..signals.signal import load_image
+    from ..train.optimizers import OPTIMIZERS
     from ..train.options import FitOptions
 
     net = tuned_network()  # where the registry's lrs were chosen
@@ -47,8 +48,9 @@ def add_arguments(p: Parser) -> None:
                 help={"width": "units per hidden layer (default: the width the registry's lrs "
                                "were tuned at)"})
     add_options(p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
-                defaults={"steps": net["steps"]},
-                help={"steps": "Adam steps per method, each at its preset's lr",
+                defaults={"steps": net["steps"]}, choices={"optimizer": OPTIMIZERS},
+                help={"steps": "steps per method, each at its preset's lr",
+                      "optimizer": "adam, or muon (hidden dense weights; Adam on the rest)",
                       "seed": "seeds the init and the batch order",
                       "track_every": "rank dynamics every this many steps; null: steps / 5"})
     add_options(p, command, ["out"])
@@ -70,16 +72,17 @@ def run(args: Namespace, config: dict) -> int:
         training["track_every"] = max(1, args.steps // 5)
     for m in methods:  # every option is checked by the library before any work
         p = preset(m)
-        FitOptions(lr=p.lr, **training).checked()
+        FitOptions(**p.lr_for(args.optimizer), **training).checked()
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
     signal = load_image(args.image, size=args.size)
     _io.write_json(out / "config.json", config)
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "
-          f"{args.width} MLP, {args.steps} full-batch Adam steps per method", file=sys.stderr)
+          f"{args.width} MLP, {args.steps} full-batch {args.optimizer} steps per method",
+          file=sys.stderr)
     rows = compare_methods(signal, methods, **picked(args, MODEL), **training)
     table = demo_markdown(rows)
     note = (f"{signal.name} at {signal.shape[1]}x{signal.shape[0]}, {args.depth} hidden x "
-            f"{args.width}, {args.steps} Adam steps at each preset's lr, seed {args.seed}. "
+            f"{args.width}, {args.steps} {args.optimizer} steps at each preset's lr, seed {args.seed}. "
             "Ranks are of the first hidden layer's features with a ones column, at init.")
     _io.write_text(out / "results.md", table + "\n")
     page = write_demo_html(rows, signal, out, note=note)

@@ -21,18 +21,22 @@ SIGNAL = ("source", "size", "duration", "n_points")
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options; the method's preset gives the other fields.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
-TRAINING = ("steps", "lr", "schedule", "batch_size", "seed", "device", "precision",
-            "track_every", "checkpoint_every", "compile", "progress")
+TRAINING = ("steps", "lr", "optimizer", "muon_lr", "schedule", "batch_size", "seed", "device",
+            "precision", "track_every", "checkpoint_every", "compile", "progress")
+#: ``--log``: also log every evaluation to ``OUT/log.csv`` or ``OUT/tensorboard/``.
+LOGS = ("none", "csv", "tensorboard")
 
 
 def command(*, method: str = "relu+rei", resolution: int = 64,
-            out: str | Path = "inrank-out/fit") -> None:
+            out: str | Path = "inrank-out/fit", log: str = "none") -> None:
     """The options of ``inrank fit`` that no library object holds.
 
     Args:
         method: the method preset (``inrank.presets()``).
         resolution: mesh: the IoU grid R^3; marching cubes on (2R)^3.
         out: output folder.
+        log: also log every evaluation: ``csv`` (OUT/log.csv) or ``tensorboard``
+            (OUT/tensorboard/, needs inrank[tensorboard]).
     """
 
 
@@ -40,6 +44,7 @@ def add_arguments(p: Parser) -> None:
     from ..nn.mlp import MLPConfig
     from ..nn.registry import presets, tuned_network
     from ..signals.load import load_signal
+    from ..train.optimizers import OPTIMIZERS
     from ..train.options import SCHEDULES, FitOptions
     from ..train.precision import PRECISIONS
 
@@ -54,9 +59,12 @@ def add_arguments(p: Parser) -> None:
                                "were tuned at; a wider network may need a lower --lr)"})
     add_options(
         p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
-        defaults={"steps": 1000, "lr": None},
-        choices={"schedule": SCHEDULES, "precision": PRECISIONS},
+        defaults={"steps": net["steps"], "lr": None},
+        choices={"schedule": SCHEDULES, "precision": PRECISIONS, "optimizer": OPTIMIZERS},
         help={"lr": "Adam learning rate; null: the method's, inrank.preset(METHOD).lr",
+              "optimizer": "adam, or muon: Muon on the hidden dense weights, Adam on the rest",
+              "muon_lr": "Muon's learning rate; null: the method's tuned one "
+                         "(inrank.preset(METHOD).lr_for('muon'))",
               "schedule": "learning-rate schedule: none, cosine (to 0 over the run) or "
                           "exponential (10x decay over the run)",
               "precision": "forward-pass autocast dtype; bf16/fp16 end with a float32 "
@@ -66,7 +74,7 @@ def add_arguments(p: Parser) -> None:
                                   "command resumes"})
     add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
         "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
-    add_options(p, command, ["resolution", "out"])
+    add_options(p, command, ["resolution", "out", "log"], choices={"log": LOGS})
 
 
 def run(args: Namespace, config: dict) -> int:
@@ -87,12 +95,16 @@ def run(args: Namespace, config: dict) -> int:
     out: Path = Path(args.out)
     method = preset(args.method)
     training = picked(args, TRAINING)
-    training["lr"] = method.lr if args.lr is None else args.lr
+    lrs = method.lr_for(args.optimizer)
+    training["lr"] = lrs["lr"] if args.lr is None else args.lr
+    if args.optimizer == "muon" and args.muon_lr is None:
+        training["muon_lr"] = lrs["muon_lr"]
     training["checkpoint"] = out / "checkpoint.pt" if args.checkpoint_every is not None else None
     # every option is checked by the library before any work
     FitOptions(**training).checked()
     dataclasses.replace(method.config, **picked(args, MODEL)).validate()
     validation.positive_int("resolution", args.resolution)
+    validation.one_of("log", args.log, LOGS)
     if signal_kind(args.source) == "occupancy":  # its grids, before the fit
         memory.check_grid(args.resolution, scale=2)
 
@@ -105,7 +117,12 @@ def run(args: Namespace, config: dict) -> int:
     _io.write_json(out / "model.json", {"method": args.method, "signal": signal.name,
                                         "kind": signal.kind, "shape": list(signal.shape),
                                         "overrides": overrides, "model": model.config.to_dict()})
-    result = fit(model, signal, loss=task_loss(signal), **training)
+    print(_start_line(args, signal, model, training), file=sys.stderr)
+    result = fit(model, signal, loss=task_loss(signal), callbacks=_loggers(args.log, out),
+                 **training)
+    if result.resumed_from is not None:
+        print(f"resumed from {training['checkpoint']} at step {result.resumed_from} (same "
+              "method, config, signal and protocol)", file=sys.stderr)
     _print_precision(result)
     if result.track:
         from ..report.figures import save_rank_dynamics
@@ -127,6 +144,36 @@ def run(args: Namespace, config: dict) -> int:
           f"PSNR {result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM {result.ssim:.4f}, "
           f"{result.seconds_per_step * 1e3:.1f} ms/step -> {out}/", file=sys.stdout)
     return 0
+
+
+def _start_line(args: Namespace, signal, model, training: dict) -> str:
+    """What is about to run, and the least time it can take here (its FLOPs over this
+    machine's matrix-product rate), so a long request is never silent."""
+    from ..train.flops import gemm_rate, step_flops
+
+    flops = step_flops(model, len(signal)) * training["steps"]
+    floor = flops / gemm_rate(size=512, repeats=3)
+    lr = f"lr {training['lr']:g}" + (f", muon_lr {training['muon_lr']:g}"
+                                     if training.get("muon_lr") else "")
+    shape = "x".join(map(str, signal.shape))
+    hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
+    return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
+            f"{model.config.depth} x {model.config.width} MLP, {training['steps']} "
+            f"{training['optimizer']} steps at {lr}; at least {_duration(floor)} here{hint}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _loggers(log: str, out: Path) -> list:
+    from ..train.callbacks import CSVLogger, TensorBoardLogger
+
+    if log == "csv":
+        return [CSVLogger(out / "log.csv")]
+    if log == "tensorboard":
+        return [TensorBoardLogger(out / "tensorboard")]
+    return []
 
 
 def _print_precision(result) -> None:

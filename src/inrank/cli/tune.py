@@ -19,7 +19,7 @@ __all__ = ["add_arguments", "run", "TUNING"]
 #: ``save`` the option ``save_tuned``).
 TUNING = {"methods": "methods", "images": "images", "steps": "steps", "save_tuned": "save",
           "executor": "executor", "jobs": "jobs", "data": "data", "device": "device",
-          "progress": "progress"}
+          "progress": "progress", "optimizer": "optimizer", "replace_tuned": "replace_saved"}
 
 
 def add_arguments(p: Parser) -> None:
@@ -29,8 +29,13 @@ def add_arguments(p: Parser) -> None:
     tunable = [n for n in suites() if suite(n).calibration]
     add_options(p, tune_suite, {"suite": "name"}, positional=["suite"],
                 choices={"suite": tunable}, help={"suite": ", ".join(tunable)})
-    add_options(p, tune_suite, TUNING, choices={"executor": executors()},
+    add_options(p, tune_suite, TUNING, choices={"executor": executors(),
+                                                "optimizer": ("adam", "muon")},
                 help={"methods": "methods to tune; null: the suite's",
+                      "optimizer": "adam: every lr and knob; muon: Muon's lr (Adam's lr and "
+                                   "the knob as tuned)",
+                      "replace_tuned": "write --save-tuned anew with only these methods "
+                                       "(default: merge into it)",
                       "images": "calibration images (never the suite's test images); "
                                 "null: the suite's",
                       "steps": "steps per tuning run; null: the suite's",
@@ -51,10 +56,13 @@ def run(args: Namespace, config: dict) -> int:
     res = tune_suite(args.suite, **options, out=out)
     rows = []
     for method, t in res.tuned.items():
+        t = t.get("muon", t)
         knob = ", ".join(f"{k}={v:g}" for k, v in t["config"].items()) or "-"
         edges = [k for k, v in t["edge"].items() if v]
-        rows.append([method, f"{t['lr']:g}", knob, ", ".join(edges) or "-"])
-    print(markdown_table(["method", "lr", "knob", "at a grid edge"], rows))
+        muon = [f"{t['muon_lr']:g}"] if args.optimizer == "muon" else []
+        rows.append([method, f"{t['lr']:g}", *muon, knob, ", ".join(edges) or "-"])
+    head = ["method", "lr"] + (["muon_lr"] if args.optimizer == "muon" else [])
+    print(markdown_table(head + ["knob", "at a grid edge"], rows))
     print(f"inrank tune {args.suite}: {res.ran} run(s) done, {res.skipped} already finished "
           f"-> {res.path}", file=sys.stderr)
     return 0

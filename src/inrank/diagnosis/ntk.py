@@ -36,6 +36,7 @@ from torch import nn
 
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
+from ..nn.layers import dense_layers  # re-exported: the one walk over a model's dense layers
 
 __all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
            "jacobian_ntk", "ntk_block", "select_layers", "frozen_copy", "no_tf32", "OUTPUTS",
@@ -144,41 +145,6 @@ def frozen_copy(model: nn.Module, coords: torch.Tensor, batchnorm: str,
             n.track_running_stats = True
             n.running_mean, n.running_var = (s.clone() for s in stats[n])
     return m.eval(), x
-
-
-def dense_layers(model: nn.Module, coords: torch.Tensor) -> list[tuple[str, nn.Linear]]:
-    """The ``nn.Linear`` modules of ``model`` in the order a forward pass on ``coords`` calls
-    them, with their module names. Layers never called are left out; a layer called more than
-    once (shared weights) raises ``ValueError``.
-
-    Args:
-        model: any ``nn.Module`` mapping ``(N, d)`` to ``(N, c)``.
-        coords: ``(N, d)``; only the first two rows are run (in eval mode).
-
-    Examples:
-        >>> import inrank
-        >>> [n for n, _ in dense_layers(inrank.build("relu", 2, 1, width=8, depth=2),
-        ...                             torch.zeros(1, 2))]
-        ['linears.0', 'linears.1', 'linears.2']
-    """
-    names = {mod: name for name, mod in model.named_modules() if isinstance(mod, nn.Linear)}
-    order: list[nn.Module] = []
-    handles = [mod.register_forward_hook(lambda mod, i, o: order.append(mod)) for mod in names]
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()(coords[:2])
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    if len(set(order)) != len(order):
-        twice = sorted({names[m] for m in order if order.count(m) > 1})
-        raise InputError(f"dense layer(s) {twice} are called more than once per forward pass; "
-                         "the per-layer NTK needs each nn.Linear used once")
-    if not order:
-        raise InputError("model calls no nn.Linear layer; the layer-wise NTK needs dense layers")
-    return [(names[m], m) for m in order]
 
 
 def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[int]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from . import init
 from .activations import ACTIVATIONS, Finer, Gabor, Gauss, Sine, make_activation
 from .encodings import FourierFeatures, PositionalEncoding
+from .layers import dense_layers
 from .mlp import CoordinateMLP, MLPConfig
 from .registry import Preset, build, preset, presets
 
-__all__ = ["init", "ACTIVATIONS", "Sine", "Gauss", "Gabor", "Finer", "make_activation",
+__all__ = ["init", "dense_layers", "ACTIVATIONS", "Sine", "Gauss", "Gabor", "Finer", "make_activation",
            "PositionalEncoding", "FourierFeatures", "MLPConfig", "CoordinateMLP", "Preset",
            "build", "preset", "presets"]

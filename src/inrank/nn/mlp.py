@@ -18,7 +18,14 @@ from .activations import ACTIVATIONS, make_activation
 from .encodings import FourierFeatures, PositionalEncoding
 from ..errors import InputError
 
-__all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "BATCHNORM", "FIRST_INITS", "HIDDEN_INITS"]
+__all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "BATCHNORM", "FIRST_INITS", "HIDDEN_INITS",
+           "DEFAULT_WIDTH", "DEFAULT_DEPTH"]
+
+#: D, the one default width of every entry point (:func:`inrank.build`, :func:`inrank.fit_many`,
+#: ``inrank fit/demo/diagnose``): the width the registry's learning rates were tuned at.
+DEFAULT_WIDTH = 128
+#: L, the default number of hidden layers.
+DEFAULT_DEPTH = 3
 
 ENCODINGS = ("none", "pe", "rff")
 BATCHNORM = ("none", "first", "later", "all")
@@ -34,9 +41,9 @@ class MLPConfig:
     """d, the coordinate dimension."""
     out_dim: int = 3
     """c, the number of output channels."""
-    width: int = 256
+    width: int = DEFAULT_WIDTH
     """D, units per hidden layer."""
-    depth: int = 3
+    depth: int = DEFAULT_DEPTH
     """L, the number of hidden layers (dense + activation); the model has L + 1 dense layers."""
     activation: str = "relu"
     """One of ``relu``, ``sine``, ``gauss``, ``gabor``, ``finer``, ``tanh``."""

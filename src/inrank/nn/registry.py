@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
-from .mlp import CoordinateMLP, MLPConfig
+from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
            "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network"]
@@ -64,6 +64,27 @@ class Preset:
     :class:`MLPConfig` field, or ``"rei_options.NAME"`` for an REI option."""
     knob_grid: tuple[float, ...] = ()
     """The values of ``knob`` a tuning run tries (the default among them)."""
+    muon_lr: float | None = None
+    """Muon's learning rate with ``optimizer="muon"`` (Adam keeps ``lr`` on the other
+    tensors): tuned when :data:`TUNED_PATH` holds a ``muon`` entry for the method, else None
+    (then ``lr``: Muon's update is scaled to Adam's RMS)."""
+    muon_tuned: dict = field(default_factory=dict)
+    """Where ``muon_lr`` came from: the Muon tuning record (empty: untuned)."""
+
+    def lr_for(self, optimizer: str) -> dict[str, float | None]:
+        """``{"lr", "muon_lr"}`` this method trains at with ``optimizer`` (``"adam"``: no
+        ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``).
+
+        Examples:
+            >>> p = Preset("x", "", "", MLPConfig(), 1e-3)
+            >>> p.lr_for("adam"), p.lr_for("muon")
+            ({'lr': 0.001, 'muon_lr': None}, {'lr': 0.001, 'muon_lr': 0.001})
+        """
+        if optimizer == "adam":
+            return {"lr": self.lr, "muon_lr": None}
+        if optimizer == "muon":
+            return {"lr": self.lr, "muon_lr": self.lr if self.muon_lr is None else self.muon_lr}
+        raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
 
 
 def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
@@ -216,6 +237,9 @@ def preset(name: str, *, tuned: bool = True) -> Preset:
     tuned = _tuned_file().get(name)
     if not tuned:
         return p
+    muon = tuned.get("muon") or {}
+    if muon.get("muon_lr") is not None:
+        p = replace(p, muon_lr=float(muon["muon_lr"]), muon_tuned=copy.deepcopy(muon))
     config = p.config
     for knob, value in tuned.get("config", {}).items():
         over = knob_overrides(knob, value)
@@ -250,7 +274,8 @@ def presets_markdown() -> str:
 _CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}
 
 
-def build(name: str, in_dim: int, out_dim: int, *, width: int = 256, depth: int = 3,
+def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
+          depth: int = DEFAULT_DEPTH,
           seed: int = 0, **overrides) -> CoordinateMLP:
     """Build the model of preset ``name``, initialised from ``seed``.
 

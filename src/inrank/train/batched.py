@@ -19,6 +19,7 @@ from torch import nn
 
 from .. import validation
 from ..errors import InputError, InputTypeError
+from ..nn.mlp import DEFAULT_DEPTH, DEFAULT_WIDTH
 from ..nn.registry import build
 from ..signals.signal import Signal
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
@@ -33,8 +34,8 @@ __all__ = ["fit_many", "fit_models", "default_chunk", "CPU_PASS_FLOPS"]
 Mask = torch.Tensor | None
 
 
-def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float, width: int = 256,
-             depth: int = 3, seed: int = 0, overrides: dict | None = None,
+def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float,
+             width: int = DEFAULT_WIDTH, depth: int = DEFAULT_DEPTH, seed: int = 0, overrides: dict | None = None,
              **options) -> list[FitResult]:
     """Fit preset ``name`` to every signal, all at once.
 
@@ -111,7 +112,9 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                checkpoint: str | os.PathLike | None = None,
                checkpoint_every: int | None = None, chunk: int | None = None,
                precision: str = "float32", check_steps: int | None = None,
-               track_every: int | None = None, track_points: int = 512) -> list[FitResult]:
+               track_every: int | None = None, track_points: int = 512,
+               optimizer: str = "adam", muon_lr: float | None = None,
+               callbacks: Sequence | None = None) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
     Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
@@ -122,8 +125,12 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     Args:
         models, signals: B models and their B targets.
         steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
-            checkpoint_every, precision, check_steps, track_every, track_points: as in
-            :func:`inrank.fit`.
+            checkpoint_every, precision, check_steps, track_every, track_points, muon_lr,
+            callbacks: as in :func:`inrank.fit`.
+        optimizer: ``"adam"`` or ``"muon"`` as in :func:`inrank.fit` (stacked hidden weights
+            ``(B, out, in)`` get :class:`~inrank.train.optimizers.StackedMuon`: each model the
+            update a separate fit gives it). A factory is refused: it would see the stacked
+            tensors, not one model's.
         memory_budget: bytes one batched pass may use (default: half the free memory); it
             bounds ``chunk``.
         train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
@@ -145,14 +152,20 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, precision=precision,
                    check_steps=check_steps, track_every=track_every,
-                   track_points=track_points).checked()
+                   track_points=track_points, optimizer=optimizer, muon_lr=muon_lr,
+                   callbacks=callbacks).checked()
+    if not isinstance(o.optimizer, str):
+        raise InputTypeError("fit_models/fit_many take optimizer='adam' or 'muon' by name; a "
+                             "factory would see B models' stacked tensors: fit each model with "
+                             "inrank.fit(..., optimizer=factory)")
     masks = _masks(train_mask, len(signals))
     common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
                   seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
                   memory_budget=o.memory_budget, loss=o.loss,
                   checkpoint_every=o.checkpoint_every, precision=o.precision,
                   check_steps=o.check_steps, track_every=o.track_every,
-                  track_points=o.track_points)
+                  track_points=o.track_points, optimizer=o.optimizer, muon_lr=o.muon_lr,
+                  callbacks=o.callbacks)
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)

@@ -22,10 +22,13 @@ from torch import nn
 from ..errors import DivergedError, InputError, InputTypeError
 from ..signals.signal import Signal
 from .batching import BatchOrder
-from .checkpoint import load_checkpoint, save_checkpoint
+from .callbacks import notify
+from .checkpoint import (CheckpointError, load_checkpoint, model_identity, save_checkpoint,
+                         signal_identity)
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
                      resolve_device)
 from .evaluate import image_ssim, scores, task_metrics
+from .optimizers import OptimizerSpec, make_optimizer, optimizer_name
 from .options import FitOptions, make_scheduler, train_indices
 from .precision import check_precision, grad_scaler
 from .tracking import rank_snapshot, track_point_indices
@@ -49,6 +52,36 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
     if loss == "bce" and not bool(((signal.values == 0) | (signal.values == 1)).all()):
         raise InputError("loss='bce' needs 0/1 values (occupancy labels); use loss='mse' for "
                          "continuous signals")
+    out_dim = _probe_out_dim(model, signal)
+    if out_dim != signal.out_dim:
+        raise InputError(f"model outputs {out_dim} channel(s), the signal has {signal.out_dim}; "
+                         f"build the model with out_dim={signal.out_dim}")
+
+
+def _probe_out_dim(model: nn.Module, signal: Signal) -> int:
+    """The channels ``model`` outputs, from its config or a forward pass on two points."""
+    declared = getattr(model, "out_dim", None) or getattr(getattr(model, "config", None),
+                                                          "out_dim", None)
+    if declared is not None:
+        return int(declared)
+    first = next(iter(model.parameters()), None)
+    x = signal.coords[:2]
+    if first is not None:
+        x = x.to(device=first.device, dtype=first.dtype if first.is_floating_point() else x.dtype)
+    was = model.training
+    try:
+        with torch.no_grad():
+            y = model.eval()(x)
+    except Exception as exc:  # a model that cannot take the signal's coordinates
+        raise InputError(f"the model cannot take the signal's {tuple(x.shape[1:])}-wide "
+                         f"coordinates ({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from None
+    finally:
+        model.train(was)
+    if not isinstance(y, torch.Tensor) or y.dim() != 2 or y.shape[0] != x.shape[0]:
+        raise InputError(f"the model must map (N, d) coordinates to an (N, c) tensor; on "
+                         f"{tuple(x.shape)} it returned "
+                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+    return int(y.shape[1])
 
 
 def train_step(trainee, idx: torch.Tensor | None, opt: torch.optim.Optimizer,
@@ -75,10 +108,19 @@ def train_step(trainee, idx: torch.Tensor | None, opt: torch.optim.Optimizer,
 
 
 def _progress_bar(total: int, name: str, *, enabled: bool):
+    """A persistent progress line named after the method and the signal."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=f"fit {name}", unit="step", disable=not enabled, leave=False,
+    return tqdm(total=total, desc=name, unit="step", disable=not enabled, leave=True,
                 dynamic_ncols=True, mininterval=0.5)
+
+
+def _label(trainee, signals: Sequence[Signal], optimizer: str) -> str:
+    """``METHOD on SIGNAL`` (``xB`` for a batched pass), with a non-default optimiser named."""
+    model = trainee.module(0) if trainee.size > 1 else trainee.model
+    method = getattr(model, "preset", type(model).__name__)
+    target = signals[0].name if trainee.size == 1 else f"{trainee.size} signals"
+    return f"{method} on {target}" + ("" if optimizer == "adam" else f" ({optimizer})")
 
 
 def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
@@ -106,7 +148,11 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
             evaluated state and ``err.result`` holds the partial result (a list when B > 1).
     """
     o, B = options, trainee.size
-    opt = torch.optim.Adam(trainee.parameters(), lr=o.lr)
+    opt_name = optimizer_name(o.optimizer)
+    opt = make_optimizer(trainee.named_parameters(),
+                         trainee.hidden_weight_names() if o.optimizer == "muon" else [],
+                         optimizer=o.optimizer, lr=o.lr, muon_lr=o.muon_lr,
+                         stacked=trainee.stacked_parameters)
     sched = make_scheduler(opt, o.schedule, o.steps)
     order = BatchOrder(n_train, batch_size, seed=o.seed)
     ranges = [float(s.meta.get("data_range", 1.0)) for s in signals]
@@ -127,22 +173,39 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
 
     protocol = {"steps": o.steps, "lr": o.lr, "schedule": o.schedule, "batch_size": batch_size,
                 "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
-                "precision": o.precision}
+                "precision": o.precision, "optimizer": opt_name,
+                "muon_lr": o.muon_lr if o.optimizer == "muon" else None}
     scaler = grad_scaler(device, o.precision)
+    identity: dict = {}
+    if o.checkpoint is not None:  # what the run is: its models (method, config, init), its data
+        identity = {"identity": {
+            "models": [model_identity(trainee.module(i), trainee.snapshot(i)) for i in range(B)],
+            "signals": [signal_identity(s) for s in signals]}}
+    resumed_from = None
     if o.checkpoint is not None and os.path.exists(o.checkpoint):
-        ck = load_checkpoint(o.checkpoint, expect={"protocol": protocol})
-        trainee.load_state_dict(ck["models"])
-        opt.load_state_dict(ck["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(ck["scheduler"])
-        order.load_state_dict(ck["order"])
-        histories, best, best_states = ck["histories"], ck["best_psnr"], ck["best_states"]
-        tracks, track_seconds = ck.get("tracks", tracks), float(ck.get("track_seconds", 0.0))
-        train_seconds, start = float(ck["train_seconds"]), int(ck["step"]) + 1
-    name = signals[0].name if B == 1 else f"x{B}"
+        ck = load_checkpoint(o.checkpoint, expect={**identity, "protocol": protocol})
+        try:
+            trainee.load_state_dict(ck["models"])
+            opt.load_state_dict(ck["optimizer"])
+            if sched is not None:
+                sched.load_state_dict(ck["scheduler"])
+            order.load_state_dict(ck["order"])
+            histories, best, best_states = ck["histories"], ck["best_psnr"], ck["best_states"]
+            tracks, track_seconds = ck.get("tracks", tracks), float(ck.get("track_seconds", 0.0))
+            train_seconds, start = float(ck["train_seconds"]), int(ck["step"]) + 1
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"checkpoint {str(o.checkpoint)!r} is damaged "
+                                  f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:120]}); "
+                                  "delete it to start over") from None
+        resumed_from = start - 1
+    name = _label(trainee, signals, opt_name)
+    if resumed_from is not None:
+        name += f" (resumed at step {resumed_from})"
     bar = _progress_bar(o.steps, name, enabled=o.progress)
     bar.update(start - 1)
     preds = None
+    notify(o.callbacks, "on_start", {"steps": o.steps, "models": B, "resumed_from": resumed_from,
+                                     "signals": [s.name for s in signals], **protocol})
 
     def result(i: int, done: int, pred: torch.Tensor | None) -> FitResult:
         hist = histories[i]
@@ -188,13 +251,18 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
                                          "train_seconds": train_seconds})
                     if s["psnr"] > best[i]:
                         best[i], best_states[i] = s["psnr"], trainee.snapshot(i)
+                    if o.callbacks:
+                        notify(o.callbacks, "on_eval", step,
+                               {"index": i, "signal": signals[i].name, **histories[i][-1]},
+                               trainee.module(i))
                 mean = sum(h[-1]["psnr"] for h in histories) / B
                 bar.set_postfix(psnr=f"{mean:.2f} dB" + (" mean" if B > 1 else ""), refresh=False)
             if o.track_every is not None and (step % o.track_every == 0 or step == o.steps):
                 track(step)
             if o.checkpoint is not None and (step % o.checkpoint_every == 0 or step == o.steps):
                 save_checkpoint(o.checkpoint, {
-                    "protocol": protocol, "step": step, "models": trainee.state_dict(),
+                    "protocol": protocol, **identity, "step": step,
+                    "models": trainee.state_dict(),
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict() if sched is not None else {},
                     "order": order.state_dict(), "histories": histories, "best_psnr": best,
@@ -221,6 +289,8 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     for r, t in zip(results, tracks):
         r.precision, r.precision_check = o.precision, check
         r.track, r.track_seconds = t, track_seconds / B
+        r.optimizer, r.muon_lr, r.resumed_from = protocol["optimizer"], protocol["muon_lr"], resumed_from
+    notify(o.callbacks, "on_end", results)
     return results
 
 
@@ -231,8 +301,9 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int | None = None, precision: str = "float32",
         check_steps: int | None = None, track_every: int | None = None,
-        track_points: int = 512, compile: bool = False) -> FitResult:
-    """Fit ``model`` to ``signal`` with Adam on the mean squared error (or BCE on logits).
+        track_points: int = 512, compile: bool = False, optimizer: OptimizerSpec = "adam",
+        muon_lr: float | None = None, callbacks: Sequence | None = None) -> FitResult:
+    """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on logits).
 
     Args:
         model: maps ``(N, d)`` coordinates to ``(N, c)`` values; trained in place.
@@ -272,6 +343,15 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         track_points: the subsample's size.
         compile: train through ``torch.compile(model)`` (a one-off compile, then a faster
             step; worth it for long fits: benchmarks/results/compile_speed.md).
+        optimizer: ``"adam"``; ``"muon"``: Muon (``torch.optim.Muon``, no weight decay, update
+            scaled to Adam's RMS) on the weights of every dense layer but the first and the
+            last, Adam at ``lr`` on the rest (McGinnis et al. 2025); or a factory
+            ``f(params, lr=lr) -> torch.optim.Optimizer`` (e.g. ``torch.optim.AdamW``). The
+            schedule scales every lr alike; a checkpoint holds the whole optimiser state.
+        muon_lr: Muon's learning rate (default ``lr``).
+        callbacks: objects or functions called at every evaluation with
+            ``(step, metrics, model)`` (:mod:`inrank.train.callbacks`: ``CSVLogger``,
+            ``TensorBoardLogger``).
 
     Returns:
         A :class:`FitResult`. The model keeps its final weights.
@@ -293,7 +373,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, precision=precision,
                    check_steps=check_steps, track_every=track_every,
-                   track_points=track_points, compile=compile).checked()
+                   track_points=track_points, compile=compile, optimizer=optimizer,
+                   muon_lr=muon_lr, callbacks=callbacks).checked()
     check_pair(model, signal, o.loss)
     train_idx = train_indices(train_mask, len(signal))
     dev = resolve_device(o.device)

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from .. import validation
 from ..errors import InputError, InputTypeError
+from .callbacks import check_callbacks
 from .precision import PRECISIONS
 
 __all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices"]
@@ -25,7 +28,8 @@ class FitOptions:
     steps: int
     """Optimisation steps."""
     lr: float
-    """Adam learning rate (the first step's, when a schedule decays it)."""
+    """Adam learning rate (the first step's, when a schedule decays it); with
+    ``optimizer="muon"`` Adam's on the first and last layers, the biases and the encodings."""
     schedule: str = "none"
     """One of :data:`SCHEDULES`."""
     batch_size: int | None = None
@@ -58,6 +62,13 @@ class FitOptions:
     compile: bool = False
     """Train through ``torch.compile(model)`` (measured 1.1-1.2x per step on a 2-core CPU for a
     3 x 256 MLP, after a one-off compile of 3-25 s; benchmarks/results/compile_speed.md)."""
+    optimizer: str | Callable[..., Any] = "adam"
+    """One of :data:`inrank.train.optimizers.OPTIMIZERS` (``"muon"``: Muon on the hidden dense
+    weights, Adam on the rest) or a factory ``f(params, lr=lr) -> torch.optim.Optimizer``."""
+    muon_lr: float | None = None
+    """Muon's learning rate (None: ``lr``; the update is scaled to Adam's RMS)."""
+    callbacks: Sequence[Any] | None = None
+    """Objects or functions that see every evaluation (:mod:`inrank.train.callbacks`)."""
 
     def checked(self) -> "FitOptions":
         """A copy with every field validated and the defaults resolved."""
@@ -83,7 +94,19 @@ class FitOptions:
             track_every=(None if self.track_every is None else
                          validation.positive_int("track_every", self.track_every)),
             track_points=validation.positive_int("track_points", self.track_points),
-            compile=bool(self.compile))
+            compile=bool(self.compile), optimizer=self._optimizer(),
+            muon_lr=(None if self.muon_lr is None else
+                     validation.positive_float("muon_lr", self.muon_lr)),
+            callbacks=check_callbacks(self.callbacks))
+
+    def _optimizer(self):
+        from .optimizers import optimizer_name
+
+        optimizer_name(self.optimizer)  # a known name or a callable factory, else a clear error
+        if self.muon_lr is not None and self.optimizer != "muon":
+            raise InputError(f"muon_lr is Muon's learning rate; it needs optimizer='muon' (got "
+                             f"optimizer={self.optimizer!r})")
+        return self.optimizer
 
 
 def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):

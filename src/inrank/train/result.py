@@ -41,6 +41,10 @@ class FitResult:
             numerical rank of the features it reads, its NTK block's trace share and top
             eigenvalues, on a fixed subsample of the points.
         track_seconds: wall time the tracking took (not in ``seconds_per_step``).
+        optimizer: the optimiser's name (:data:`inrank.train.optimizers.OPTIMIZERS`, or a
+            factory's qualified name).
+        muon_lr: Muon's learning rate (``optimizer="muon"``), else None.
+        resumed_from: the checkpoint step the fit resumed from, None for a fresh fit.
     """
 
     history: list[dict]
@@ -63,6 +67,9 @@ class FitResult:
     precision_check: dict | None = None
     track: list[dict] = field(default_factory=list)
     track_seconds: float = 0.0
+    optimizer: str = "adam"
+    muon_lr: float | None = None
+    resumed_from: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready metrics (no prediction)."""

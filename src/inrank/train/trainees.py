@@ -37,6 +37,7 @@ class OneModel:
     """
 
     size = 1
+    stacked_parameters = False
 
     def __init__(self, model: nn.Module, signal: Signal, train_idx: torch.Tensor | None,
                  device: torch.device, loss: str, precision: str = "float32",
@@ -54,6 +55,16 @@ class OneModel:
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.model.parameters())
+
+    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """``(name, tensor)`` of every parameter the optimiser trains."""
+        return list(self.model.named_parameters())
+
+    def hidden_weight_names(self) -> list[str]:
+        """The weights Muon trains (:func:`inrank.train.optimizers.hidden_weight_names`)."""
+        from .optimizers import hidden_weight_names
+
+        return hidden_weight_names(self.model, self.coords[:2])
 
     def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
         """The loss on the batch ``idx`` (None: every training point), shape ``(1,)``."""
@@ -107,6 +118,8 @@ class StackedModels:
         chunk: points per batched evaluation pass.
     """
 
+    stacked_parameters = True  # parameters are (B, ...): the optimisers treat slices separately
+
     def __init__(self, models: Sequence[nn.Module], signals: Sequence[Signal],
                  train_idx: Sequence[torch.Tensor | None], device: torch.device, loss: str,
                  *, chunk: int = 65536, precision: str = "float32") -> None:
@@ -134,6 +147,16 @@ class StackedModels:
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())
+
+    def named_parameters(self) -> list[tuple[str, torch.Tensor]]:
+        """``(name, stacked tensor (B, ...))`` of every parameter the optimiser trains."""
+        return list(self.params.items())
+
+    def hidden_weight_names(self) -> list[str]:
+        """The weights Muon trains, found on the first model (all share its architecture)."""
+        from .optimizers import hidden_weight_names
+
+        return hidden_weight_names(self.models[0], self.coords[0, :2])
 
     def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
         """Each model's mean loss on the batch ``idx`` of its own points: ``(B,)``."""

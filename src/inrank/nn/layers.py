@@ -1,0 +1,71 @@
+"""Finding a model's dense layers: :func:`dense_layers`, the ``nn.Linear`` modules in the order
+a forward pass calls them. Diagnosis (one NTK block per layer), the optimisers' parameter split
+(Muon on the hidden weights) and REI on a user's own model all read this one walk."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+__all__ = ["dense_layers", "input_width"]
+
+
+def input_width(model: nn.Module) -> int:
+    """d, the coordinate width ``model`` takes: ``model.in_dim`` or ``model.config.in_dim``
+    when it says so, else the fan-in of its first registered ``nn.Linear`` (right for a model
+    without an encoding in front, e.g. an ``nn.Sequential`` of dense layers)."""
+    declared = getattr(model, "in_dim", None) or getattr(getattr(model, "config", None),
+                                                         "in_dim", None)
+    if declared is not None:
+        return int(declared)
+    for mod in model.modules():
+        if isinstance(mod, nn.Linear):
+            return mod.in_features
+    raise InputError(f"{type(model).__name__} holds no nn.Linear layer; the model needs dense layers")
+
+
+def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
+                 ) -> list[tuple[str, nn.Linear]]:
+    """The ``nn.Linear`` modules of ``model`` in the order a forward pass on ``coords`` calls
+    them, with their module names. Layers never called are left out; a layer called more than
+    once (shared weights) raises ``ValueError``.
+
+    Args:
+        model: any ``nn.Module`` mapping ``(N, d)`` to ``(N, c)``.
+        coords: ``(N, d)``; only the first two rows are run (in eval mode). None: two zero rows
+            of :func:`input_width` columns.
+
+    Examples:
+        >>> import inrank
+        >>> [n for n, _ in dense_layers(inrank.build("relu", 2, 1, width=8, depth=2),
+        ...                             torch.zeros(1, 2))]
+        ['linears.0', 'linears.1', 'linears.2']
+        >>> [n for n, _ in dense_layers(nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1)))]
+        ['0', '2']
+    """
+    names = {mod: name for name, mod in model.named_modules() if isinstance(mod, nn.Linear)}
+    if not names:
+        raise InputError(f"{type(model).__name__} calls no nn.Linear layer; the layer-wise NTK "
+                         "and the optimisers' split need dense layers")
+    if coords is None:
+        first = next(iter(names))
+        coords = torch.zeros(2, input_width(model), dtype=first.weight.dtype,
+                             device=first.weight.device)
+    order: list[nn.Module] = []
+    handles = [mod.register_forward_hook(lambda mod, i, o: order.append(mod)) for mod in names]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(coords[:2])
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    if len(set(order)) != len(order):
+        twice = sorted({names[m] for m in order if order.count(m) > 1})
+        raise InputError(f"dense layer(s) {twice} are called more than once per forward pass; "
+                         "the per-layer NTK needs each nn.Linear used once")
+    if not order:
+        raise InputError("model calls no nn.Linear layer; the layer-wise NTK needs dense layers")
+    return [(names[m], m) for m in order]
