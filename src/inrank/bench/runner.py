@@ -7,7 +7,6 @@ continues an interrupted suite. Kodak images are read from the data folder (:fun
 """
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +16,9 @@ from pathlib import Path
 from .. import files, validation
 from ..errors import InputError
 from ..nn.registry import preset
+from ..readback import read_run_record
 from ..report.results import flat_row, write_report
+from ..train import resolve_device
 from ..train.precision import PRECISIONS
 from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from .catalog import Suite, expand, methods_of, suite
@@ -170,7 +171,11 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
     if not s.images:
         raise InputError("no images given; pass at least one image")
     methods_of(s)  # unknown method names fail here, before any work
+    if report_image is not None and report_image not in s.images:
+        raise InputError(f"report_image={report_image!r} is not one of the images "
+                         f"({', '.join(s.images)}); choose one of them")
     validation.one_of("executor", executor, tuple(_EXECUTORS))
+    resolve_device(device)  # an unknown or missing device fails before any work
     options = ExecOptions(data=data_dir(data) if data is not None else None, device=device,
                           address=address, progress=progress,
                           jobs=validation.positive_int("jobs", jobs))
@@ -237,19 +242,20 @@ def run_missing(runs: Sequence[Run], out: Path, *, jobs: int = 2, label: str = "
 
 
 def load_records(out: Path, runs: Sequence[Run]) -> dict[str, dict]:
-    """Finished records under ``out/runs`` that belong to ``runs`` (unreadable ones rerun)."""
+    """Finished records under ``out/runs`` that belong to ``runs``; a record whose preset
+    changed since is run again (with a warning).
+
+    Raises:
+        InputError: a record that is not valid JSON (a truncated file) or not a record of its
+            run (:func:`inrank.readback.read_run_record`): the message names the file and
+            says to delete it; never taken for a missing run nor for a result.
+    """
     found = {}
     for run in runs:
-        path = out / "runs" / f"{run.id}.json"
-        if not path.is_file():
+        path = Path(out) / "runs" / f"{run.id}.json"
+        if not path.exists():
             continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            warnings.warn(f"unreadable run record {path}; running it again", stacklevel=3)
-            continue
-        if record.get("run") != run.key():
-            continue
+        record = read_run_record(path, key=run.key())
         if "config" in record and record["config"] != run.config():
             warnings.warn(f"{path.name}: its preset {run.preset!r} changed since; running it "
                           "again", stacklevel=3)

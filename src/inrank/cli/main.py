@@ -105,7 +105,7 @@ def _user_message(exc: BaseException) -> str | None:
     from ..errors import InrankError
 
     if isinstance(exc, (InrankError, OSError)):
-        text = str(exc).strip()
+        text = re.sub(r"^\[Errno \d+\] ", "", str(exc).strip())  # "[Errno 13] Permission ..."
         return text.splitlines()[0] if text else exc.__class__.__name__
     allocator = isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
     if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or allocator:
