@@ -47,6 +47,7 @@ def site(tmp_path_factory) -> Path:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stderr[-6000:]}"
     print(f"mkdocs build --strict: {time.perf_counter() - t0:.1f} s")
+    (out / "build.log").write_text(proc.stderr, encoding="utf-8")
     return out
 
 
@@ -67,6 +68,36 @@ def test_every_public_name_is_in_the_reference(site):
     for name in inrank.__all__:
         assert f"::: inrank.{name}\n" in source, f"docs/reference.md lacks '::: inrank.{name}'"
         assert f'id="inrank.{name}"' in html, f"inrank.{name} is not rendered in the reference"
+
+
+def test_long_signatures_wrap(site):
+    """The reference's signatures are formatted to ``line_length`` (mkdocs.yml) by black, which
+    the docs extra installs: no line of a signature runs past it, and ``inrank.fit``'s takes
+    one line per argument. Without a formatter mkdocstrings logs that it needs one and leaves
+    each signature on one clipped line."""
+    import html
+
+    import black  # noqa: F401  (the docs extra installs it: an ImportError fails the test)
+    import yaml
+
+    log = (site / "build.log").read_text(encoding="utf-8")
+    assert "requires either Black or Ruff" not in log, log
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    plugin = next(p["mkdocstrings"] for p in config["plugins"] if isinstance(p, dict)
+                  and "mkdocstrings" in p)
+    options = plugin["handlers"]["python"]["options"]
+    limit = int(options["line_length"])
+    page = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    signatures = {}
+    for sig in re.findall(r'<div class="doc-signature[^"]*">(.*?)</div>', page, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", sig)).strip("\n")
+        signatures[text.split("(", 1)[0].strip()] = text
+    assert len(signatures) > 20
+    too_long = {name: max(s.splitlines(), key=len) for name, s in signatures.items()
+                if max(map(len, s.splitlines())) > limit}
+    assert too_long == {}, f"signature lines over {limit} characters: {too_long}"
+    fit = signatures["fit"].splitlines()
+    assert len(fit) > 10 and fit[1].strip() == "model: Module," and fit[-1].startswith(")")
 
 
 def test_every_figure_a_page_shows_exists(site):
