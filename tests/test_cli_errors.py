@@ -54,6 +54,10 @@ CASES = [
     (["fit", "camera", "--steps", "-1"], "--steps must be a positive integer, got -1"),
     (["fit", "camera", "--width", "-3"], "--width must be a positive integer, got -3"),
     (["fit", "camera", "--lr", "nan"], "--lr: expected float or null, got 'nan'"),
+    (["fit", "camera", *TINY, "--lr", "1e300"],  # was torch's overflow RuntimeError
+     "--lr must be a finite number > 0 within float32's range (at most 3.4e+38), got 1e+300"),
+    (["bench", "quick", *BENCH, "--lr-multipliers", "1e300"],
+     "lr multiplier must be a finite number > 0 within float32's range"),
     (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0", *TINY],
      "--duration must be a finite number > 0"),
     (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0.00001", *TINY], "no samples"),

@@ -32,14 +32,23 @@ def non_negative_int(name: str, value: Any) -> int:
     return value
 
 
+#: The largest float32: every positive number a model or optimiser takes becomes a float32
+#: tensor, so one above it would overflow (torch: "cannot be converted ... without overflow").
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
 def positive_float(name: str, value: Any) -> float:
-    """Return ``value`` as a float if it is finite and > 0, else raise ``ValueError``."""
+    """Return ``value`` as a float if it is finite, > 0 and within float32's range, else raise
+    ``ValueError``."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputTypeError(f"{name} must be a positive number, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    if v > _FLOAT32_MAX:
+        raise InputError(f"{name} must be a finite number > 0 within float32's range "
+                         f"(at most {_FLOAT32_MAX:.3g}), got {value!r}")
     return v
 
 
