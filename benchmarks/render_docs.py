@@ -336,6 +336,20 @@ def _rei_summary() -> str:
     return "\n".join(lines)
 
 
+def _citation() -> str:
+    """The paper's BibTeX, from ``CITATION.cff``'s ``preferred-citation`` (its one source)."""
+    import yaml
+
+    ref = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["preferred-citation"]
+    names = [a["family-names"] + (f", {a['given-names']}" if "given-names" in a else "")
+             for a in ref["authors"]]
+    word = next(w for w in re.findall(r"[a-z]+", ref["title"].lower()) if w not in ("the", "a"))
+    key = f"{ref['authors'][0]['family-names'].lower()}{ref['year']}{word}"
+    fields = {"title": ref["title"], "author": " and ".join(names), "year": ref["year"]}
+    body = ",\n".join(f"  {k:<6} = {{{v}}}" for k, v in fields.items())
+    return f"```bibtex\n@misc{{{key},\n{body}\n}}\n```"
+
+
 #: block name -> renderer (no arguments; reads the registry or committed files).
 BLOCKS: dict[str, Callable[[], str]] = {
     "presets": presets_markdown,
@@ -353,6 +367,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "table1:per-image": _table1_per_image,
     "table1:tuned": _tuned,
     "readme:rei": _rei_summary,
+    "citation": _citation,
 }
 
 

@@ -143,3 +143,20 @@ def test_docstring_extension():
     assert "    chunk: rows per chunk\n        (memory).\n" in out
     assert out.endswith("Returns:\n    x, y: not arguments.")
     assert ext.plain_roles(":class:`~inrank.nn.mlp.MLPConfig`") == "`MLPConfig`"
+
+
+def test_citation_is_one_record():
+    """``CITATION.cff`` holds CFF 1.2's required keys and the paper as its preferred citation;
+    README and the landing page show the BibTeX generated from it (``citation`` blocks, kept
+    current by the generated-block tests)."""
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert cff["cff-version"] == "1.2.0" and {"message", "title", "authors"} <= set(cff)
+    paper = cff["preferred-citation"]
+    assert paper["year"] == 2026 and [a["family-names"] for a in paper["authors"]] == [
+        "Zheng", "Saratchandran", "Lucey"]
+    assert paper["title"].startswith("The Inlet Rank Collapse in Implicit Neural Representations")
+    for page in (ROOT / "README.md", DOCS / "index.md"):
+        assert "<!-- generated: citation -->\n```bibtex\n@misc{zheng2026inlet," in page.read_text(
+            encoding="utf-8"), page
