@@ -66,14 +66,20 @@ def main() -> int:
     except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"render_report: {exc}", file=sys.stderr)
         return 1
+    width, height = shrink(out)
+    print(f"{out} {width}x{height}")
+    return 0
+
+
+def shrink(png: Path) -> tuple[int, int]:
+    """Rewrite ``png`` as a 256-colour PNG (about 3x smaller); return its size."""
     from PIL import Image
 
-    with Image.open(out) as img:
+    with Image.open(png) as img:
         img.load()
-        small = img.convert("RGB").quantize(colors=256)  # a 256-colour PNG, ~3x smaller
-    small.save(out, format="PNG", optimize=True)
-    print(f"{out} {small.size[0]}x{small.size[1]}")
-    return 0
+        small = img.convert("RGB").quantize(colors=256)
+    small.save(png, format="PNG", optimize=True)
+    return small.size
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python docs/make_figures.py                  # everything (about 10 minutes on 2 CPU cores)
     python docs/make_figures.py --only results live blocks   # skip the gallery's fits (seconds)
+    python docs/make_figures.py --only report    # the bench report's screenshot (needs chromium)
 
 Parts (``--only`` takes any of them; each writes under ``docs/``):
 
@@ -10,6 +11,9 @@ Parts (``--only`` takes any of them; each writes under ``docs/``):
   ``data/diagnosis.json``);
 - ``gallery``: ``inrank demo``'s fits, reconstructions and error maps (``figures/gallery/``,
   ``data/gallery.json``);
+- ``report``: a headless-Chromium screenshot of the ``table1`` report as the library writes it
+  now, rebuilt from the committed run records (``figures/bench_report.png``; Debian's
+  ``chromium``);
 - ``blocks``: the pages' ``<!-- generated: NAME -->`` blocks, from the data files and the
   committed results (always last).
 """
@@ -28,8 +32,9 @@ from docgen.blocks import render_pages  # noqa: E402
 from docgen.from_results import make_result_figures  # noqa: E402
 from docgen.gallery import GallerySettings, make_gallery  # noqa: E402
 from docgen.live import make_live_figures  # noqa: E402
+from docgen.report import report_screenshot  # noqa: E402
 
-PARTS = ("results", "live", "gallery", "blocks")
+PARTS = ("results", "live", "gallery", "report", "blocks")
 
 
 def _blocks() -> list[Path]:
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": make_result_figures,
         "live": make_live_figures,
         "gallery": lambda: make_gallery(GallerySettings(), progress=args.progress),
+        "report": lambda: [report_screenshot()],
         "blocks": _blocks,
     }
     for part in PARTS:
