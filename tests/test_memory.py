@@ -114,8 +114,13 @@ def test_dense_ntk_refused_before_any_factor(budget):
     msg = str(err.value)
     assert msg.startswith("solver=dense at N = 60000 points needs about 145 GB"), msg
     fits = int(re.search(r"use solver=matrix-free or at most (\d+) points$", msg).group(1))
-    columns = sum(3 * lin.out_features + lin.in_features + 1 for lin in model.linears)
-    memory.check_dense_ntk(fits, kernels=5, factor_columns=columns)  # the advice fits
+    shapes = [(lin.in_features, lin.out_features) for lin in model.linears]
+    memory.check_dense_ntk(fits, kernels=5, layers=shapes)  # the advice fits
+    with pytest.raises(ResourceError, match=r"^layerwise_ntk at N = 60000 points needs about "
+                                            r"116 GB \(4 60000 x 60000 matrices"):
+        inrank.layerwise_ntk(model, coords)  # three blocks and their sum
+    with pytest.raises(ResourceError, match=r"needs about 1.0 TB \(4 180000 x 180000 matrices"):
+        inrank.layerwise_ntk(model, coords, outputs="full")  # (N c, N c) blocks
     # the matrix-free solver is not refused; a dense one without any (N, N) matrix neither
     narrow = inrank.build("relu", 2, 1, width=4, depth=1)
     d = inrank.diagnose(narrow, torch.rand(3000, 2), solver="dense", total=False)

@@ -12,7 +12,7 @@ Messages name the library's own arguments (``size=``, ``width=``, ``resolution=`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -250,23 +250,39 @@ def check_grid(resolution: int, *, scale: int = 1) -> None:
                 fix=_fix("resolution", _largest(need, available_bytes(), r)))
 
 
-def _ntk_bytes(n: int, kernels: int, factor_columns: int) -> int:
-    return 8 * n * n * kernels + 16 * n * factor_columns
+def _ntk_bytes(n: int, kernels: int, factor_columns: int, side: int = 1,
+               itemsize: int = 8) -> int:
+    return itemsize * (n * side) ** 2 * kernels + 16 * n * factor_columns
 
 
-def check_dense_ntk(n: int, *, kernels: int, factor_columns: int) -> None:
-    """Refuse a dense NTK diagnosis of ``n`` points: ``kernels`` float64 ``(N, N)`` matrices
-    alive at once (a block, its symmetrised copies, the copy its eigendecomposition works on,
-    the whole kernel) beside the float64 factors (``factor_columns`` per point, and copies).
+def check_dense_ntk(n: int, *, kernels: int, layers: Sequence[tuple[int, int]],
+                    full: bool = False, itemsize: int = 8, request: str | None = None,
+                    alternative: str = "solver=matrix-free") -> None:
+    """Refuse an NTK computation on ``n`` points of an MLP whose dense layers have the
+    ``(fan_in, fan_out)`` shapes ``layers`` when it keeps ``kernels`` dense ``(N, N)``
+    matrices (``(N c, N c)`` if ``full``) of ``itemsize`` bytes alive at once (diagnose's
+    dense solver: a block, its symmetrised copies, the copy its eigendecomposition works on,
+    the whole kernel) beside the layers' factors ``G_l (N, c D_l)`` and ``H~ (N, P + 1)`` (float64,
+    and copies).
+
+    Args:
+        request: how the message names the request (default ``solver=dense at N = n points``).
+        alternative: the other way the message offers.
 
     Examples:
-        >>> check_dense_ntk(4096, kernels=5, factor_columns=1000)
+        >>> check_dense_ntk(4096, kernels=5, layers=[(2, 256), (256, 256), (256, 3)])
     """
-    need = _ntk_bytes(n, kernels, factor_columns)
-    if need <= available_bytes():
+    c = layers[-1][1] if layers else 1
+    columns = sum(c * fan_out + fan_in + 1 for fan_in, fan_out in layers)
+    side = c if full else 1
+
+    def need(m: int) -> int:
+        return _ntk_bytes(m, kernels, columns, side, itemsize)
+
+    if need(n) <= available_bytes():
         return
-    fits = _largest(lambda m: _ntk_bytes(m, kernels, factor_columns), available_bytes(), n)
-    ensure_fits(need, request=f"solver=dense at N = {n} points",
-                what=f"{kernels} float64 {n} x {n} matrices at once: an NTK block, its "
-                     "eigendecomposition's copies" + (", the whole kernel" if kernels > 4 else ""),
-                fix="use solver=matrix-free" + (f" or at most {fits} points" if fits else ""))
+    fits = _largest(need, available_bytes(), n)
+    ensure_fits(need(n), request=request or f"solver=dense at N = {n} points",
+                what=f"{kernels} {n * side} x {n * side} matrices of {itemsize}-byte numbers "
+                     "at once",
+                fix=f"use {alternative}" + (f" or at most {fits} points" if fits else ""))

@@ -34,6 +34,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .. import memory
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
 from ..nn.layers import dense_layers  # re-exported: the one walk over a model's dense layers
@@ -265,6 +266,22 @@ def ntk_block(G: torch.Tensor, H: torch.Tensor, outputs: str = "trace", *,
     return out.view(n * c, n * c)
 
 
+def _check_blocks(model: nn.Module, coords: torch.Tensor, *, outputs: str, dtype: torch.dtype,
+                  layers: Sequence[int | str] | None) -> None:
+    """Refuse, before any factor, blocks (one per layer, and their sum) that cannot fit."""
+    if not isinstance(model, nn.Module) or not isinstance(coords, torch.Tensor) \
+            or coords.ndim != 2:
+        return  # ntk_factors says what is wrong
+    n = coords.shape[0]
+    shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+    if shapes:
+        memory.check_dense_ntk(
+            n, kernels=(len(shapes) if layers is None else len(layers)) + 1, layers=shapes,
+            full=outputs == "full", itemsize=torch.empty(0, dtype=dtype).element_size(),
+            request=f"layerwise_ntk at N = {n} points",
+            alternative="inrank.diagnose(model, coords, solver='matrix-free')")
+
+
 def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trace",
                   dtype: torch.dtype = torch.float64, layers: Sequence[int | str] | None = None,
                   batchnorm: str = "batch", chunk: int = 2048) -> LayerwiseNTK:
@@ -294,6 +311,7 @@ def layerwise_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "tra
     """
     _checks.one_of("outputs", outputs, OUTPUTS)
     chunk = _checks.positive_int("chunk", chunk)
+    _check_blocks(model, coords, outputs=outputs, dtype=dtype, layers=layers)
     f = ntk_factors(model, coords, dtype=dtype, layers=layers, batchnorm=batchnorm, chunk=chunk)
     with no_tf32():
         blocks = [ntk_block(G, H, outputs, chunk=chunk) for G, H in zip(f.G, f.H)]

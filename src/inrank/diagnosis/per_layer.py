@@ -64,13 +64,11 @@ def _check_dense_memory(model: nn.Module, n: int, *, total: bool) -> None:
     (:func:`inrank.memory.check_dense_ntk`): needed when a block may exceed the dual Gram's
     size (its factors' column product above :data:`DUAL_LIMIT` or at least N) or for the
     whole kernel."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    c = linears[-1].out_features if linears else 1
-    duals = [c * m.out_features * (m.in_features + 1) for m in linears]  # at most these sizes
-    primal = any(q > DUAL_LIMIT or q >= n for q in duals)
-    if linears and (primal or total):
-        columns = sum(c * m.out_features + m.in_features + 1 for m in linears)
-        memory.check_dense_ntk(n, kernels=4 + int(total), factor_columns=columns)
+    shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+    c = shapes[-1][1] if shapes else 1
+    duals = [c * fan_out * (fan_in + 1) for fan_in, fan_out in shapes]  # at most these sizes
+    if shapes and (total or any(q > DUAL_LIMIT or q >= n for q in duals)):
+        memory.check_dense_ntk(n, kernels=4 + int(total), layers=shapes)
 
 
 def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...] = (1e-3, 1e-6),
