@@ -6,6 +6,7 @@ from torch import nn
 import inrank
 from inrank.nn import _triangle, init
 from inrank.nn.mlp import CoordinateMLP, MLPConfig
+from inrank.errors import InputError
 from inrank.diagnosis.rank import effective_rank
 from inrank.signals import grid_coords
 
@@ -147,3 +148,56 @@ def test_coords_and_other_dimensions():
         m = _mlp(width=24, in_dim=d)
         init.rank_expanding_mlp_(m, variant="triangle", generator=_g(0))
         assert torch.isfinite(m(torch.rand(7, d, generator=_g(1)) * 2 - 1)).all()
+
+
+def _sequential(width=32, depth=3, in_dim=2):
+    mods, fan = [], in_dim
+    for _ in range(depth):
+        mods += [torch.nn.Linear(fan, width), torch.nn.ReLU()]
+        fan = width
+    return torch.nn.Sequential(*mods, torch.nn.Linear(fan, 3))
+
+
+@pytest.mark.parametrize("variant", ["kink", "triangle"])
+def test_rei_on_a_users_sequential_equals_rei_on_coordinate_mlp(variant):
+    """The forward walk finds the same layers: the same seed writes the same weights."""
+    seq, mlp = _sequential(), inrank.CoordinateMLP(inrank.MLPConfig(width=32, depth=3))
+    init.rank_expanding_mlp_(seq, variant=variant, generator=torch.Generator().manual_seed(3))
+    init.rank_expanding_mlp_(mlp, variant=variant, generator=torch.Generator().manual_seed(3))
+    n = init.rei_layers(variant)
+    for a, b in zip([m for m in seq if isinstance(m, torch.nn.Linear)][:n], mlp.linears[:n]):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+
+
+def test_rei_on_any_module_raises_the_layer2_rank():
+    class Net(torch.nn.Module):  # layers registered out of forward order
+        def __init__(self):
+            super().__init__()
+            self.head, self.mid, self.stem = (torch.nn.Linear(64, 1), torch.nn.Linear(64, 64),
+                                              torch.nn.Linear(2, 64))
+
+        def forward(self, x):
+            return self.head(torch.relu(self.mid(torch.relu(self.stem(x)))))
+
+    from inrank.diagnosis.rank import effective_rank
+
+    coords = inrank.grid_coords((32, 32))
+    net, plain = Net(), Net()
+    init.rank_expanding_mlp_(net, variant="triangle", generator=torch.Generator().manual_seed(0))
+    h2 = lambda m: torch.relu(m.mid(torch.relu(m.stem(coords))))  # noqa: E731
+    with torch.no_grad():
+        assert effective_rank(h2(net)) > 3 * effective_rank(h2(plain))
+
+
+def test_rei_takes_explicit_layers_and_warns_on_a_wide_first_layer():
+    enc = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                              torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    with pytest.warns(UserWarning, match="fan-in is 16"):
+        init.rank_expanding_mlp_(enc, variant="kink")
+    seq = _sequential()
+    layers = [m for m in seq if isinstance(m, torch.nn.Linear)]
+    init.rank_expanding_mlp_(seq, variant="kink", layers=layers,
+                             generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(layers[0].weight.norm(dim=1), torch.ones(32))
+    with pytest.raises(InputError, match="at least 3 nn.Linear"):
+        init.rank_expanding_mlp_(torch.nn.Sequential(torch.nn.Linear(2, 4)), variant="triangle")

@@ -120,7 +120,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
               device: str = "auto", report_image: str | None = None, plots: bool = True,
               lr_multipliers: Sequence[float] | None = None,
               address: str | None = None, jobs: int = 2,
-              precision: str = "float32") -> SuiteResult:
+              precision: str = "float32",
+              optimizers: Sequence[str] | None = None) -> SuiteResult:
     """Run suite ``name`` (resumable) and write its results and report under ``out``.
 
     Args:
@@ -135,6 +136,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
         address: for ``ray``: ``None`` (local Ray), ``"auto"`` or ``HOST:PORT`` of a cluster.
         jobs: for ``processes``: worker processes.
         precision: every fit's forward-pass precision (``float32``, ``bf16``, ``fp16``).
+        optimizers: replace the suite's optimisers (``adam``, ``muon``; each method at its
+            tuned lr for each, :meth:`inrank.Preset.lr_for`).
         data: the data folder with ``kodak/`` (default: ``$INRANK_DATA`` or ``../shared/data``
             beside the repository).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -153,7 +156,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
     """
     s = suite(name)
     changes = {k: tuple(dict.fromkeys(v)) for k, v in dict(methods=methods, images=images, seeds=seeds,
-                                             widths=widths).items() if v is not None}
+                                             widths=widths, optimizers=optimizers).items()
+               if v is not None}
     if steps is not None:
         changes["steps"] = validation.positive_int("steps", steps)
     if size is not None:

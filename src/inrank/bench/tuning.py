@@ -304,23 +304,12 @@ def _write_merged(path: Path, payload: dict, *, replace: bool) -> Path:
 
 
 def read_tuned(path: str | Path) -> dict:
-    """Read a tuned-values file, refusing one that is not in the registry's format with one
-    line naming the file and the fix."""
-    import json
+    """Read a tuned-values file, refusing a truncated one or one that is not in the registry's
+    format with one line naming the file and the fix (:func:`inrank.readback.check_tuned_values`)."""
+    from ..readback import TUNED_FIX, check_tuned_values, read_json
 
-    from ..errors import InputError
-
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read tuned values {str(path)!r} ({exc.__class__.__name__}); "
-                         "restore it (git checkout) or delete it") from None
-    methods = payload.get("methods") if isinstance(payload, dict) else None
-    if not isinstance(methods, dict) or not all(isinstance(v, dict) for v in methods.values()):
-        raise InputError(f"{str(path)!r} is not an inrank tuned-values file (it needs "
-                         "{'protocol': ..., 'methods': {METHOD: {...}}}); restore or delete it")
-    return payload
+    payload = read_json(path, what="an inrank tuned-values file", fix=TUNED_FIX)
+    return check_tuned_values(payload, path)
 
 
 def _tuple(overrides: dict) -> tuple:

@@ -7,7 +7,7 @@ Weights are ``(fan_out, fan_in)`` like ``nn.Linear.weight``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 import torch
@@ -309,6 +309,7 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
 
 def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
                         variant: str = "triangle", domain: tuple[float, float] = (-1.0, 1.0),
+                        layers: Sequence[nn.Linear] | None = None,
                         generator: torch.Generator | None = None, **options) -> nn.Module:
     """Rank-Expanding Initialization of a ReLU coordinate MLP, possibly over several layers.
 
@@ -352,13 +353,16 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     the first ``rei_layers(variant)`` dense layers are written, the rest keep their values.
 
     Args:
-        model: a ReLU MLP exposing its dense layers in order as ``model.linears`` (at least
-            ``rei_layers(variant) + 1`` of them, each with a bias), e.g. :class:`CoordinateMLP`
-            with ``activation="relu"``, no encoding and no BatchNorm.
+        model: a ReLU MLP: :class:`CoordinateMLP` (``activation="relu"``, no encoding, no
+            BatchNorm), an ``nn.Sequential`` or any module. Its dense layers are found in the
+            order a forward pass calls them (:func:`inrank.nn.dense_layers`, as
+            :func:`inrank.diagnose` finds them), or given as ``layers``; at least
+            ``rei_layers(variant) + 1`` of them, each with a bias.
         coords: optional data coordinates ``(N, d)``: kinks span their range (or pass through
             their rows for ``"kink"``) instead of the box ``domain^d``.
         variant: one of :func:`rei_variants`.
         domain: ``(lo, hi)`` of the box ``[lo, hi]^d`` when ``coords`` is None.
+        layers: the model's dense layers in forward order, when the walk cannot find them.
         generator: the source of every random draw.
         **options: ``"kink"``: ``scale``. ``"zigzag"`` / ``"triangle"``: ``directions``
             (default 6 in 2-D, capped at ``D // 8``; 1 in 1-D), ``slope`` of the layer-1 ramps (1), ``octaves`` (all that fit),
@@ -373,15 +377,20 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
         >>> g = torch.Generator().manual_seed(0)
         >>> rank_expanding_mlp_(model, variant="triangle", generator=g) is model
         True
+        >>> seq = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+        ...                     nn.Linear(64, 3))
+        >>> rank_expanding_mlp_(seq, generator=g) is seq
+        True
     """
     kind = _variant(variant)
-    layers, fill = _REI_VARIANTS[kind]
-    linears = list(getattr(model, "linears", []))
-    if len(linears) < layers + 1 or not all(isinstance(m, nn.Linear) and m.bias is not None
-                                            for m in linears):
-        raise InputError(f"REI variant {variant!r} needs a model whose `linears` holds at least "
-                         f"{layers + 1} nn.Linear layers with biases (depth >= {layers}); got "
-                         f"{len(linears)} in {type(model).__name__}")
+    count, fill = _REI_VARIANTS[kind]
+    linears = _model_linears(model, coords, layers)
+    if len(linears) < count + 1 or not all(isinstance(m, nn.Linear) and m.bias is not None
+                                           for m in linears):
+        raise InputError(f"REI variant {variant!r} needs at least {count + 1} nn.Linear layers "
+                         f"with biases (depth >= {count}); got {len(linears)} dense layer(s) "
+                         f"in {type(model).__name__}" + ("" if all(
+                             m.bias is not None for m in linears) else ", some without a bias"))
     cfg = getattr(model, "config", None)
     if cfg is not None and (getattr(cfg, "activation", "relu") != "relu"
                             or getattr(cfg, "encoding", "none") != "none"
@@ -391,6 +400,42 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
                          f"encoding={cfg.encoding!r}, batchnorm={cfg.batchnorm!r}")
     if coords is not None:
         _checks.tensor_2d("coords", coords, cols=linears[0].in_features)
+    _warn_fan_in(linears[0], coords, model)
     with torch.no_grad():
-        fill(linears[:layers], coords, domain=_domain(domain), generator=generator, **options)
+        fill(linears[:count], coords, domain=_domain(domain), generator=generator, **options)
     return model
+
+
+def _model_linears(model: nn.Module, coords: torch.Tensor | None,
+                   layers: Sequence[nn.Linear] | None) -> list[nn.Linear]:
+    """The dense layers REI writes: ``layers``, ``model.linears``, else the forward walk."""
+    if layers is not None:
+        layers = list(layers)
+        if not all(isinstance(m, nn.Linear) for m in layers):
+            raise InputTypeError("layers must be nn.Linear modules in forward order, got "
+                                 f"{[type(m).__name__ for m in layers]}")
+        return layers
+    if isinstance(getattr(model, "linears", None), nn.ModuleList):
+        return list(model.linears)
+    if not isinstance(model, nn.Module):
+        raise InputTypeError(f"rank_expanding_mlp_ needs an nn.Module, got {type(model).__name__}")
+    from .layers import dense_layers
+
+    probe = None if coords is None else coords[:2].to(torch.float32)
+    return [lin for _, lin in dense_layers(model, probe)]
+
+
+def _warn_fan_in(first: nn.Linear, coords: torch.Tensor | None, model: nn.Module) -> None:
+    """Warn when REI's first layer does not read the coordinates themselves (an encoding in
+    front, or the wrong layer): REI places kinks in coordinate space."""
+    import warnings
+
+    d = coords.shape[1] if coords is not None else getattr(
+        getattr(model, "config", None), "in_dim", None)
+    if d is None and first.in_features <= 4:
+        return  # plausibly the coordinates (d <= 4); nothing to compare with
+    if d is None or first.in_features != d:
+        warnings.warn(f"REI sets the first dense layer as if it read {d or 'd <= 4'}-D "
+                      f"coordinates, but its fan-in is {first.in_features}: an encoding in front "
+                      "of it, or not the first layer? Pass layers= or the coordinates",
+                      stacklevel=3)

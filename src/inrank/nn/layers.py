@@ -49,9 +49,30 @@ def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
         raise InputError(f"{type(model).__name__} calls no nn.Linear layer; the layer-wise NTK "
                          "and the optimisers' split need dense layers")
     if coords is None:
-        first = next(iter(names))
-        coords = torch.zeros(2, input_width(model), dtype=first.weight.dtype,
-                             device=first.weight.device)
+        return _walk_without_coords(model, names)
+    return _walk(model, names, coords)
+
+
+def _walk_without_coords(model: nn.Module, names: dict) -> list[tuple[str, nn.Linear]]:
+    """The walk on two zero rows of :func:`input_width` columns, or, for a model that does not
+    declare it, of each registered layer's fan-in in turn until a forward pass runs."""
+    first = next(iter(names))
+    declared = getattr(model, "in_dim", None) or getattr(getattr(model, "config", None),
+                                                         "in_dim", None)
+    widths = [int(declared)] if declared is not None else list(
+        dict.fromkeys(m.in_features for m in names))
+    for i, width in enumerate(widths):
+        x = torch.zeros(2, width, dtype=first.weight.dtype, device=first.weight.device)
+        try:
+            return _walk(model, names, x)
+        except RuntimeError:
+            if i == len(widths) - 1:
+                raise InputError(f"cannot run {type(model).__name__} to find its dense layers' "
+                                 "order; pass coordinates (coords=) or the layers") from None
+    raise AssertionError("unreachable")
+
+
+def _walk(model: nn.Module, names: dict, coords: torch.Tensor) -> list[tuple[str, nn.Linear]]:
     order: list[nn.Module] = []
     handles = [mod.register_forward_hook(lambda mod, i, o: order.append(mod)) for mod in names]
     was_training = model.training

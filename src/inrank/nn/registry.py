@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,7 +23,8 @@ from ..errors import InputError
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
-           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network"]
+           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network",
+           "LR_WIDTH_EXPONENT", "width_lr_scale"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
 GROUPS = {
@@ -71,20 +71,24 @@ class Preset:
     muon_tuned: dict = field(default_factory=dict)
     """Where ``muon_lr`` came from: the Muon tuning record (empty: untuned)."""
 
-    def lr_for(self, optimizer: str) -> dict[str, float | None]:
+    def lr_for(self, optimizer: str, *, width: int | None = None) -> dict[str, float | None]:
         """``{"lr", "muon_lr"}`` this method trains at with ``optimizer`` (``"adam"``: no
-        ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``).
+        ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``), at
+        ``width`` by :func:`width_lr_scale` (None: the width the values were tuned at).
 
         Examples:
             >>> p = Preset("x", "", "", MLPConfig(), 1e-3)
             >>> p.lr_for("adam"), p.lr_for("muon")
             ({'lr': 0.001, 'muon_lr': None}, {'lr': 0.001, 'muon_lr': 0.001})
         """
+        if optimizer not in ("adam", "muon"):
+            raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
+        scale = width_lr_scale(optimizer, width)
+        lr = float(f"{self.lr * scale['lr']:.6g}")
         if optimizer == "adam":
-            return {"lr": self.lr, "muon_lr": None}
-        if optimizer == "muon":
-            return {"lr": self.lr, "muon_lr": self.lr if self.muon_lr is None else self.muon_lr}
-        raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
+            return {"lr": lr, "muon_lr": None}
+        base = self.lr if self.muon_lr is None else self.muon_lr
+        return {"lr": lr, "muon_lr": float(f"{base * scale['muon_lr']:.6g}")}
 
 
 def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
@@ -173,6 +177,29 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 ]}
 
 
+#: How the learning rates scale with the width D away from the tuned width D0:
+#: ``lr(D) = lr(D0) * (D0 / D) ** exponent``, per optimiser and per lr (Adam's, Muon's), chosen
+#: on the calibration images by ``benchmarks/training/width_depth.py`` (BENCHMARKS.md, "Defaults
+#: across width and depth"). Depth and REI's gain are not scaled: that benchmark measures them
+#: at depths 2, 3 and 5 with the gain fixed.
+LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 0.5}}
+
+
+def width_lr_scale(optimizer: str, width: int | None) -> dict[str, float]:
+    """The factors :data:`LR_WIDTH_EXPONENT` applies to the lrs at ``width`` (1 at the tuned
+    width, or when ``width`` is None).
+
+    Examples:
+        >>> width_lr_scale("adam", tuned_network()["width"])
+        {'lr': 1.0, 'muon_lr': 1.0}
+    """
+    if width is None:
+        return {"lr": 1.0, "muon_lr": 1.0}
+    ratio = tuned_network()["width"] / int(width)
+    exps = LR_WIDTH_EXPONENT[optimizer]
+    return {k: ratio ** exps.get(k, 0.0) for k in ("lr", "muon_lr")}
+
+
 def presets(group: str | None = None) -> list[str]:
     """Names of every registered method in registry order, or of those in ``group``.
 
@@ -199,7 +226,11 @@ def _tuned_payload() -> dict:
 
 @functools.lru_cache(maxsize=4)
 def _read_payload(path: str, mtime_ns: int) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The checked payload (a truncated or malformed file: one InputError naming it)."""
+    from ..readback import TUNED_FIX, check_tuned_values, read_json
+
+    return check_tuned_values(read_json(path, what="an inrank tuned-values file", fix=TUNED_FIX),
+                              path)
 
 
 def _tuned_file() -> dict:

@@ -1,0 +1,188 @@
+"""Do the defaults hold at every width and depth? (issue 23, item 4)
+
+    python benchmarks/training/width_depth.py            # both phases, resumable, 2 processes
+    python benchmarks/training/width_depth.py --render   # only rewrite the .md from the .json
+
+The registry's learning rates were tuned at width 128 and depth 3 (table1's protocol). This
+benchmark (1) chooses, on the calibration images only (coffee, chelsea), how each lr scales with
+the width: ``lr(D) = lr(128) * (128 / D) ** a`` for ``a`` in 0, 0.5, 1, scored by the mean fit
+PSNR of relu and relu+rei at widths 64 and 256 (depth 3); Adam's exponent first, then Muon's
+(Adam's part of a Muon fit at the chosen Adam exponent); and (2) runs relu and relu+rei with
+both optimisers at the chosen rule on a width x depth grid (64 / 128 / 256 / 512 x 2 / 3 / 5)
+on the calibration images and two test images (kodim03, kodim05), 32 px short side, 500
+full-batch steps, seed 0, fit and off-grid PSNR at 2x. Depth and REI's gain are not scaled.
+The costliest cells (width 512 at depths 3 and 5) are dropped to fit two CPU cores.
+
+Writes ``benchmarks/results/width_depth.json`` and ``.md``; run records under
+``benchmarks/results/width_depth/runs/``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
+RESULTS = HERE / "results"
+OUT = RESULTS / "width_depth"
+
+from inrank.bench.run import Run  # noqa: E402
+from inrank.bench.runner import run_missing  # noqa: E402
+from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, tuned_network  # noqa: E402
+from inrank.report.comparison import mean_interval  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
+
+CALIBRATION = ("coffee", "chelsea")
+TEST = ("kodim03", "kodim05")
+METHODS = ("relu", "relu+rei")
+OPTIMIZERS = ("adam", "muon")
+WIDTHS = (64, 128, 256, 512)
+DEPTHS = (2, 3, 5)
+DROPPED = ((512, 3), (512, 5))  # the costliest cells, left out to fit the machine
+EXPONENTS = (0.0, 0.5, 1.0)
+SELECT_WIDTHS = (64, 256)
+SIZE, STEPS = 32, 500
+
+
+def run_of(method: str, image: str, width: int, depth: int, optimizer: str, a_lr: float,
+           a_muon: float = 0.0) -> Run:
+    """One fit: ``method``'s tuned lrs scaled to ``width`` with exponents ``a_lr`` (Adam's lr)
+    and ``a_muon`` (Muon's)."""
+    p, base = preset(method), tuned_network()["width"]
+    lrs = p.lr_for(optimizer)
+    ratio = base / width
+    muon = None if optimizer == "adam" else float(f"{lrs['muon_lr'] * ratio ** a_muon:.6g}")
+    return Run(method=method, preset=method, overrides=(), signal=image, size=SIZE, seed=0,
+               width=width, depth=depth, steps=STEPS, lr=float(f"{lrs['lr'] * ratio ** a_lr:.6g}"),
+               evals=10, offgrid=True, optimizer=optimizer, muon_lr=muon)
+
+
+def score(records: list[dict], key: str = "final_psnr") -> float:
+    vals = [r["metrics"].get(key) if r["status"] == "ok" else None for r in records]
+    return statistics.fmean(v if v is not None else 0.0 for v in vals)
+
+
+def select(optimizer: str, jobs: int, a_lr: float | None = None) -> tuple[float, dict]:
+    """The exponent with the best mean fit PSNR of relu and relu+rei on the calibration images
+    at the selection widths (Adam's lr for ``adam``; Muon's, with Adam's at ``a_lr``)."""
+    grid = {}
+    for a in EXPONENTS:
+        runs = [run_of(m, img, w, 3, optimizer, a if optimizer == "adam" else a_lr,
+                       a if optimizer == "muon" else 0.0)
+                for m in METHODS for img in CALIBRATION for w in SELECT_WIDTHS]
+        recs = run_missing(runs, OUT, jobs=jobs, label=f"select {optimizer} a={a:g}")
+        grid[a] = {"fit": score([recs[r.id] for r in runs]),
+                   "offgrid": score([recs[r.id] for r in runs], "offgrid_psnr")}
+    best = max(EXPONENTS, key=lambda a: grid[a]["fit"])
+    return best, {f"{a:g}": v for a, v in grid.items()}
+
+
+def cells() -> list[tuple[int, int]]:
+    return [(w, d) for w in WIDTHS for d in DEPTHS if (w, d) not in DROPPED]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--render", action="store_true", help="only render the .md")
+    ap.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS))
+    args = ap.parse_args()
+    path = RESULTS / "width_depth.json"
+    if args.render:
+        (RESULTS / "width_depth.md").write_text(render(json.loads(path.read_text())))
+        return 0
+    t0 = time.perf_counter()
+    rule, selection, grid = {}, {}, []
+    for opt in args.optimizers:
+        if opt == "adam":
+            rule["adam"], selection["adam"] = select("adam", args.jobs)
+        else:
+            a_lr = rule.get("adam", LR_WIDTH_EXPONENT["muon"]["lr"])
+            a_muon, selection["muon"] = select("muon", args.jobs, a_lr)
+            rule["muon"] = {"lr": a_lr, "muon_lr": a_muon}
+        exps = rule[opt] if opt == "muon" else {"lr": rule[opt]}
+        runs = [run_of(m, img, w, d, opt, exps["lr"], exps.get("muon_lr", 0.0))
+                for (w, d) in cells() for m in METHODS for img in CALIBRATION + TEST]
+        recs = run_missing(runs, OUT, jobs=args.jobs, label=f"grid {opt}")
+        for run in runs:
+            rec = recs[run.id]
+            grid.append({"optimizer": opt, "method": run.method, "image": run.signal,
+                         "width": run.width, "depth": run.depth, "lr": run.lr,
+                         "muon_lr": run.muon_lr, "status": rec["status"],
+                         "fit": rec["metrics"].get("final_psnr"),
+                         "offgrid": rec["metrics"].get("offgrid_psnr"),
+                         "params": rec["metrics"].get("params")})
+    payload = {"rule": rule, "selection": selection, "grid": grid, "machine": machine(),
+               "seconds": time.perf_counter() - t0, "size": SIZE, "steps": STEPS,
+               "calibration": list(CALIBRATION), "test": list(TEST), "dropped": list(DROPPED),
+               "exponents": list(EXPONENTS), "select_widths": list(SELECT_WIDTHS)}
+    path.write_text(json.dumps(payload, indent=1))
+    (RESULTS / "width_depth.md").write_text(render(payload))
+    print(f"-> {path}", file=sys.stderr)
+    return 0
+
+
+def paired(grid: list[dict], opt: str, w: int, d: int, key: str) -> tuple[float, float, float, int]:
+    """relu+rei - relu over the images of cell (w, d): mean and 95% t interval."""
+    by = {(g["method"], g["image"]): g[key] for g in grid
+          if g["optimizer"] == opt and g["width"] == w and g["depth"] == d}
+    diffs = [by[("relu+rei", img)] - by[("relu", img)] for (m, img) in by if m == "relu"
+             if by.get(("relu+rei", img)) is not None and by[("relu", img)] is not None]
+    if not diffs:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean, lo, hi = mean_interval(diffs)
+    return mean, lo, hi, len(diffs)
+
+
+def render(p: dict) -> str:
+    out = ["# Defaults across width and depth (issue 23, item 4)", "",
+           f"Generated by `python benchmarks/training/width_depth.py` ({p['seconds'] / 60:.0f} "
+           f"min). " + machine_line(p["machine"]), "",
+           f"relu and relu+rei, {p['size']} px short side, {p['steps']} full-batch steps, seed 0, "
+           "each method's lrs tuned at width 128 (table1's calibration images, 96 px) and scaled "
+           "to width D by lr(D) = lr(128) (128 / D)^a; depth and REI's gain (10) unscaled. "
+           f"Images: calibration {', '.join(p['calibration'])} and test "
+           f"{', '.join(p['test'])}. Cells left out (cost): "
+           + ", ".join(f"{w} x depth {d}" for w, d in p["dropped"]) + ".", "",
+           "## The rule, chosen on the calibration images", "",
+           f"Mean fit / off-grid PSNR (dB) of relu and relu+rei at widths "
+           f"{', '.join(map(str, p['select_widths']))} (depth 3) for each exponent a:", ""]
+    rows = []
+    for opt, sel in p["selection"].items():
+        for a, v in sel.items():
+            rows.append([opt, a, f"{v['fit']:.2f}", f"{v['offgrid']:.2f}"])
+    out.append(markdown_table(["optimizer (lr scaled)", "a", "fit", "off-grid"], rows))
+    out += ["", f"Chosen: Adam's lr a = {p['rule'].get('adam', '-')}; Muon's: "
+            f"{p['rule'].get('muon', '-')}.", "", "## relu+rei - relu per cell", "",
+            "Paired over the four images (mean [95% t interval]), fit / off-grid PSNR in dB; "
+            "a cell where relu+rei trails relu (mean below 0) is marked **below**.", ""]
+    for opt in dict.fromkeys(g["optimizer"] for g in p["grid"]):
+        body = []
+        for w in WIDTHS:
+            row = [str(w)]
+            for d in DEPTHS:
+                if [w, d] in p["dropped"] or (w, d) in p["dropped"]:
+                    row.append("dropped")
+                    continue
+                f, fl, fh, n = paired(p["grid"], opt, w, d, "fit")
+                o, ol, oh, _ = paired(p["grid"], opt, w, d, "offgrid")
+                flag = " **below**" if (f < 0 or o < 0) else ""
+                row.append(f"{f:+.2f} [{fl:+.2f}, {fh:+.2f}] / {o:+.2f} [{ol:+.2f}, {oh:+.2f}]{flag}")
+            body.append(row)
+        out += [f"### {opt}", "", markdown_table(["width"] + [f"depth {d}" for d in DEPTHS], body), ""]
+    out += ["## Every fit", ""]
+    rows = [[g["optimizer"], g["method"], g["image"], str(g["width"]), str(g["depth"]),
+             f"{g['lr']:g}", f"{g['muon_lr']:g}" if g["muon_lr"] else "-",
+             f"{g['fit']:.2f}" if g["fit"] is not None else g["status"],
+             f"{g['offgrid']:.2f}" if g["offgrid"] is not None else "-"] for g in p["grid"]]
+    out.append(markdown_table(["optimizer", "method", "image", "width", "depth", "lr", "muon_lr",
+                               "fit", "off-grid"], rows))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
