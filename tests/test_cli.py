@@ -1,3 +1,4 @@
+import argparse
 import json
 import subprocess
 import sys
@@ -7,7 +8,8 @@ import torch
 from PIL import Image
 
 import inrank
-from inrank.cli import main
+from inrank.cli import build_parser, main
+from inrank.cli.args import Items
 
 
 def test_fit_end_to_end(tmp_path, capsys):
@@ -157,3 +159,63 @@ assert "matplotlib.pyplot" not in sys.modules
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert all((tmp_path / f"{n}.png").stat().st_size > 500 for n in "cpdm")
+
+
+#: Ideas a command takes one of (``--method``) or several of (``--methods``).
+_COUNTED = ("method", "image", "seed", "width", "optimizer")
+
+
+def _flags(command) -> dict[str, argparse.Action]:
+    return {f: a for a in command._actions for f in a.option_strings}
+
+
+@pytest.mark.parametrize("name", ["fit", "demo", "bench", "diagnose", "tune"])
+def test_one_naming_scheme_across_commands(name):
+    """One name per idea: an option that takes several values is plural and a list (``--methods
+    relu pe``), its singular takes one value (``--method relu``), in every command; the signal a
+    command reads is its positional ``source``, never ``--image``."""
+    command = build_parser([name]).commands[name]
+    flags = _flags(command)
+    for action in command._actions:
+        if isinstance(action, Items):  # a list is plural: --methods, --seeds, --lr-multipliers
+            assert action.option_strings[0].endswith("s"), action.option_strings
+    for idea in _COUNTED:
+        one, many = flags.get(f"--{idea}"), flags.get(f"--{idea}s")
+        assert one is None or not isinstance(one, Items) and one.nargs is None, f"--{idea}"
+        assert many is None or isinstance(many, Items), f"--{idea}s"
+    if name in ("fit", "demo", "diagnose"):  # the commands that read one signal
+        positional = [a.dest for a in command._actions if not a.option_strings]
+        assert positional == ["source"] and "--image" not in flags
+        assert "--methods" in flags if name != "fit" else "--method" in flags
+
+
+def test_the_signal_is_named_alike_in_fit_diagnose_and_demo():
+    parser = build_parser(["fit", "diagnose", "demo"])
+    assert parser.parse_args(["fit", "camera"]).source == "camera"
+    assert parser.parse_args(["diagnose", "camera", "--methods", "pe"]).source == "camera"
+    assert parser.parse_args(["demo", "camera"]).source == "camera"
+    assert parser.parse_args(["demo"]).source == parser.parse_args(["diagnose"]).source \
+        == "astronaut"
+    args = parser.parse_args(["diagnose", "--methods", "relu", "pe"])
+    assert args.methods == ["relu", "pe"] and args.source == "astronaut"
+
+
+def test_old_spellings_warn_and_still_work(capsys):
+    """``diagnose --method a,b --image X`` and ``demo --image X``: the spellings before one
+    scheme, read as ``--methods`` and the positional source, with a warning naming the new."""
+    parser = build_parser(["diagnose", "demo"])
+    with pytest.warns(FutureWarning) as caught:
+        args = parser.parse_args(["diagnose", "--method", "relu,pe", "--image", "camera",
+                                  "--size", "8"])
+    assert args.methods == ["relu", "pe"] and args.source == "camera" and args.size == 8
+    messages = [str(w.message) for w in caught]
+    assert messages == ["inrank diagnose --method is deprecated, use --methods",
+                        "inrank diagnose --image is deprecated, give it as the first "
+                        "argument: inrank diagnose SOURCE [options]"]
+    with pytest.warns(FutureWarning, match="--image is deprecated"):
+        args = parser.parse_args(["demo", "--methods", "relu", "--image=coffee"])
+    assert args.source == "coffee" and args.methods == ["relu"]
+    # from the command line: one line on stderr, the run goes on (here: prints its config)
+    with pytest.warns(FutureWarning):
+        assert main(["diagnose", "--method", "pe", "--print-config"]) == 0
+    assert "methods:\n- pe" in capsys.readouterr().out

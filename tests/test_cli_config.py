@@ -25,7 +25,8 @@ ARGV = {
     "demo": ["--methods", "relu,pe", "--size", "16", "--track_every", "5"],
     "bench": ["quick", "--methods", "relu", "relu+rei,pe", "--seeds", "0", "1", "--no-plots",
               "--lr-multipliers", "0.5", "2"],
-    "diagnose": ["--method", "relu,pe", "--widths", "64,128", "--no-total", "--solver", "dense"],
+    "diagnose": ["camera", "--methods", "relu,pe", "--widths", "64,128", "--no-total",
+                 "--solver", "dense"],
     "tune": ["table1", "--methods", "relu", "--images", "camera", "--steps", "2",
              "--save-tuned", "tuned.json"],
 }
@@ -91,7 +92,7 @@ def test_lists_take_spaces_or_commas():
     assert args.methods == ["relu", "relu+rei", "pe"] and args.seeds == [0, 1, 2]
     assert args.lr_multipliers == [0.5, 2.0]
     assert parser.parse_args(["diagnose", "--widths", "64,128,256"]).widths == [64, 128, 256]
-    assert parser.parse_args(["diagnose"]).method == ["relu", "relu+rei"]
+    assert parser.parse_args(["diagnose"]).methods == ["relu", "relu+rei"]
 
 
 def _documented_command_lines() -> list[tuple[list[str], str | None]]:
@@ -124,9 +125,11 @@ def _documented_command_lines() -> list[tuple[list[str], str | None]]:
     return out
 
 
+@pytest.mark.filterwarnings("error::FutureWarning")
 def test_documented_command_lines_parse(tmp_path, monkeypatch, capsys):
-    """The command lines of the docs still parse (a shell's ``> FILE`` is written in a
-    temporary folder, so a later ``--config FILE`` reads it)."""
+    """The command lines of the docs still parse, in the current spelling (a deprecated one
+    warns, here an error; a shell's ``> FILE`` is written in a temporary folder, so a later
+    ``--config FILE`` reads it)."""
     monkeypatch.chdir(tmp_path)
     found = _documented_command_lines()
     argvs = [argv for argv, _ in found]
@@ -195,7 +198,7 @@ def test_demo_reruns_from_its_config(tmp_path, capsys):
 
 
 def test_diagnose_reruns_from_its_config(tmp_path, capsys):
-    argv = ["diagnose", "--method", "relu", "--size", "8", "--width", "8", "--depth", "1",
+    argv = ["diagnose", "--methods", "relu", "--size", "8", "--width", "8", "--depth", "1",
             "--widths", "4,8"]
     assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     assert main(["diagnose", "--config", str(tmp_path / "a" / "config.json"),
@@ -211,7 +214,7 @@ def test_diagnose_reads_the_model_a_fit_wrote(tmp_path, capsys):
     fit_out = tmp_path / "fit"
     assert main(["fit", "camera", "--method", "pe", "--size", "8", "--steps", "2", "--width",
                  "8", "--depth", "1", "--no-progress", "--out", str(fit_out)]) == 0
-    assert main(["diagnose", "--model", str(fit_out / "model.pt"), "--image", "camera",
+    assert main(["diagnose", "--model", str(fit_out / "model.pt"), "camera",
                  "--size", "8", "--out", str(tmp_path / "diag")]) == 0
     assert "pe (trained)" in capsys.readouterr().out
 

@@ -106,7 +106,7 @@ def test_errors():
 
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "diag"
-    code = main(["diagnose", "--method", "relu,bn", "--width", "8", "--depth", "2", "--size",
+    code = main(["diagnose", "--methods", "relu,bn", "--width", "8", "--depth", "2", "--size",
                  "8", "--widths", "4,8", "--trained", "2", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out
@@ -120,7 +120,7 @@ def test_cli_end_to_end(tmp_path, capsys):
 
 
 def test_cli_unknown_method(tmp_path, capsys):
-    assert main(["diagnose", "--method", "relu,nope", "--out", str(tmp_path)]) == 2
+    assert main(["diagnose", "--methods", "relu,nope", "--out", str(tmp_path)]) == 2
     assert "nope" in capsys.readouterr().err
 
 
@@ -147,7 +147,7 @@ def test_cli_diagnoses_a_trained_checkpoint(tmp_path, capsys):
     assert main(["fit", "camera", "--size", "10", "--steps", "5", "--width", "12", "--depth",
                  "2", "--method", "pe", "--out", str(run), "--no-progress"]) == 0
     out = tmp_path / "diag"
-    assert main(["diagnose", "--model", str(run / "model.pt"), "--image", "camera", "--size",
+    assert main(["diagnose", "--model", str(run / "model.pt"), "camera", "--size",
                  "10", "--out", str(out), "--no-total"]) == 0
     captured = capsys.readouterr()
     assert "**pe (trained)**" in captured.out and "NTK spectra dense" in captured.err
@@ -159,6 +159,6 @@ def test_cli_diagnoses_a_trained_checkpoint(tmp_path, capsys):
     ref = diagnose(model, inrank.load_image("camera", size=10).coords, total=False)
     assert records[0]["layers"][1]["ntk_top"] == pytest.approx(ref.layers[1].ntk_top, rel=1e-9)
     (run / "model.json").unlink()  # the architecture; config.json holds the command's options
-    assert main(["diagnose", "--model", str(run / "model.pt"), "--image", "camera", "--size", "10",
+    assert main(["diagnose", "--model", str(run / "model.pt"), "camera", "--size", "10",
                  "--out", str(out)]) == 2
     assert "pass --preset NAME" in capsys.readouterr().err

@@ -145,7 +145,7 @@ def test_diagnose_model_on_a_bad_file_is_one_line(run, tmp_path, capsys, damage)
         torch.save({"x": _Payload(tmp_path / "ran")}, weights)
     else:
         (run / "model.json").write_text("{not json")
-    code = main(["diagnose", "--model", str(weights), "--image", "camera", "--size", "8",
+    code = main(["diagnose", "--model", str(weights), "camera", "--size", "8",
                  "--out", str(tmp_path / "diag")])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err

@@ -9,7 +9,7 @@ calibration image (never a test image) at SIZE px short side. Per dense layer, w
 ``[H_l, 1]`` (exact and numerical at 1e-3 of the largest singular value; effective rank,
 Roy-Vetterli), the layer's share of the NTK trace and its NTK block's numerical and effective
 rank and top eigenvalue, at init and after STEPS full-batch Adam steps on the image at the
-method's lr. The same numbers for a user's own image: ``inrank diagnose --method ... --image``.
+method's lr. The same numbers for a user's own image: ``inrank diagnose IMAGE --methods ...``.
 
 Writes benchmarks/results/rei_ranks.{json,md}; README's REI paragraph is generated from it.
 """

@@ -17,7 +17,12 @@ The command line's conventions, applied to every derived option:
   ``--methods relu,pe``), and a list in a config file;
 - ``--config FILE`` reads options from a YAML or JSON file, ``--print-config`` (or
   ``--print_config``) prints the resolved configuration as YAML and exits;
-- a bad value prints one line on stderr and exits 2.
+- a bad value prints one line on stderr and exits 2;
+- one name per idea across commands: the signal a command reads is its first positional
+  argument, ``SOURCE`` (``inrank fit camera``, ``inrank diagnose camera``, ``inrank demo
+  camera``); an option that takes one value is singular (``--method``, ``--optimizer``), one that
+  takes several is plural (``--methods``, ``--images``, ``--seeds``). A spelling that changed
+  still works on the command line, with a warning (:meth:`Parser.rename`).
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ import inspect
 import re
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -44,13 +50,65 @@ PRINT_CONFIG = ("--print_config", "--print-config")
 
 
 class Parser(ArgumentParser):
-    """A jsonargparse parser whose errors are one line on stderr and exit code 2."""
+    """A jsonargparse parser whose errors are one line on stderr and exit code 2, and whose
+    renamed options keep their old spelling as a deprecated alias (:meth:`rename`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: old flag -> its new flag, or the positional argument's name that replaced it
+        self.renamed: dict[str, str] = {}
+
+    def rename(self, old: str, new: str) -> None:
+        """Keep the flag ``old`` working as a deprecated spelling of ``new``: a flag
+        (``--methods``) or a positional argument's name (``source``). :meth:`current_spelling`
+        rewrites it, with a ``FutureWarning``; ``--help`` mentions it under ``new``."""
+        action = next(a for a in self._actions
+                      if new in a.option_strings or (not a.option_strings and a.dest == new))
+        action.help = f"{action.help} (was {old}, still accepted)"
+        self.renamed[old] = new
+
+    def current_spelling(self, args: Sequence[str]) -> list[str]:
+        """``args`` with every deprecated flag (:meth:`rename`) in its new spelling; a flag that
+        became a positional argument puts its value first. Warns once per flag."""
+        out: list[str] = []
+        first: list[str] = []
+        args, prog = list(args), self.prog.replace(" [options]", "")
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                out += args[i:]
+                break
+            old, eq, value = arg.partition("=")
+            new = self.renamed.get(old)
+            if new is None:
+                out.append(arg)
+            elif new.startswith("-"):
+                warnings.warn(f"{prog} {old} is deprecated, use {new}", FutureWarning,
+                              stacklevel=3)
+                out.append(new + eq + value)
+            else:
+                warnings.warn(f"{prog} {old} is deprecated, give it as the first argument: "
+                              f"{prog} {new.upper()} [options]", FutureWarning, stacklevel=3)
+                if not eq and i + 1 < len(args):
+                    i += 1
+                    value = args[i]
+                first.append(value)
+            i += 1
+        return first + out
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:  # type: ignore[override]
         if not self.exit_on_error:  # jsonargparse's nested parsers raise to their caller
             super().error(message, ex)
         prog = self.prog.replace(" [options]", "")
         self.exit(2, f"{prog}: error: {one_line(message)} (see --help)\n")
+
+    def _get_values(self, action, arg_strings):  # type: ignore[override]
+        # a positional left out (nargs "?") keeps what the namespace holds, the default or a
+        # --config file's value; argparse would set its default over the file's
+        if not arg_strings and not action.option_strings and action.nargs == "?":
+            return argparse.SUPPRESS
+        return super()._get_values(action, arg_strings)
 
     def _parse_optional(self, arg_string):  # type: ignore[override]
         # jsonargparse lets --print_config go without a value ("=" then means no flags); the
@@ -182,6 +240,18 @@ def _plain(doc: str | None) -> str | None:
     return re.sub(r"``([^`]+)``", r"\1", " ".join(doc.split()))
 
 
+def _as_help(doc: str | None, *, lower: bool = True) -> str | None:
+    """A docstring as ``--help`` words, like the commands' own help: a lower-case start (a
+    sentence, not a name: ``Show a bar`` -> ``show a bar``; ``L, the depth`` stays) and no
+    final full stop (jsonargparse appends ``(type: ..., default: ...)``)."""
+    doc = _plain(doc)
+    if not doc:
+        return doc
+    if lower and re.match(r"[A-Z][a-z]+\b(?![.(])", doc):
+        doc = doc[0].lower() + doc[1:]
+    return doc[:-1] if doc.endswith(".") and not doc.endswith("..") else doc
+
+
 def _optional(hint: Any) -> Any:
     """``hint | None`` (shown as ``float | null`` in --help)."""
     try:
@@ -233,14 +303,16 @@ def add_options(parser: Parser | argparse._ArgumentGroup, source: type | Callabl
         derived = documented[name]
         hint = hints[name]
         default = defaults.get(option, derived.default)
-        text = _plain(help.get(option, derived.help))
+        text = _as_help(help[option], lower=False) if option in help else _as_help(derived.help)
         optional = not derived.required or option in defaults
         if optional and default is None and type(None) not in typing.get_args(hint):
             hint = _optional(hint)  # a default of None means "the library's choice"
         # a choice is a name: the list shows in --help and is checked in config files too
         typed = {"choices": list(choices[option])} if option in choices else {"type": hint}
         if option in positional:
-            parser.add_argument(option, help=text, **typed)
+            # a positional with a default may be left out (``inrank demo [SOURCE]``)
+            parser.add_argument(option, help=text, **typed,
+                                **({"nargs": "?", "default": default} if optional else {}))
             continue
         flags = flag_names(option)
         item = _sequence_item(hint)

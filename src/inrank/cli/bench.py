@@ -43,7 +43,7 @@ def add_arguments(p: Parser) -> None:
                 help={"methods": "methods (presets or variants); null: the suite's",
                       "images": "Kodak names (kodim01), scikit-image samples or paths; "
                                 "null: the suite's",
-                      "steps": "Adam steps per run; null: the suite's",
+                      "steps": "optimisation steps per run; null: the suite's",
                       "seeds": "seeds; null: the suite's",
                       "widths": "widths; null: the suite's",
                       "optimizers": "optimisers (adam, muon), each method at its tuned lr "

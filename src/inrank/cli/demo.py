@@ -1,8 +1,10 @@
-"""``inrank demo``: relu, relu+rei, pe and siren on the built-in astronaut image.
+"""``inrank demo [SOURCE]``: relu, relu+rei, pe and siren on an image (the built-in astronaut
+by default).
 
 The options are :func:`~inrank.bench.demo.compare_methods`' ``methods``, :func:`inrank.load_image`'s
 ``size``, :class:`~inrank.nn.mlp.MLPConfig`'s ``width`` and ``depth``,
 :class:`~inrank.train.options.FitOptions`' (the training) and :func:`command`'s (the rest).
+The old spelling ``--image IMAGE`` (for the positional ``SOURCE``) still works, with a warning.
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ MODEL = ("width", "depth")
 TRAINING = ("steps", "seed", "optimizer", "track_every", "progress")
 
 
-def command(*, image: str = "astronaut", out: str | Path = "inrank-out/demo") -> None:
+def command(*, source: str = "astronaut", out: str | Path = "inrank-out/demo") -> None:
     """The options of ``inrank demo`` that no library object holds.
 
     Args:
-        image: image file or scikit-image sample.
+        source: image file or scikit-image sample name.
         out: output folder.
     """
 
@@ -39,9 +41,10 @@ def add_arguments(p: Parser) -> None:
     from ..train.options import FitOptions
 
     net = tuned_network()  # where the registry's lrs were chosen
+    add_options(p, command, ["source"], positional=["source"], help={
+        "source": "image file or scikit-image sample name (astronaut, camera, ...)"})
     add_options(p, compare_methods, ["methods"], defaults={"methods": presets("demo")},
                 help={"methods": f"presets to compare, from: {', '.join(presets())}"})
-    add_options(p, command, ["image"])
     add_options(p, load_image, ["size"], defaults={"size": net["size"]})
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
                 defaults={k: net[k] for k in MODEL},
@@ -54,6 +57,7 @@ def add_arguments(p: Parser) -> None:
                       "seed": "seeds the init and the batch order",
                       "track_every": "rank dynamics every this many steps; null: steps / 5"})
     add_options(p, command, ["out"])
+    p.rename("--image", "source")
 
 
 def run(args: Namespace, config: dict) -> int:
@@ -74,7 +78,7 @@ def run(args: Namespace, config: dict) -> int:
         p = preset(m)
         FitOptions(**p.lr_for(args.optimizer), **training).checked()
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
-    signal = load_image(args.image, size=args.size)
+    signal = load_image(args.source, size=args.size)
     _io.write_json(out / "config.json", config)
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "
           f"{args.width} MLP, {args.steps} full-batch {args.optimizer} steps per method",

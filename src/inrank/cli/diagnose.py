@@ -1,8 +1,10 @@
-"""``inrank diagnose --method NAME[,NAME...]``: per-layer rank and NTK diagnosis, with plots.
+"""``inrank diagnose [SOURCE] --methods NAME [NAME ...]``: per-layer rank and NTK diagnosis,
+with plots.
 
 The options are :func:`inrank.diagnose`'s, :func:`inrank.load_image`'s ``size``,
 :class:`~inrank.nn.mlp.MLPConfig`'s ``width`` and ``depth``, :func:`inrank.build`'s ``seed``
-and :func:`command`'s (the rest).
+and :func:`command`'s (the rest). The old spellings ``--method`` (for ``--methods``) and
+``--image IMAGE`` (for the positional ``SOURCE``) still work, with a warning.
 """
 from __future__ import annotations
 
@@ -23,15 +25,16 @@ MODEL = ("width", "depth")
 DIAGNOSIS = ("batchnorm", "solver", "total")
 
 
-def command(*, method: Sequence[str] = ("relu", "relu+rei"), image: str = "astronaut",
+def command(*, source: str = "astronaut", methods: Sequence[str] = ("relu", "relu+rei"),
             widths: Sequence[int] | None = None, trained: int | None = None,
             model: Path | None = None, preset: str | None = None,
             out: str | Path = "inrank-out/diagnose") -> None:
     """The options of ``inrank diagnose`` that no library object holds.
 
     Args:
-        method: the presets to diagnose.
-        image: image whose pixel grid gives the coordinates.
+        source: image file or scikit-image sample name whose pixel grid gives the
+            coordinates.
+        methods: the presets to diagnose.
         widths: also plot the rank of [H_1, 1] against these widths, e.g. 64,128,256,512.
         trained: fit this many Adam steps and diagnose before and after.
         model: diagnose a trained model (a state_dict, e.g. inrank fit's model.pt); the
@@ -48,11 +51,13 @@ def add_arguments(p: Parser) -> None:
     from ..nn.registry import build, presets
     from ..signals.signal import load_image
 
-    add_options(p, command, ["method"],
-                help={"method": f"presets to diagnose, from: {', '.join(presets())}"})
+    add_options(p, command, ["source"], positional=["source"], help={
+        "source": "image file or scikit-image sample name (astronaut, camera, ...); its pixel "
+                  "grid gives the coordinates"})
+    add_options(p, command, ["methods"],
+                help={"methods": f"presets to diagnose, from: {', '.join(presets())}"})
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL)
     add_options(p, build, ["seed"])
-    add_options(p, command, ["image"])
     add_options(p, load_image, ["size"], defaults={"size": 64},
                 help={"size": "short side of the image in px; N = pixels"})
     add_options(p, command, ["widths", "trained"])
@@ -62,6 +67,8 @@ def add_arguments(p: Parser) -> None:
                                 f"and SLQ estimates; auto: dense up to N = {DENSE_LIMIT}",
                       "total": "also the whole NTK's eigenvalues (one N x N eigendecomposition)"})
     add_options(p, command, ["model", "preset", "out"])
+    p.rename("--method", "--methods")
+    p.rename("--image", "source")
 
 
 def run(args: Namespace, config: dict) -> int:
@@ -85,14 +92,14 @@ def run(args: Namespace, config: dict) -> int:
         validation.positive_int("widths", w)
     if args.trained is not None:
         validation.positive_int("trained", args.trained)
-    signal = load_image(args.image, size=args.size)
+    signal = load_image(args.source, size=args.size)
     width, depth = args.width, args.depth
     if args.model is not None:
         model, label = _trained_model(args, signal)
         methods = [label]
         width, depth = model.config.width, model.config.depth
     else:
-        methods = list(args.method)
+        methods = list(args.methods)
         for m in methods:
             preset(m)  # unknown names fail here, before any work
     _io.write_json(out / "config.json", config)

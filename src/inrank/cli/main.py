@@ -26,8 +26,8 @@ __all__ = ["main", "build_parser", "register", "CommandLine"]
 #: subcommand name -> (module path, help); each module has ``add_arguments(parser)`` and
 #: ``run(args, config)``.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "fit": ("inrank.cli.fit", "fit one method to an image and write the reconstruction"),
-    "demo": ("inrank.cli.demo", "compare relu, relu+rei, pe and siren on a built-in image"),
+    "fit": ("inrank.cli.fit", "fit one method to a signal (image, audio, mesh, 1-D) and save the results"),
+    "demo": ("inrank.cli.demo", "compare methods (relu, relu+rei, pe, siren) on one image"),
     "bench": ("inrank.cli.bench", "run a benchmark suite (resumable): tables, plots, HTML report"),
     "diagnose": ("inrank.cli.diagnose", "per-layer representation rank and layer-wise NTK diagnosis"),
     "tune": ("inrank.cli.tune", "choose each method's lr and knob on a suite's calibration images"),
@@ -61,7 +61,12 @@ class CommandLine(Parser):
 
     def parse_command(self, argv: list[str] | None = None) -> tuple[str, Namespace]:
         """The command's name and its options (exits on ``--help``, ``--print-config`` or an
-        error)."""
+        error); a command's deprecated spellings (:meth:`Parser.rename`) are read as the new
+        ones, with a warning."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        at = next((i for i, a in enumerate(argv) if a in self.commands), None)
+        if at is not None:
+            argv[at + 1:] = self.commands[argv[at]].current_spelling(argv[at + 1:])
         cfg = super().parse_args(argv)
         return cfg.command, cfg[cfg.command]
 
@@ -163,15 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     named = next((a for a in argv if not a.startswith("-")), None)
     only = [named] if named in _COMMANDS else [] if argv == ["--version"] else None
     parser = build_parser(only)
+    previous_format = warnings.formatwarning
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
     try:
         name, args = parser.parse_command(argv)
     except SystemExit as exc:  # --help, --version, --print-config, or a bad option (printed)
+        warnings.formatwarning = previous_format
         return _exit_code(exc)
     command = parser.commands[name]
     flags = frozenset(s for a in command._actions for s in a.option_strings)
     config = json.loads(command.dump(args, format="json", skip_none=False))
-    previous_format = warnings.formatwarning
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"inrank: warning: {msg}\n"
     try:
         return int(_load(_COMMANDS[name][0]).run(args, config) or 0)
     except KeyboardInterrupt:

@@ -40,6 +40,8 @@ def add_arguments(p: Parser) -> None:
                                 "null: the suite's",
                       "steps": "steps per tuning run; null: the suite's",
                       "executor": "as inrank bench", "jobs": "processes executor: workers",
+                      "device": '"auto", "cpu" or "cuda" (as inrank bench)',
+                      "progress": "progress bars on stderr (as inrank bench)",
                       "data": "folder holding kodak/"})
     add_options(p, tune_suite, ["out"],
                 help={"out": "output folder; null: inrank-out/tune/SUITE"})
