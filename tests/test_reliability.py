@@ -98,8 +98,10 @@ def test_cli_corrupt_checkpoint_is_one_line(tmp_path, capsys):
     out.mkdir()
     (out / "checkpoint.pt").write_bytes(b"\x00garbage")
     assert main(FIT + ["--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("inrank: error: cannot read checkpoint") and len(err.splitlines()) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    # the banner saying what runs, then the error in one line
+    assert lines[-1].startswith("inrank: error: cannot read checkpoint")
+    assert len(lines) == 2 and lines[0].startswith("fit ")
 
 
 def test_bad_input_catalogue_api(tmp_path):
@@ -127,3 +129,30 @@ def test_bad_input_catalogue_api(tmp_path):
     for fn, exc, msg in cases:
         with pytest.raises(exc, match=msg):
             fn()
+
+
+def test_cli_resume_with_another_method_refuses_and_says_why(tmp_path, capsys, monkeypatch):
+    """A killed `inrank fit` rerun with another --method refuses, naming the method."""
+    import inrank.train.loop as loop
+
+    out = tmp_path / "ck"
+    args = ["fit", "camera", "--size", "12", "--steps", "30", "--width", "16", "--depth", "2",
+            "--checkpoint-every", "5", "--out", str(out), "--no-progress"]
+    real, calls = loop.train_step, []
+
+    def killed_at_12(*a, **k):
+        calls.append(1)
+        if len(calls) == 12:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(loop, "train_step", killed_at_12)
+    assert main(args) != 0
+    assert (out / "checkpoint.pt").is_file()
+    monkeypatch.setattr(loop, "train_step", real)
+    capsys.readouterr()
+    assert main(args + ["--method", "relu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "belongs to another run" in err and "'relu+rei'" in err and "'relu'" in err
+    assert main(args) == 0  # the same command resumes, and says so
+    assert "resumed from" in capsys.readouterr().err

@@ -293,12 +293,14 @@ def register_preset(p: Preset) -> None:
 
 
 def presets_markdown() -> str:
-    """The README's table of methods: name, what it is, default lr and groups."""
-    lines = ["| method | what | lr | groups |", "|---|---|---:|---|"]
+    """The README's table of methods: name, what it is, default (Adam) lr, Muon lr (tuned, or
+    ``-``: then the Adam lr) and groups."""
+    lines = ["| method | what | lr | muon lr | groups |", "|---|---|---:|---:|---|"]
     for name in presets():
         p = preset(name)
         what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
-        lines.append(f"| `{name}` | {what} | {p.lr:g} | {', '.join(p.groups) or '-'} |")
+        muon = "-" if p.muon_lr is None else f"{p.muon_lr:g}"
+        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {', '.join(p.groups) or '-'} |")
     return "\n".join(lines)
 
 
