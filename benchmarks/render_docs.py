@@ -139,8 +139,8 @@ def _table1() -> str:
     head += (f" Highest fit PSNR of a single run: {top['final_psnr']:.2f} dB ({top['method']}, "
              f"{top['signal']}, seed {top['seed']}); runs above 50 dB: {above} of {len(rows)}.")
     out = [head]
-    for title, table in offgrid_tables(rows):
-        out += ["", f"{title}:", "", to_markdown(table)]
+    for title, table, sentence in offgrid_tables(rows):
+        out += ["", f"{title}:", "", to_markdown(table)] + (["", sentence] if sentence else [])
     return "\n".join(out)
 
 

@@ -42,7 +42,12 @@ def test_demo_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     for m in ("relu", "relu+rei", "pe", "siren"):
         assert f"| {m} |" in printed
+    lead = next(line for line in printed.splitlines() if "has the best fit PSNR" in line)
+    assert "(the runner-up) by" in lead and lead in (tmp_path / "results.md").read_text()
     html = (tmp_path / "index.html").read_text()
+    from html import escape
+
+    assert f"<p class='lead'>{escape(lead)}</p>" in html  # under the table
     assert "psnr_curves.png" in html and "relu_rei_comparison.png" in html
     assert (tmp_path / "relu_rei_comparison.png").is_file()
 

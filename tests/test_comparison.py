@@ -153,3 +153,64 @@ def test_mean_interval_is_students_t():
     one = mean_interval([1.5])
     assert one["low"] == one["high"] == one["mean"] == 1.5
     assert math.isnan(mean_interval([])["mean"])
+
+
+def test_lead_sentence_gives_the_paired_interval_over_images_and_seeds():
+    """Who leads, by how much: the winner's mean over its runs (the table's cell), then the
+    runner-up and the mean paired difference per image (seeds averaged first) with scipy's
+    95% t interval, and on how many images the winner is ahead."""
+    from inrank.report.comparison import lead_sentence
+
+    rows = [_row("a", "i1", 30.0, 0), _row("a", "i1", 32.0, 1), _row("b", "i1", 29.0),
+            _row("a", "i2", 25.0, 0), _row("a", "i2", 25.0, 1), _row("b", "i2", 24.0),
+            _row("a", "i3", 20.0, 0), _row("a", "i3", 20.0, 1), _row("b", "i3", 20.5),
+            _row("c", "i1", 10.0), _row("c", "i2", 10.0), _row("c", "i3", 10.0)]
+    diffs = [31.0 - 29.0, 25.0 - 24.0, 20.0 - 20.5]
+    low, high = stats.t.interval(0.95, 2, loc=statistics.fmean(diffs), scale=stats.sem(diffs))
+    mean_a = statistics.fmean([30, 32, 25, 25, 20, 20])
+    assert lead_sentence(rows, "final_psnr") == (
+        f"a has the best fit PSNR, {mean_a:.2f} dB, {statistics.fmean(diffs):.2f} dB "
+        f"[{low:.2f}, {high:.2f}] above b (the runner-up), ahead on 2 of 3 images (95% "
+        "interval, paired over 3 images, seeds averaged first); the interval includes zero: "
+        "no clear lead.")
+    # off-grid PSNR is 1 dB lower in every row here: the same differences, another metric
+    assert lead_sentence(rows, "offgrid_psnr").startswith(
+        f"a has the best off-grid PSNR, {mean_a - 1:.2f} dB, 0.83 dB [")
+
+
+def test_lead_sentence_one_run_each_one_image_with_seeds_and_the_limit():
+    from inrank.report.comparison import lead_sentence
+
+    one = [_row("relu", "cat", 21.0), _row("siren", "cat", 28.07), _row("rff", "cat", 26.31)]
+    assert lead_sentence(one) == ("siren has the best fit PSNR, 28.07 dB, ahead of rff (the "
+                                  "runner-up) by 1.76 dB (one run each).")
+    seeds = [_row(m, "cat", p + s, seed=s) for m, p in (("pe", 30.0), ("relu", 25.0))
+             for s in (0, 1, 2)]
+    assert "5.00 dB [5.00, 5.00] above relu (the runner-up), ahead on 3 of 3 seeds (95% " \
+           "interval, paired over 3 seeds)." in lead_sentence(seeds)
+    interp = one + [_row("interp", "cat", BOLD_LIMIT_DB + 5)]  # not bolded, so not the winner
+    text = lead_sentence(interp, limit=BOLD_LIMIT_DB)
+    assert text.startswith("siren has the best") and text.endswith(
+        f"; above {BOLD_LIMIT_DB:g} dB (interpolation), not counted: interp.")
+    assert lead_sentence(one[:1]) == "" and lead_sentence([]) == ""
+
+
+def test_reports_put_the_sentence_under_the_comparison(tmp_path):
+    """results.md and report.html of a suite, the table1 block of BENCHMARKS.md."""
+    from pathlib import Path
+
+    from inrank.report.results import results_markdown
+
+    rows = [_row("relu", "i1", 20.0), _row("relu", "i2", 22.0), _row("siren", "i1", 30.0),
+            _row("siren", "i2", 27.0)]
+    md = results_markdown(rows, suite("table1"))
+    summary = md.index("## Summary")
+    lead = md.index("siren has the best off-grid PSNR, 27.50 dB, 7.50 dB [")
+    assert summary < lead < md.index("##", summary + 3)
+    assert "siren has the best fit PSNR, 28.50 dB, 7.50 dB [" in md  # fit PSNR too
+    assert "(the runner-up), ahead on 2 of 2 images" in md
+    quick = results_markdown(rows, suite("width"))  # a width table: no single winner
+    assert "has the best" not in quick.split("## Final PSNR")[0]
+    bench_md = (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text()
+    block = bench_md.split("<!-- generated: table1 -->")[1].split("<!-- end generated -->")[0]
+    assert "has the best off-grid PSNR" in block and "(the runner-up)" in block

@@ -112,6 +112,9 @@ def test_report_html_is_well_formed_and_every_image_exists(tmp_path):
                                    "psnr_vs_steps.png"]
     assert all((tmp_path / src).is_file() for src in parser.imgs)
     assert res.files["html"] == tmp_path / "report.html"
+    # under the summary: who leads by how much (one image, one seed: plainly)
+    assert "<p class='lead'>" in page and " (the runner-up) by " in page
+    assert " (the runner-up) by " in (tmp_path / "results.md").read_text()
 
 
 def test_csv_and_json_rows_match(tmp_path):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from inrank.bench.demo import DemoRow, demo_table
+from inrank.bench.demo import DemoRow, demo_sentence, demo_table
 from inrank.report.tables import markdown_table, to_markdown
 
 from . import DATA, DOCS, ROOT
@@ -112,7 +112,7 @@ def _gallery() -> str:
             f"{s['width']}, {s['steps']} full-batch Adam steps at each preset's lr, seed "
             f"{s['seed']}; ranks of the first hidden layer's features with a ones column, at "
             f"init. Command: `{payload['command']}`.")
-    return table + "\n\n" + note
+    return table + "\n\n" + demo_sentence(rows) + "\n\n" + note
 
 
 def _shared() -> dict[str, Callable[[], str]]:

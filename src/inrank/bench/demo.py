@@ -10,13 +10,15 @@ from .. import files
 from ..diagnosis.inlet import inlet_rank
 from ..nn.mlp import DEFAULT_WIDTH
 from ..nn.registry import build, preset, presets
+from ..report.comparison import lead_sentence
 from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
 from ..report.html import write_page
 from ..report.tables import Table, to_markdown
 from ..signals.signal import Signal
 from ..train.loop import fit
 
-__all__ = ["DemoRow", "compare_methods", "demo_table", "demo_markdown", "write_demo_html"]
+__all__ = ["DemoRow", "compare_methods", "demo_table", "demo_sentence", "demo_markdown",
+           "write_demo_html"]
 
 
 @dataclass
@@ -67,9 +69,26 @@ def demo_table(rows: list[DemoRow]) -> Table:
               f"{r.rank_numerical} / {r.width + 1}"] for r in rows])
 
 
+def demo_sentence(rows: list[DemoRow]) -> str:
+    """Who has the best PSNR and by how much it leads the runner-up (one run each, so no
+    interval; :func:`~inrank.report.comparison.lead_sentence`).
+
+    Examples:
+        >>> rows = [DemoRow(m, p, 0.9, 0.01, 3, 3, 8, [], None)
+        ...         for m, p in (("relu", 21.5), ("siren", 30.0))]
+        >>> print(demo_sentence(rows))  # doctest: +NORMALIZE_WHITESPACE
+        siren has the best fit PSNR, 30.00 dB, ahead of relu (the runner-up) by 8.50 dB
+        (one run each).
+    """
+    return lead_sentence([{"method": r.method, "signal": "", "seed": 0, "final_psnr": r.psnr}
+                          for r in rows])
+
+
 def demo_markdown(rows: list[DemoRow]) -> str:
-    """The comparison as a Markdown table."""
-    return to_markdown(demo_table(rows))
+    """The comparison as Markdown: the table, then who leads by how much
+    (:func:`demo_sentence`)."""
+    sentence = demo_sentence(rows)
+    return to_markdown(demo_table(rows)) + (f"\n\n{sentence}" if sentence else "")
 
 
 def write_demo_html(rows: list[DemoRow], signal: Signal, out: str | Path, *, note: str = "") -> Path:
@@ -91,6 +110,6 @@ def write_demo_html(rows: list[DemoRow], signal: Signal, out: str | Path, *, not
                          "share", [("rank dynamics", ranks)], False))
     return write_page(out / "index.html",
                       title=f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}",
-                      paragraphs=[note] if note else [], tables=[("Comparison", demo_table(rows))],
+                      paragraphs=[note] if note else [], tables=[("Comparison", demo_table(rows), demo_sentence(rows))],
                       sections=sections + [("Reconstructions (target | reconstruction | error)",
                                             figs, True)])

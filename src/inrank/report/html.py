@@ -140,12 +140,12 @@ _STYLE = ("body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#2
           "table{border-collapse:collapse;margin:0.5em 0 1.5em}"
           "td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}"
           "td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
-          "img{max-width:100%}figure{margin:0.6em 0}figcaption{color:#555}"
+          ".lead{margin-top:-0.8em}img{max-width:100%}figure{margin:0.6em 0}figcaption{color:#555}"
           ".grid{display:flex;flex-wrap:wrap;gap:0 2%}.grid figure{width:48%}")
 
 
 def write_page(path: str | Path, *, title: str, paragraphs: Sequence[str] = (),
-               tables: Sequence[tuple[str, Table]] = (),
+               tables: Sequence[tuple[str, Table] | tuple[str, Table, str]] = (),
                sections: Sequence[tuple[str, Sequence[tuple[str, Path]], bool]] = ()) -> Path:
     """Write one self-contained HTML page; the bench report and the demo page both use it.
 
@@ -153,15 +153,17 @@ def write_page(path: str | Path, *, title: str, paragraphs: Sequence[str] = (),
         path: the ``.html`` file; image paths are written relative to its folder.
         title: the page title and heading.
         paragraphs: plain-text paragraphs under the heading (escaped).
-        tables: ``(heading, table)`` pairs.
+        tables: ``(heading, table)`` or ``(heading, table, sentence)``: a sentence (escaped)
+            under the table, e.g. who leads by how much.
         sections: ``(heading, [(caption, image path)], as_grid)`` figure sections.
     """
     path = Path(path)
     rel = lambda p: html.escape(Path(p).relative_to(path.parent).as_posix())  # noqa: E731
     body = [f"<h1>{html.escape(title)}</h1>"]
     body += [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-    for heading, table in tables:
+    for heading, table, *sentence in tables:
         body += [f"<h2>{html.escape(heading)}</h2>", html_table(table)]
+        body += [f"<p class='lead'>{html.escape(s)}</p>" for s in sentence if s]
     for heading, figures, grid in sections:
         if not figures:
             continue
@@ -177,8 +179,9 @@ def write_page(path: str | Path, *, title: str, paragraphs: Sequence[str] = (),
 
 def write_html(out: Path, *, title: str, markdown_parts, intro: str,
                figures: dict[str, Path]) -> Path:
-    """Write ``out/report.html``: intro text, the tables, the plots and the reconstructions
-    (image paths relative to ``out``, so the folder can be moved as a whole)."""
+    """Write ``out/report.html``: intro text, the tables (``markdown_parts``: as
+    :func:`write_page`'s ``tables``), the plots and the reconstructions (image paths relative
+    to ``out``, so the folder can be moved as a whole)."""
     paras = [p.strip().replace("`", "") for p in intro.split("\n\n")
              if p.strip() and not p.startswith("# ")]
     plots = [(k, v) for k, v in figures.items() if not k.startswith("recon:")]

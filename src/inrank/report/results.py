@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import files as _io
 from .machine import machine_line
-from .comparison import offgrid_tables
+from .comparison import lead_sentence, offgrid_tables
 from .tables import Table, lr_table, per_image_table, summary_table, to_markdown, width_table
 
 __all__ = ["ROW_FIELDS", "TASK_FIELDS", "REFERENCE_POINTS", "flat_row", "results_markdown",
@@ -70,26 +70,34 @@ def flat_row(record: dict) -> dict:
     return row
 
 
-def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table]]:
-    """The titled tables a suite's report shows, in order."""
+#: Task metrics whose per-signal table also says who leads (the others are in a summary).
+_LEAD_FIELDS = ("test_psnr", "snr", "grid_iou")
+
+
+def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table, str]]:
+    """The ``(title, table, sentence)`` a suite's report shows, in order; the sentence says who
+    leads a comparison by how much (:func:`~inrank.report.comparison.lead_sentence`), ``""``
+    under the other tables."""
     if len(suite.lr_multipliers) > 1:
         return [("Final PSNR (dB) by learning rate (mean over images; best per method in bold)",
-                 lr_table(rows))]
+                 lr_table(rows), "")]
     if getattr(suite, "offgrid", False):
         out = offgrid_tables(rows)
     elif len(suite.widths) > 1:
-        out = [("PSNR and first-layer rank by width", width_table(rows))]
+        out = [("PSNR and first-layer rank by width", width_table(rows), "")]
     else:
-        out = [("Summary (mean ± std over images and seeds; best in bold)", summary_table(rows))]
+        out = [("Summary (mean ± std over images and seeds; best in bold)", summary_table(rows),
+                lead_sentence(rows))]
     for label, images in (suite.subsets or {}).items():
         sub = [r for r in rows if r["signal"] in images]
         if sub:
-            out.append((f"Subset {label}", summary_table(sub)))
+            out.append((f"Subset {label}", summary_table(sub), lead_sentence(sub)))
     if len({r["signal"] for r in rows}) > 1 or len(suite.widths) == 1:
-        out.append(("Final PSNR (dB) per image", per_image_table(rows)))
+        out.append(("Final PSNR (dB) per image", per_image_table(rows), ""))
     for field, title in TASK_FIELDS.items():
         if rows and all(field in r for r in rows):
-            out.append((title, per_image_table(rows, metric=field)))
+            out.append((title, per_image_table(rows, metric=field),
+                        lead_sentence(rows, field) if field in _LEAD_FIELDS else ""))
     return out
 
 
@@ -105,8 +113,8 @@ def results_markdown(rows: Sequence[dict], suite, *, machine: str = "") -> str:
                 if len(suite.lr_multipliers) > 1 else "") + ".", ""]
     if machine:
         parts += [machine, ""]
-    for title, table in _tables(rows, suite):
-        parts += [f"## {title}", "", to_markdown(table), ""]
+    for title, table, sentence in _tables(rows, suite):
+        parts += [f"## {title}", "", to_markdown(table), ""] + ([sentence, ""] if sentence else [])
     if suite.name in ("kodak", "table1"):
         parts += ["## Other papers' numbers (not our runs; their protocols, not ours)", "",
                   REFERENCE_POINTS]
@@ -149,8 +157,9 @@ def write_report(records: Sequence[dict], out: str | Path, *, suite, target=None
     files["md"] = _io.write_text(out / "results.md", md)
     figures = write_figures(records, out, suite=suite, target=target) if plots else {}
     files.update(figures)
-    files["html"] = write_html(out, title=f"inrank bench {suite.name}", markdown_parts=[
-        (t, tab) for t, tab in _tables(rows, suite)], intro=md.split("\n## ")[0], figures=figures)
+    files["html"] = write_html(out, title=f"inrank bench {suite.name}",
+                               markdown_parts=_tables(rows, suite), intro=md.split("\n## ")[0],
+                               figures=figures)
     return files
 
 
