@@ -26,7 +26,7 @@ __all__ = ["main", "build_parser", "register", "CommandLine"]
 #: subcommand name -> (module path, help); each module has ``add_arguments(parser)`` and
 #: ``run(args, config)``.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "fit": ("inrank.cli.fit", "fit one method to a signal (image, audio, mesh, 1-D) and save the results"),
+    "fit": ("inrank.cli.fit", "fit one method to a signal (image, audio, mesh, 1-D), save it all"),
     "demo": ("inrank.cli.demo", "compare methods (relu, relu+rei, pe, siren) on one image"),
     "bench": ("inrank.cli.bench", "run a benchmark suite (resumable): tables, plots, HTML report"),
     "diagnose": ("inrank.cli.diagnose", "per-layer representation rank and layer-wise NTK diagnosis"),
