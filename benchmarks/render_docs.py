@@ -212,18 +212,25 @@ def _tuned() -> str:
     body = []
     for m, e in payload["methods"].items():
         knob = next(iter(e["config"].items()), None)
+        muon = e.get("muon") or {}
         body.append([m, f"{e['lr']:g}", span(e["grid"]["lr"]),
                      "**edge**" if e["edge"]["lr"] else "-",
                      f"{knob[0].split('.')[-1]}={knob[1]:g}" if knob else "-",
                      ", ".join(sorted(e["grid"].get("knob", {}), key=float)) or "-",
-                     "**edge**" if e["edge"].get("knob") else "-"])
+                     "**edge**" if e["edge"].get("knob") else "-",
+                     (f"{muon['muon_lr']:g} ({span(muon['grid']['muon_lr'])}"
+                      + (", **edge**)" if muon["edge"]["muon_lr"] else ")")) if muon else
+                     "not tuned (= lr)"])
     note = (f"Chosen on the calibration images {', '.join(proto['calibration'])} "
             f"({proto['steps']} steps, seed 0): the lr by mean fit PSNR on a half-decade grid "
             f"extended past an edge up to {proto['max_extensions']} times, then the knob by mean "
-            "off-grid PSNR at 2x at that lr. **edge**: the choice sits on the grid's edge.")
+            "off-grid PSNR at 2x at that lr. **edge**: the choice sits on the grid's edge. "
+            "Muon lr (`inrank tune table1 --optimizer muon`): Muon on the hidden weights with "
+            "Adam at the method's lr and knob on the rest, by mean fit PSNR on the same images, "
+            "grid 1e-4 .. 0.1 extended past an edge the same way.")
     return note + "\n\n" + markdown_table(
-        ["method", "lr", "lr grid (points)", "lr at edge", "knob", "knob grid", "knob at edge"],
-        body, align="lrlllll")
+        ["method", "lr", "lr grid (points)", "lr at edge", "knob", "knob grid", "knob at edge",
+         "muon lr (grid)"], body, align="lrllllll")
 
 
 def _rei_depth_line() -> list[str]:
