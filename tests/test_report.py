@@ -2,6 +2,7 @@ import csv
 import json
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 from inrank.bench import runner as bench
@@ -141,3 +142,51 @@ def test_write_html_escapes_text(tmp_path):
 def test_table_of_no_rows_is_rejected_clearly():
     with pytest.raises(ValueError, match="no rows"):
         tables.summary_table([])
+
+
+def _demo_images():
+    """A target and three reconstructions whose errors differ tenfold: on scales of their own
+    the maps would all look alike."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    target = rng.uniform(0.2, 0.8, (6, 8, 3))
+    return target, {m: np.clip(target + rng.normal(0, s, target.shape), 0, 1)
+                    for m, s in (("relu", 0.2), ("pe", 0.05), ("siren", 0.01))}
+
+
+def test_error_maps_share_one_colour_scale_and_one_bar():
+    from inrank.report.figures import abs_error, error_maps_figure, error_scale
+
+    target, recons = _demo_images()
+    fig = error_maps_figure(target, recons)
+    maps = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name == "inferno"]
+    assert len(maps) == 3
+    scale = error_scale(target, recons)
+    assert {(im.norm.vmin, im.norm.vmax) for im in maps} == {(0.0, scale)}
+    assert scale == max(float(np.percentile(abs_error(target, r), 99)) for r in recons.values())
+    assert [ax.get_label() for ax in fig.axes].count("<colorbar>") == 1
+    assert np.allclose(maps[1].get_array(), abs_error(target, recons["pe"]))
+
+
+def test_demo_page_draws_every_error_map_on_one_scale(tmp_path, monkeypatch):
+    """``errors.png`` (every method side by side, one colour bar) is on the page, and each
+    method's own target | reconstruction | error figure uses the same scale."""
+    import inrank
+    from inrank.bench import demo
+    from inrank.report.figures import error_scale
+
+    target, recons = _demo_images()
+    signal = inrank.load_image(target.astype(np.float32))
+    history = [{"step": 0, "psnr": 10.0}, {"step": 1, "psnr": 12.0}]
+    rows = [demo.DemoRow(m, 20.0 + k, 0.5, 0.01, 3, 3, 8, history, r)
+            for k, (m, r) in enumerate(recons.items())]
+    scales = []
+    real = demo.save_comparison
+    monkeypatch.setattr(demo, "save_comparison", lambda *a, error_max=None, **k: (
+        scales.append(error_max), real(*a, error_max=error_max, **k))[1])
+    page = demo.write_demo_html(rows, signal, tmp_path).read_text()
+    shared = error_scale(signal.to_image(signal.values), recons)
+    assert scales == [shared] * 3 and shared > 0
+    assert "errors.png" in page and (tmp_path / "errors.png").is_file()
+    assert page.index("errors.png") < page.index("relu_comparison.png")

@@ -18,7 +18,8 @@ import numpy as np
 from inrank import files, load_image
 from inrank.bench.demo import DemoRow, compare_methods, write_demo_html
 from inrank.nn.registry import tuned_network
-from inrank.report import machine, new_figure
+from inrank.report import machine
+from inrank.report.figures import save_error_maps
 
 from . import DATA, FIGURES, preset_record
 
@@ -55,33 +56,16 @@ def file_stem(method: str) -> str:
 
 def save_overview(target: np.ndarray, rows: list[DemoRow], path: Path) -> Path:
     """One figure: the target, then each method's reconstruction (top) and absolute error
-    (bottom, mean over channels, one colour scale for every method).
+    (bottom, mean over channels, one colour scale for every method): the demo page's
+    ``errors.png`` (:func:`inrank.report.figures.save_error_maps`).
 
     Args:
         target: ``(H, W, c)`` image in ``[0, 1]``.
         rows: the demo's rows; ``row.image`` is the ``(H, W, c)`` reconstruction.
         path: the PNG to write.
     """
-    errors = [np.abs(np.clip(r.image, 0, 1).astype(np.float64) - target).mean(axis=-1)
-              for r in rows]  # each (H, W)
-    vmax = max(max(float(np.percentile(e, 99)) for e in errors), 1e-6)
-    show = (lambda a: a[..., 0]) if target.shape[-1] == 1 else (lambda a: a)
-    cols = len(rows) + 1
-    fig = new_figure((1.7 * cols + 0.6, 3.9))
-    axes = fig.subplots(2, cols, squeeze=False)
-    pixels = {"interpolation": "nearest"}  # the fitted pixels as they are (and small PNGs)
-    axes[0, 0].imshow(show(target), cmap="gray", vmin=0, vmax=1, **pixels)
-    axes[0, 0].set_title("target", fontsize=9)
-    for k, (row, err) in enumerate(zip(rows, errors), start=1):
-        axes[0, k].imshow(show(np.clip(row.image, 0, 1)), cmap="gray", vmin=0, vmax=1, **pixels)
-        axes[0, k].set_title(f"{row.method}\n{row.psnr:.1f} dB", fontsize=9)
-        im = axes[1, k].imshow(err, cmap="inferno", vmin=0, vmax=vmax, **pixels)
-    axes[1, 0].text(0.5, 0.5, "|error|\n(one scale)", ha="center", va="center", fontsize=9,
-                    transform=axes[1, 0].transAxes)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    fig.colorbar(im, ax=axes[1, -1], fraction=0.046)
-    return files.save_figure(fig, path, dpi=100)
+    return save_error_maps(target, {r.method: r.image for r in rows}, path,
+                           titles={r.method: f"{r.method}\n{r.psnr:.1f} dB" for r in rows})
 
 
 def make_gallery(settings: GallerySettings = GallerySettings(), *,

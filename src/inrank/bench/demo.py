@@ -11,7 +11,8 @@ from ..diagnosis.inlet import inlet_rank
 from ..nn.mlp import DEFAULT_WIDTH
 from ..nn.registry import build, preset, presets
 from ..report.comparison import lead_sentence
-from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
+from ..report.figures import (error_scale, save_comparison, save_error_maps, save_psnr_curves,
+                              save_rank_dynamics)
 from ..report.html import write_page
 from ..report.tables import Table, to_markdown
 from ..signals.signal import Signal
@@ -91,25 +92,38 @@ def demo_markdown(rows: list[DemoRow]) -> str:
     return to_markdown(demo_table(rows)) + (f"\n\n{sentence}" if sentence else "")
 
 
-def write_demo_html(rows: list[DemoRow], signal: Signal, out: str | Path, *, note: str = "") -> Path:
-    """Write ``out/index.html`` with the table, reconstructions, error maps and PSNR curves."""
+def write_demo_html(rows: list[DemoRow], signal: Signal, out: str | Path, *,
+                    note: str = "") -> Path:
+    """Write ``out/index.html`` with the table, reconstructions, error maps and PSNR curves.
+    Every method's |error| map is drawn on one colour scale
+    (:func:`~inrank.report.figures.error_scale`): side by side with one colour bar in
+    ``errors.png``, and in each method's ``<method>_comparison.png``."""
     out = Path(out)
-    target = signal.to_image(signal.values)
+    target = signal.to_image(signal.values)  # (H, W, c)
     files.save_png(out / "target.png", target)
+    recons = {r.method: r.image for r in rows}
+    scale = error_scale(target, recons)
+    errors = save_error_maps(target, recons, out / "errors.png", vmax=scale,
+                             titles={r.method: f"{r.method}\n{r.psnr:.1f} dB" for r in rows})
     figs = []
     for r in rows:
         stem = r.method.replace("+", "_")
         files.save_png(out / f"{stem}.png", r.image)
         figs.append((r.method, save_comparison(target, r.image, out / f"{stem}_comparison.png",
-                                               title=f"{r.method}: {r.psnr:.2f} dB")))
+                                               title=f"{r.method}: {r.psnr:.2f} dB",
+                                               error_max=scale)))
     curves = save_psnr_curves({r.method: r.history for r in rows}, out / "psnr_curves.png")
-    sections = [("PSNR during training", [("PSNR curves", curves)], False)]
+    sections = [("Every method's |error| on one colour scale",
+                 [(f"target, reconstructions and |error| (mean over channels); one scale, 0 to "
+                   f"{scale:.3g}: brighter is worse", errors)], False),
+                ("PSNR during training", [("PSNR curves", curves)], False)]
     if all(r.track for r in rows):
         ranks = save_rank_dynamics({r.method: r.track for r in rows}, out / "rank_dynamics.png")
         sections.append(("Rank dynamics: the features each layer reads, and its NTK block's "
                          "share", [("rank dynamics", ranks)], False))
+    sections.append(("Reconstructions (target | reconstruction | error, on the scale above)",
+                     figs, True))
     return write_page(out / "index.html",
                       title=f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}",
-                      paragraphs=[note] if note else [], tables=[("Comparison", demo_table(rows), demo_sentence(rows))],
-                      sections=sections + [("Reconstructions (target | reconstruction | error)",
-                                            figs, True)])
+                      paragraphs=[note] if note else [], sections=sections,
+                      tables=[("Comparison", demo_table(rows), demo_sentence(rows))])

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import files as _io
-from .figures import new_figure, save_comparison, save_psnr_curves
+from .figures import error_scale, new_figure, save_comparison, save_psnr_curves
 from .tables import Table
 
 __all__ = ["representative", "write_figures", "write_html", "write_page", "html_table"]
@@ -62,7 +62,7 @@ def write_figures(records: Sequence[dict], out: Path, *, suite,
                   target: np.ndarray | None = None) -> dict[str, Path]:
     """Write ``psnr_vs_steps.png``, ``psnr_vs_width.png`` (width sweeps) and, given the report
     image ``target`` ``(H, W, c)`` in ``[0, 1]``, ``figures/recon_<method>.png`` (target |
-    reconstruction | error). Returns name -> path."""
+    reconstruction | error, every method's error on one colour scale). Returns name -> path."""
     out = Path(out)
     rep = representative(records, suite)
     files: dict[str, Path] = {}
@@ -74,15 +74,17 @@ def write_figures(records: Sequence[dict], out: Path, *, suite,
     if len(suite.widths) > 1:
         files["psnr_vs_width"] = _width_plot(records, out / "psnr_vs_width.png")
     image = suite.report_image if suite.report_image in suite.images else suite.images[0]
+    shown: dict[str, tuple[dict, np.ndarray]] = {}  # method -> its run, its reconstruction
     for method, recs in (rep.items() if target is not None else ()):
         rec = next((r for r in recs if r["run"]["signal"] == image
                     and (out / "recon" / f"{r['id']}.png").is_file()), None)
-        if rec is None:
-            continue
-        recon = _read_png(out / "recon" / f"{rec['id']}.png", target.shape[-1])
+        if rec is not None:
+            shown[method] = rec, _read_png(out / "recon" / f"{rec['id']}.png", target.shape[-1])
+    scale = error_scale(target, [recon for _, recon in shown.values()]) if shown else None
+    for method, (rec, recon) in shown.items():  # one |error| scale: methods compare by eye
         psnr = rec["metrics"]["final_psnr"]
         files[f"recon:{method}"] = save_comparison(
-            target, recon, out / "figures" / f"recon_{_stem(method)}.png",
+            target, recon, out / "figures" / f"recon_{_stem(method)}.png", error_max=scale,
             title=f"{method} on {image}: {psnr:.2f} dB (lr {rec['run']['lr']:g})")
     return files
 
@@ -189,5 +191,5 @@ def write_html(out: Path, *, title: str, markdown_parts, intro: str,
     return write_page(Path(out) / "report.html", title=title, paragraphs=paras,
                       tables=list(markdown_parts),
                       sections=[("Plots", plots, False),
-                                ("Reconstructions (target | reconstruction | absolute error)",
-                                 recons, True)])
+                                ("Reconstructions (target | reconstruction | absolute error; "
+                                 "one error scale for every method)", recons, True)])
