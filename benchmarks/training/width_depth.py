@@ -30,7 +30,7 @@ RESULTS = HERE / "results"
 OUT = RESULTS / "width_depth"
 
 from inrank.bench.run import Run  # noqa: E402
-from inrank.bench.runner import run_missing  # noqa: E402
+from inrank.bench.runner import load_records, run_missing  # noqa: E402
 from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, tuned_network  # noqa: E402
 from inrank.report.comparison import mean_interval  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
@@ -66,7 +66,17 @@ def score(records: list[dict], key: str = "final_psnr") -> float:
     return statistics.fmean(v if v is not None else 0.0 for v in vals)
 
 
-def select(optimizer: str, jobs: int, a_lr: float | None = None) -> tuple[float, dict]:
+def records_of(runs: list[Run], jobs: int, label: str, run: bool) -> dict[str, dict]:
+    """The runs' records: the missing ones run now, or (``run=False``) only those found."""
+    if run:
+        return run_missing(runs, OUT, jobs=jobs, label=label)
+    found = load_records(OUT, runs)
+    print(f"{label}: {len(found)} of {len(runs)} runs found (not running the rest)", file=sys.stderr)
+    return found
+
+
+def select(optimizer: str, jobs: int, a_lr: float | None = None,
+           run: bool = True) -> tuple[float, dict]:
     """The exponent with the best mean fit PSNR of relu and relu+rei on the calibration images
     at the selection widths (Adam's lr for ``adam``; Muon's, with Adam's at ``a_lr``)."""
     grid = {}
@@ -74,10 +84,14 @@ def select(optimizer: str, jobs: int, a_lr: float | None = None) -> tuple[float,
         runs = [run_of(m, img, w, 3, optimizer, a if optimizer == "adam" else a_lr,
                        a if optimizer == "muon" else 0.0)
                 for m in METHODS for img in CALIBRATION for w in SELECT_WIDTHS]
-        recs = run_missing(runs, OUT, jobs=jobs, label=f"select {optimizer} a={a:g}")
+        recs = records_of(runs, jobs, f"select {optimizer} a={a:g}", run)
+        if len(recs) < len(runs):
+            continue  # an incomplete selection point is not scored
         grid[a] = {"fit": score([recs[r.id] for r in runs]),
                    "offgrid": score([recs[r.id] for r in runs], "offgrid_psnr")}
-    best = max(EXPONENTS, key=lambda a: grid[a]["fit"])
+    if not grid:
+        raise SystemExit(f"no complete selection point for {optimizer}: run without --no-run")
+    best = max(grid, key=lambda a: grid[a]["fit"])
     return best, {f"{a:g}": v for a, v in grid.items()}
 
 
@@ -90,6 +104,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--render", action="store_true", help="only render the .md")
     ap.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS))
+    ap.add_argument("--no-run", action="store_true",
+                    help="render from the records found, running nothing (a partial grid)")
     args = ap.parse_args()
     path = RESULTS / "width_depth.json"
     if args.render:
@@ -99,16 +115,18 @@ def main() -> int:
     rule, selection, grid = {}, {}, []
     for opt in args.optimizers:
         if opt == "adam":
-            rule["adam"], selection["adam"] = select("adam", args.jobs)
+            rule["adam"], selection["adam"] = select("adam", args.jobs, run=not args.no_run)
         else:
             a_lr = rule.get("adam", LR_WIDTH_EXPONENT["muon"]["lr"])
-            a_muon, selection["muon"] = select("muon", args.jobs, a_lr)
+            a_muon, selection["muon"] = select("muon", args.jobs, a_lr, run=not args.no_run)
             rule["muon"] = {"lr": a_lr, "muon_lr": a_muon}
         exps = rule[opt] if opt == "muon" else {"lr": rule[opt]}
         runs = [run_of(m, img, w, d, opt, exps["lr"], exps.get("muon_lr", 0.0))
                 for (w, d) in cells() for m in METHODS for img in CALIBRATION + TEST]
-        recs = run_missing(runs, OUT, jobs=args.jobs, label=f"grid {opt}")
+        recs = records_of(runs, args.jobs, f"grid {opt}", not args.no_run)
         for run in runs:
+            if run.id not in recs:
+                continue
             rec = recs[run.id]
             grid.append({"optimizer": opt, "method": run.method, "image": run.signal,
                          "width": run.width, "depth": run.depth, "lr": run.lr,
@@ -116,8 +134,10 @@ def main() -> int:
                          "fit": rec["metrics"].get("final_psnr"),
                          "offgrid": rec["metrics"].get("offgrid_psnr"),
                          "params": rec["metrics"].get("params")})
-    payload = {"rule": rule, "selection": selection, "grid": grid, "machine": machine(),
-               "seconds": time.perf_counter() - t0, "size": SIZE, "steps": STEPS,
+    planned = {opt: len(cells()) * len(METHODS) * len(CALIBRATION + TEST) for opt in rule}
+    payload = {"planned": planned, "rule": rule, "selection": selection, "grid": grid, "machine": machine(),
+               "seconds": None if args.no_run else time.perf_counter() - t0,
+               "size": SIZE, "steps": STEPS,
                "calibration": list(CALIBRATION), "test": list(TEST), "dropped": list(DROPPED),
                "exponents": list(EXPONENTS), "select_widths": list(SELECT_WIDTHS)}
     path.write_text(json.dumps(payload, indent=1))
@@ -134,14 +154,15 @@ def paired(grid: list[dict], opt: str, w: int, d: int, key: str) -> tuple[float,
              if by.get(("relu+rei", img)) is not None and by[("relu", img)] is not None]
     if not diffs:
         return float("nan"), float("nan"), float("nan"), 0
-    mean, lo, hi = mean_interval(diffs)
-    return mean, lo, hi, len(diffs)
+    d = mean_interval(diffs)
+    return d["mean"], d["low"], d["high"], d["n"]
 
 
 def render(p: dict) -> str:
     out = ["# Defaults across width and depth (issue 23, item 4)", "",
-           f"Generated by `python benchmarks/training/width_depth.py` ({p['seconds'] / 60:.0f} "
-           f"min). " + machine_line(p["machine"]), "",
+           "Generated by `python benchmarks/training/width_depth.py` ("
+           + ("rendered from the records finished so far" if p["seconds"] is None else
+              f"{p['seconds'] / 60:.0f} min") + "). " + machine_line(p["machine"]), "",
            f"relu and relu+rei, {p['size']} px short side, {p['steps']} full-batch steps, seed 0, "
            "each method's lrs tuned at width 128 (table1's calibration images, 96 px) and scaled "
            "to width D by lr(D) = lr(128) (128 / D)^a; depth and REI's gain (10) unscaled. "
@@ -156,8 +177,15 @@ def render(p: dict) -> str:
         for a, v in sel.items():
             rows.append([opt, a, f"{v['fit']:.2f}", f"{v['offgrid']:.2f}"])
     out.append(markdown_table(["optimizer (lr scaled)", "a", "fit", "off-grid"], rows))
+    done = {o: sum(1 for g in p["grid"] if g["optimizer"] == o) for o in p.get("planned", {})}
+    partial = [f"{o}: {done[o]} of {n} fits" for o, n in p.get("planned", {}).items()
+               if done[o] < n]
     out += ["", f"Chosen: Adam's lr a = {p['rule'].get('adam', '-')}; Muon's: "
-            f"{p['rule'].get('muon', '-')}.", "", "## relu+rei - relu per cell", "",
+            f"{p['rule'].get('muon', '-')}.", ""]
+    if partial:
+        out += ["**Partial grid** (the run continues: the command resumes from its records): "
+                + "; ".join(partial) + ". A cell lists the images it has (n).", ""]
+    out += ["## relu+rei - relu per cell", "",
             "Paired over the four images (mean [95% t interval]), fit / off-grid PSNR in dB; "
             "a cell where relu+rei trails relu (mean below 0) is marked **below**.", ""]
     for opt in dict.fromkeys(g["optimizer"] for g in p["grid"]):
@@ -170,8 +198,12 @@ def render(p: dict) -> str:
                     continue
                 f, fl, fh, n = paired(p["grid"], opt, w, d, "fit")
                 o, ol, oh, _ = paired(p["grid"], opt, w, d, "offgrid")
+                if n == 0:
+                    row.append("not run yet")
+                    continue
                 flag = " **below**" if (f < 0 or o < 0) else ""
-                row.append(f"{f:+.2f} [{fl:+.2f}, {fh:+.2f}] / {o:+.2f} [{ol:+.2f}, {oh:+.2f}]{flag}")
+                ci = (f" [{fl:+.2f}, {fh:+.2f}]", f" [{ol:+.2f}, {oh:+.2f}]") if n > 1 else ("", "")
+                row.append(f"{f:+.2f}{ci[0]} / {o:+.2f}{ci[1]} (n={n}){flag}")
             body.append(row)
         out += [f"### {opt}", "", markdown_table(["width"] + [f"depth {d}" for d in DEPTHS], body), ""]
     out += ["## Every fit", ""]

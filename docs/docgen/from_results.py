@@ -25,6 +25,7 @@ WIDTH_METHODS = ("relu", "relu+rei", "pe", "siren", "bn")
 #: committed result figures shown as they are: destination name -> source file.
 COPIED = {
     "psnr_vs_width.png": ARCHIVE / "results" / "bench" / "width" / "psnr_vs_width.png",
+    "rank_optimizers.png": RESULTS / "rank_optimizers.png",
 }
 
 
