@@ -127,7 +127,7 @@ def test_lr_sweep_saves_tuned_values_that_the_registry_applies(tmp_path, monkeyp
     assert relu["lr"] in (0.000333333, 0.001, 0.003) and saved["protocol"]["steps"] == 3
     assert set(relu["grid"]) == {"0.000333333", "0.001", "0.003"}
     best = max(relu["grid"], key=relu["grid"].get)
-    assert float(best) == relu["lr"] and relu["edge"] == (best != "0.001")
+    assert float(best) == relu["lr"] and relu["edge"] == {"lr": best != "0.001"}
     assert "by learning rate" in (out / "results.md").read_text()
     monkeypatch.setattr(presets_module, "TUNED_PATH", tuned)
     assert inrank.preset("relu").lr == relu["lr"] and inrank.preset("relu").tuned == relu

@@ -24,7 +24,7 @@ def test_fit_end_to_end(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 30 and metrics["final_psnr"] > 10
     cfg = json.loads((out / "config.json").read_text())  # the options; --config reads it back
-    assert cfg["method"] == "pe" and cfg["steps"] == 30 and cfg["lr"] == inrank.preset("pe").lr
+    assert cfg["method"] == "pe" and cfg["steps"] == 30 and cfg["lr"] == inrank.preset("pe").lr_for("adam", width=32)["lr"]
     saved = json.loads((out / "model.json").read_text())  # the architecture of model.pt
     assert saved["method"] == "pe" and saved["model"]["encoding"] == "pe"
     assert saved["model"]["width"] == 32 and saved["shape"] == [16, 16]

@@ -87,3 +87,15 @@ def test_one_default_width_everywhere():
     for fn in (inrank.build, inrank.fit_many):
         assert inspect.signature(fn).parameters["width"].default == DEFAULT_WIDTH
     assert inrank.nn.registry.tuned_network()["width"] == DEFAULT_WIDTH
+
+
+def test_lrs_scale_with_width_by_the_measured_rule():
+    """Adam's lr falls as 1 / width away from the tuned width (benchmarks/training/width_depth.py)."""
+    from inrank.nn.registry import width_lr_scale
+
+    p, base = inrank.preset("relu"), inrank.nn.registry.tuned_network()["width"]
+    assert p.lr_for("adam", width=base) == p.lr_for("adam")
+    assert p.lr_for("adam", width=2 * base)["lr"] == pytest.approx(p.lr / 2, rel=1e-5)
+    muon = p.lr_for("muon", width=4 * base)
+    assert muon["muon_lr"] == pytest.approx(p.lr_for("muon")["muon_lr"] / 2, rel=1e-5)
+    assert width_lr_scale("adam", None) == {"lr": 1.0, "muon_lr": 1.0}

@@ -16,7 +16,7 @@ def test_write_tuned_merges_instead_of_dropping_other_methods(tmp_path):
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"protocol": {"steps": 5}, "methods": {
         "relu": {"lr": 1e-3, "muon": {"muon_lr": 0.03}}, "siren": {"lr": 1e-4}}}))
-    write_tuned({"lr": {"relu": 3e-3}, "edge": [], "grid": {"relu": {"0.003": 20.0}},
+    write_tuned({"lr": {"relu": 3e-3}, "edge": ["relu"], "grid": {"relu": {"0.003": 20.0}},
                  "protocol": {"steps": 7}}, path)
     methods = json.loads(path.read_text())["methods"]
     assert methods["siren"] == {"lr": 1e-4}                  # kept

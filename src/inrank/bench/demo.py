@@ -53,7 +53,8 @@ def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, ste
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()
         res = fit(model, signal, steps=steps, seed=seed, progress=progress,
-                  track_every=track_every, optimizer=optimizer, **preset(name).lr_for(optimizer))
+                  track_every=track_every, optimizer=optimizer,
+                  **preset(name).lr_for(optimizer, width=width))
         rows.append(DemoRow(name, res.final_psnr, res.ssim or float("nan"), res.seconds_per_step,
                             r_exact, r_num, width, res.history, signal.to_image(res.prediction),
                             res.track))

@@ -41,7 +41,7 @@ def write_tuned(best: dict, path: str | Path, *, replace: bool = False) -> Path:
     {method: {"lr", "grid", "edge", "reason"}}}``, merged into what ``path`` holds (other
     methods kept, :func:`merge_tuned`) unless ``replace``; the registry reads it from
     :data:`inrank.nn.registry.TUNED_PATH`."""
-    methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": m in best["edge"],
+    methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": {"lr": m in best["edge"]},
                    "reason": "best mean final PSNR of the sweep"} for m, lr in best["lr"].items()}
     return _write_merged(Path(path), {"protocol": best["protocol"], "methods": methods},
                          replace=replace)

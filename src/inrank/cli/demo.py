@@ -76,8 +76,8 @@ def run(args: Namespace, config: dict) -> int:
         training["track_every"] = max(1, args.steps // 5)
     for m in methods:  # every option is checked by the library before any work
         p = preset(m)
-        FitOptions(**p.lr_for(args.optimizer), **training).checked()
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
+        FitOptions(**p.lr_for(args.optimizer, width=args.width), **training).checked()
     signal = load_image(args.source, size=args.size)
     _io.write_json(out / "config.json", config)
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "

@@ -56,7 +56,8 @@ def add_arguments(p: Parser) -> None:
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
                 defaults={k: net[k] for k in MODEL},
                 help={"width": "units per hidden layer (default: the width the registry's lrs "
-                               "were tuned at; a wider network may need a lower --lr)"})
+                               "were tuned at; at another width the method's lr scales by "
+                               "tuned width / width, inrank.preset(METHOD).lr_for)"})
     add_options(
         p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
         defaults={"steps": net["steps"], "lr": None},
@@ -95,14 +96,14 @@ def run(args: Namespace, config: dict) -> int:
     out: Path = Path(args.out)
     method = preset(args.method)
     training = picked(args, TRAINING)
-    lrs = method.lr_for(args.optimizer)
+    dataclasses.replace(method.config, **picked(args, MODEL)).validate()  # before the lr rule
+    lrs = method.lr_for(args.optimizer, width=args.width)  # scaled from the tuned width
     training["lr"] = lrs["lr"] if args.lr is None else args.lr
     if args.optimizer == "muon" and args.muon_lr is None:
         training["muon_lr"] = lrs["muon_lr"]
     training["checkpoint"] = out / "checkpoint.pt" if args.checkpoint_every is not None else None
     # every option is checked by the library before any work
     FitOptions(**training).checked()
-    dataclasses.replace(method.config, **picked(args, MODEL)).validate()
     validation.positive_int("resolution", args.resolution)
     validation.one_of("log", args.log, LOGS)
     if signal_kind(args.source) == "occupancy":  # its grids, before the fit

@@ -178,10 +178,13 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 
 
 #: How the learning rates scale with the width D away from the tuned width D0:
-#: ``lr(D) = lr(D0) * (D0 / D) ** exponent``, per optimiser and per lr (Adam's, Muon's), chosen
-#: on the calibration images by ``benchmarks/training/width_depth.py`` (BENCHMARKS.md, "Defaults
-#: across width and depth"). Depth and REI's gain are not scaled: that benchmark measures them
-#: at depths 2, 3 and 5 with the gain fixed.
+#: ``lr(D) = lr(D0) * (D0 / D) ** exponent``, per optimiser and per lr (Adam's, Muon's).
+#: Adam's exponent 1 was chosen on the calibration images by
+#: ``benchmarks/training/width_depth.py`` (width 256: exponents 0 / 0.5 / 1 gave a mean fit of
+#: 24.18 / 24.68 / 26.92 dB for relu and relu+rei; BENCHMARKS.md, "Defaults across width and
+#: depth"). Muon's (1 for Adam's part, 0.5 for Muon's: its update is scaled by sqrt(width)) is
+#: not measured yet. Depth and REI's gain are not scaled (at depth 2 the gain of 10 loses to
+#: relu at most widths: measured there).
 LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 0.5}}
 
 
@@ -195,7 +198,9 @@ def width_lr_scale(optimizer: str, width: int | None) -> dict[str, float]:
     """
     if width is None:
         return {"lr": 1.0, "muon_lr": 1.0}
-    ratio = tuned_network()["width"] / int(width)
+    from .. import validation
+
+    ratio = tuned_network()["width"] / validation.positive_int("width", width)
     exps = LR_WIDTH_EXPONENT[optimizer]
     return {k: ratio ** exps.get(k, 0.0) for k in ("lr", "muon_lr")}
 
