@@ -73,3 +73,16 @@ def test_a_callback_that_is_neither_function_nor_hook_object_is_refused(sig):
     with pytest.raises(InputTypeError, match="neither a function"):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
                    progress=False, callbacks=[42])
+
+
+def test_loggers_are_closed_when_a_fit_diverges(sig, tmp_path):
+    class Probe:
+        ended = None
+
+        def on_end(self, results):
+            Probe.ended = results
+
+    with pytest.raises(inrank.DivergedError):
+        inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=30, lr=1e12,
+                   eval_every=1, progress=False, callbacks=[Probe()])
+    assert Probe.ended is not None and len(Probe.ended) == 1

@@ -155,3 +155,11 @@ def test_bad_optimizer_options_are_refused(sig, kwargs, match):
     with pytest.raises((InputError, InputTypeError), match=match):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=1, lr=1e-3,
                    progress=False, **kwargs)
+
+
+def test_muon_lr_defaults_to_lr_and_the_result_says_which(sig):
+    res = inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=2, lr=2e-3,
+                     optimizer="muon", progress=False)
+    assert res.optimizer == "muon" and res.muon_lr == 2e-3
+    assert inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=2, lr=2e-3,
+                      progress=False).muon_lr is None

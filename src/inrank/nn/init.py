@@ -430,8 +430,9 @@ def _warn_fan_in(first: nn.Linear, coords: torch.Tensor | None, model: nn.Module
     front, or the wrong layer): REI places kinks in coordinate space."""
     import warnings
 
-    d = coords.shape[1] if coords is not None else getattr(
-        getattr(model, "config", None), "in_dim", None)
+    from .layers import declared_dim
+
+    d = coords.shape[1] if coords is not None else declared_dim(model, "in_dim")
     if d is None and first.in_features <= 4:
         return  # plausibly the coordinates (d <= 4); nothing to compare with
     if d is None or first.in_features != d:

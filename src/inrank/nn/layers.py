@@ -8,21 +8,20 @@ from torch import nn
 
 from ..errors import InputError
 
-__all__ = ["dense_layers", "input_width"]
+__all__ = ["dense_layers", "declared_dim"]
 
 
-def input_width(model: nn.Module) -> int:
-    """d, the coordinate width ``model`` takes: ``model.in_dim`` or ``model.config.in_dim``
-    when it says so, else the fan-in of its first registered ``nn.Linear`` (right for a model
-    without an encoding in front, e.g. an ``nn.Sequential`` of dense layers)."""
-    declared = getattr(model, "in_dim", None) or getattr(getattr(model, "config", None),
-                                                         "in_dim", None)
-    if declared is not None:
-        return int(declared)
-    for mod in model.modules():
-        if isinstance(mod, nn.Linear):
-            return mod.in_features
-    raise InputError(f"{type(model).__name__} holds no nn.Linear layer; the model needs dense layers")
+def declared_dim(model: nn.Module, name: str) -> int | None:
+    """``model.NAME`` or ``model.config.NAME`` (``name``: ``"in_dim"`` or ``"out_dim"``) when
+    the model declares it, else None (e.g. a plain ``nn.Sequential``).
+
+    Examples:
+        >>> import inrank
+        >>> declared_dim(inrank.build("relu", 2, 3, width=8), "out_dim"), declared_dim(nn.ReLU(), "in_dim")
+        (3, None)
+    """
+    value = getattr(model, name, None) or getattr(getattr(model, "config", None), name, None)
+    return None if value is None else int(value)
 
 
 def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
@@ -34,7 +33,8 @@ def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
     Args:
         model: any ``nn.Module`` mapping ``(N, d)`` to ``(N, c)``.
         coords: ``(N, d)``; only the first two rows are run (in eval mode). None: two zero rows
-            of :func:`input_width` columns.
+            of the model's declared ``in_dim`` (:func:`declared_dim`), else of each registered
+            layer's fan-in in turn until a forward pass runs.
 
     Examples:
         >>> import inrank
@@ -54,12 +54,11 @@ def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
 
 
 def _walk_without_coords(model: nn.Module, names: dict) -> list[tuple[str, nn.Linear]]:
-    """The walk on two zero rows of :func:`input_width` columns, or, for a model that does not
-    declare it, of each registered layer's fan-in in turn until a forward pass runs."""
+    """The walk on two zero rows of the declared ``in_dim`` columns, or, for a model that does
+    not declare it, of each registered layer's fan-in in turn until a forward pass runs."""
     first = next(iter(names))
-    declared = getattr(model, "in_dim", None) or getattr(getattr(model, "config", None),
-                                                         "in_dim", None)
-    widths = [int(declared)] if declared is not None else list(
+    declared = declared_dim(model, "in_dim")
+    widths = [declared] if declared is not None else list(
         dict.fromkeys(m.in_features for m in names))
     for i, width in enumerate(widths):
         x = torch.zeros(2, width, dtype=first.weight.dtype, device=first.weight.device)

@@ -45,7 +45,9 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
     """Check that ``model`` can be fitted to ``signal`` with ``loss``; raise a clear error."""
     if not isinstance(signal, Signal):
         raise InputTypeError(f"signal must be an inrank Signal, got {type(signal).__name__}")
-    in_dim = getattr(model, "in_dim", signal.in_dim)
+    from ..nn.layers import declared_dim
+
+    in_dim = declared_dim(model, "in_dim") or signal.in_dim
     if in_dim != signal.in_dim:
         raise InputError(f"model expects {in_dim}-D coordinates, the signal has {signal.in_dim}-D; "
                          f"build the model with in_dim={signal.in_dim}")
@@ -60,10 +62,11 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
 
 def _probe_out_dim(model: nn.Module, signal: Signal) -> int:
     """The channels ``model`` outputs, from its config or a forward pass on two points."""
-    declared = getattr(model, "out_dim", None) or getattr(getattr(model, "config", None),
-                                                          "out_dim", None)
+    from ..nn.layers import declared_dim
+
+    declared = declared_dim(model, "out_dim")
     if declared is not None:
-        return int(declared)
+        return declared
     first = next(iter(model.parameters()), None)
     x = signal.coords[:2]
     if first is not None:
@@ -117,7 +120,7 @@ def _progress_bar(total: int, name: str, *, enabled: bool):
 
 def _label(trainee, signals: Sequence[Signal], optimizer: str) -> str:
     """``METHOD on SIGNAL`` (``xB`` for a batched pass), with a non-default optimiser named."""
-    model = trainee.module(0) if trainee.size > 1 else trainee.model
+    model = trainee.models[0] if trainee.size > 1 else trainee.model
     method = getattr(model, "preset", type(model).__name__)
     target = signals[0].name if trainee.size == 1 else f"{trainee.size} signals"
     return f"{method} on {target}" + ("" if optimizer == "adam" else f" ({optimizer})")
@@ -174,7 +177,7 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     protocol = {"steps": o.steps, "lr": o.lr, "schedule": o.schedule, "batch_size": batch_size,
                 "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
                 "precision": o.precision, "optimizer": opt_name,
-                "muon_lr": o.muon_lr if o.optimizer == "muon" else None}
+                "muon_lr": o.muon_lr}
     scaler = grad_scaler(device, o.precision)
     identity: dict = {}
     if o.checkpoint is not None:  # what the run is: its models (method, config, init), its data
@@ -236,6 +239,7 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
                         trainee.restore(i, best_states[i])
                 trainee.finish()
                 partial = [result(i, step, None) for i in range(B)]
+                notify(o.callbacks, "on_end", partial)  # loggers close their files
                 where = "" if B == 1 else f" for {[signals[i].name for i in bad]}"
                 raise DivergedError(
                     f"loss became {losses[bad[0]]} at step {step}{where} (lr={o.lr:g}); try a "
@@ -343,8 +347,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         track_points: the subsample's size.
         compile: train through ``torch.compile(model)`` (a one-off compile, then a faster
             step; worth it for long fits: benchmarks/results/compile_speed.md).
-        optimizer: ``"adam"``; ``"muon"``: Muon (``torch.optim.Muon``, no weight decay, update
-            scaled to Adam's RMS) on the weights of every dense layer but the first and the
+        optimizer: ``"adam"``; ``"muon"``: Muon (:class:`inrank.train.optimizers.Muon`,
+            ``torch.optim.Muon``'s update, no weight decay, scaled to Adam's RMS) on the weights of every dense layer but the first and the
             last, Adam at ``lr`` on the rest (McGinnis et al. 2025); or a factory
             ``f(params, lr=lr) -> torch.optim.Optimizer`` (e.g. ``torch.optim.AdamW``). The
             schedule scales every lr alike; a checkpoint holds the whole optimiser state.

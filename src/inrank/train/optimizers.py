@@ -79,9 +79,7 @@ def hidden_weight_names(model: nn.Module, coords: torch.Tensor | None = None) ->
     """
     from ..nn.layers import dense_layers
 
-    if coords is not None:
-        coords = coords[:2]
-    layers = dense_layers(model, coords)
+    layers = dense_layers(model, coords)  # runs two rows of coords
     return [f"{name}.weight" for name, _ in layers[1:-1]]
 
 

@@ -66,7 +66,8 @@ class FitOptions:
     """One of :data:`inrank.train.optimizers.OPTIMIZERS` (``"muon"``: Muon on the hidden dense
     weights, Adam on the rest) or a factory ``f(params, lr=lr) -> torch.optim.Optimizer``."""
     muon_lr: float | None = None
-    """Muon's learning rate (None: ``lr``; the update is scaled to Adam's RMS)."""
+    """Muon's learning rate (None: ``lr`` with ``optimizer="muon"``, resolved by :meth:`checked`;
+    the update is scaled to Adam's RMS)."""
     callbacks: Sequence[Any] | None = None
     """Objects or functions that see every evaluation (:mod:`inrank.train.callbacks`)."""
 
@@ -95,8 +96,9 @@ class FitOptions:
                          validation.positive_int("track_every", self.track_every)),
             track_points=validation.positive_int("track_points", self.track_points),
             compile=bool(self.compile), optimizer=self._optimizer(),
-            muon_lr=(None if self.muon_lr is None else
-                     validation.positive_float("muon_lr", self.muon_lr)),
+            muon_lr=(validation.positive_float("muon_lr", self.muon_lr)
+                     if self.muon_lr is not None else
+                     validation.positive_float("lr", self.lr) if self.optimizer == "muon" else None),
             callbacks=check_callbacks(self.callbacks))
 
     def _optimizer(self):
