@@ -99,3 +99,37 @@ def test_lrs_scale_with_width_by_the_measured_rule():
     muon = p.lr_for("muon", width=4 * base)
     assert muon["muon_lr"] == pytest.approx(p.lr_for("muon")["muon_lr"] / 2, rel=1e-5)
     assert width_lr_scale("adam", None) == {"lr": 1.0, "muon_lr": 1.0}
+
+
+def test_rei_gain_follows_the_depth_rule_in_build_and_run_records(monkeypatch):
+    """At a depth of REI_GAIN_AT_DEPTH the gain is the rule's, in the model build() makes and in
+    the config a bench run records (one function builds both); other depths keep the tuned
+    gain; an explicit gain wins; methods without that knob are untouched."""
+    from inrank.bench.run import Run, overrides_tuple
+    from inrank.nn import registry
+
+    monkeypatch.setitem(registry.REI_GAIN_AT_DEPTH, 2, 1.5)
+    tuned = registry.knob_value(inrank.preset("relu+rei"))
+
+    def run(depth, over=()):
+        return Run(method="relu+rei", preset="relu+rei", overrides=over, signal="coffee",
+                   size=16, seed=0, width=32, depth=depth, steps=1, lr=1e-3)
+
+    m2 = inrank.build("relu+rei", 2, 3, width=32, depth=2)
+    assert m2.config.rei_options["gain"] == 1.5 == registry.rei_gain_for(2)
+    assert run(2).config()["rei_options"]["gain"] == 1.5
+    assert inrank.build("relu+rei", 2, 3, width=32, depth=3).config.rei_options.get(
+        "gain", 10.0) == tuned == registry.rei_gain_for(3)
+    assert run(3).config()["rei_options"].get("gain", 10.0) == tuned
+    over = {"rei_options": {"gain": 7.0}}
+    assert inrank.build("relu+rei", 2, 3, width=32, depth=2, **over).config.rei_options == {"gain": 7.0}
+    assert run(2, overrides_tuple(over)).config()["rei_options"] == {"gain": 7.0}
+    # another REI option at depth 2 keeps the rule's gain
+    kept = inrank.build("relu+rei", 2, 3, width=32, depth=2, rei_options={"directions": 2})
+    assert kept.config.rei_options == {"gain": 1.5, "directions": 2}
+    # the rule's gain reaches the weights: layer 2's bound is gain / sqrt(F)
+    lo = inrank.build("relu+rei", 2, 3, width=32, depth=2, rei_options={"gain": 1.0})
+    hi = inrank.build("relu+rei", 2, 3, width=32, depth=2, rei_options={"gain": 10.0})
+    assert float(hi.linears[1].bias.abs().max()) > 5 * float(lo.linears[1].bias.abs().max())
+    assert inrank.build("relu+rei-kink", 2, 3, width=32, depth=2).config.rei_options.get(
+        "gain") is None

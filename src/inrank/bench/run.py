@@ -9,7 +9,7 @@ import math
 import os
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DivergedError
@@ -84,8 +84,8 @@ class Run:
         a record whose config differs is stale (the preset changed) and runs again."""
         from ..nn.registry import preset
 
-        cfg = replace(preset(self.preset).config, width=self.width, depth=self.depth,
-                      **overrides_dict(self.overrides)).to_dict()
+        cfg = preset(self.preset).config_at(width=self.width, depth=self.depth,
+                                            **overrides_dict(self.overrides)).to_dict()
         cfg.pop("in_dim"), cfg.pop("out_dim")
         return json.loads(json.dumps(cfg))
 

@@ -24,7 +24,7 @@ from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
            "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network",
-           "LR_WIDTH_EXPONENT", "width_lr_scale"]
+           "LR_WIDTH_EXPONENT", "width_lr_scale", "REI_GAIN_AT_DEPTH", "rei_gain_for"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
 GROUPS = {
@@ -89,6 +89,29 @@ class Preset:
             return {"lr": lr, "muon_lr": None}
         base = self.lr if self.muon_lr is None else self.muon_lr
         return {"lr": lr, "muon_lr": float(f"{base * scale['muon_lr']:.6g}")}
+
+    def config_at(self, *, width: int, depth: int, **overrides) -> MLPConfig:
+        """The config this method builds at ``width`` x ``depth``: :attr:`config` with the
+        depth rule for REI's gain (:data:`REI_GAIN_AT_DEPTH`, for a method whose tuned knob is
+        that gain), then ``overrides`` (:class:`MLPConfig` fields; an ``rei_options`` override
+        replaces the preset's options, keeping the depth rule's gain unless it sets one).
+        ``in_dim``/``out_dim`` are left as they are.
+
+        Examples:
+            >>> p = preset("relu+rei")
+            >>> p.config_at(width=64, depth=3).rei_options["gain"] == knob_value(p)
+            True
+            >>> p.config_at(width=64, depth=3, rei_options={"gain": 3.0}).rei_options
+            {'gain': 3.0}
+        """
+        cfg = replace(self.config, width=width, depth=depth)
+        rule = self.knob == "rei_options.gain" and depth in REI_GAIN_AT_DEPTH
+        if rule:
+            cfg = replace(cfg, rei_options={**cfg.rei_options, "gain": REI_GAIN_AT_DEPTH[depth]})
+        if rule and isinstance(overrides.get("rei_options"), dict):
+            overrides = {**overrides, "rei_options": {"gain": REI_GAIN_AT_DEPTH[depth],
+                                                      **overrides["rei_options"]}}
+        return replace(cfg, **overrides)
 
 
 def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
@@ -186,6 +209,27 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 #: not measured yet. Depth and REI's gain are not scaled (at depth 2 the gain of 10 loses to
 #: relu at most widths: measured there).
 LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 0.5}}
+
+
+#: REI's gain (the ``"triangle"`` variant's ``gain``) at the depths where the registry's
+#: tuned value (chosen at depth 3) does not hold: ``{depth: gain}``. At depth 2 layer 2 feeds
+#: the output layer directly. Not measured yet: placeholder, the tuned value.
+REI_GAIN_AT_DEPTH: dict[int, float] = {}
+
+
+def rei_gain_for(depth: int, name: str = "relu+rei") -> float:
+    """The REI gain preset ``name`` builds with at ``depth`` (:data:`REI_GAIN_AT_DEPTH`, else
+    its tuned or default gain).
+
+    Examples:
+        >>> rei_gain_for(3) == knob_value(preset("relu+rei"))
+        True
+    """
+    p = preset(name)
+    cfg = p.config_at(width=p.config.width, depth=depth)
+    from .init import rei_option_default
+
+    return float(cfg.rei_options.get("gain", rei_option_default(cfg.rei_variant, "gain")))
 
 
 def width_lr_scale(optimizer: str, width: int | None) -> dict[str, float]:
@@ -339,7 +383,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
-    cfg = replace(p.config, in_dim=in_dim, out_dim=out_dim, width=width, depth=depth, **overrides)
+    cfg = replace(p.config_at(width=width, depth=depth, **overrides), in_dim=in_dim,
+                  out_dim=out_dim)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
     model.preset = name
     return model
