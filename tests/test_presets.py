@@ -90,14 +90,16 @@ def test_one_default_width_everywhere():
 
 
 def test_lrs_scale_with_width_by_the_measured_rule():
-    """Adam's lr falls as 1 / width away from the tuned width (benchmarks/training/width_depth.py)."""
+    """Adam's and Muon's lrs fall as 1 / width away from the tuned width
+    (benchmarks/training/width_depth.py)."""
     from inrank.nn.registry import width_lr_scale
 
     p, base = inrank.preset("relu"), inrank.nn.registry.tuned_network()["width"]
     assert p.lr_for("adam", width=base) == p.lr_for("adam")
     assert p.lr_for("adam", width=2 * base)["lr"] == pytest.approx(p.lr / 2, rel=1e-5)
     muon = p.lr_for("muon", width=4 * base)
-    assert muon["muon_lr"] == pytest.approx(p.lr_for("muon")["muon_lr"] / 2, rel=1e-5)
+    assert muon["muon_lr"] == pytest.approx(p.lr_for("muon")["muon_lr"] / 4, rel=1e-5)
+    assert muon["lr"] == pytest.approx(p.lr / 4, rel=1e-5)
     assert width_lr_scale("adam", None) == {"lr": 1.0, "muon_lr": 1.0}
 
 

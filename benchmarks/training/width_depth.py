@@ -29,9 +29,9 @@ HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results"
 OUT = RESULTS / "width_depth"
 
-from inrank.bench.run import Run  # noqa: E402
+from inrank.bench.run import Run, overrides_tuple  # noqa: E402
 from inrank.bench.runner import load_records, run_missing  # noqa: E402
-from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, tuned_network  # noqa: E402
+from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, rei_gain_for, tuned_network  # noqa: E402
 from inrank.report.comparison import mean_interval  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
 from inrank.report.tables import markdown_table  # noqa: E402
@@ -45,18 +45,20 @@ DEPTHS = (2, 3, 5)
 DROPPED = ((512, 3), (512, 5))  # the costliest cells, left out to fit the machine
 EXPONENTS = (0.0, 0.5, 1.0)
 SELECT_WIDTHS = (256,)  # the width where the tuned lr failed (issue 23); one width to fit the machine
+GAINS = (1.0, 3.0, 10.0)  # REI's gain at depth 2, chosen on the calibration images
 SIZE, STEPS = 32, 500
 
 
 def run_of(method: str, image: str, width: int, depth: int, optimizer: str, a_lr: float,
-           a_muon: float = 0.0) -> Run:
+           a_muon: float = 0.0, gain: float | None = None, size: int = SIZE) -> Run:
     """One fit: ``method``'s tuned lrs scaled to ``width`` with exponents ``a_lr`` (Adam's lr)
-    and ``a_muon`` (Muon's)."""
+    and ``a_muon`` (Muon's); ``gain`` sets REI's gain explicitly (None: the registry's rule)."""
     p, base = preset(method), tuned_network()["width"]
     lrs = p.lr_for(optimizer)
     ratio = base / width
     muon = None if optimizer == "adam" else float(f"{lrs['muon_lr'] * ratio ** a_muon:.6g}")
-    return Run(method=method, preset=method, overrides=(), signal=image, size=SIZE, seed=0,
+    over = overrides_tuple({"rei_options": {"gain": gain}}) if gain is not None else ()
+    return Run(method=method, preset=method, overrides=over, signal=image, size=size, seed=0,
                width=width, depth=depth, steps=STEPS, lr=float(f"{lrs['lr'] * ratio ** a_lr:.6g}"),
                evals=10, offgrid=True, optimizer=optimizer, muon_lr=muon)
 
@@ -95,6 +97,50 @@ def select(optimizer: str, jobs: int, a_lr: float | None = None,
     return best, {f"{a:g}": v for a, v in grid.items()}
 
 
+def select_gain(optimizer: str, exps: dict, jobs: int, run: bool = True) -> tuple[float, dict]:
+    """REI's gain at depth 2 (where layer 2 feeds the output layer): the gain of
+    :data:`GAINS` with the best mean fit PSNR of relu+rei on the calibration images over
+    :data:`WIDTHS`, with ``optimizer``'s lrs at the chosen width rule ``exps``."""
+    grid = {}
+    for g in GAINS:
+        runs = [run_of("relu+rei", img, w, 2, optimizer, exps["lr"], exps.get("muon_lr", 0.0),
+                       gain=g) for w in WIDTHS for img in CALIBRATION]
+        recs = records_of(runs, jobs, f"gain {optimizer} g={g:g}", run)
+        if len(recs) < len(runs):
+            continue
+        grid[g] = {"fit": score([recs[r.id] for r in runs]),
+                   "offgrid": score([recs[r.id] for r in runs], "offgrid_psnr"),
+                   "by_width": {str(w): score([recs[r.id] for r in runs if r.width == w])
+                                for w in WIDTHS}}
+    if not grid:
+        raise SystemExit(f"no complete gain point for {optimizer}: run without --no-run")
+    best = max(grid, key=lambda g: grid[g]["fit"])
+    return best, {f"{g:g}": v for g, v in grid.items()}
+
+
+#: Probes of why a cell fails, on the calibration images (label -> run settings beyond
+#: method and image): width 256, depth 3, where relu+rei trails relu off-grid with Muon.
+PROBES = {"gain 10 (preset), 32 px": {}, "gain 3, 32 px": {"gain": 3.0},
+          "gain 1, 32 px": {"gain": 1.0}, "gain 10 (preset), 64 px": {"size": 64}}
+
+
+def probe(optimizer: str, exps: dict, jobs: int, run: bool = True) -> dict:
+    """relu+rei's (and, at each size, relu's) mean fit / off-grid PSNR on the calibration images
+    at width 256, depth 3 for each of :data:`PROBES`."""
+    out = {}
+    for label, kw in PROBES.items():
+        methods = {"relu+rei": kw, "relu": {"size": kw.get("size", SIZE)}}
+        runs = {m: [run_of(m, img, 256, 3, optimizer, exps["lr"], exps.get("muon_lr", 0.0), **k)
+                    for img in CALIBRATION] for m, k in methods.items()}
+        recs = records_of([r for rs in runs.values() for r in rs], jobs,
+                          f"probe {optimizer} {label}", run)
+        if all(r.id in recs for rs in runs.values() for r in rs):
+            out[label] = {m: {"fit": score([recs[r.id] for r in rs]),
+                              "offgrid": score([recs[r.id] for r in rs], "offgrid_psnr")}
+                          for m, rs in runs.items()}
+    return out
+
+
 def cells() -> list[tuple[int, int]]:
     return [(w, d) for w in WIDTHS for d in DEPTHS if (w, d) not in DROPPED]
 
@@ -104,6 +150,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--render", action="store_true", help="only render the .md")
     ap.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS))
+    ap.add_argument("--select-only", action="store_true",
+                    help="run the selections (lr exponents, depth-2 gain), not the grid")
     ap.add_argument("--no-run", action="store_true",
                     help="render from the records found, running nothing (a partial grid)")
     args = ap.parse_args()
@@ -112,7 +160,7 @@ def main() -> int:
         (RESULTS / "width_depth.md").write_text(render(json.loads(path.read_text())))
         return 0
     t0 = time.perf_counter()
-    rule, selection, grid = {}, {}, []
+    rule, selection, grid, gains, gain_selection, probes = {}, {}, [], {}, {}, {}
     for opt in args.optimizers:
         if opt == "adam":
             rule["adam"], selection["adam"] = select("adam", args.jobs, run=not args.no_run)
@@ -121,8 +169,16 @@ def main() -> int:
             a_muon, selection["muon"] = select("muon", args.jobs, a_lr, run=not args.no_run)
             rule["muon"] = {"lr": a_lr, "muon_lr": a_muon}
         exps = rule[opt] if opt == "muon" else {"lr": rule[opt]}
+        gains[opt], gain_selection[opt] = select_gain(opt, exps, args.jobs, run=not args.no_run)
+        if args.select_only:
+            continue
+        rule_gain = rei_gain_for(2)
+        if rule_gain != gains[opt]:
+            print(f"warning: the registry's depth-2 REI gain is {rule_gain:g}, the selection "
+                  f"chose {gains[opt]:g} for {opt}; the grid runs the registry's", file=sys.stderr)
         runs = [run_of(m, img, w, d, opt, exps["lr"], exps.get("muon_lr", 0.0))
                 for (w, d) in cells() for m in METHODS for img in CALIBRATION + TEST]
+        probes[opt] = probe(opt, exps, args.jobs, run=not args.no_run)
         recs = records_of(runs, args.jobs, f"grid {opt}", not args.no_run)
         for run in runs:
             if run.id not in recs:
@@ -135,7 +191,9 @@ def main() -> int:
                          "offgrid": rec["metrics"].get("offgrid_psnr"),
                          "params": rec["metrics"].get("params")})
     planned = {opt: len(cells()) * len(METHODS) * len(CALIBRATION + TEST) for opt in rule}
-    payload = {"planned": planned, "rule": rule, "selection": selection, "grid": grid, "machine": machine(),
+    payload = {"planned": planned, "rule": rule, "selection": selection, "grid": grid,
+               "gain": gains, "gain_selection": gain_selection, "gains": list(GAINS),
+               "probes": probes, "machine": machine(),
                "seconds": None if args.no_run else time.perf_counter() - t0,
                "size": SIZE, "steps": STEPS,
                "calibration": list(CALIBRATION), "test": list(TEST), "dropped": list(DROPPED),
@@ -165,7 +223,8 @@ def render(p: dict) -> str:
               f"{p['seconds'] / 60:.0f} min") + "). " + machine_line(p["machine"]), "",
            f"relu and relu+rei, {p['size']} px short side, {p['steps']} full-batch steps, seed 0, "
            "each method's lrs tuned at width 128 (table1's calibration images, 96 px) and scaled "
-           "to width D by lr(D) = lr(128) (128 / D)^a; depth and REI's gain (10) unscaled. "
+           "to width D by lr(D) = lr(128) (128 / D)^a; REI's gain: the tuned 10 at depth >= 3, "
+           "the registry's depth rule at depth 2 (`REI_GAIN_AT_DEPTH`, chosen below). "
            f"Images: calibration {', '.join(p['calibration'])} and test "
            f"{', '.join(p['test'])}. Cells left out (cost): "
            + ", ".join(f"{w} x depth {d}" for w, d in p["dropped"]) + ".", "",
@@ -177,6 +236,19 @@ def render(p: dict) -> str:
         for a, v in sel.items():
             rows.append([opt, a, f"{v['fit']:.2f}", f"{v['offgrid']:.2f}"])
     out.append(markdown_table(["optimizer (lr scaled)", "a", "fit", "off-grid"], rows))
+    if p.get("gain_selection"):
+        widths = list(next(iter(next(iter(p["gain_selection"].values())).values()))["by_width"])
+        out += ["", "### REI's gain at depth 2", "",
+                "At depth 2 layer 2 (REI's encoding layer) feeds the output layer directly. Mean "
+                "fit PSNR of relu+rei on the calibration images per gain (all widths; per width "
+                "in the last columns) and mean off-grid PSNR, at the chosen lr rule:", ""]
+        rows = [[opt, g, f"{v['fit']:.2f}", f"{v['offgrid']:.2f}"]
+                + [f"{v['by_width'][w]:.2f}" for w in widths]
+                for opt, sel in p["gain_selection"].items() for g, v in sel.items()]
+        out.append(markdown_table(["optimizer", "gain", "fit", "off-grid"]
+                                  + [f"fit @ {w}" for w in widths], rows))
+        out += ["", "Chosen gain (best mean fit): " + "; ".join(
+            f"{opt} {g:g}" for opt, g in p["gain"].items()) + "."]
     done = {o: sum(1 for g in p["grid"] if g["optimizer"] == o) for o in p.get("planned", {})}
     partial = [f"{o}: {done[o]} of {n} fits" for o, n in p.get("planned", {}).items()
                if done[o] < n]
@@ -206,6 +278,16 @@ def render(p: dict) -> str:
                 row.append(f"{f:+.2f}{ci[0]} / {o:+.2f}{ci[1]} (n={n}){flag}")
             body.append(row)
         out += [f"### {opt}", "", markdown_table(["width"] + [f"depth {d}" for d in DEPTHS], body), ""]
+    if any(p.get("probes", {}).values()):
+        out += ["## Why a cell fails: probes", "",
+                "Calibration images, width 256, depth 3: mean fit / off-grid PSNR (dB) of "
+                "relu+rei and relu (at the same image size) per setting.", ""]
+        rows = [[opt, label, f"{v['relu+rei']['fit']:.2f} / {v['relu+rei']['offgrid']:.2f}",
+                 f"{v['relu']['fit']:.2f} / {v['relu']['offgrid']:.2f}",
+                 f"{v['relu+rei']['offgrid'] - v['relu']['offgrid']:+.2f}"]
+                for opt, pr in p["probes"].items() for label, v in pr.items()]
+        out += [markdown_table(["optimizer", "relu+rei setting", "relu+rei", "relu",
+                                "off-grid gap"], rows), ""]
     out += ["## Every fit", ""]
     rows = [[g["optimizer"], g["method"], g["image"], str(g["width"]), str(g["depth"]),
              f"{g['lr']:g}", f"{g['muon_lr']:g}" if g["muon_lr"] else "-",

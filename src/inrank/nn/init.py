@@ -366,7 +366,8 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
         generator: the source of every random draw.
         **options: ``"kink"``: ``scale``. ``"zigzag"`` / ``"triangle"``: ``directions``
             (default 6 in 2-D, capped at ``D // 8``; 1 in 1-D), ``slope`` of the layer-1 ramps (1), ``octaves`` (all that fit),
-            ``rotate`` (True), ``gain`` (1 for zigzag, 10 for triangle).
+            ``rotate`` (True), ``gain`` (1 for zigzag, 10 for triangle; the ``relu+rei``
+            preset builds depth 2 at gain 1: :data:`inrank.nn.registry.REI_GAIN_AT_DEPTH`).
 
     Returns:
         ``model``, filled in place.

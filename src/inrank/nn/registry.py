@@ -202,19 +202,24 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 
 #: How the learning rates scale with the width D away from the tuned width D0:
 #: ``lr(D) = lr(D0) * (D0 / D) ** exponent``, per optimiser and per lr (Adam's, Muon's).
-#: Adam's exponent 1 was chosen on the calibration images by
-#: ``benchmarks/training/width_depth.py`` (width 256: exponents 0 / 0.5 / 1 gave a mean fit of
-#: 24.18 / 24.68 / 26.92 dB for relu and relu+rei; BENCHMARKS.md, "Defaults across width and
-#: depth"). Muon's (1 for Adam's part, 0.5 for Muon's: its update is scaled by sqrt(width)) is
-#: not measured yet. Depth and REI's gain are not scaled (at depth 2 the gain of 10 loses to
-#: relu at most widths: measured there).
-LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 0.5}}
+#: Both exponents were chosen on the calibration images (coffee, chelsea; 32 px, 500 steps,
+#: width 256, depth 3) by ``benchmarks/training/width_depth.py``, by the mean fit PSNR of relu
+#: and relu+rei over exponents 0 / 0.5 / 1: Adam's lr 24.18 / 24.68 / **26.92** dB; Muon's lr
+#: (Adam's part at exponent 1) 32.08 / 32.21 / **32.63** dB (off-grid 23.61 / 23.84 / 24.58):
+#: 1 for both (Muon's update is scaled to Adam's RMS, so it widens like Adam). BENCHMARKS.md,
+#: "Defaults across width and depth".
+LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 1.0}}
 
 
 #: REI's gain (the ``"triangle"`` variant's ``gain``) at the depths where the registry's
-#: tuned value (chosen at depth 3) does not hold: ``{depth: gain}``. At depth 2 layer 2 feeds
-#: the output layer directly. Not measured yet: placeholder, the tuned value.
-REI_GAIN_AT_DEPTH: dict[int, float] = {}
+#: tuned value (10, chosen at depth 3) does not hold: ``{depth: gain}``. At depth 2 layer 2,
+#: REI's encoding layer, feeds the output layer directly, and the gain that protects the
+#: zig-zags from the next hidden layer's drift only inflates what the output layer reads:
+#: relu+rei at gain 10 trailed plain relu at depth 2 (-2.1 dB fit at width 256, -6.4 at 512).
+#: Chosen on the calibration images (coffee, chelsea; 32 px, 500 steps, widths 64-512) by
+#: ``benchmarks/training/width_depth.py`` among gains 1 / 3 / 10, by mean fit PSNR: Adam
+#: 24.96 / 24.54 / 20.38 dB, Muon 26.79 / 26.53 / 23.82 dB: gain 1 with both optimisers.
+REI_GAIN_AT_DEPTH: dict[int, float] = {2: 1.0}
 
 
 def rei_gain_for(depth: int, name: str = "relu+rei") -> float:
