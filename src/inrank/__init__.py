@@ -7,7 +7,8 @@ Diagnosis and Unified Remedy" (2026).
 The public API, re-exported from the rooms along the data flow
 signal -> model -> fit -> diagnose -> bench -> report:
 :mod:`inrank.signals`, :mod:`inrank.nn`, :mod:`inrank.train`, :mod:`inrank.diagnosis`,
-:mod:`inrank.bench`, :mod:`inrank.report` (and the command line, :mod:`inrank.cli`).
+:mod:`inrank.bench`, :mod:`inrank.report` (and the command line, :mod:`inrank.cli`); inverse
+problems' measurement operators in :mod:`inrank.operators`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .errors import (DivergedError, InputError, InputTypeError, InrankError,
                      MissingDependencyError, ResourceError)
 from .metrics import psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
+from .operators import (AreaDownsample, Identity, InverseTask, Operator, ParallelBeamProjector,
+                        PixelMask, make_task)
 from .report.mesh import extract_mesh
 from .runs import LoadedRun, load
 from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occupancy,
@@ -34,6 +37,9 @@ __all__ = [
     # training and metrics
     "FitResult", "fit", "predict", "fit_many", "fit_models", "psnr", "ssim", "snr",
     "occupancy_iou", "extract_mesh",
+    # inverse problems
+    "make_task", "InverseTask", "Operator", "Identity", "ParallelBeamProjector",
+    "AreaDownsample", "PixelMask",
     # saved runs
     "load", "LoadedRun",
     # diagnosis

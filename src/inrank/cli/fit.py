@@ -1,5 +1,6 @@
 """``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
-occupancy or a 1-D signal), save everything.
+occupancy or a 1-D signal), or solve an inverse problem on an image (``--task ct``,
+``superres``, ``denoise``, ``inpaint``: :func:`inrank.make_task`), save everything.
 
 The options are :func:`inrank.load_signal`'s (the signal), :class:`~inrank.nn.mlp.MLPConfig`'s
 ``width`` and ``depth`` (the model), :class:`~inrank.train.options.FitOptions`' (the training)
@@ -14,7 +15,7 @@ from jsonargparse import Namespace
 
 from .args import Parser, add_options, picked
 
-__all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING"]
+__all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
 
 #: :func:`inrank.load_signal`'s options (``source`` is positional).
 SIGNAL = ("source", "size", "duration", "n_points")
@@ -23,16 +24,21 @@ MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
 TRAINING = ("steps", "lr", "optimizer", "muon_lr", "schedule", "batch_size", "seed", "device",
             "precision", "track_every", "checkpoint_every", "compile", "progress")
+#: :func:`inrank.make_task`'s settings (``seed`` is the training's).
+TASK = ("angles", "factor", "noise", "keep")
 #: ``--log``: also log every evaluation to ``OUT/log.csv`` or ``OUT/tensorboard/``.
 LOGS = ("none", "csv", "tensorboard")
 
 
 def command(*, method: str = "relu+rei", resolution: int = 64,
-            out: str | Path = "inrank-out/fit", log: str = "none") -> None:
+            out: str | Path = "inrank-out/fit", log: str = "none", task: str = "fit") -> None:
     """The options of ``inrank fit`` that no library object holds.
 
     Args:
         method: the method preset (``inrank.presets()``).
+        task: ``fit`` (the signal itself) or an inverse problem on an image, trained on its
+            measurements only and scored on the image: ``ct``, ``superres``, ``denoise``,
+            ``inpaint`` (``inrank.make_task``).
         resolution: mesh: the IoU grid R^3; marching cubes on (2R)^3.
         out: output folder.
         log: also log every evaluation: ``csv`` (OUT/log.csv) or ``tensorboard``
@@ -43,6 +49,7 @@ def command(*, method: str = "relu+rei", resolution: int = 64,
 def add_arguments(p: Parser) -> None:
     from ..nn.mlp import MLPConfig
     from ..nn.registry import presets, tuned_network
+    from ..operators.tasks import TASKS, make_task
     from ..signals.load import load_signal
     from ..train.optimizers import OPTIMIZERS
     from ..train.options import SCHEDULES, FitOptions
@@ -52,6 +59,7 @@ def add_arguments(p: Parser) -> None:
         "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
                   "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
     add_options(p, command, ["method"], choices={"method": presets()})
+    add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS)})
     net = tuned_network()  # where the registry's lrs were chosen
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
                 defaults={k: net[k] for k in MODEL},
@@ -75,6 +83,7 @@ def add_arguments(p: Parser) -> None:
                                   "command resumes"})
     add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
         "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
+    add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK)
     add_options(p, command, ["resolution", "out", "log"], choices={"log": LOGS})
 
 
@@ -111,6 +120,12 @@ def run(args: Namespace, config: dict) -> int:
 
     signal = load_signal(args.source, size=args.size, duration=args.duration,
                          n_points=args.n_points, seed=args.seed)
+    task = None
+    if args.task != "fit":  # the truth becomes the task's; the fit sees its measurements
+        from ..operators.tasks import make_task
+
+        task = make_task(args.task, signal, seed=args.seed, **picked(args, TASK))
+        signal = task.signal
     overrides = task_overrides(args.method, signal)
     model = build(args.method, signal.in_dim, signal.out_dim, **picked(args, MODEL),
                   seed=args.seed, **overrides)
@@ -119,8 +134,10 @@ def run(args: Namespace, config: dict) -> int:
                                         "kind": signal.kind, "shape": list(signal.shape),
                                         "overrides": overrides, "model": model.config.to_dict()})
     print(_start_line(args, signal, model, training), file=sys.stderr)
+    inverse = {} if task is None else {"operator": task.operator,
+                                       "measurements": task.measurements}
     result = fit(model, signal, loss=task_loss(signal), callbacks=_loggers(args.log, out),
-                 **training)
+                 **inverse, **training)
     if result.resumed_from is not None:
         print(f"resumed from {training['checkpoint']} at step {result.resumed_from} (same "
               "method, config, signal and protocol)", file=sys.stderr)
@@ -139,12 +156,30 @@ def run(args: Namespace, config: dict) -> int:
     save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _io.atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    extra, said, base = ({}, "", "") if task is None else _task_outputs(task, target, out)
     _io.write_json(out / "metrics.json", {"method": args.method, "signal": signal.name,
-                                          **result.to_dict()})
-    print(f"{args.method} on {signal.name} {signal.shape[0]}x{signal.shape[1]}: "
-          f"PSNR {result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM {result.ssim:.4f}, "
-          f"{result.seconds_per_step * 1e3:.1f} ms/step -> {out}/", file=sys.stdout)
+                                          **result.to_dict(), **extra})
+    print(f"{args.method} on {signal.name} {signal.shape[0]}x{signal.shape[1]}{said}: "
+          f"PSNR {result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM {result.ssim:.4f}"
+          + ("" if result.test_psnr is None else f", unseen {result.test_psnr:.2f} dB")
+          + f"{base}, {result.seconds_per_step * 1e3:.1f} ms/step "
+          f"-> {out}/", file=sys.stdout)
     return 0
+
+
+def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
+    """An inverse task's extra outputs: its classical baseline (``baseline.png``, its PSNR and
+    SSIM in ``metrics.json``); returns those metrics, the task's and the baseline's words for
+    the summary line."""
+    from .. import files as _io
+    from ..metrics import psnr, ssim
+
+    base = task.signal.to_image(task.baseline())
+    _io.save_png(out / "baseline.png", base)
+    b_psnr, b_ssim = psnr(base, target), ssim(base, target)
+    return ({"task": task.describe(), "baseline_psnr": b_psnr, "baseline_ssim": b_ssim},
+            f" ({task.name}, {', '.join(f'{k} {v}' for k, v in task.settings.items())})",
+            f"; baseline {task.baseline_name} {b_psnr:.2f} dB")
 
 
 def _start_line(args: Namespace, signal, model, training: dict) -> str:

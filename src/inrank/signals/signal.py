@@ -23,7 +23,7 @@ __all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES"]
 
 #: scikit-image sample names accepted by :func:`load_image` (built in, no download).
 SKIMAGE_SAMPLES = ("astronaut", "camera", "coffee", "chelsea", "cat", "rocket", "coins", "moon",
-                   "page", "text", "horse", "immunohistochemistry")
+                   "page", "text", "horse", "immunohistochemistry", "shepp_logan_phantom")
 
 
 def grid_coords(shape: tuple[int, ...]) -> torch.Tensor:

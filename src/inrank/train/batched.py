@@ -114,7 +114,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                precision: str = "float32", check_steps: int | None = None,
                track_every: int | None = None, track_points: int = 512,
                optimizer: str = "adam", muon_lr: float | None = None,
-               callbacks: Sequence | None = None) -> list[FitResult]:
+               callbacks: Sequence | None = None, operator=None,
+               measurements=None) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
     Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
@@ -138,10 +139,16 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
             resumed as :func:`inrank.fit` resumes.
         chunk: models per batched pass (default: :func:`default_chunk`, within the memory
             budget); a pass of one model is a separate fit.
+        operator, measurements: refused: a batched fit trains on the signals' values; fit
+            each inverse problem with :func:`inrank.fit` (``operator=``, ``measurements=``).
 
     Returns:
         One :class:`FitResult` per signal, in order.
     """
+    if operator is not None or measurements is not None:
+        raise InputError("fit_many/fit_models take no operator or measurements (a batched fit "
+                         "trains on values); fit each inverse problem with inrank.fit(model, "
+                         "signal, operator=..., measurements=...)")
     if len(models) != len(signals):
         raise InputError(f"got {len(models)} models for {len(signals)} signals; pass one model "
                          "per signal")

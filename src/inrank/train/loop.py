@@ -178,12 +178,16 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
                 "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
                 "precision": o.precision, "optimizer": opt_name,
                 "muon_lr": o.muon_lr}
+    if trainee.measurement is not None:  # an inverse problem: its operator (inrank.operators)
+        protocol["operator"] = trainee.measurement["operator"]
     scaler = grad_scaler(device, o.precision)
     identity: dict = {}
     if o.checkpoint is not None:  # what the run is: its models (method, config, init), its data
         identity = {"identity": {
             "models": [model_identity(trainee.module(i), trainee.snapshot(i)) for i in range(B)],
             "signals": [signal_identity(s) for s in signals]}}
+        if trainee.measurement is not None:
+            identity["identity"]["measurements"] = trainee.measurement["content"]
     resumed_from = None
     if o.checkpoint is not None and os.path.exists(o.checkpoint):
         ck = load_checkpoint(o.checkpoint, expect={**identity, "protocol": protocol})
@@ -294,6 +298,7 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
         r.precision, r.precision_check = o.precision, check
         r.track, r.track_seconds = t, track_seconds / B
         r.optimizer, r.muon_lr, r.resumed_from = protocol["optimizer"], protocol["muon_lr"], resumed_from
+        r.operator = protocol.get("operator")
     notify(o.callbacks, "on_end", results)
     return results
 
@@ -306,8 +311,10 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         checkpoint_every: int | None = None, precision: str = "float32",
         check_steps: int | None = None, track_every: int | None = None,
         track_points: int = 512, compile: bool = False, optimizer: OptimizerSpec = "adam",
-        muon_lr: float | None = None, callbacks: Sequence | None = None) -> FitResult:
-    """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on logits).
+        muon_lr: float | None = None, callbacks: Sequence | None = None,
+        operator=None, measurements: torch.Tensor | None = None) -> FitResult:
+    """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on
+    logits), or solve an inverse problem through a measurement ``operator``.
 
     Args:
         model: maps ``(N, d)`` coordinates to ``(N, c)`` values; trained in place.
@@ -356,6 +363,13 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         callbacks: objects or functions called at every evaluation with
             ``(step, metrics, model)`` (:mod:`inrank.train.callbacks`: ``CSVLogger``,
             ``TensorBoardLogger``).
+        operator: an inverse problem's forward operator ``A``
+            (:class:`inrank.operators.Operator`, e.g. from :func:`inrank.make_task`): the
+            loss is ``mse(A(model(coords)), measurements)`` on the full batch, while every PSNR
+            (and ``best_psnr``) compares ``model(coords)`` with ``signal.values``, the ground
+            truth the loss never sees; ``test_psnr`` is on the points ``A`` does not measure
+            (inpainting). Takes ``loss="mse"`` only, no ``batch_size``, no ``train_mask``.
+        measurements: ``(M, c)``, what ``A`` should produce (with ``operator``).
 
     Returns:
         A :class:`FitResult`. The model keeps its final weights.
@@ -380,13 +394,20 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                    track_points=track_points, compile=compile, optimizer=optimizer,
                    muon_lr=muon_lr, callbacks=callbacks).checked()
     check_pair(model, signal, o.loss)
-    train_idx = train_indices(train_mask, len(signal))
     dev = resolve_device(o.device)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if operator is not None or measurements is not None:  # an inverse problem
+        from .measured import measured_trainee
+
+        trainee, test = measured_trainee(model, signal, operator, measurements, o,
+                                         train_mask=train_mask, device=dev)
+        return run_training(trainee, [signal], o, device=dev, batch_size=None,
+                            n_train=len(signal), tests=[test], params=params)[0]
+    train_idx = train_indices(train_mask, len(signal))
     n = len(signal) if train_idx is None else int(train_idx.numel())
     budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
     batch = full_batch_or_minibatch(o.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision, compile=o.compile)
     return run_training(trainee, [signal], o, device=dev, batch_size=batch, n_train=n,
                         tests=[test], params=params)[0]

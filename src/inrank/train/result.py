@@ -45,6 +45,8 @@ class FitResult:
             factory's qualified name).
         muon_lr: Muon's learning rate (``optimizer="muon"``), else None.
         resumed_from: the checkpoint step the fit resumed from, None for a fresh fit.
+        operator: an inverse problem's operator (name and settings,
+            :meth:`inrank.operators.Operator.describe`); None for fitting.
     """
 
     history: list[dict]
@@ -70,6 +72,7 @@ class FitResult:
     optimizer: str = "adam"
     muon_lr: float | None = None
     resumed_from: int | None = None
+    operator: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready metrics (no prediction)."""

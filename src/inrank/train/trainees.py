@@ -38,6 +38,8 @@ class OneModel:
 
     size = 1
     stacked_parameters = False
+    #: an inverse problem's operator and measurements (:mod:`~inrank.train.measured`); None here
+    measurement: dict | None = None
 
     def __init__(self, model: nn.Module, signal: Signal, train_idx: torch.Tensor | None,
                  device: torch.device, loss: str, precision: str = "float32",
@@ -119,6 +121,7 @@ class StackedModels:
     """
 
     stacked_parameters = True  # parameters are (B, ...): the optimisers treat slices separately
+    measurement: dict | None = None  # values are the targets: no operator
 
     def __init__(self, models: Sequence[nn.Module], signals: Sequence[Signal],
                  train_idx: Sequence[torch.Tensor | None], device: torch.device, loss: str,
