@@ -1,0 +1,289 @@
+"""Which prior solves an inverse problem best: relu, relu+rei, pe or siren against the classical
+baseline? (issue 26, item 4)
+
+    python benchmarks/inverse/inverse.py            # calibration, then test; resumable, 2 processes
+    python benchmarks/inverse/inverse.py --render   # only rewrite the .md and figure from the .json
+
+Tasks (``inrank.make_task``), on 64 x 64 centre crops (64 px short side), the network queried
+on the full grid, trained on the measurements only: ``ct`` (20 parallel-beam angles over
+[0, 180); gray images; baseline FBP, ``iradon`` ramp filter), ``superres`` (4x area
+downsampling; baseline bicubic), ``denoise`` (Gaussian noise, sigma 0.1; baseline
+``denoise_tv_chambolle``), ``inpaint25`` / ``inpaint10`` (25% / 10% of pixels observed;
+baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x 128, Adam,
+300 full-batch steps, seed 0, the task's noise and mask seed 0.
+
+Calibration signals are separate from the reported ones: each method's lr (the registry's
+``lr_for('adam', width=128)`` times 0.3, 1 or 3) and the TV weight (0.05, 0.1, 0.2) are chosen
+per task on ``coffee`` only; the tables report the test images (kodim03, kodim05, kodim23; for
+CT the Shepp-Logan phantom, kodim03, kodim05). Reported PSNRs are of the prediction clipped to
+[0, 1], as the baselines are (final step; ``best`` is the best evaluated step, which needs the
+truth and is shown only to size the early-stopping gap).
+
+Writes ``benchmarks/results/inverse.json``, ``.md`` and ``inverse.png`` (ground truth |
+baseline | methods on one test image per task, one colour scale); run records under
+``benchmarks/results/inverse/runs/``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
+RESULTS = HERE / "results"
+OUT = RESULTS / "inverse"
+
+TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
+         "denoise": ("denoise", {"noise": 0.1}), "inpaint25": ("inpaint", {"keep": 0.25}),
+         "inpaint10": ("inpaint", {"keep": 0.10})}
+METHODS = ("relu", "relu+rei", "pe", "siren")
+CALIBRATION = "coffee"
+TEST = ("kodim03", "kodim05", "kodim23")
+TEST_CT = ("shepp_logan_phantom", "kodim03", "kodim05")
+FIGURE_IMAGE = {"ct": "shepp_logan_phantom"}  # other tasks: kodim05
+LR_FACTORS = (0.3, 1.0, 3.0)
+TV_WEIGHTS = (0.05, 0.1, 0.2)
+SIZE, WIDTH, DEPTH, STEPS, SEED = 64, 128, 3, 300, 0
+
+
+def test_images(task: str) -> tuple[str, ...]:
+    return TEST_CT if task == "ct" else TEST
+
+
+def make(task: str, image: str):
+    """The task on a ``SIZE x SIZE`` centre crop of ``image`` (gray for CT)."""
+    import torch
+
+    from inrank import load_image, make_task
+    from inrank.bench.run import resolve_image
+
+    sig = load_image(resolve_image(image), size=SIZE)
+    arr = sig.to_image(sig.values)                                       # (H, W, c)
+    top, left = (arr.shape[0] - SIZE) // 2, (arr.shape[1] - SIZE) // 2
+    arr = arr[top:top + SIZE, left:left + SIZE]
+    if task == "ct":
+        arr = arr.mean(axis=-1, keepdims=True)
+    kind, settings = TASKS[task]
+    sig = load_image(torch.from_numpy(arr.copy()))
+    sig.name = image
+    return make_task(kind, sig, seed=SEED, **settings)
+
+
+def run_id(task: str, image: str, method: str, factor: float) -> str:
+    return f"{task}-{image}-{method.replace('+', '-')}-lr{factor:g}"
+
+
+def run_one(task: str, image: str, method: str, factor: float, save: bool) -> dict:
+    """Fit ``method`` to ``task`` on ``image`` at ``factor`` x its lr; write its record."""
+    import torch
+
+    torch.set_num_threads(1)
+    from inrank import build, preset, psnr, ssim
+    from inrank.files import save_png, write_json
+
+    t = make(task, image)
+    lr = preset(method).lr_for("adam", width=WIDTH)["lr"] * factor
+    t0 = time.perf_counter()
+    res = t.solve(build(method, 2, t.signal.out_dim, width=WIDTH, depth=DEPTH, seed=SEED),
+                  steps=STEPS, lr=lr, progress=False, seed=SEED)
+    truth, pred = t.signal.values, res.prediction.clamp(0, 1)
+    image_pred, image_truth = t.signal.to_image(pred), t.signal.to_image(truth)
+    rec = {"id": run_id(task, image, method, factor), "task": task, "image": image,
+           "method": method, "lr_factor": factor, "lr": lr, "settings": t.describe(),
+           "psnr": psnr(pred, truth), "psnr_unclipped": res.final_psnr,
+           "best_psnr": res.best_psnr, "ssim": ssim(image_pred, image_truth),
+           "wall_seconds": time.perf_counter() - t0, "seconds_per_step": res.seconds_per_step}
+    unseen = t.operator.unseen()
+    if unseen is not None:
+        rec["unseen_psnr"] = psnr(pred[unseen], truth[unseen])
+    if save:
+        save_png(OUT / "recon" / f"{rec['id']}.png", image_pred)
+    write_json(OUT / "runs" / f"{rec['id']}.json", rec)
+    return rec
+
+
+def baselines(task: str, image: str, tv_weight: float) -> dict:
+    """The classical baseline's PSNR and SSIM (clipped to [0, 1]) on ``image``."""
+    import numpy as np
+    import torch
+
+    from inrank import psnr, ssim
+
+    t = make(task, image)
+    if task == "denoise":
+        from skimage.restoration import denoise_tv_chambolle
+
+        noisy = t.measurements.numpy().reshape(*t.signal.shape, -1).astype(np.float64)
+        base = torch.from_numpy(np.clip(denoise_tv_chambolle(noisy, weight=tv_weight,
+                                                             channel_axis=-1), 0, 1)
+                                .reshape(len(t.signal), -1).astype(np.float32))
+    else:
+        base = t.baseline()
+    truth = t.signal.values
+    out = {"name": t.baseline_name, "psnr": psnr(base, truth),
+           "ssim": ssim(t.signal.to_image(base), t.signal.to_image(truth)),
+           "image": t.signal.to_image(base), "truth": t.signal.to_image(truth)}
+    unseen = t.operator.unseen()
+    if unseen is not None:
+        out["unseen_psnr"] = psnr(base[unseen], truth[unseen])
+    return out
+
+
+def run_all(specs: list[tuple], jobs: int) -> dict[str, dict]:
+    """Records of ``specs`` (task, image, method, factor, save): found ones read back, the
+    rest run in ``jobs`` processes (one torch thread each)."""
+    found, pending = {}, []
+    for spec in specs:
+        path = OUT / "runs" / f"{run_id(*spec[:4])}.json"
+        if path.is_file():
+            found[path.stem] = json.loads(path.read_text())
+        else:
+            pending.append(spec)
+    print(f"{len(found)} of {len(specs)} runs found, {len(pending)} to run", file=sys.stderr)
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(run_one, *spec) for spec in pending]
+        for i, fut in enumerate(as_completed(futures), 1):
+            rec = fut.result()
+            found[rec["id"]] = rec
+            print(f"[{i}/{len(pending)}] {rec['id']}: {rec['psnr']:.2f} dB "
+                  f"({rec['wall_seconds']:.0f} s)", file=sys.stderr)
+    return found
+
+
+def score(rec: dict) -> float:
+    """What a run is judged by: PSNR on the unseen pixels for inpainting, else on all."""
+    return rec.get("unseen_psnr", rec["psnr"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--render", action="store_true", help="only rewrite the .md and figure")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes")
+    args = p.parse_args(argv)
+    from inrank.files import write_json
+
+    if args.render:
+        render(json.loads((RESULTS / "inverse.json").read_text()), OUT)
+        return 0
+    t0 = time.perf_counter()
+    calib = run_all([(t, CALIBRATION, m, f, False) for t in TASKS for m in METHODS
+                     for f in LR_FACTORS], args.jobs)
+    chosen = {t: {m: max(LR_FACTORS, key=lambda f: score(calib[run_id(t, CALIBRATION, m, f)]))
+                  for m in METHODS} for t in TASKS}
+    tv = max(TV_WEIGHTS, key=lambda w: baselines("denoise", CALIBRATION, w)["psnr"])
+    specs = [(t, img, m, chosen[t][m], img == FIGURE_IMAGE.get(t, "kodim05"))
+             for t in TASKS for img in test_images(t) for m in METHODS]
+    test = run_all(specs, args.jobs)
+    base = {t: {img: {k: v for k, v in baselines(t, img, tv).items()
+                      if k not in ("image", "truth")} for img in test_images(t)} for t in TASKS}
+    from inrank.report import machine
+
+    result = {"protocol": {"size": SIZE, "width": WIDTH, "depth": DEPTH, "steps": STEPS,
+                           "seed": SEED, "optimizer": "adam", "tasks": {k: v[1] for k, v in
+                                                                        TASKS.items()},
+                           "calibration": CALIBRATION, "test": {t: list(test_images(t))
+                                                                for t in TASKS},
+                           "lr_factors": list(LR_FACTORS), "tv_weights": list(TV_WEIGHTS)},
+              "selection": {"lr_factor": chosen, "tv_weight": tv,
+                            "calibration_runs": sorted(calib.values(), key=lambda r: r["id"])},
+              "runs": sorted((test[run_id(*s[:4])] for s in specs), key=lambda r: r["id"]),
+              "baselines": base, "wall_seconds_this_call": time.perf_counter() - t0,
+              "machine": machine()}
+    write_json(RESULTS / "inverse.json", result)
+    render(result, OUT)
+    return 0
+
+
+def render(result: dict, out: Path) -> None:
+    """``inverse.md`` (per task: each method's mean over the test images beside the baseline,
+    and paired differences with 95% intervals) and ``inverse.png`` from ``result``."""
+    from statistics import fmean
+
+    from inrank.files import write_text
+    from inrank.report.comparison import mean_interval
+    from inrank.report.machine import machine_line
+    from inrank.report.tables import markdown_table
+
+    runs, base = result["runs"], result["baselines"]
+    pr = result["protocol"]
+    md = [f"# Inverse problems (issue 26)\n\n{pr['size']} px crops, {pr['depth']} x "
+          f"{pr['width']} networks, Adam, {pr['steps']} full-batch steps, seed {pr['seed']}; lr "
+          f"factors and the TV weight ({result['selection']['tv_weight']}) chosen on "
+          f"{pr['calibration']} only. PSNR (dB) of the clipped final prediction, mean over the "
+          "test images (inpainting: on the unseen pixels); best = the best evaluated step's PSNR on "
+          "all pixels, unclipped (it needs the truth: it sizes the early-stopping gap, it is "
+          "not a result).\n"]
+    fig_rows = []
+    for task, images in pr["test"].items():
+        by = {(r["method"], r["image"]): r for r in runs if r["task"] == task}
+        methods = [m for m in METHODS if all((m, i) in by for i in images)]
+        b = [base[task][i].get("unseen_psnr", base[task][i]["psnr"]) for i in images]
+        rows = [[f"{base[task][images[0]]['name']} (classical)", f"{fmean(b):.2f}", "",
+                 f"{fmean(base[task][i]['ssim'] for i in images):.3f}", ""]]
+        for m in methods:
+            s = [score(by[m, i]) for i in images]
+            rows.append([m, f"{fmean(s):.2f}", f"{fmean(by[m, i]['best_psnr'] for i in images):.2f}",
+                         f"{fmean(by[m, i]['ssim'] for i in images):.3f}",
+                         f"{result['selection']['lr_factor'][task][m]:g}"])
+        md += [f"## {task} ({', '.join(f'{k} {v}' for k, v in pr['tasks'][task].items())}; "
+               f"test: {', '.join(images)})\n",
+               markdown_table(["method", "PSNR", "best PSNR", "SSIM", "lr factor"], rows), ""]
+        pairs = [("relu+rei", o) for o in ("relu", "pe", "siren")]
+        best = max(methods, key=lambda m: fmean(score(by[m, i]) for i in images))
+        diffs = [(f"{a} - {o}", [score(by[a, i]) - score(by[o, i]) for i in images])
+                 for a, o in pairs if a in methods and o in methods]
+        diffs.append((f"best network ({best}) - {base[task][images[0]]['name']}",
+                      [score(by[best, i]) - bb for i, bb in zip(images, b)]))
+        cells = []
+        for name, d in diffs:
+            iv = mean_interval(d)
+            cells.append([name, f"{iv['mean']:+.2f}", f"[{iv['low']:+.2f}, {iv['high']:+.2f}]",
+                          f"{iv['wins']}/{iv['n']}"])
+        md += [markdown_table(["paired difference (dB)", "mean", "95% interval", "ahead"], cells),
+               ""]
+        fig_rows.append((task, FIGURE_IMAGE.get(task, "kodim05"), methods))
+    md.append(machine_line(result["machine"]) + "\n")
+    write_text(RESULTS / "inverse.md", "\n".join(md))
+    _figure(fig_rows, result["selection"]["tv_weight"], out)
+
+
+def _figure(rows: list[tuple], tv: float, out: Path) -> None:
+    """Ground truth | baseline | methods, one row per task, one colour scale [0, 1]."""
+    import imageio.v3 as iio
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from inrank.files import save_figure
+
+    cols = 2 + max(len(r[2]) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.7 * len(rows)))
+    for ax_row, (task, image, methods) in zip(axes, rows):
+        b = baselines(task, image, tv)
+        panels = [("truth", b["truth"]), (b["name"], b["image"])] + [
+            (m, iio.imread(out / "recon" / f"{run_id(task, image, m, f)}.png") / 255.0)
+            for m, f in methods_and_factors(task, methods)]
+        for ax, (title, img) in zip(ax_row, panels):
+            img = img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=7)
+        for ax in ax_row:
+            ax.set_xticks([]), ax.set_yticks([])
+        ax_row[0].set_ylabel(task, fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, RESULTS / "inverse.png", dpi=110)
+    plt.close(fig)
+
+
+def methods_and_factors(task: str, methods: list[str]) -> list[tuple[str, float]]:
+    """``(method, chosen lr factor)`` from the saved selection."""
+    sel = json.loads((RESULTS / "inverse.json").read_text())["selection"]["lr_factor"][task]
+    return [(m, sel[m]) for m in methods]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
