@@ -90,9 +90,13 @@ def test_jacobian_operator_on_dense_layers_matches_the_layerwise_blocks():
 @pytest.mark.parametrize("name", ["relu", "relu+rei", "siren"])
 def test_spectra_meet_their_stated_accuracy(name):
     """Top eigenvalues to 1e-6 relative; the effective rank within 4 standard errors of the
-    dense value (the error SLQ states), and within 10% outright."""
+    dense value (the error SLQ states), and within 10% outright; the numerical rank within 4
+    standard errors plus SLQ's quadrature bias for a step function (30 nodes: up to ~3% high
+    here, e.g. siren's linears.1, 341-348 against 337 over seeds, before and after the probes
+    were batched)."""
     model = inrank.build(name, 2, 3, width=24, depth=2, seed=0)
     x = inrank.grid_coords((20, 20))                                  # N = 400
+    torch.set_num_threads(1)  # small dense eigenproblems (conftest restores the count)
     for op in block_operators(model, x)[:3]:
         ev = kernel_eigenvalues(op.dense())
         est = estimate_spectrum(op, k=16, steps=30, probes=16, rtols=(1e-3,))
@@ -103,7 +107,8 @@ def test_spectra_meet_their_stated_accuracy(name):
         assert abs(est.effective_rank / exact - 1) <= max(4 * err, 1e-9) + 1e-3, (op.name, err)
         assert abs(est.effective_rank / exact - 1) < 0.10
         (rtol, rank), = est.numerical
-        assert abs(rank - spectral_numerical_rank(ev, rtol=1e-3)) <= 4 * est.numerical_error[0] + 2
+        exact_rank = spectral_numerical_rank(ev, rtol=1e-3)
+        assert abs(rank - exact_rank) <= 4 * est.numerical_error[0] + 0.03 * exact_rank + 2
 
 
 def test_top_eigenpairs_are_eigenpairs():

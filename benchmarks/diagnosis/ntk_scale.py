@@ -1,13 +1,15 @@
-"""The layer-wise NTK at full resolution, matrix-free (issue 17): per block of a 3 x 256 ReLU
-MLP (at init) on a Kodak image at growing sizes up to the whole 512 x 768 image
-(N = 393,216): the top-32 eigenvalues (Lanczos) and the effective and numerical ranks
-(deflated stochastic Lanczos quadrature), with time and peak memory; the dense path beside it
-where it fits, and the agreement of the two at N = 4056.
+"""The layer-wise NTK at full resolution (issues 17, 28): per block of a 3 x 256 ReLU MLP (at
+init) on a Kodak image at growing sizes up to the whole 512 x 768 image (N = 393,216): factors
+streamed and compressed to a tolerance, then the top-32 eigenvalues (block Lanczos) and the
+effective and numerical ranks (batched, deflated stochastic Lanczos quadrature), with time,
+peak memory and the FLOP floor; the dense path beside it where it fits, and the agreement of
+the two at N = 4056.
 
-    python benchmarks/diagnosis/ntk_scale.py [--sizes 52,104,208,512 --dense-max 16384]
+    python benchmarks/diagnosis/ntk_scale.py [--sizes 52,104,208,512 --tol 1e-6]
 
 Each (size, path) runs in its own process (a clean peak-memory reading) and is saved as it
-finishes; rerunning resumes. Writes benchmarks/results/ntk_scale.{json,md}.
+finishes; rerunning resumes (``--sizes 512 --redo`` reruns the whole-image row alone). Writes
+benchmarks/results/ntk_scale.{json,md}.
 """
 from __future__ import annotations
 
@@ -24,22 +26,47 @@ OUT = HERE / "results"
 DATA = HERE.parents[1] / "shared" / "data" / "kodak"
 
 
-def _one(size: int, path: str, image: str, top: int, probes: int, steps: int) -> dict:
-    """One measurement, in this process: ``path`` is ``matrix-free`` or ``dense``."""
+def _flops(n: int, model, blocks: list[dict]) -> float:
+    """The FLOPs the compressed algorithm needs: two factor passes (a forward and c backward
+    passes each, ~3 x 2 N P_total per pass per output, P_total the dense parameters), the
+    pass-1 Grams (2 N (cD + P)^2 per block), the projections (2 N (cD r_g + P r_h)), and the
+    solves: 4 N r_g r_h per operator product, 2 N q^2 per dual Gram."""
+    from torch import nn
+
+    lin = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    params = sum(m.in_features * m.out_features for m in lin)
+    c = lin[-1].out_features
+    total = 2 * (2 * n * params * (1 + 2 * c))                        # two passes
+    for b in blocks:
+        (cd, p), (rg, rh) = b["full_rank"], b["ranks"]
+        total += 2 * n * (cd * cd + p * p + cd * p) + 2 * n * (cd * rg + p * rh)
+        if b["solver"] == "dual":
+            total += 2 * n * (rg * rh) ** 2
+        else:
+            total += 4 * n * rg * rh * b["matvecs"]
+    return float(total)
+
+
+def _one(size: int, path: str, image: str, top: int, probes: int, steps: int, tol: float,
+         block: int) -> dict:
+    """One measurement, in this process: ``path`` is ``compressed`` or ``dense``."""
     import torch
 
     import inrank
-    from inrank.diagnosis.ntk import layerwise_ntk, ntk_factors
-    from inrank.diagnosis.operators import BlockOperator
+    from inrank.diagnosis.compress import compressed_operators
+    from inrank.diagnosis.ntk import layerwise_ntk
     from inrank.diagnosis.rank import kernel_eigenvalues, spectral_effective_rank
-    from inrank.diagnosis.spectra import estimate_spectrum
+    from inrank.diagnosis.scale import solve_block
+    from inrank.train.flops import gemm_rate
 
     torch.set_num_threads(2)
     sig = inrank.load_image(DATA / f"{image}.png", size=size)
     model = inrank.build("relu", 2, 3, width=256, depth=3, seed=0)
     n = len(sig)
+    rate = gemm_rate()
     t0 = time.perf_counter()
     blocks = []
+    extra = {}
     if path == "dense":
         ntk = layerwise_ntk(model, sig.coords, chunk=1024)
         t_f = time.perf_counter() - t0
@@ -51,25 +78,26 @@ def _one(size: int, path: str, image: str, top: int, probes: int, steps: int) ->
                            "numerical_1e-3": int((ev > 1e-3 * ev[0]).sum()),
                            "seconds": time.perf_counter() - t1})
     else:
-        # float64 factors while they fit easily (the accuracy check), float32 at scale
-        store = torch.float64 if n <= 70_000 else torch.float32
-        f = ntk_factors(model, sig.coords, chunk=8192, store_dtype=store)
+        comp = compressed_operators(model, sig.coords, tol=tol, chunk=4096)
         t_f = time.perf_counter() - t0
-        for G, H, name in zip(f.G, f.H, f.names):
-            t1 = time.perf_counter()
-            op = BlockOperator(G, H, chunk=16384, name=name)
-            est = estimate_spectrum(op, k=top, rtols=(1e-3,), probes=probes, steps=steps,
-                                    tol=1e-8)
-            blocks.append({"name": name, "top": est.top.tolist(), "trace": est.trace,
-                           "effective": est.effective_rank,
-                           "effective_error": est.effective_rank_error,
-                           "numerical_1e-3": dict(est.numerical)[1e-3],
-                           "numerical_1e-3_error": est.numerical_error[0],
-                           "matvecs": est.matvecs, "compressed": [op.G.shape[1], op.H.shape[1]],
-                           "seconds": time.perf_counter() - t1})
+        for b in comp:
+            s = solve_block(b, top=top, rtols=(1e-3,), probes=probes, steps=steps, block=block)
+            blocks.append({"name": s.name, "top": s.top.tolist(), "trace": s.trace,
+                           "effective": s.effective_rank,
+                           "effective_error": s.effective_rank_error,
+                           "compression_error": s.compression_error,
+                           "numerical_1e-3": dict(s.numerical)[1e-3],
+                           "numerical_1e-3_error": s.numerical_error[0], "bound": s.bound,
+                           "trace_deficit": s.trace_deficit, "ranks": list(s.ranks),
+                           "full_rank": list(s.full_rank), "solver": s.solver,
+                           "matvecs": s.matvecs, "seconds": s.seconds})
+        flops = _flops(n, model, blocks)
+        extra = {"tol": tol, "flops": flops, "floor_seconds": flops / rate}
+    use = resource.getrusage(resource.RUSAGE_SELF)
     return {"size": size, "n": n, "path": path, "factor_seconds": t_f,
-            "seconds": time.perf_counter() - t0, "blocks": blocks,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+            "seconds": time.perf_counter() - t0, "cpu_seconds": use.ru_utime + use.ru_stime,
+            "blocks": blocks, "gemm_gflops": rate / 1e9,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, **extra}
 
 
 def render(payload: dict) -> str:
@@ -77,37 +105,59 @@ def render(payload: dict) -> str:
     from inrank.report.tables import markdown_table
 
     rows = sorted(payload["results"], key=lambda r: (r["n"], r["path"]))
-    head = ["N", "path", "total time (s)", "factors (s)", "peak memory (GB)"]
-    body = [[f"{r['n']:,}", r["path"], f"{r['seconds']:.0f}", f"{r['factor_seconds']:.1f}",
+    head = ["N", "path", "total time (s)", "CPU time (s)", "factors (s)", "FLOP floor (s)",
+            "GFLOP", "peak memory (GB)"]
+    body = [[f"{r['n']:,}", r["path"], f"{r['seconds']:.0f}",
+             f"{r['cpu_seconds']:.0f}" if "cpu_seconds" in r else "-", f"{r['factor_seconds']:.1f}",
+             f"{r['floor_seconds']:.0f}" if "floor_seconds" in r else "-",
+             f"{r['flops'] / 1e9:,.0f}" if "flops" in r else "-",
              f"{r['peak_rss_gb']:.2f}"] for r in rows]
-    lines = ["# Layer-wise NTK at scale: matrix-free spectra", "",
+    rate = max((r.get("gemm_gflops", 0) for r in rows), default=0)
+    lines = ["# Layer-wise NTK at scale: compressed, matrix-free spectra", "",
              f"{payload['image']} resized (short side = `size`), 3 x 256 ReLU MLP at init, "
-             f"output-trace blocks. Matrix-free: top-{payload['top']} eigenvalues by Lanczos "
-             f"(tol 1e-8); effective and numerical (1e-3) ranks by SLQ with the top ones "
-             f"deflated ({payload['probes']} probes x {payload['steps']} steps); factors kept in "
-             "float64 up to N = 70,000 and float32 beyond. Dense: every (N, N) block and its eigendecomposition in float64. Each row "
-             "ran in its own process; peak memory is that process's maximum resident set. "
-             "Command: `python benchmarks/diagnosis/ntk_scale.py`.", "", machine_line(payload["machine"]),
-             "", markdown_table(head, body, align="rlrrr"), "", "Per block:", ""]
-    head = ["N", "path", "block", "time (s)", "top eigenvalue", "32nd eigenvalue",
-            "effective rank", "numerical rank @1e-3", "products"]
+             "output-trace blocks. Compressed: factors built chunk by chunk in float32 and each "
+             "block's G and H~ truncated so that the operator error is at most "
+             f"tol = {payload['tol']:g} times the top eigenvalue "
+             "(`inrank.diagnosis.compress`); then top-"
+             f"{payload['top']} eigenvalues by block Lanczos ({payload['block']} vectors per "
+             "product, relative accuracy 1e-5) and effective and numerical (1e-3) ranks by SLQ "
+             f"with the top ones deflated ({payload['probes']} probes x {payload['steps']} "
+             "steps, one block product per step), or every eigenvalue from the dual Gram when "
+             "r_g r_h <= 640. Dense: every (N, N) block and its eigendecomposition in float64. "
+             "Each row ran in its own process; peak memory is that process's maximum resident "
+             "set; CPU time is its user + system time (2 threads: wall time on an idle machine is "
+             "about half of it). FLOP floor: the FLOPs the compressed algorithm needs (factor passes, Grams, "
+             "projections, products, dual Grams) over a 1024^3 float32 product's rate measured "
+             f"in the same process (up to {rate:.0f} GFLOP/s). Command: "
+             "`python benchmarks/diagnosis/ntk_scale.py`.", "", machine_line(payload["machine"]),
+             "", markdown_table(head, body, align="rlrrrrrr"), "", "Per block (ranks: the "
+             "compressed r_g x r_h of the factors' c D x P columns; bound: the compression's "
+             "eigenvalue error over the top eigenvalue; effective rank ± the SLQ standard "
+             "error, with the compression's bound in brackets):", ""]
+    head = ["N", "path", "block", "solver", "ranks", "bound", "time (s)", "top eigenvalue",
+            "32nd eigenvalue", "effective rank", "numerical rank @1e-3", "products"]
     body = []
     for r in rows:
         for b in r["blocks"]:
             err = (f" ± {100 * b['effective_error']:.1f}%" if b.get("effective_error") else "")
+            if "compression_error" in b:
+                err += f" [{100 * b['compression_error']:.2f}%]"
             nerr = (f" ± {b['numerical_1e-3_error']:.0f}" if b.get("numerical_1e-3_error") else "")
-            body.append([f"{r['n']:,}", r["path"], b["name"], f"{b['seconds']:.1f}",
+            ranks = ("{} x {} of {} x {}".format(*b["ranks"], *b["full_rank"])
+                     if "ranks" in b else "-")
+            body.append([f"{r['n']:,}", r["path"], b["name"], b.get("solver", "dense"), ranks,
+                         f"{b['bound']:.1e}" if "bound" in b else "-", f"{b['seconds']:.1f}",
                          f"{b['top'][0]:.6g}", f"{b['top'][-1]:.4g}",
                          f"{b['effective']:.2f}{err}", f"{b['numerical_1e-3']:.0f}{nerr}",
                          str(b.get("matvecs", "-"))])
-    lines += [markdown_table(head, body, align="rllrrrrrr")]
+    lines += [markdown_table(head, body, align="rllllrrrrrrr")]
     both = {(r["n"], r["path"]): r for r in rows}
-    pairs = sorted({n for n, p in both if (n, "dense") in both and (n, "matrix-free") in both})
+    pairs = sorted({n for n, p in both if (n, "dense") in both and (n, "compressed") in both})
     if pairs:
-        lines += ["", "Matrix-free against dense, same N:", ""]
+        lines += ["", "Compressed against dense, same N:", ""]
         body = []
         for n in pairs:
-            d, m = both[n, "dense"], both[n, "matrix-free"]
+            d, m = both[n, "dense"], both[n, "compressed"]
             for bd, bm in zip(d["blocks"], m["blocks"]):
                 rel = max(abs(a - b) / b for a, b in zip(bm["top"], bd["top"]) if b > 0)
                 body.append([f"{n:,}", bd["name"], f"{rel:.1e}",
@@ -120,35 +170,46 @@ def render(payload: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from inrank.diagnosis.scale import DEFAULT_TOL
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="52,104,208,512")
-    ap.add_argument("--dense-max", type=int, default=16384, help="largest N for the dense path")
+    ap.add_argument("--dense-max", type=int, default=4096, help="largest N for the dense path")
     ap.add_argument("--image", default="kodim05")
     ap.add_argument("--top", type=int, default=32)
-    ap.add_argument("--probes", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--probes", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--block", type=int, default=8, help="vectors per block Lanczos product")
+    ap.add_argument("--tol", type=float, default=DEFAULT_TOL,
+                    help="compression tolerance (operator error over the top eigenvalue)")
+    ap.add_argument("--redo", action="store_true", help="rerun the given sizes' rows")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # size,path: a worker
     args = ap.parse_args(argv)
     if args.one:
         size, path = args.one.split(",")
-        print(json.dumps(_one(int(size), path, args.image, args.top, args.probes, args.steps)))
+        print(json.dumps(_one(int(size), path, args.image, args.top, args.probes, args.steps,
+                              args.tol, args.block)))
         return 0
     from inrank.files import write_json, write_text
     from inrank.report.machine import machine
 
     out = OUT / "ntk_scale.json"
     payload = json.loads(out.read_text()) if out.is_file() else {"results": []}
-    payload.update(machine=machine(), image=args.image, top=args.top, probes=args.probes,
-                   steps=args.steps)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    keep = [r for r in payload["results"] if r["path"] in ("dense", "compressed")
+            and not (args.redo and r["size"] in sizes)]
+    payload.update(results=keep, machine=machine(), image=args.image, top=args.top,
+                   probes=args.probes, steps=args.steps, block=args.block, tol=args.tol)
     done = {(r["size"], r["path"]) for r in payload["results"]}
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         n = size * round(size * 1.5)
-        for path in ("dense", "matrix-free"):
+        for path in ("dense", "compressed"):
             if (size, path) in done or (path == "dense" and n > args.dense_max):
                 continue
             proc = subprocess.run([sys.executable, __file__, "--one", f"{size},{path}",
                                    "--image", args.image, "--top", str(args.top), "--probes",
-                                   str(args.probes), "--steps", str(args.steps)],
+                                   str(args.probes), "--steps", str(args.steps), "--tol",
+                                   str(args.tol), "--block", str(args.block)],
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)

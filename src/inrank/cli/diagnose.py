@@ -22,7 +22,7 @@ __all__ = ["add_arguments", "run", "command", "MODEL", "DIAGNOSIS"]
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options.
 MODEL = ("width", "depth")
 #: :func:`inrank.diagnose`'s options.
-DIAGNOSIS = ("batchnorm", "solver", "total")
+DIAGNOSIS = ("batchnorm", "solver", "total", "tol")
 
 
 def command(*, source: str = "astronaut", methods: Sequence[str] = ("relu", "relu+rei"),
@@ -65,7 +65,9 @@ def add_arguments(p: Parser) -> None:
                 choices={"solver": SOLVERS},
                 help={"solver": "NTK spectra by dense eigendecomposition or matrix-free Lanczos "
                                 f"and SLQ estimates; auto: dense up to N = {DENSE_LIMIT}",
-                      "total": "also the whole NTK's eigenvalues (one N x N eigendecomposition)"})
+                      "total": "also the whole NTK's eigenvalues (one N x N eigendecomposition)",
+                      "tol": "matrix-free: compress each NTK block's factors so its operator "
+                             "is within tol x its top eigenvalue of the exact block (0: exact)"})
     add_options(p, command, ["model", "preset", "out"])
     p.rename("--method", "--methods")
     p.rename("--image", "source")

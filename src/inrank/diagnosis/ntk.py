@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -39,7 +39,7 @@ from .. import validation as _checks
 from ..errors import InputError, InputTypeError
 from ..nn.layers import dense_layers  # re-exported: the one walk over a model's dense layers
 
-__all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "layerwise_ntk",
+__all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "factor_chunks", "layerwise_ntk",
            "jacobian_ntk", "ntk_block", "select_layers", "frozen_copy", "no_tf32", "OUTPUTS",
            "BATCHNORM_MODES"]
 
@@ -174,13 +174,16 @@ def select_layers(layers: Sequence[int | str] | None, names: list[str]) -> list[
     return sorted(out)
 
 
-def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int,
-             store: torch.dtype) -> NTKFactors:
+def factor_chunks(m: nn.Module, x: torch.Tensor, layers: Sequence[int | str] | None,
+                  chunk: int) -> Iterator[tuple[list[str], list[torch.Tensor], list[torch.Tensor]]]:
+    """Stream the factors of the selected dense layers of a prepared model (``frozen_copy``'s),
+    one chunk of points at a time: yields ``(names, G, H)``, per layer ``G`` ``(n, c, D_l)``
+    and ``H`` ``(n, P_l)`` for the chunk's ``n`` points, in ``x``'s dtype. One forward and
+    ``c`` backward passes per chunk build every layer's factors at once."""
     dense = dense_layers(m, x)
     keep = select_layers(layers, [n for n, _ in dense])
     mods = [dense[k][1] for k in keep]
-    G: list[list[torch.Tensor]] = [[] for _ in mods]
-    H: list[list[torch.Tensor]] = [[] for _ in mods]
+    names = [dense[k][0] for k in keep]
     for start in range(0, x.shape[0], chunk):
         xt = x[start:start + chunk]
         ins: dict[nn.Module, torch.Tensor] = {}
@@ -203,15 +206,29 @@ def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int,
         finally:
             for h in handles:
                 h.remove()
+        G, H = [], []
         for k, mod in enumerate(mods):
             g = [torch.zeros_like(probes[mod]) if ga[k] is None else ga[k] for ga in per_out]
-            G[k].append(torch.stack(g, dim=1).to(store))  # (n, c, D_l)
+            G.append(torch.stack(g, dim=1))  # (n, c, D_l)
             h = ins[mod].reshape(xt.shape[0], -1)
             if mod.bias is not None:
                 h = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)  # (n, P_l)
-            H[k].append(h.to(store))
-    return NTKFactors([torch.cat(g) for g in G], [torch.cat(h) for h in H],
-                      [dense[k][0] for k in keep])
+            H.append(h)
+        yield names, G, H
+
+
+def _factors(m: nn.Module, x: torch.Tensor, layers, chunk: int,
+             store: torch.dtype) -> NTKFactors:
+    G: list[list[torch.Tensor]] = []
+    H: list[list[torch.Tensor]] = []
+    names: list[str] = []
+    for names, g, h in factor_chunks(m, x, layers, chunk):
+        G = G or [[] for _ in g]
+        H = H or [[] for _ in h]
+        for k in range(len(g)):
+            G[k].append(g[k].to(store))
+            H[k].append(h[k].to(store))
+    return NTKFactors([torch.cat(g) for g in G], [torch.cat(h) for h in H], names)
 
 
 def ntk_factors(model: nn.Module, coords: torch.Tensor, *, dtype: torch.dtype = torch.float64,

@@ -53,6 +53,34 @@ def compress_factor(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
     return torch.cat([A[s:s + chunk] @ V for s in range(0, A.shape[0], chunk)])
 
 
+#: float32 elements of one chunk's intermediate in a block product (128 MiB).
+_PRODUCT_ELEMENTS = 1 << 25
+
+
+def _trace_products(G: torch.Tensor, H: torch.Tensor, V: torch.Tensor, dtype: torch.dtype,
+                    one: bool) -> torch.Tensor:
+    """``((G G^T) o (H H^T)) V`` for ``G (N, r_g)``, ``H (N, r_h)``, ``V (N, k)`` float64: two
+    streamed passes of one large matrix product each, ``M_j = G^T diag(v_j) H`` for every
+    ``j`` at once (``(k r_s, N) @ (N, r_b)``, ``r_s`` the smaller rank), then
+    ``out_ij = g_i^T M_j h_i`` (``(N, r_b) @ (r_b, k r_s)``); ``4 N r_g r_h k`` flops in the
+    factors' dtype, sums over chunks in float64."""
+    n, k = V.shape
+    swap = G.shape[1] > H.shape[1]
+    S, B = (H, G) if swap else (G, H)                     # S: the smaller rank, B: the bigger
+    rs, rb = S.shape[1], B.shape[1]
+    step = max(256, _PRODUCT_ELEMENTS // max(1, k * max(rs, 1)))
+    M = torch.zeros(k * rs, rb, dtype=torch.float64, device=G.device)
+    for s in range(0, n, step):
+        sv = (S[s:s + step, None, :] * V[s:s + step, :, None].to(dtype)).reshape(-1, k * rs)
+        M += (sv.T @ B[s:s + step]).double()             # (k r_s, r_b)
+    Mt = M.to(dtype).reshape(k, rs, rb).permute(2, 0, 1).reshape(rb, k * rs)
+    out = torch.empty(n, k, dtype=torch.float64, device=G.device)
+    for s in range(0, n, step):
+        bm = (B[s:s + step] @ Mt).reshape(-1, k, rs)      # (n, k, r_s)
+        out[s:s + step] = (bm * S[s:s + step, None, :]).sum(2).double()
+    return out[:, 0] if one else out
+
+
 class BlockOperator:
     """One dense layer's NTK block as a linear operator.
 
@@ -64,10 +92,12 @@ class BlockOperator:
         compress: ``"trace"`` only: replace ``G`` (flattened to ``(N, c D)``) and ``H`` by
             factors of their exact rank when that is smaller (the same kernel, cheaper products).
         name: the layer's module name.
+        keep_dense: keep the uncompressed factors for :meth:`dense` (N up to 16384).
     """
 
     def __init__(self, G: torch.Tensor, H: torch.Tensor, *, outputs: str = "trace",
-                 chunk: int = 16384, compress: bool = True, name: str = "") -> None:
+                 chunk: int = 16384, compress: bool = True, name: str = "",
+                 keep_dense: bool = True) -> None:
         self.outputs = validation.one_of("outputs", outputs, OUTPUTS)
         self.n, self.c, _ = G.shape
         self.name, self.chunk = name, validation.positive_int("chunk", chunk)
@@ -83,8 +113,17 @@ class BlockOperator:
                 self.H = h
         self.dtype = G.dtype
         self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
-        if outputs == "trace" and self.n > 16384:  # keep one copy of each factor at scale
+        if outputs == "trace" and (self.n > 16384 or not keep_dense):  # one copy at scale
             self._G3 = self._H0 = None
+
+    @classmethod
+    def from_factors(cls, G: torch.Tensor, H: torch.Tensor, *, name: str = "",
+                     chunk: int = 16384) -> "BlockOperator":
+        """An output-trace block ``(G G^T) o (H H^T)`` from 2-D factors ``G (N, r_g)`` and
+        ``H (N, r_h)`` as they are (e.g. compressed by
+        :func:`~inrank.diagnosis.compress.compressed_operators`); no dense form is kept."""
+        return cls(G[:, None, :], H, outputs="trace", chunk=chunk, compress=False, name=name,
+                   keep_dense=False)
 
     def trace(self) -> float:
         """``tr(Theta_l)`` exactly from the factors: ``sum_i |g_i|^2 |h_i|^2`` (float64)."""
@@ -106,18 +145,7 @@ class BlockOperator:
         k = V.shape[1]
         out = torch.empty_like(V)
         if self.outputs == "trace":
-            Ms = torch.zeros(k, self.G.shape[1], self.H.shape[1], dtype=torch.float64,
-                             device=self.G.device)
-            for s in range(0, self.n, self.chunk):
-                g, h = self.G[s:s + self.chunk], self.H[s:s + self.chunk]
-                v = V[s:s + self.chunk].to(self.dtype)
-                for j in range(k):
-                    Ms[j] += ((g * v[:, j:j + 1]).T @ h).double()            # (cD, P)
-            for s in range(0, self.n, self.chunk):
-                g, h = self.G[s:s + self.chunk], self.H[s:s + self.chunk]
-                for j in range(k):
-                    out[s:s + self.chunk, j] = ((g @ Ms[j].to(self.dtype)) * h).sum(1).double()
-            return out[:, 0] if one else out
+            return _trace_products(self.G, self.H, V, self.dtype, one)
         U = V.reshape(self.n, self.c, k)
         Ms = torch.zeros(k, self._G3.shape[2], self.H.shape[1], dtype=torch.float64,
                          device=self.H.device)

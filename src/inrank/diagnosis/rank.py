@@ -8,14 +8,14 @@ import torch
 
 from ..errors import InputError
 
-__all__ = ["RankMeasures", "rank_measures", "singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
+__all__ = ["flush_denormals", "RankMeasures", "rank_measures", "singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
            "participation_ratio", "kernel_eigenvalues", "gram_eigenvalues", "spectral_exact_rank",
            "spectral_numerical_rank", "spectral_effective_rank", "spectral_stable_rank",
            "spectral_participation_ratio"]
 
 
 @contextlib.contextmanager
-def _flush_denormals():
+def flush_denormals():
     """Flush subnormal floats to zero for the duration: a kernel's many (near-)zero eigenvalues
     otherwise drive LAPACK through subnormal arithmetic, up to 100x slower on x86."""
     torch.set_flush_denormal(True)  # torch's default is off; it has no getter to restore from
@@ -29,7 +29,7 @@ def singular_values(matrix: torch.Tensor) -> torch.Tensor:
     """Singular values of a ``(N, D)`` matrix, descending, float64."""
     if matrix.ndim != 2:
         raise InputError(f"expected a 2-D matrix (N, D), got shape {tuple(matrix.shape)}")
-    with _flush_denormals():
+    with flush_denormals():
         return torch.linalg.svdvals(matrix.detach().to(torch.float64).cpu())
 
 
@@ -80,7 +80,7 @@ def kernel_eigenvalues(kernel: torch.Tensor) -> torch.Tensor:
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
         raise InputError(f"expected a square kernel (N, N), got shape {tuple(kernel.shape)}")
     k = kernel.detach().to(torch.float64)
-    with _flush_denormals():
+    with flush_denormals():
         ev = torch.linalg.eigvalsh((k + k.T) / 2).flip(0)
     return ev.clamp_min(0).cpu()
 

@@ -33,6 +33,9 @@ class LayerDiagnosis:
         ntk_solver: ``"dual"`` (exact small Gram), ``"primal"`` (``(N, N)`` eigenvalues) or
             ``"matrix-free"`` (Lanczos and SLQ estimates; ``ntk.estimated`` is then True).
         spectrum: the block's eigenvalues, descending (for plots).
+        ntk_bound: matrix-free only: the compressed block's eigenvalue error bound over its
+            top eigenvalue (every eigenvalue is within ``ntk_bound * ntk_top[0]`` of the exact
+            block's, from below), at most ``Diagnosis.tol``.
     """
 
     index: int
@@ -46,6 +49,7 @@ class LayerDiagnosis:
     ntk_top: list[float] | None = None
     ntk_solver: str | None = None
     spectrum: torch.Tensor | None = field(default=None, repr=False)
+    ntk_bound: float | None = None
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Diagnosis:
         total_top: its largest eigenvalues.
         wall_seconds: wall time of the diagnosis.
         solver: ``"dense"`` or ``"matrix-free"``, as ``diagnose(solver=...)`` resolved it.
+        tol: the matrix-free path's compression tolerance (None for dense).
     """
 
     label: str
@@ -75,6 +80,7 @@ class Diagnosis:
     total_top: list[float] | None = None
     wall_seconds: float = 0.0
     solver: str = "dense"
+    tol: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready (spectra left out)."""

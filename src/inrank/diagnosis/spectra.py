@@ -1,5 +1,4 @@
-"""Spectra of large kernels from matrix-free operators: the top eigenvalues (Lanczos, scipy's
-``eigsh``), and trace functions by stochastic Lanczos quadrature (SLQ) with the top
+"""Spectra of large kernels from matrix-free operators: the top eigenvalues (block Lanczos), and trace functions by stochastic Lanczos quadrature (SLQ) with the top
 eigenvectors deflated: the effective rank and an estimate of the numerical rank, each with
 its standard error.
 
@@ -15,88 +14,33 @@ import numpy as np
 import torch
 
 from .. import validation
+from .krylov import block_lanczos, block_slq
 
 __all__ = ["top_eigenpairs", "slq_trace", "SpectrumEstimate", "estimate_spectrum"]
 
 
-def top_eigenpairs(op, k: int, *, tol: float = 1e-10, seed: int = 0
+def top_eigenpairs(op, k: int, *, tol: float = 1e-10, seed: int = 0, block: int = 16
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` largest eigenvalues (descending, float64) and eigenvectors ``(n, k)`` of a
-    symmetric PSD operator, by implicitly restarted Lanczos (ARPACK through scipy) to relative
-    tolerance ``tol``; a dense eigendecomposition when ``k`` is close to ``n``."""
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    n = op.shape[0]
-    k = validation.positive_int("k", k)
-    if k >= n - 1 or n <= 64:
-        A = op.matmul(torch.eye(n, dtype=torch.float64))
-        w, V = torch.linalg.eigh((A + A.T) / 2)
-        return w.flip(0)[:k].clamp_min(0), V.flip(1)[:, :k]
-    lin = LinearOperator((n, n), dtype=np.float64,
-                         matvec=lambda v: op.matmul(torch.from_numpy(np.ascontiguousarray(v)).reshape(-1)).numpy(),
-                         matmat=lambda V: op.matmul(torch.from_numpy(np.ascontiguousarray(V))).numpy())
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    w, V = eigsh(lin, k=k, which="LA", tol=tol, v0=v0, ncv=min(n, max(2 * k + 1, 20)))
-    order = np.argsort(w)[::-1]
-    return (torch.from_numpy(w[order].copy()).clamp_min(0),
-            torch.from_numpy(np.ascontiguousarray(V[:, order])))
-
-
-def _lanczos(op, z: torch.Tensor, steps: int, project) -> tuple[np.ndarray, np.ndarray]:
-    """Ritz values and the squared first components of their vectors, after ``steps``
-    Lanczos steps from ``z`` with full reorthogonalisation (on ``project``'s subspace)."""
-    n = z.shape[0]
-    Q = torch.zeros(n, steps, dtype=torch.float64)
-    alpha, beta = np.zeros(steps), np.zeros(steps)
-    q = z / z.norm()
-    m = steps
-    for j in range(steps):
-        Q[:, j] = q
-        w = project(op.matmul(project(q)))
-        alpha[j] = float(w @ q)
-        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)           # full reorthogonalisation
-        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
-        b = float(w.norm())
-        if j + 1 < steps:
-            if b < 1e-12 * max(1.0, abs(alpha[j])):            # invariant subspace found
-                m = j + 1
-                break
-            beta[j] = b
-            q = w / b
-    T = np.diag(alpha[:m]) + np.diag(beta[:m - 1], 1) + np.diag(beta[:m - 1], -1)
-    theta, U = np.linalg.eigh(T)
-    return np.clip(theta, 0, None), U[0] ** 2
+    symmetric PSD operator, by block Lanczos (:func:`~inrank.diagnosis.krylov.block_lanczos`)
+    to relative accuracy ``tol``, ``block`` vectors per product; a dense eigendecomposition
+    when ``n`` is small."""
+    w, V, _ = block_lanczos(op, k, tol=tol, block=block, seed=seed,
+                            max_products=max(600, 40 * k))
+    return w, V
 
 
 def slq_trace(op, fs, *, steps: int = 40, probes: int = 8, seed: int = 0,
               deflate: torch.Tensor | None = None) -> list[tuple[float, float]]:
-    """``tr f(A)`` for each function in ``fs`` by stochastic Lanczos quadrature, all from the
-    same Lanczos runs: Rademacher probes, ``steps`` Lanczos steps each, Gauss quadrature of
-    ``z^T f(A) z``. With ``deflate`` (orthonormal columns ``(n, k)``) the estimates are of
+    """``tr f(A)`` for each function in ``fs`` by stochastic Lanczos quadrature with the
+    probes batched (:func:`~inrank.diagnosis.krylov.block_slq`): Rademacher probes, ``steps``
+    Lanczos steps each. With ``deflate`` (orthonormal columns ``(n, k)``) the estimates are of
     ``tr f`` on their orthogonal complement (add their exact part).
 
     Returns:
         Per function, the estimate and its standard error over the probes.
     """
-    n = op.shape[0]
-    g = torch.Generator().manual_seed(seed)
-    if deflate is not None and deflate.shape[1]:
-        Vd = deflate.to(torch.float64)
-        project = lambda v: v - Vd @ (Vd.T @ v)  # noqa: E731
-    else:
-        project = lambda v: v  # noqa: E731
-    samples: list[list[float]] = [[] for _ in fs]
-    for _ in range(validation.positive_int("probes", probes)):
-        z = project(torch.randint(0, 2, (n,), generator=g).to(torch.float64) * 2 - 1)
-        theta, w = _lanczos(op, z, min(steps, n), project)
-        for out, f in zip(samples, fs):
-            out.append(float(z @ z) * float(np.sum(w * f(theta))))
-    result = []
-    for vals in samples:
-        mean = sum(vals) / len(vals)
-        err = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else float("nan")
-        result.append((mean, err))
-    return result
+    return block_slq(op, fs, steps=steps, probes=probes, seed=seed, deflate=deflate)
 
 
 def _xlogx(x: np.ndarray) -> np.ndarray:
@@ -139,7 +83,7 @@ class _Counting:
 
 def estimate_spectrum(op, *, k: int = 32, rtols: tuple[float, ...] = (1e-3, 1e-6),
                       steps: int = 40, probes: int = 8, tol: float = 1e-10,
-                      seed: int = 0) -> SpectrumEstimate:
+                      seed: int = 0, block: int = 16) -> SpectrumEstimate:
     """Top eigenvalues, effective rank and numerical ranks of a PSD operator, matrix-free.
 
     Args:
@@ -147,8 +91,9 @@ def estimate_spectrum(op, *, k: int = 32, rtols: tuple[float, ...] = (1e-3, 1e-6
         k: how many top eigenpairs to compute exactly (and deflate).
         rtols: relative thresholds of the numerical ranks.
         steps, probes: SLQ's Lanczos steps per probe and number of probes.
-        tol: Lanczos tolerance of the top eigenvalues.
-        seed: seeds the start vector and the probes.
+        tol: relative accuracy of the top eigenvalues (block Lanczos's error estimate).
+        seed: seeds the start block and the probes.
+        block: vectors per product of the top-eigenpair solver (the probes are one block).
 
     Examples:
         >>> A = torch.diag(torch.tensor([4.0, 2.0, 1.0, 1e-9], dtype=torch.float64))
@@ -164,7 +109,7 @@ def estimate_spectrum(op, *, k: int = 32, rtols: tuple[float, ...] = (1e-3, 1e-6
     n = op.shape[0]
     k = min(validation.positive_int("k", k), n)
     exact_all = k >= n - 1 or n <= 64
-    top, vecs = top_eigenpairs(counted, n if exact_all else k, tol=tol, seed=seed)
+    top, vecs = top_eigenpairs(counted, n if exact_all else k, tol=tol, seed=seed, block=block)
     trace = float(op.trace())
     lam_max = float(top[0]) if len(top) else 0.0
     if trace <= 0 or lam_max <= 0:
