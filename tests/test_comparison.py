@@ -119,8 +119,8 @@ def test_tuned_rei_gain_reaches_the_model(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "TUNED_PATH", path)
     p = inrank.preset("relu+rei")
     assert p.lr == 2e-4 and p.config.rei_options == {"gain": 3.0}
-    a = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0)
-    b = inrank.build("relu+rei", 2, 3, width=32, depth=2, seed=0, rei_options={"gain": 3.0})
+    a = inrank.build("relu+rei", 2, 3, width=32, depth=3, seed=0)  # depth 2 has its own rule
+    b = inrank.build("relu+rei", 2, 3, width=32, depth=3, seed=0, rei_options={"gain": 3.0})
     assert torch.equal(a.linears[1].weight, b.linears[1].weight)
 
 
@@ -214,3 +214,42 @@ def test_reports_put_the_sentence_under_the_comparison(tmp_path):
     bench_md = (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text()
     block = bench_md.split("<!-- generated: table1 -->")[1].split("<!-- end generated -->")[0]
     assert "has the best off-grid PSNR" in block and "(the runner-up)" in block
+
+
+def test_a_knob_tuned_with_muon_reaches_the_models_built_for_muon(tmp_path, monkeypatch):
+    """A Muon tuning chooses the knob again at Muon's lr (by off-grid PSNR, on the calibration
+    images only); build(optimizer="muon") and a Muon run's recorded config use it, Adam's keep
+    Adam's."""
+    from inrank.bench import tuning
+    from inrank.bench.run import Run
+    from inrank.nn import registry
+
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 1e-3, "config": {
+        "rei_options.gain": 10.0}}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuning, "MUON_LR_GRID", (1e-3, 1e-2))
+    res = tune_suite("quick", methods=["relu+rei"], images=["camera"], steps=2, optimizer="muon",
+                     out=tmp_path / "t", progress=False, save=path, max_extensions=0)
+    muon = res.tuned["relu+rei"]["muon"]
+    knob = {float(k): v for k, v in muon["grid"]["knob"].items()}
+    assert set(knob) == set(inrank.preset("relu+rei").knob_grid)
+    chosen = muon["config"]["rei_options.gain"]
+    assert chosen == max(knob, key=knob.get)
+    recs = [json.loads(p.read_text()) for p in (tmp_path / "t" / "runs").glob("*.json")]
+    assert {r["run"]["signal"] for r in recs} == {"camera"}
+    assert {r["run"]["muon_lr"] for r in recs if r["run"]["overrides"]["rei_options"]["gain"]
+            != 10.0} == {muon["muon_lr"]}  # the knob runs at Muon's best lr
+    # the registry now holds both; each optimiser's models get their own
+    path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 1e-3, "config": {
+        "rei_options.gain": 10.0}, "muon": {"muon_lr": 1e-2, "config": {
+            "rei_options.gain": 1.0}}}}}))
+    gain = lambda m: m.config.rei_options["gain"]  # noqa: E731
+    assert gain(inrank.build("relu+rei", 2, 3, width=32, depth=3)) == 10.0
+    assert gain(inrank.build("relu+rei", 2, 3, width=32, depth=3, optimizer="muon")) == 1.0
+    run = dict(method="relu+rei", preset="relu+rei", overrides=(), signal="camera", size=8,
+               seed=0, width=32, depth=3, steps=1, lr=1e-3)
+    assert Run(**run).config()["rei_options"]["gain"] == 10.0
+    assert Run(**run, optimizer="muon", muon_lr=1e-2).config()["rei_options"]["gain"] == 1.0
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        inrank.build("relu+rei", 2, 3, optimizer="sgd")

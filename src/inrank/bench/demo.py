@@ -48,7 +48,8 @@ def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, ste
     ``track_every``)."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
-        model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
+        model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed,
+                      optimizer=optimizer)
         model.eval()
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()

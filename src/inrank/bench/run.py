@@ -85,6 +85,7 @@ class Run:
         from ..nn.registry import preset
 
         cfg = preset(self.preset).config_at(width=self.width, depth=self.depth,
+                                            optimizer=self.optimizer,
                                             **overrides_dict(self.overrides)).to_dict()
         cfg.pop("in_dim"), cfg.pop("out_dim")
         return json.loads(json.dumps(cfg))
@@ -182,7 +183,7 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
     else:
         signal = _task_signal(run.task, run.signal, options.data or data_dir())
     model = build(run.preset, signal.in_dim, signal.out_dim, width=run.width, depth=run.depth,
-                  seed=run.seed, **{**task_overrides(run.preset, signal),
+                  seed=run.seed, optimizer=run.optimizer, **{**task_overrides(run.preset, signal),
                                           **overrides_dict(run.overrides)})
     r0 = None
     if run.rank:

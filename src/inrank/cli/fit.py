@@ -128,7 +128,7 @@ def run(args: Namespace, config: dict) -> int:
         signal = task.signal
     overrides = task_overrides(args.method, signal)
     model = build(args.method, signal.in_dim, signal.out_dim, **picked(args, MODEL),
-                  seed=args.seed, **overrides)
+                  seed=args.seed, optimizer=args.optimizer, **overrides)
     _io.write_json(out / "config.json", {**config, "lr": training["lr"]})
     _io.write_json(out / "model.json", {"method": args.method, "signal": signal.name,
                                         "kind": signal.kind, "shape": list(signal.shape),

@@ -90,11 +90,14 @@ class Preset:
         base = self.lr if self.muon_lr is None else self.muon_lr
         return {"lr": lr, "muon_lr": float(f"{base * scale['muon_lr']:.6g}")}
 
-    def config_at(self, *, width: int, depth: int, **overrides) -> MLPConfig:
-        """The config this method builds at ``width`` x ``depth``: :attr:`config` with the
-        depth rule for REI's gain (:data:`REI_GAIN_AT_DEPTH`, for a method whose tuned knob is
-        that gain), then ``overrides`` (:class:`MLPConfig` fields; an ``rei_options`` override
-        replaces the preset's options, keeping the depth rule's gain unless it sets one).
+    def config_at(self, *, width: int, depth: int, optimizer: str = "adam",
+                  **overrides) -> MLPConfig:
+        """The config this method builds at ``width`` x ``depth`` to train with ``optimizer``:
+        :attr:`config` (its knob tuned with Adam), with ``"muon"`` the knob tuned with Muon
+        (:attr:`muon_tuned`'s ``config``, when the tuning chose one), then the depth rule for
+        REI's gain (:data:`REI_GAIN_AT_DEPTH`, for a method whose tuned knob is that gain),
+        then ``overrides`` (:class:`MLPConfig` fields; an ``rei_options`` override replaces
+        the preset's options, keeping the depth rule's gain unless it sets one).
         ``in_dim``/``out_dim`` are left as they are.
 
         Examples:
@@ -104,7 +107,11 @@ class Preset:
             >>> p.config_at(width=64, depth=3, rei_options={"gain": 3.0}).rei_options
             {'gain': 3.0}
         """
+        if optimizer not in ("adam", "muon"):
+            raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
         cfg = replace(self.config, width=width, depth=depth)
+        if optimizer == "muon":
+            cfg = _with_knobs(cfg, self.muon_tuned.get("config", {}))
         rule = self.knob == "rei_options.gain" and depth in REI_GAIN_AT_DEPTH
         if rule:
             cfg = replace(cfg, rei_options={**cfg.rei_options, "gain": REI_GAIN_AT_DEPTH[depth]})
@@ -155,7 +162,7 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
        "(benchmarks/archive/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
        "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
        rei_variant="triangle", groups=("demo", "paper", "core", "tasks", "bn"),
-       knob="rei_options.gain", knob_grid=(3.0, 10.0, 30.0)),
+       knob="rei_options.gain", knob_grid=(1.0, 3.0, 10.0, 30.0)),
     _p("relu+rei-kink", "ReLU MLP, first layer by the paper's Rank-Expanding Initialization",
        "Zheng, Saratchandran, Lucey 2026: every first-layer kink crosses the data domain "
        "(variant 'kink': w_i = u_i on the sphere, b_i = -w_i . p_i, p_i in the domain); the "
@@ -325,13 +332,19 @@ def preset(name: str, *, tuned: bool = True) -> Preset:
     muon = tuned.get("muon") or {}
     if muon.get("muon_lr") is not None:
         p = replace(p, muon_lr=float(muon["muon_lr"]), muon_tuned=copy.deepcopy(muon))
-    config = p.config
-    for knob, value in tuned.get("config", {}).items():
+    config = _with_knobs(p.config, tuned.get("config", {}))
+    return replace(p, lr=float(tuned.get("lr", p.lr)), config=config, tuned=copy.deepcopy(tuned))
+
+
+def _with_knobs(config: MLPConfig, knobs: dict) -> MLPConfig:
+    """``config`` with tuned ``knobs`` (``{knob: value}``, e.g. ``{"rei_options.gain": 10}``)
+    set; an REI option merges into the other REI options."""
+    for knob, value in knobs.items():
         over = knob_overrides(knob, value)
         if "rei_options" in over:
             over = {"rei_options": {**config.rei_options, **over["rei_options"]}}
         config = replace(config, **over)
-    return replace(p, lr=float(tuned.get("lr", p.lr)), config=config, tuned=copy.deepcopy(tuned))
+    return config
 
 
 def register_preset(p: Preset) -> None:
@@ -362,8 +375,8 @@ _CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}
 
 
 def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
-          depth: int = DEFAULT_DEPTH,
-          seed: int = 0, **overrides) -> CoordinateMLP:
+          depth: int = DEFAULT_DEPTH, seed: int = 0, optimizer: str = "adam",
+          **overrides) -> CoordinateMLP:
     """Build the model of preset ``name``, initialised from ``seed``.
 
     Args:
@@ -373,6 +386,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         width: D, units per hidden layer.
         depth: L, the number of hidden layers.
         seed: seeds every random draw of the init (global RNG untouched).
+        optimizer: the optimiser the model will train with (``"adam"`` or ``"muon"``): its
+            knob is the one tuned with that optimiser (:meth:`Preset.config_at`).
         **overrides: any :class:`MLPConfig` field, e.g. ``omega0=3000`` for audio.
 
     Returns:
@@ -388,8 +403,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
-    cfg = replace(p.config_at(width=width, depth=depth, **overrides), in_dim=in_dim,
-                  out_dim=out_dim)
+    cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
+                  in_dim=in_dim, out_dim=out_dim)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
     model.preset = name
     return model

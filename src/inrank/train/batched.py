@@ -63,8 +63,10 @@ def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float,
         ...                                    progress=False)]
         [3, 3]
     """
+    opt = options.get("optimizer", "adam")
     models = [build(name, s.in_dim, s.out_dim, width=width, depth=depth, seed=seed,
-                    **(overrides or {})) for s in signals]
+                    optimizer=opt if opt in ("adam", "muon") else "adam", **(overrides or {}))
+              for s in signals]
     return fit_models(models, signals, steps=steps, lr=lr, seed=seed, **options)
 
 
