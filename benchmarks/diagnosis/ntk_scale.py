@@ -26,7 +26,7 @@ OUT = HERE / "results"
 DATA = HERE.parents[1] / "shared" / "data" / "kodak"
 
 
-def _flops(n: int, model, blocks: list[dict]) -> float:
+def algorithm_flops(n: int, model, blocks: list[dict]) -> float:
     """The FLOPs the compressed algorithm needs: two factor passes (a forward and c backward
     passes each, ~3 x 2 N P_total per pass per output, P_total the dense parameters), the
     pass-1 Grams (2 N (cD + P)^2 per block), the projections (2 N (cD r_g + P r_h)), and the
@@ -47,9 +47,10 @@ def _flops(n: int, model, blocks: list[dict]) -> float:
     return float(total)
 
 
-def _one(size: int, path: str, image: str, top: int, probes: int, steps: int, tol: float,
-         block: int) -> dict:
-    """One measurement, in this process: ``path`` is ``compressed`` or ``dense``."""
+def measure(size: int, path: str, image: str, top: int, probes: int, steps: int, tol: float,
+            block: int, *, data: Path = DATA, device: str = "cpu") -> dict:
+    """One measurement, in this process: ``path`` is ``compressed`` or ``dense``; on
+    ``device`` (``cuda``: peak memory is the GPU's, times after a synchronisation)."""
     import torch
 
     import inrank
@@ -59,16 +60,23 @@ def _one(size: int, path: str, image: str, top: int, probes: int, steps: int, to
     from inrank.diagnosis.scale import solve_block
     from inrank.train.flops import gemm_rate
 
-    torch.set_num_threads(2)
-    sig = inrank.load_image(DATA / f"{image}.png", size=size)
-    model = inrank.build("relu", 2, 3, width=256, depth=3, seed=0)
+    cuda = device != "cpu"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if not cuda:
+        torch.set_num_threads(2)
+    sig = inrank.load_image(Path(data) / f"{image}.png", size=size)
+    model = inrank.build("relu", 2, 3, width=256, depth=3, seed=0).to(device)
+    coords = sig.coords.to(device)
     n = len(sig)
-    rate = gemm_rate()
+    rate = gemm_rate(device=device, size=4096 if cuda else 1024)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     blocks = []
     extra = {}
     if path == "dense":
-        ntk = layerwise_ntk(model, sig.coords, chunk=1024)
+        ntk = layerwise_ntk(model, coords, chunk=1024)
+        sync()
         t_f = time.perf_counter() - t0
         for name, B in zip(ntk.names, ntk.blocks):
             t1 = time.perf_counter()
@@ -78,7 +86,8 @@ def _one(size: int, path: str, image: str, top: int, probes: int, steps: int, to
                            "numerical_1e-3": int((ev > 1e-3 * ev[0]).sum()),
                            "seconds": time.perf_counter() - t1})
     else:
-        comp = compressed_operators(model, sig.coords, tol=tol, chunk=4096)
+        comp = compressed_operators(model, coords, tol=tol, chunk=4096 if not cuda else 32768)
+        sync()
         t_f = time.perf_counter() - t0
         for b in comp:
             s = solve_block(b, top=top, rtols=(1e-3,), probes=probes, steps=steps, block=block)
@@ -91,13 +100,15 @@ def _one(size: int, path: str, image: str, top: int, probes: int, steps: int, to
                            "trace_deficit": s.trace_deficit, "ranks": list(s.ranks),
                            "full_rank": list(s.full_rank), "solver": s.solver,
                            "matvecs": s.matvecs, "seconds": s.seconds})
-        flops = _flops(n, model, blocks)
+        flops = algorithm_flops(n, model, blocks)
         extra = {"tol": tol, "flops": flops, "floor_seconds": flops / rate}
+    sync()
+    seconds = time.perf_counter() - t0
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"size": size, "n": n, "path": path, "factor_seconds": t_f,
-            "seconds": time.perf_counter() - t0, "cpu_seconds": use.ru_utime + use.ru_stime,
-            "blocks": blocks, "gemm_gflops": rate / 1e9,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, **extra}
+    peak = (torch.cuda.max_memory_allocated() / 2 ** 30 if cuda else use.ru_maxrss / 2 ** 20)
+    return {"size": size, "n": n, "path": path, "factor_seconds": t_f, "seconds": seconds,
+            "cpu_seconds": use.ru_utime + use.ru_stime, "blocks": blocks, "device": device,
+            "gemm_gflops": rate / 1e9, "peak_rss_gb": peak, **extra}
 
 
 def render(payload: dict) -> str:
@@ -107,13 +118,27 @@ def render(payload: dict) -> str:
     rows = sorted(payload["results"], key=lambda r: (r["n"], r["path"]))
     head = ["N", "path", "total time (s)", "CPU time (s)", "factors (s)", "FLOP floor (s)",
             "GFLOP", "peak memory (GB)"]
-    body = [[f"{r['n']:,}", r["path"], f"{r['seconds']:.0f}",
-             f"{r['cpu_seconds']:.0f}" if "cpu_seconds" in r else "-", f"{r['factor_seconds']:.1f}",
-             f"{r['floor_seconds']:.0f}" if "floor_seconds" in r else "-",
+    def sec(x: float) -> str:
+        return f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+    body = [[f"{r['n']:,}", r["path"], sec(r["seconds"]),
+             sec(r["cpu_seconds"]) if r.get("device", "cpu") == "cpu" and "cpu_seconds" in r
+             else "-", f"{r['factor_seconds']:.1f}",
+             sec(r["floor_seconds"]) if "floor_seconds" in r else "-",
              f"{r['flops'] / 1e9:,.0f}" if "flops" in r else "-",
              f"{r['peak_rss_gb']:.2f}"] for r in rows]
     rate = max((r.get("gemm_gflops", 0) for r in rows), default=0)
-    lines = ["# Layer-wise NTK at scale: compressed, matrix-free spectra", "",
+    gpu = payload.get("gpu")
+    where = (f"Rows ran in one process on one GPU ({gpu}) after a warm-up, timed after a CUDA "
+             "synchronisation; peak memory is the GPU's (`torch.cuda.max_memory_allocated`)."
+             if gpu else
+             "Each row ran in its own process; peak memory is that process's maximum resident "
+             "set; CPU time is its user + system time (2 threads: on an idle machine the wall "
+             "time is about half of it, on a shared one more).")
+    command = ("`python benchmarks/gpu/ntk_scale_gpu.py --data DIR --out OUT`" if gpu else
+               "`python benchmarks/diagnosis/ntk_scale.py`")
+    lines = [f"# Layer-wise NTK at scale: compressed, matrix-free spectra{' (GPU)' if gpu else ''}",
+             "",
              f"{payload['image']} resized (short side = `size`), 3 x 256 ReLU MLP at init, "
              "output-trace blocks. Compressed: factors built chunk by chunk in float32 and each "
              "block's G and H~ truncated so that the operator error is at most "
@@ -124,12 +149,11 @@ def render(payload: dict) -> str:
              f"with the top ones deflated ({payload['probes']} probes x {payload['steps']} "
              "steps, one block product per step), or every eigenvalue from the dual Gram when "
              "r_g r_h <= 640. Dense: every (N, N) block and its eigendecomposition in float64. "
-             "Each row ran in its own process; peak memory is that process's maximum resident "
-             "set; CPU time is its user + system time (2 threads: wall time on an idle machine is "
-             "about half of it). FLOP floor: the FLOPs the compressed algorithm needs (factor passes, Grams, "
-             "projections, products, dual Grams) over a 1024^3 float32 product's rate measured "
-             f"in the same process (up to {rate:.0f} GFLOP/s). Command: "
-             "`python benchmarks/diagnosis/ntk_scale.py`.", "", machine_line(payload["machine"]),
+             f"{where} FLOP floor: the FLOPs the compressed algorithm needs (factor passes, "
+             "Grams, projections, products, dual Grams) over the rate of a "
+             f"{'4096' if gpu else '1024'}^3 float32 matrix product measured in the same "
+             f"process (up to {rate:,.0f} GFLOP/s). Command: {command}.", "",
+             machine_line(payload["machine"]),
              "", markdown_table(head, body, align="rlrrrrrr"), "", "Per block (ranks: the "
              "compressed r_g x r_h of the factors' c D x P columns; bound: the compression's "
              "eigenvalue error over the top eigenvalue; effective rank ± the SLQ standard "
@@ -187,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         size, path = args.one.split(",")
-        print(json.dumps(_one(int(size), path, args.image, args.top, args.probes, args.steps,
-                              args.tol, args.block)))
+        print(json.dumps(measure(int(size), path, args.image, args.top, args.probes,
+                                 args.steps, args.tol, args.block)))
         return 0
     from inrank.files import write_json, write_text
     from inrank.report.machine import machine

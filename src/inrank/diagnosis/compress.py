@@ -27,9 +27,8 @@ pass; ``tol = 0`` keeps every column above float64 round-off (the exact kernel).
 
 **Streaming.** Pass 1 builds the factors chunk by chunk (one forward and ``c`` backward passes
 give every layer's at once) and accumulates, per block, the Gram matrices ``G^T G`` and
-``H^T H``, ``G^T H``, the trace and the row maxima (float64 sums of per-chunk products in the
-factors' dtype); pass 2 rebuilds the chunks and keeps only ``G V_g`` and ``H V_h``. The
-``(N, c D)`` factors are never held whole.
+``H^T H``, ``G^T H``, the trace and the row maxima (float64); pass 2 rebuilds the chunks and
+keeps only ``G V_g`` and ``H V_h``. The ``(N, c D)`` factors are never held whole.
 """
 from __future__ import annotations
 
@@ -43,6 +42,7 @@ from torch import nn
 from .. import validation
 from ..errors import InputError
 from .ntk import factor_chunks, frozen_copy, no_tf32
+from .rank import eigh_desc
 
 __all__ = ["FactorStats", "truncate", "compressed_operators", "CompressedBlock"]
 
@@ -70,11 +70,14 @@ class FactorStats:
     n: int = 0
 
     def add(self, g: torch.Tensor, h: torch.Tensor) -> None:
-        """Accumulate a chunk: ``g (n, c D)``, ``h (n, P)``."""
-        self.gram_g += (g.T @ g).double()
-        self.gram_h += (h.T @ h).double()
-        self.cross += (g.T @ h).double()
-        g2, h2 = (g.double() ** 2).sum(1), (h.double() ** 2).sum(1)
+        """Accumulate a chunk: ``g (n, c D)``, ``h (n, P)``, in float64 (float32 sums carry
+        round-off of about 1e-7 of the top eigenvalue: the size of the tails a 1e-6 bound
+        weighs, so they would inflate the kept ranks and blur the bound)."""
+        g, h = g.double(), h.double()
+        self.gram_g += g.T @ g
+        self.gram_h += h.T @ h
+        self.cross += g.T @ h
+        g2, h2 = (g ** 2).sum(1), (h ** 2).sum(1)
         d = g2 * h2
         self.trace += float(d.sum())
         self.max_g2 = max(self.max_g2, float(g2.max()))
@@ -88,12 +91,8 @@ class FactorStats:
         return max(float((self.cross ** 2).sum()) / max(self.n, 1), self.max_diag)
 
 
-def _eig_desc(gram: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    w, V = torch.linalg.eigh(gram)
-    return w.flip(0).clamp_min(0), V.flip(1)
-
-
-def truncate(stats: FactorStats, tol: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+def truncate(stats: FactorStats, tol: float
+             ) -> tuple[torch.Tensor, torch.Tensor, float, torch.Tensor, torch.Tensor]:
     """The ranks that meet ``delta <= tol * lambda_lb`` at the least product cost
     ``r_g * r_h`` (the module's bound), never above the factors' exact ranks.
 
@@ -102,11 +101,13 @@ def truncate(stats: FactorStats, tol: float) -> tuple[torch.Tensor, torch.Tensor
         tol: relative operator-error tolerance (0: exact ranks only).
 
     Returns:
-        ``V_g`` ``(c D, r_g)``, ``V_h`` ``(P, r_h)`` (float64, orthonormal columns) and the
-        bound ``delta`` (absolute; its float64 round-off part when ``tol = 0``).
+        ``V_g`` ``(c D, r_g)``, ``V_h`` ``(P, r_h)`` (float64, orthonormal columns), the
+        bound ``delta`` (absolute; its float64 round-off part when ``tol = 0``) and the Gram
+        eigenvalues of ``G`` and ``H`` (descending: their squared singular values).
     """
-    wg, Vg = _eig_desc(stats.gram_g)
-    wh, Vh = _eig_desc(stats.gram_h)
+    wg, Vg = eigh_desc(stats.gram_g)
+    wh, Vh = eigh_desc(stats.gram_h)
+    wg, wh = wg.clamp_min(0).cpu(), wh.clamp_min(0).cpu()
     eps = torch.finfo(torch.float64).eps
     # exact ranks: Gram eigenvalues above round-off (as compress_factor)
     eg = max(1, int((wg > wg[0] * len(wg) * eps).sum()))
@@ -128,7 +129,7 @@ def truncate(stats: FactorStats, tol: float) -> tuple[torch.Tensor, torch.Tensor
                 best = (rg, rh)
     rg, rh = best
     delta = float(cost_g[rg - 1] + cost_h[rh - 1])
-    return Vg[:, :rg], Vh[:, :rh], delta
+    return Vg[:, :rg], Vh[:, :rh], delta, wg, wh
 
 
 @dataclass
@@ -203,14 +204,15 @@ def compressed_operators(model: nn.Module, coords: torch.Tensor, *, tol: float,
     with no_tf32():
         for names, G, H in factor_chunks(m, x, layers, chunk):        # pass 1: sums
             if not stats:
-                stats = [FactorStats(torch.zeros(g[0].numel(), g[0].numel(), dtype=torch.float64),
-                                     torch.zeros(h.shape[1], h.shape[1], dtype=torch.float64),
-                                     torch.zeros(g[0].numel(), h.shape[1], dtype=torch.float64))
+                z = dict(dtype=torch.float64, device=x.device)
+                stats = [FactorStats(torch.zeros(g[0].numel(), g[0].numel(), **z),
+                                     torch.zeros(h.shape[1], h.shape[1], **z),
+                                     torch.zeros(g[0].numel(), h.shape[1], **z))
                          for g, h in zip(G, H)]
             for s, g, h in zip(stats, G, H):
                 s.add(g.reshape(g.shape[0], -1), h)
         cuts = [truncate(s, tol) for s in stats]
-        proj = [(Vg.to(dtype), Vh.to(dtype)) for Vg, Vh, _ in cuts]
+        proj = [(c[0].to(dtype), c[1].to(dtype)) for c in cuts]
         Gr = [torch.empty(n, Vg.shape[1], dtype=dtype, device=x.device) for Vg, _ in proj]
         Hr = [torch.empty(n, Vh.shape[1], dtype=dtype, device=x.device) for _, Vh in proj]
         start = 0
@@ -221,6 +223,5 @@ def compressed_operators(model: nn.Module, coords: torch.Tensor, *, tol: float,
                 Hr[k][rows] = h @ proj[k][1]
             start = rows.stop
     return [CompressedBlock(name, gr, hr, delta, s.trace, s.lambda_lb,
-                            (s.gram_g.shape[0], s.gram_h.shape[0]),
-                            _eig_desc(s.gram_g)[0], _eig_desc(s.gram_h)[0])
-            for name, gr, hr, (_, _, delta), s in zip(names, Gr, Hr, cuts, stats)]
+                            (s.gram_g.shape[0], s.gram_h.shape[0]), wg.cpu(), wh.cpu())
+            for name, gr, hr, (_, _, delta, wg, wh), s in zip(names, Gr, Hr, cuts, stats)]

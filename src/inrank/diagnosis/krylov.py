@@ -10,14 +10,13 @@ An operator has ``shape (n, n)`` and ``matmul(V (n, k)) -> (n, k)`` (float64).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 import torch
 
 from .. import validation
-from .rank import flush_denormals
+from .rank import eigh_desc, flush_denormals, one_thread
 
 __all__ = ["block_lanczos", "block_slq", "ONE_THREAD_N"]
 
@@ -25,24 +24,6 @@ __all__ = ["block_lanczos", "block_slq", "ONE_THREAD_N"]
 #: Below this many points a solver runs on one thread: its products and small factorisations
 #: are too small for threads to pay (on a busy machine they cost 10-100x).
 ONE_THREAD_N = 8192
-
-
-@contextlib.contextmanager
-def _one_thread(on: bool = True):
-    threads = torch.get_num_threads()
-    if on:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _eigh_desc(T: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenpairs of a small symmetric matrix, descending, on one thread."""
-    with _one_thread():
-        w, V = torch.linalg.eigh(T)
-    return w.flip(0), V.flip(1)
 
 
 def _orth_against(W: torch.Tensor, Q: torch.Tensor | None) -> torch.Tensor:
@@ -87,7 +68,7 @@ def block_lanczos(op, k: int, *, tol: float = 1e-8, block: int = 16, max_product
         [200.0, 199.0, 198.0]
     """
     # a low-rank operator's basis otherwise drives LAPACK through subnormal arithmetic
-    with flush_denormals(), _one_thread(op.shape[0] < ONE_THREAD_N):
+    with flush_denormals(), one_thread(op.shape[0] < ONE_THREAD_N):
         return _block_lanczos(op, k, tol, block, max_products, seed)
 
 
@@ -97,11 +78,12 @@ def _block_lanczos(op, k: int, tol: float, block: int, max_products: int,
     k = min(validation.positive_int("k", k), n)
     b = min(validation.positive_int("block", block), n)
     if n <= max(64, 3 * (k + b)):  # small: the whole matrix
-        A = op.matmul(torch.eye(n, dtype=torch.float64))
-        w, V = _eigh_desc((A + A.T) / 2)
+        A = op.matmul(torch.eye(n, dtype=torch.float64)).cpu()
+        w, V = eigh_desc((A + A.T) / 2)
         return w[:k].clamp_min(0), V[:, :k], n
     g = torch.Generator().manual_seed(seed)
-    Qj, _ = torch.linalg.qr(torch.randn(n, b, generator=g, dtype=torch.float64))
+    dev = getattr(op, "device", torch.device("cpu"))
+    Qj, _ = torch.linalg.qr(torch.randn(n, b, generator=g, dtype=torch.float64).to(dev))
     Q = Qj
     T = torch.zeros(0, 0, dtype=torch.float64)
     products = 0
@@ -119,8 +101,9 @@ def _block_lanczos(op, k: int, tol: float, block: int, max_products: int,
         Qn, R = torch.linalg.qr(W)
         Qn, _ = torch.linalg.qr(_orth_against(Qn, Q))        # deficient columns: re-orthonormal
         Ts = (T + T.T) / 2
-        theta, S = _eigh_desc(Ts)
-        res = (R @ S[m - bj:, :]).norm(dim=0)                    # (m,)
+        theta, S = eigh_desc(Ts.cpu())
+        S = S.to(Ts.device)
+        res = (R @ S[m - bj:, :]).norm(dim=0).cpu()              # (m,)
         kk = min(k, m)
         gaps = torch.stack([(theta[i] - torch.cat([theta[:i], theta[i + 1:]])).abs().min()
                             if m > 1 else theta[i].abs() for i in range(kk)])
@@ -152,7 +135,7 @@ def block_slq(op, fs, *, steps: int = 40, probes: int = 8, seed: int = 0,
     Returns:
         Per function, the estimate and its standard error over the probes.
     """
-    with _one_thread(op.shape[0] < ONE_THREAD_N):
+    with one_thread(op.shape[0] < ONE_THREAD_N):
         return _block_slq(op, fs, steps, probes, seed, deflate)
 
 
@@ -162,11 +145,12 @@ def _block_slq(op, fs, steps: int, probes: int, seed: int,
     p = validation.positive_int("probes", probes)
     steps = min(validation.positive_int("steps", steps), n)
     g = torch.Generator().manual_seed(seed)
-    Vd = deflate.to(torch.float64) if deflate is not None and deflate.shape[1] else None
+    dev = getattr(op, "device", torch.device("cpu"))
+    Vd = deflate.to(dev, torch.float64) if deflate is not None and deflate.shape[1] else None
     project = (lambda X: X - Vd @ (Vd.T @ X)) if Vd is not None else (lambda X: X)  # noqa: E731
-    Z = project(torch.randint(0, 2, (n, p), generator=g).to(torch.float64) * 2 - 1)
-    znorm2 = (Z * Z).sum(0)
-    Q = torch.zeros(steps, n, p, dtype=torch.float64)
+    Z = project((torch.randint(0, 2, (n, p), generator=g).to(torch.float64) * 2 - 1).to(dev))
+    znorm2 = (Z * Z).sum(0).cpu()
+    Q = torch.zeros(steps, n, p, dtype=torch.float64, device=dev)
     q = Z / Z.norm(dim=0)
     alpha, beta = np.zeros((steps, p)), np.zeros((steps, p))
     length = np.full(p, steps)
@@ -174,11 +158,11 @@ def _block_slq(op, fs, steps: int, probes: int, seed: int,
     for j in range(steps):
         Q[j] = q
         W = project(op.matmul(project(q)))                       # (n, p)
-        alpha[j] = (W * q).sum(0).numpy()
+        alpha[j] = (W * q).sum(0).cpu().numpy()
         for _ in range(2):                                       # full reorthogonalisation
             coef = torch.einsum("jnp,np->jp", Q[:j + 1], W)
             W = W - torch.einsum("jnp,jp->np", Q[:j + 1], coef)
-        b = W.norm(dim=0)
+        b = W.norm(dim=0).cpu()
         if j + 1 == steps:
             break
         small = (b < 1e-12 * torch.from_numpy(np.maximum(1.0, np.abs(alpha[j])))).numpy()
@@ -188,7 +172,8 @@ def _block_slq(op, fs, steps: int, probes: int, seed: int,
         if not live.any():
             break
         beta[j] = np.where(live, b.numpy(), 0.0)
-        q = torch.where(torch.from_numpy(live), W / b.clamp_min(1e-300), torch.zeros_like(W))
+        q = torch.where(torch.from_numpy(live).to(dev), W / b.clamp_min(1e-300).to(dev),
+                        torch.zeros_like(W))
     samples: list[list[float]] = [[] for _ in fs]
     for i in range(p):
         m = int(length[i])

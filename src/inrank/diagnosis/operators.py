@@ -65,6 +65,7 @@ def _trace_products(G: torch.Tensor, H: torch.Tensor, V: torch.Tensor, dtype: to
     ``out_ij = g_i^T M_j h_i`` (``(N, r_b) @ (r_b, k r_s)``); ``4 N r_g r_h k`` flops in the
     factors' dtype, sums over chunks in float64."""
     n, k = V.shape
+    V = V.to(G.device)
     swap = G.shape[1] > H.shape[1]
     S, B = (H, G) if swap else (G, H)                     # S: the smaller rank, B: the bigger
     rs, rb = S.shape[1], B.shape[1]
@@ -111,7 +112,7 @@ class BlockOperator:
             h = compress_factor(self.H)
             if h.shape[1] < self.H.shape[1]:
                 self.H = h
-        self.dtype = G.dtype
+        self.dtype, self.device = G.dtype, G.device
         self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
         if outputs == "trace" and (self.n > 16384 or not keep_dense):  # one copy at scale
             self._G3 = self._H0 = None

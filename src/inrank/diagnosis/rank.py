@@ -8,7 +8,7 @@ import torch
 
 from ..errors import InputError
 
-__all__ = ["flush_denormals", "RankMeasures", "rank_measures", "singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
+__all__ = ["flush_denormals", "one_thread", "eigh_desc", "RankMeasures", "rank_measures", "singular_values", "exact_rank", "numerical_rank", "effective_rank", "stable_rank",
            "participation_ratio", "kernel_eigenvalues", "gram_eigenvalues", "spectral_exact_rank",
            "spectral_numerical_rank", "spectral_effective_rank", "spectral_stable_rank",
            "spectral_participation_ratio"]
@@ -23,6 +23,27 @@ def flush_denormals():
         yield
     finally:
         torch.set_flush_denormal(False)
+
+
+@contextlib.contextmanager
+def one_thread(on: bool = True):
+    """Run the block on one torch thread (restored afterwards): small factorisations and
+    products cost more in thread synchronisation than they save, 10-100x on a busy machine."""
+    threads = torch.get_num_threads()
+    if on:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def eigh_desc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues (descending) and eigenvectors of a small symmetric matrix, on one thread
+    (on the CPU; a CUDA matrix's own device otherwise)."""
+    with one_thread(matrix.device.type == "cpu"):
+        w, V = torch.linalg.eigh(matrix)
+    return w.flip(0), V.flip(1)
 
 
 def singular_values(matrix: torch.Tensor) -> torch.Tensor:

@@ -75,6 +75,7 @@ class SpectrumEstimate:
 class _Counting:
     def __init__(self, op) -> None:
         self.op, self.shape, self.count = op, op.shape, 0
+        self.device = getattr(op, "device", torch.device("cpu"))
 
     def matmul(self, V: torch.Tensor) -> torch.Tensor:
         self.count += 1 if V.ndim == 1 else V.shape[1]

@@ -1,0 +1,75 @@
+"""The whole-image layer-wise NTK diagnosis on one GPU (issue 28): the rows of
+``benchmarks/diagnosis/ntk_scale.py`` measured on CUDA, the same algorithm (factors streamed
+and compressed to ``--tol``, block Lanczos, batched SLQ) and the same accuracy check against
+the dense blocks at N = 4,056.
+
+    python benchmarks/gpu/ntk_scale_gpu.py --data DIR --out OUT [--sizes 52,512]
+
+``DIR`` holds ``kodim05.png`` (the shared Kodak folder, copied into the working tree when the
+device machine cannot see it). Writes ``OUT/ntk_scale_gpu.{json,md}``; commit them under
+``benchmarks/results/``. Times are after a CUDA synchronisation; peak memory is the GPU's
+(``torch.cuda.max_memory_allocated``); the FLOP floor uses a 4096^3 float32 product's rate
+(TF32 off, as in every NTK product).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _scale_module():
+    spec = importlib.util.spec_from_file_location(
+        "ntk_scale", ROOT / "benchmarks" / "diagnosis" / "ntk_scale.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder with kodim05.png")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--sizes", default="52,512")
+    ap.add_argument("--tol", type=float, default=1e-6)
+    ap.add_argument("--top", type=int, default=32)
+    ap.add_argument("--probes", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--block", type=int, default=8)
+    args = ap.parse_args(argv)
+    import torch
+
+    from inrank.report.machine import machine
+
+    if not torch.cuda.is_available():
+        print("ntk_scale_gpu: no CUDA device here; run it on a GPU machine", file=sys.stderr)
+        return 2
+    scale = _scale_module()
+    args.out.mkdir(parents=True, exist_ok=True)
+    payload = {"results": [], "machine": machine(), "image": "kodim05", "top": args.top,
+               "probes": args.probes, "steps": args.steps, "block": args.block,
+               "tol": args.tol, "gpu": torch.cuda.get_device_name()}
+    scale.measure(52, "compressed", "kodim05", 8, 2, 4, args.tol, args.block, data=args.data,
+                  device="cuda")                                   # warm-up: kernels, cuBLAS
+    for size in (int(s) for s in args.sizes.split(",")):
+        paths = ("dense", "compressed") if size * round(size * 1.5) <= 16384 else ("compressed",)
+        for path in paths:
+            r = scale.measure(size, path, "kodim05", args.top, args.probes, args.steps, args.tol,
+                              args.block, data=args.data, device="cuda")
+            payload["results"].append(r)
+            (args.out / "ntk_scale_gpu.json").write_text(json.dumps(payload, indent=1))
+            print(f"N={r['n']} {path}: {r['seconds']:.1f} s, {r['peak_rss_gb']:.2f} GB GPU"
+                  + (f", floor {r['floor_seconds']:.1f} s" if "floor_seconds" in r else ""),
+                  flush=True)
+    text = scale.render(payload)
+    (args.out / "ntk_scale_gpu.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
