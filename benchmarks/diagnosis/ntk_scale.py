@@ -193,6 +193,22 @@ def render(payload: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_jacobian(j: dict) -> str:
+    """The any-model operator's row (``benchmarks/gpu/ntk_scale_gpu.py``) as Markdown."""
+    from inrank.report.tables import markdown_table
+
+    head = ["N", "model", "block", "time (s)", "top eigenvalue", "32nd eigenvalue",
+            "effective rank", "numerical rank @1e-3", "products"]
+    row = [f"{j['n']:,}", j["model"], j["block"], f"{j['seconds']:.1f}", f"{j['top'][0]:.6g}",
+           f"{j['top'][-1]:.4g}",
+           f"{j['effective']:.2f} ± {100 * j['effective_error']:.1f}%",
+           f"{j['numerical_1e-3']:.0f}", str(j["matvecs"])]
+    return ("\nAny model (`JacobianOperator`: vector-Jacobian then Jacobian-vector products, "
+            "vectorised over each block of vectors; exact products, no compression), the "
+            "learned Fourier encoding's block:\n\n" + markdown_table(head, [row], align="rllrrrrrr")
+            + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     from inrank.diagnosis.scale import DEFAULT_TOL
 

@@ -257,7 +257,7 @@ class JacobianOperator:
             self.c = self.model(self.x[:1]).shape[1]
         self.chunk = validation.positive_int("chunk", chunk)
         self.shape = (self.n, self.n) if outputs == "trace" else (self.n * self.c,) * 2
-        self.dtype = dtype
+        self.dtype, self.device = dtype, self.x.device
 
     def _f(self, x: torch.Tensor):
         from torch.func import functional_call
@@ -265,50 +265,59 @@ class JacobianOperator:
         return lambda p: functional_call(self.model, {**self.rest, **p}, (x,))
 
     def _jtv(self, U: torch.Tensor) -> dict:
-        """``J^T u`` for ``U (N, c)``: a parameter-shaped dict."""
-        from torch.func import vjp
+        """``J^T u`` for a block of ``B`` cotangents ``U (B, N, c)``: parameter-shaped tensors
+        with a leading ``(B,)``; one linearisation per chunk, the block by ``vmap``."""
+        from torch.func import vjp, vmap
 
         total = None
         for s in range(0, self.n, self.chunk):
             _, pull = vjp(self._f(self.x[s:s + self.chunk]), self.p)
-            (g,) = pull(U[s:s + self.chunk])
+            (g,) = vmap(pull)(U[:, s:s + self.chunk])
             total = g if total is None else {k: total[k] + g[k] for k in g}
         return total
 
     def _jv(self, w: dict) -> torch.Tensor:
-        """``J w``: ``(N, c)``."""
-        from torch.func import jvp
+        """``J w`` for a block of ``B`` tangents (leading ``(B,)``): ``(B, N, c)``."""
+        from torch.func import jvp, vmap
 
-        return torch.cat([jvp(self._f(self.x[s:s + self.chunk]), (self.p,), (w,))[1]
-                          for s in range(0, self.n, self.chunk)])
+        def one(x):
+            return vmap(lambda t: jvp(self._f(x), (self.p,), (t,))[1])(w)
+
+        return torch.cat([one(self.x[s:s + self.chunk]) for s in range(0, self.n, self.chunk)], 1)
 
     def matmul(self, V: torch.Tensor) -> torch.Tensor:
-        """``Theta_P V`` (shapes as :meth:`BlockOperator.matmul`), float64."""
+        """``Theta_P V`` (shapes as :meth:`BlockOperator.matmul`), float64: one block of
+        ``k`` (full) or ``k c`` (trace: one cotangent per column and output) vector-Jacobian
+        then Jacobian-vector products, vectorised (``vmap``) over the block."""
         one = V.ndim == 1
-        V = (V[:, None] if one else V).to(self.dtype)
-        cols = []
+        V = (V[:, None] if one else V).to(self.x.device, self.dtype)
+        k = V.shape[1]
         with no_tf32():
-            for j in range(V.shape[1]):
-                if self.outputs == "full":
-                    cols.append(self._jv(self._jtv(V[:, j].reshape(self.n, self.c))).reshape(-1))
-                    continue
-                acc = torch.zeros(self.n, dtype=self.dtype, device=V.device)
-                for a in range(self.c):  # trace over outputs: one pair of products per output
-                    U = torch.zeros(self.n, self.c, dtype=self.dtype, device=V.device)
-                    U[:, a] = V[:, j]
-                    acc += self._jv(self._jtv(U))[:, a]
-                cols.append(acc)
-        out = torch.stack(cols, 1).to(torch.float64)
+            if self.outputs == "full":
+                out = self._jv(self._jtv(V.T.reshape(k, self.n, self.c)))   # (k, N, c)
+                out = out.reshape(k, -1).T
+            else:  # trace over outputs: cotangent (j, a) is V[:, j] on output a
+                eye = torch.eye(self.c, dtype=self.dtype, device=V.device)
+                U = (V.T[:, None, :, None] * eye[None, :, None, :]).reshape(-1, self.n, self.c)
+                Y = self._jv(self._jtv(U)).reshape(k, self.c, self.n, self.c)
+                out = torch.diagonal(Y, dim1=1, dim2=3).sum(-1).T          # (N, k)
+        out = out.to(torch.float64)
         return out[:, 0] if one else out
 
     def trace(self) -> float:
-        """``tr(Theta_P)`` exactly, from products with basis vectors in chunks of 64 (``n``
-        products: for small N; at large N estimate it, e.g. with SLQ)."""
-        n = self.shape[0]
-        eye = torch.eye(n, dtype=torch.float64)
+        """``tr(Theta_P) = sum_i sum_a |d f_a(x_i) / d P|^2`` exactly, from per-sample
+        Jacobians (``vmap(jacrev)``) in chunks of at most ``2^24 / (c |P|)`` points."""
+        from torch.func import functional_call, jacrev, vmap
+
+        size = sum(t.numel() for t in self.p.values())
+        step = max(1, min(self.chunk, (1 << 24) // max(1, self.c * size)))
+
+        def single(p, xi):
+            return functional_call(self.model, {**self.rest, **p}, (xi[None],))[0]
+
         total = 0.0
-        for s in range(0, n, 64):
-            cols = self.matmul(eye[:, s:s + 64])
-            idx = torch.arange(cols.shape[1])
-            total += float(cols[s + idx, idx].sum())
+        with no_tf32():
+            for s in range(0, self.n, step):
+                jac = vmap(jacrev(single), in_dims=(None, 0))(self.p, self.x[s:s + step])
+                total += float(sum((j.double() ** 2).sum() for j in jac.values()))
         return total
