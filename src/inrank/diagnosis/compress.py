@@ -41,7 +41,7 @@ from torch import nn
 
 from .. import validation
 from ..errors import InputError
-from .ntk import factor_chunks, frozen_copy, no_tf32
+from .factors import factor_chunks, frozen_copy, no_tf32
 from .rank import eigh_desc
 
 __all__ = ["FactorStats", "truncate", "compressed_operators", "CompressedBlock"]
