@@ -220,17 +220,30 @@ def _tuned() -> str:
                      "**edge**" if e["edge"].get("knob") else "-",
                      (f"{muon['muon_lr']:g} ({span(muon['grid']['muon_lr'])}"
                       + (", **edge**)" if muon["edge"]["muon_lr"] else ")")) if muon else
-                     "not tuned (= lr)"])
+                     "not tuned (= lr)", _muon_knob(muon)])
     note = (f"Chosen on the calibration images {', '.join(proto['calibration'])} "
             f"({proto['steps']} steps, seed 0): the lr by mean fit PSNR on a half-decade grid "
             f"extended past an edge up to {proto['max_extensions']} times, then the knob by mean "
             "off-grid PSNR at 2x at that lr. **edge**: the choice sits on the grid's edge. "
             "Muon lr (`inrank tune table1 --optimizer muon`): Muon on the hidden weights with "
             "Adam at the method's lr and knob on the rest, by mean fit PSNR on the same images, "
-            "grid 1e-4 .. 0.1 extended past an edge the same way.")
+            "grid 1e-4 .. 0.1 extended past an edge the same way; then the knob again at that "
+            "Muon lr, by mean off-grid PSNR (muon knob; `-`: Muon keeps Adam's knob).")
     return note + "\n\n" + markdown_table(
         ["method", "lr", "lr grid (points)", "lr at edge", "knob", "knob grid", "knob at edge",
-         "muon lr (grid)"], body, align="lrllllll")
+         "muon lr (grid)", "muon knob"], body, align="lrlllllll")
+
+
+def _muon_knob(muon: dict) -> str:
+    """The knob a Muon tuning chose (with its off-grid PSNR per value), or ``-``."""
+    grid = (muon.get("grid") or {}).get("knob")
+    if not grid:
+        return "-"
+    name, value = next(iter(muon["config"].items()))
+    scores = ", ".join(f"{k}: {v:.2f}" if v is not None else f"{k}: -"
+                       for k, v in sorted(grid.items(), key=lambda kv: float(kv[0])))
+    return (f"{name.split('.')[-1]}={value:g} ({scores}"
+            + (", **edge**)" if muon["edge"].get("knob") else ")"))
 
 
 def _rei_depth_line() -> list[str]:

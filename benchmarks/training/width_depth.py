@@ -120,15 +120,20 @@ def select_gain(optimizer: str, exps: dict, jobs: int, run: bool = True) -> tupl
 
 #: Probes of why a cell fails, on the calibration images (label -> run settings beyond
 #: method and image): width 256, depth 3, where relu+rei trails relu off-grid with Muon.
-PROBES = {"gain 10 (preset), 32 px": {}, "gain 3, 32 px": {"gain": 3.0},
-          "gain 1, 32 px": {"gain": 1.0}, "gain 10 (preset), 64 px": {"size": 64}}
+PROBES = {"gain {preset:g} (preset), 32 px": {}, "gain 10, 32 px": {"gain": 10.0},
+          "gain 3, 32 px": {"gain": 3.0}, "gain 1, 32 px": {"gain": 1.0},
+          "gain {preset:g} (preset), 64 px": {"size": 64}}
 
 
 def probe(optimizer: str, exps: dict, jobs: int, run: bool = True) -> dict:
     """relu+rei's (and, at each size, relu's) mean fit / off-grid PSNR on the calibration images
     at width 256, depth 3 for each of :data:`PROBES`."""
     out = {}
+    preset_gain = rei_gain_for(3, optimizer=optimizer)
     for label, kw in PROBES.items():
+        if kw.get("gain") == preset_gain:
+            continue  # the preset's own runs
+        label = label.format(preset=preset_gain)
         methods = {"relu+rei": kw, "relu": {"size": kw.get("size", SIZE)}}
         runs = {m: [run_of(m, img, 256, 3, optimizer, exps["lr"], exps.get("muon_lr", 0.0), **k)
                     for img in CALIBRATION] for m, k in methods.items()}
@@ -161,6 +166,7 @@ def main() -> int:
         return 0
     t0 = time.perf_counter()
     rule, selection, grid, gains, gain_selection, probes = {}, {}, [], {}, {}, {}
+    preset_gain: dict[str, float] = {}
     for opt in args.optimizers:
         if opt == "adam":
             rule["adam"], selection["adam"] = select("adam", args.jobs, run=not args.no_run)
@@ -172,7 +178,8 @@ def main() -> int:
         gains[opt], gain_selection[opt] = select_gain(opt, exps, args.jobs, run=not args.no_run)
         if args.select_only:
             continue
-        rule_gain = rei_gain_for(2)
+        preset_gain[opt] = rei_gain_for(3, optimizer=opt)
+        rule_gain = rei_gain_for(2, optimizer=opt)
         if rule_gain != gains[opt]:
             print(f"warning: the registry's depth-2 REI gain is {rule_gain:g}, the selection "
                   f"chose {gains[opt]:g} for {opt}; the grid runs the registry's", file=sys.stderr)
@@ -193,7 +200,7 @@ def main() -> int:
     planned = {opt: len(cells()) * len(METHODS) * len(CALIBRATION + TEST) for opt in rule}
     payload = {"planned": planned, "rule": rule, "selection": selection, "grid": grid,
                "gain": gains, "gain_selection": gain_selection, "gains": list(GAINS),
-               "probes": probes, "machine": machine(),
+               "probes": probes, "preset_gain": preset_gain, "machine": machine(),
                "seconds": None if args.no_run else time.perf_counter() - t0,
                "size": SIZE, "steps": STEPS,
                "calibration": list(CALIBRATION), "test": list(TEST), "dropped": list(DROPPED),
@@ -223,8 +230,10 @@ def render(p: dict) -> str:
               f"{p['seconds'] / 60:.0f} min") + "). " + machine_line(p["machine"]), "",
            f"relu and relu+rei, {p['size']} px short side, {p['steps']} full-batch steps, seed 0, "
            "each method's lrs tuned at width 128 (table1's calibration images, 96 px) and scaled "
-           "to width D by lr(D) = lr(128) (128 / D)^a; REI's gain: the tuned 10 at depth >= 3, "
-           "the registry's depth rule at depth 2 (`REI_GAIN_AT_DEPTH`, chosen below). "
+           "to width D by lr(D) = lr(128) (128 / D)^a; REI's gain at depth >= 3: the one tuned "
+           "with each optimiser on table1's calibration images ("
+           + ", ".join(f"{o} {g:g}" for o, g in p.get("preset_gain", {}).items())
+           + "), at depth 2 the registry's depth rule (`REI_GAIN_AT_DEPTH`, chosen below). "
            f"Images: calibration {', '.join(p['calibration'])} and test "
            f"{', '.join(p['test'])}. Cells left out (cost): "
            + ", ".join(f"{w} x depth {d}" for w, d in p["dropped"]) + ".", "",

@@ -229,16 +229,16 @@ LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 1.0}}
 REI_GAIN_AT_DEPTH: dict[int, float] = {2: 1.0}
 
 
-def rei_gain_for(depth: int, name: str = "relu+rei") -> float:
-    """The REI gain preset ``name`` builds with at ``depth`` (:data:`REI_GAIN_AT_DEPTH`, else
-    its tuned or default gain).
+def rei_gain_for(depth: int, name: str = "relu+rei", optimizer: str = "adam") -> float:
+    """The REI gain preset ``name`` builds with at ``depth`` for ``optimizer``
+    (:data:`REI_GAIN_AT_DEPTH`, else its gain tuned with that optimiser, else the default).
 
     Examples:
         >>> rei_gain_for(3) == knob_value(preset("relu+rei"))
         True
     """
     p = preset(name)
-    cfg = p.config_at(width=p.config.width, depth=depth)
+    cfg = p.config_at(width=p.config.width, depth=depth, optimizer=optimizer)
     from .init import rei_option_default
 
     return float(cfg.rei_options.get("gain", rei_option_default(cfg.rei_variant, "gain")))
