@@ -106,6 +106,15 @@ def _checkpoint_for(checkpoint: str | os.PathLike | None, group: int) -> Path | 
     return path.with_name(f"{path.stem}.g{group}{path.suffix}")
 
 
+def _measured_trainee(models, signals, operator, ys, device, precision):
+    """One model (the separate fit's trainee) or B stacked ones, trained through ``operator``."""
+    from .measured import MeasuredModel, StackedMeasured
+
+    if len(models) == 1:
+        return MeasuredModel(models[0], signals[0], operator, ys[0], device, precision)
+    return StackedMeasured(models, signals, operator, torch.stack(ys), device, precision=precision)
+
+
 def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps: int, lr: float,
                schedule: str | None = None, batch_size: int | None = None, seed: int = 0,
                device: str | torch.device = "auto", eval_every: int | None = None,
@@ -141,16 +150,14 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
             resumed as :func:`inrank.fit` resumes.
         chunk: models per batched pass (default: :func:`default_chunk`, within the memory
             budget); a pass of one model is a separate fit.
-        operator, measurements: refused: a batched fit trains on the signals' values; fit
-            each inverse problem with :func:`inrank.fit` (``operator=``, ``measurements=``).
+        operator: one inverse problem's operator for every signal (all on its grid), as in
+            :func:`inrank.fit`: each model trains on ``mse(A(model(coords)), measurements[i])``
+            and is scored against ``signals[i]``'s values (no ``batch_size``, ``train_mask``).
+        measurements: with ``operator``, one ``(M, c)`` tensor per signal.
 
     Returns:
         One :class:`FitResult` per signal, in order.
     """
-    if operator is not None or measurements is not None:
-        raise InputError("fit_many/fit_models take no operator or measurements (a batched fit "
-                         "trains on values); fit each inverse problem with inrank.fit(model, "
-                         "signal, operator=..., measurements=...)")
     if len(models) != len(signals):
         raise InputError(f"got {len(models)} models for {len(signals)} signals; pass one model "
                          "per signal")
@@ -168,6 +175,18 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                              "factory would see B models' stacked tensors: fit each model with "
                              "inrank.fit(..., optimizer=factory)")
     masks = _masks(train_mask, len(signals))
+    measured = operator is not None or measurements is not None
+    ys: list = [None] * len(signals)
+    if measured:  # an inverse problem per signal, one operator (measured.check_measured)
+        from .measured import check_measured
+
+        if measurements is None or isinstance(measurements, torch.Tensor) \
+                or len(measurements) != len(signals):
+            raise InputError(f"measurements must list one (M, c) tensor per signal "
+                             f"({len(signals)}) with operator=")
+        for i, (s, y, k) in enumerate(zip(signals, measurements, masks)):
+            ys[i], unseen = check_measured(s, operator, y, o, train_mask=k)
+            masks[i] = None if unseen is None else ~unseen  # the measured points "train"
     common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
                   seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
                   memory_budget=o.memory_budget, loss=o.loss,
@@ -178,8 +197,10 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)
-        return [fit(m, s, train_mask=k, checkpoint=_checkpoint_for(o.checkpoint, i), **common)
-                for i, (m, s, k) in enumerate(zip(models, signals, masks))]
+        return [fit(m, s, checkpoint=_checkpoint_for(o.checkpoint, i), **common,
+                    **({"operator": operator, "measurements": y} if measured else
+                       {"train_mask": k}))
+                for i, (m, s, k, y) in enumerate(zip(models, signals, masks, ys))]
     if chunk is not None:
         chunk = validation.positive_int("chunk", chunk)
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -188,7 +209,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         if not isinstance(s, Signal):
             raise InputTypeError(f"signals[{i}] must be an inrank Signal, got {type(s).__name__}")
         check_pair(m, s, o.loss)
-        indices.append(train_indices(k, len(s)))
+        indices.append(None if measured else train_indices(k, len(s)))
         n = len(s) if indices[-1] is None else int(indices[-1].numel())
         groups[(len(s), s.in_dim, s.out_dim, n, s.values.dtype)].append(i)
     dev = resolve_device(o.device)
@@ -197,14 +218,17 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     passes = 0
     for (_, _, _, n, _), idx in groups.items():
         per_point = bytes_per_point(models[idx[0]])
-        batch = full_batch_or_minibatch(o.batch_size, n, per_point, budget)
+        batch = None if measured else full_batch_or_minibatch(o.batch_size, n, per_point, budget)
         fits = max(1, budget // max(1, (batch or n) * per_point))
         size = min(len(idx), chunk or min(fits, default_chunk(models[idx[0]], batch or n, dev)))
         for start in range(0, len(idx), size):
             part = idx[start:start + size]
             opts = FitOptions(**common, checkpoint=_checkpoint_for(o.checkpoint, passes))
             passes += 1
-            if len(part) == 1:  # nothing to batch: the separate fit itself
+            if measured:
+                trainee = _measured_trainee([models[i] for i in part], [signals[i] for i in part],
+                                            operator, [ys[i] for i in part], dev, o.precision)
+            elif len(part) == 1:  # nothing to batch: the separate fit itself
                 trainee = OneModel(models[part[0]], signals[part[0]], indices[part[0]], dev,
                                    o.loss, o.precision)
             else:

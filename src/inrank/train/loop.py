@@ -368,7 +368,8 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             loss is ``mse(A(model(coords)), measurements)`` on the full batch, while every PSNR
             (and ``best_psnr``) compares ``model(coords)`` with ``signal.values``, the ground
             truth the loss never sees; ``test_psnr`` is on the points ``A`` does not measure
-            (inpainting). Takes ``loss="mse"`` only, no ``batch_size``, no ``train_mask``.
+            (inpainting). Takes ``loss="mse"`` only, no ``batch_size``, no ``train_mask``;
+            :func:`inrank.fit_many` stacks many signals through one operator.
         measurements: ``(M, c)``, what ``A`` should produce (with ``operator``).
 
     Returns:

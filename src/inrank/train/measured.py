@@ -1,7 +1,8 @@
-"""A fit through a measurement operator (inverse problems): the trainee
-:class:`MeasuredModel` whose loss is ``mse(A(model(coords)), measurements)`` while the loop
-scores ``model(coords)`` against the signal's values (the ground truth), and the checks that
-refuse, by name, the options an operator cannot take."""
+"""A fit through a measurement operator (inverse problems): the trainees :class:`MeasuredModel`
+(one model) and :class:`StackedMeasured` (B stacked models, :func:`inrank.fit_models`) whose
+loss is ``mse(A(model(coords)), measurements)`` while the loop scores ``model(coords)`` against
+the signal's values (the ground truth), and the checks that refuse, by name, the options an
+operator cannot take."""
 from __future__ import annotations
 
 import torch
@@ -13,9 +14,9 @@ from ..signals.signal import Signal
 from .checkpoint import tensor_digest
 from .options import FitOptions
 from .precision import autocast
-from .trainees import OneModel
+from .trainees import OneModel, StackedModels
 
-__all__ = ["MeasuredModel", "measured_trainee"]
+__all__ = ["MeasuredModel", "StackedMeasured", "check_measured", "measured_trainee"]
 
 
 class MeasuredModel(OneModel):
@@ -49,14 +50,41 @@ class MeasuredModel(OneModel):
         return F.mse_loss(self.operator(pred.float()), self.measurements).reshape(1)
 
 
-def measured_trainee(model: nn.Module, signal: Signal, operator, measurements, options: FitOptions,
-                     *, train_mask: torch.Tensor | None,
-                     device: torch.device) -> tuple[MeasuredModel, torch.Tensor | None]:
-    """Check an operator fit's inputs and build its trainee.
+class StackedMeasured(StackedModels):
+    """B models of one architecture trained through one operator ``A`` on B signals of its
+    grid: each model's loss is the MSE of ``A(model_b(coords))`` to its own measurements, so
+    each model follows the trajectory of its separate fit (as :class:`StackedModels`).
+
+    Args:
+        models, signals: as :class:`~inrank.train.trainees.StackedModels`.
+        operator: an :class:`inrank.operators.Operator` for the signals' grid.
+        measurements: ``(B, M, c)`` float32.
+        device, precision: as :class:`~inrank.train.trainees.StackedModels`.
+    """
+
+    def __init__(self, models, signals, operator, measurements: torch.Tensor,
+                 device: torch.device, *, precision: str = "float32") -> None:
+        super().__init__(models, signals, [None] * len(models), device, "mse",
+                         precision=precision)
+        self.operator = operator.to(device)
+        self.measurements = measurements.to(device)                          # (B, M, c)
+        self.measurement = {"operator": operator.describe(),
+                            "content": tensor_digest(measurements)}
+
+    def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
+        """Each model's ``mse(A(model_b(coords)), measurements_b)``: ``(B,)``."""
+        with autocast(self.device, self.precision):
+            pred = self.call(self.params, self.buffers, self.coords)        # (B, N, c)
+        return ((self.operator(pred.float()) - self.measurements) ** 2).mean(dim=(1, 2))
+
+
+def check_measured(signal: Signal, operator, measurements, options: FitOptions, *,
+                   train_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Check one operator fit's inputs.
 
     Returns:
-        The :class:`MeasuredModel` and the ``(N,)`` held-out mask on ``device`` (the points
-        the operator never sees, e.g. an inpainting mask's complement; None if it sees all).
+        The measurements as float32 ``(M, c)`` and the ``(N,)`` held-out mask (the points the
+        operator never sees, e.g. an inpainting mask's complement; None if it sees all).
 
     Raises:
         InputError: measurements without an operator or the reverse, a ``loss``, ``batch_size``
@@ -82,8 +110,19 @@ def measured_trainee(model: nn.Module, signal: Signal, operator, measurements, o
         raise InputTypeError(f"operator must be an inrank.operators.Operator, got "
                              f"{type(operator).__name__}")
     operator.check(signal.shape, len(signal))
-    y = check_measurements(operator, measurements, signal.out_dim)
-    unseen = operator.unseen()
+    return check_measurements(operator, measurements, signal.out_dim), operator.unseen()
+
+
+def measured_trainee(model: nn.Module, signal: Signal, operator, measurements, options: FitOptions,
+                     *, train_mask: torch.Tensor | None,
+                     device: torch.device) -> tuple[MeasuredModel, torch.Tensor | None]:
+    """Check an operator fit's inputs (:func:`check_measured`) and build its trainee.
+
+    Returns:
+        The :class:`MeasuredModel` and the ``(N,)`` held-out mask on ``device`` (None if the
+        operator sees every point).
+    """
+    y, unseen = check_measured(signal, operator, measurements, options, train_mask=train_mask)
     test = None if unseen is None else unseen.to(device)
     return MeasuredModel(model, signal, operator, y, device, options.precision,
                          compile=options.compile), test
