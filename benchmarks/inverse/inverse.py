@@ -9,13 +9,13 @@ on the full grid, trained on the measurements only: ``ct`` (20 parallel-beam ang
 [0, 180); gray images; baseline FBP, ``iradon`` ramp filter), ``superres`` (4x area
 downsampling; baseline bicubic), ``denoise`` (Gaussian noise, sigma 0.1; baseline
 ``denoise_tv_chambolle``), ``inpaint25`` / ``inpaint10`` (25% / 10% of pixels observed;
-baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x 128, Adam,
-250 full-batch steps, seed 0, the task's noise and mask seed 0.
+baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x 128, Adam or
+Muon (``name (muon)``), 250 full-batch steps, seed 0, the task's noise and mask seed 0.
 
 Calibration signals are separate from the reported ones: each method's lr (the registry's
-``lr_for('adam', width=128)`` times 0.3, 1 or 3) and the TV weight (0.05, 0.1, 0.2) are chosen
+``lr_for(optimizer, width=128)``, lr and muon_lr alike, times 0.3, 1 or 3) and the TV weight (0.05, 0.1, 0.2) are chosen
 per task on ``coffee`` only; the tables report the test images (kodim03, kodim05, kodim23; for
-CT the Shepp-Logan phantom, kodim03, kodim05). Reported PSNRs are of the prediction clipped to
+CT the Shepp-Logan phantom, pydicom's real slice CT_small.dcm, kodim03, kodim05). Reported PSNRs are of the prediction clipped to
 [0, 1], as the baselines are (final step; ``best`` is the best evaluated step, which needs the
 truth and is shown only to size the early-stopping gap).
 
@@ -40,9 +40,11 @@ TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
          "denoise": ("denoise", {"noise": 0.1}), "inpaint25": ("inpaint", {"keep": 0.25}),
          "inpaint10": ("inpaint", {"keep": 0.10})}
 METHODS = ("relu", "relu+rei", "pe", "siren")
+#: each method with Adam (its name) and with Muon (``NAME (muon)``)
+LABELS = METHODS + tuple(f"{m} (muon)" for m in METHODS)
 CALIBRATION = "coffee"
 TEST = ("kodim03", "kodim05", "kodim23")
-TEST_CT = ("shepp_logan_phantom", "kodim03", "kodim05")
+TEST_CT = ("shepp_logan_phantom", "ct_small", "kodim03", "kodim05")
 FIGURE_IMAGE = {"ct": "shepp_logan_phantom"}  # other tasks: kodim05
 LR_FACTORS = (0.3, 1.0, 3.0)
 TV_WEIGHTS = (0.05, 0.1, 0.2)
@@ -60,7 +62,12 @@ def make(task: str, image: str):
     from inrank import load_image, make_task
     from inrank.bench.run import resolve_image
 
-    sig = load_image(resolve_image(image), size=SIZE)
+    if image == "ct_small":  # a real CT slice (pydicom's test file; the ct extra)
+        from inrank.signals import load_ct_slice
+
+        sig = load_ct_slice(size=SIZE)
+    else:
+        sig = load_image(resolve_image(image), size=SIZE)
     arr = sig.to_image(sig.values)                                       # (H, W, c)
     top, left = (arr.shape[0] - SIZE) // 2, (arr.shape[1] - SIZE) // 2
     arr = arr[top:top + SIZE, left:left + SIZE]
@@ -72,12 +79,19 @@ def make(task: str, image: str):
     return make_task(kind, sig, seed=SEED, **settings)
 
 
-def run_id(task: str, image: str, method: str, factor: float) -> str:
-    return f"{task}-{image}-{method.replace('+', '-')}-lr{factor:g}"
+def run_id(task: str, image: str, label: str, factor: float) -> str:
+    name = label.replace("+", "-").replace(" (muon)", "-muon")
+    return f"{task}-{image}-{name}-lr{factor:g}"
 
 
-def run_one(task: str, image: str, method: str, factor: float, save: bool) -> dict:
-    """Fit ``method`` to ``task`` on ``image`` at ``factor`` x its lr; write its record."""
+def method_and_optimizer(label: str) -> tuple[str, str]:
+    """``"relu+rei (muon)"`` -> ``("relu+rei", "muon")``; a bare name is Adam."""
+    return (label[:-7], "muon") if label.endswith(" (muon)") else (label, "adam")
+
+
+def run_one(task: str, image: str, label: str, factor: float, save: bool) -> dict:
+    """Fit ``label`` (a method, with Muon if it says so) to ``task`` on ``image`` at ``factor``
+    x its lrs; write its record."""
     import torch
 
     torch.set_num_threads(1)
@@ -85,14 +99,19 @@ def run_one(task: str, image: str, method: str, factor: float, save: bool) -> di
     from inrank.files import save_png, write_json
 
     t = make(task, image)
-    lr = preset(method).lr_for("adam", width=WIDTH)["lr"] * factor
+    method, optimizer = method_and_optimizer(label)
+    lrs = preset(method).lr_for(optimizer, width=WIDTH)
+    lr = lrs["lr"] * factor
+    muon_lr = None if lrs["muon_lr"] is None else lrs["muon_lr"] * factor
     t0 = time.perf_counter()
     res = t.solve(build(method, 2, t.signal.out_dim, width=WIDTH, depth=DEPTH, seed=SEED),
-                  steps=STEPS, lr=lr, progress=False, seed=SEED)
+                  steps=STEPS, lr=lr, muon_lr=muon_lr, optimizer=optimizer, progress=False,
+                  seed=SEED)
     truth, pred = t.signal.values, res.prediction.clamp(0, 1)
     image_pred, image_truth = t.signal.to_image(pred), t.signal.to_image(truth)
-    rec = {"id": run_id(task, image, method, factor), "task": task, "image": image,
-           "method": method, "lr_factor": factor, "lr": lr, "settings": t.describe(),
+    rec = {"id": run_id(task, image, label, factor), "task": task, "image": image,
+           "method": label, "optimizer": optimizer, "lr_factor": factor, "lr": lr,
+           "muon_lr": muon_lr, "settings": t.describe(),
            "psnr": psnr(pred, truth), "psnr_unclipped": res.final_psnr,
            "best_psnr": res.best_psnr, "ssim": ssim(image_pred, image_truth),
            "wall_seconds": time.perf_counter() - t0, "seconds_per_step": res.seconds_per_step}
@@ -169,20 +188,20 @@ def main(argv: list[str] | None = None) -> int:
         render(json.loads((RESULTS / "inverse.json").read_text()), OUT)
         return 0
     t0 = time.perf_counter()
-    calib = run_all([(t, CALIBRATION, m, f, False) for t in TASKS for m in METHODS
+    calib = run_all([(t, CALIBRATION, m, f, False) for t in TASKS for m in LABELS
                      for f in LR_FACTORS], args.jobs)
     chosen = {t: {m: max(LR_FACTORS, key=lambda f: score(calib[run_id(t, CALIBRATION, m, f)]))
-                  for m in METHODS} for t in TASKS}
+                  for m in LABELS} for t in TASKS}
     tv = max(TV_WEIGHTS, key=lambda w: baselines("denoise", CALIBRATION, w)["psnr"])
     specs = [(t, img, m, chosen[t][m], img == FIGURE_IMAGE.get(t, "kodim05"))
-             for t in TASKS for img in test_images(t) for m in METHODS]
+             for t in TASKS for img in test_images(t) for m in LABELS]
     test = run_all(specs, args.jobs)
     base = {t: {img: {k: v for k, v in baselines(t, img, tv).items()
                       if k not in ("image", "truth")} for img in test_images(t)} for t in TASKS}
     from inrank.report import machine
 
     result = {"protocol": {"size": SIZE, "width": WIDTH, "depth": DEPTH, "steps": STEPS,
-                           "seed": SEED, "optimizer": "adam", "tasks": {k: v[1] for k, v in
+                           "seed": SEED, "optimizers": ["adam", "muon"], "tasks": {k: v[1] for k, v in
                                                                         TASKS.items()},
                            "calibration": CALIBRATION, "test": {t: list(test_images(t))
                                                                 for t in TASKS},
@@ -215,7 +234,7 @@ def render(result: dict, out: Path) -> None:
           f"{hours / 60:.0f} min of fitting summed over the fits, one torch thread each, 2 "
           "processes at a time). "
           f"{pr['size']} px crops, {pr['depth']} x "
-          f"{pr['width']} networks, Adam, {pr['steps']} full-batch steps, seed {pr['seed']}; lr "
+          f"{pr['width']} networks, Adam or Muon (`(muon)`), {pr['steps']} full-batch steps, seed {pr['seed']}; lr "
           f"factors and the TV weight ({result['selection']['tv_weight']}) chosen on "
           f"{pr['calibration']} only. PSNR (dB) of the clipped final prediction, mean over the "
           "test images (inpainting: on the unseen pixels); best = the best evaluated step's PSNR on "
@@ -225,7 +244,7 @@ def render(result: dict, out: Path) -> None:
     fig_rows = []
     for task, images in pr["test"].items():
         by = {(r["method"], r["image"]): r for r in runs if r["task"] == task}
-        methods = [m for m in METHODS if all((m, i) in by for i in images)]
+        methods = [m for m in LABELS if all((m, i) in by for i in images)]
         b = [base[task][i].get("unseen_psnr", base[task][i]["psnr"]) for i in images]
         rows = [[f"{base[task][images[0]]['name']} (classical)", f"{fmean(b):.2f}", "",
                  f"{fmean(base[task][i]['ssim'] for i in images):.3f}", ""]]
@@ -237,7 +256,8 @@ def render(result: dict, out: Path) -> None:
         md += [f"### {task} ({', '.join(f'{k} {v}' for k, v in pr['tasks'][task].items())}; "
                f"test: {', '.join(images)})\n",
                markdown_table(["method", "PSNR", "best PSNR", "SSIM", "lr factor"], rows), ""]
-        pairs = [("relu+rei", o) for o in ("relu", "pe", "siren")]
+        pairs = [("relu+rei", o) for o in ("relu", "pe", "siren")] + [
+            ("relu+rei (muon)", "relu (muon)")] + [(f"{m} (muon)", m) for m in METHODS]
         best = max(methods, key=lambda m: fmean(score(by[m, i]) for i in images))
         diffs = [(f"{a} - {o}", [score(by[a, i]) - score(by[o, i]) for i in images])
                  for a, o in pairs if a in methods and o in methods]

@@ -2,12 +2,13 @@
 
 Images (imageio + scikit-image), audio (soundfile: WAV, FLAC, OGG), mesh occupancy
 (inside/outside by libigl's fast winding number, surface samples by trimesh) and synthetic 1-D
-signals; train / held-out splits; one entry point, :func:`load_signal`, from a source string to
+signals, a real CT slice (pydicom's test file); train / held-out splits; one entry point, :func:`load_signal`, from a source string to
 a :class:`Signal`.
 """
 from __future__ import annotations
 
 from .audio import load_audio, save_audio
+from .ct import load_ct_slice
 from .load import load_signal, signal_kind
 from .mesh import MESH_SUFFIXES, load_mesh, load_mesh_occupancy, mesh_occupancy
 from .signal import SKIMAGE_SAMPLES, Signal, grid_coords, load_image
@@ -17,4 +18,4 @@ from .synthetic import SIGNALS_1D, chirp, signal_1d, sinusoids, step
 __all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES", "load_audio", "save_audio",
            "load_mesh", "mesh_occupancy", "load_mesh_occupancy", "MESH_SUFFIXES", "signal_1d",
            "sinusoids", "step", "chirp", "SIGNALS_1D", "subgrid_mask", "load_signal",
-           "signal_kind"]
+           "signal_kind", "load_ct_slice"]
