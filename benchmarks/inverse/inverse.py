@@ -104,7 +104,8 @@ def run_one(task: str, image: str, label: str, factor: float, save: bool) -> dic
     lr = lrs["lr"] * factor
     muon_lr = None if lrs["muon_lr"] is None else lrs["muon_lr"] * factor
     t0 = time.perf_counter()
-    res = t.solve(build(method, 2, t.signal.out_dim, width=WIDTH, depth=DEPTH, seed=SEED),
+    res = t.solve(build(method, 2, t.signal.out_dim, width=WIDTH, depth=DEPTH, seed=SEED,
+                        optimizer=optimizer),
                   steps=STEPS, lr=lr, muon_lr=muon_lr, optimizer=optimizer, progress=False,
                   seed=SEED)
     truth, pred = t.signal.values, res.prediction.clamp(0, 1)
