@@ -36,6 +36,16 @@ def data_dir() -> Path:
     return DATA
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for small fits (the docs' examples, the inverse problems' fits): two
+    threads spinning on a shared 2-core machine cost several times the compute."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(params=[1, 2], ids=["threads1", "threads2"])
 def threads(request) -> int:
     """Run an equivalence test under 1 and 2 torch threads: CPU kernels block (and so round)

@@ -69,18 +69,6 @@ def test_the_pages_have_examples():
     assert len(skipped) <= 2, f"examples marked not run: {skipped}"
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: the examples are small, and two threads spinning on a shared 2-core
-    machine cost several times the compute."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES,
                          ids=[p.relative_to(ROOT).as_posix() for p in PAGES_WITH_EXAMPLES])
 def test_examples_run_as_pasted(page, tmp_path, monkeypatch, one_thread):

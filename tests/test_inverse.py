@@ -61,7 +61,7 @@ def test_area_downsample_equals_skimage_local_mean():
     assert np.allclose(ours.numpy().reshape(2, 3, 3), downscale_local_mean(img, (4, 4, 1)))
 
 
-def test_identity_operator_is_the_plain_fit_bit_for_bit():
+def test_identity_operator_is_the_plain_fit_bit_for_bit(one_thread):
     """Fitting is the identity: the same losses and PSNRs, exactly."""
     sig = inrank.load_image("camera", size=8)
     kw = dict(steps=6, lr=1e-2, progress=False, eval_every=2)
@@ -73,7 +73,7 @@ def test_identity_operator_is_the_plain_fit_bit_for_bit():
     assert plain.operator is None and ident.operator == {"name": "identity", "shape": [8, 8]}
 
 
-def test_superres_beats_the_naive_upsampling_and_psnr_is_on_the_truth():
+def test_superres_beats_the_naive_upsampling_and_psnr_is_on_the_truth(one_thread):
     """4x super-resolution of a 16 px image: the network, trained on the 4 x 4 measurements
     only, beats pixel replication (the measurement-naive reconstruction) on the HR truth
     (measured 19.18 against 17.63 dB); its PSNR is against the truth."""
@@ -86,7 +86,7 @@ def test_superres_beats_the_naive_upsampling_and_psnr_is_on_the_truth():
     assert res.operator == {"name": "superres", "shape": [16, 16], "factor": 4}
 
 
-def test_ct_fit_beats_zero_and_inpainting_reports_unseen_pixels():
+def test_ct_fit_beats_zero_and_inpainting_reports_unseen_pixels(one_thread):
     """CT at 16 px from 10 angles: the network ends well above the zero image (measured
     +5.0 dB), as does FBP (+15 dB); an inpainting fit's test_psnr is on the unseen pixels."""
     ct = make_task("ct", inrank.load_image(_phantom(16)), angles=10)
@@ -114,7 +114,7 @@ def test_a_real_ct_slice_and_its_filtered_back_projection():
     assert inrank.psnr(task.baseline(), task.signal.values) > 25
 
 
-def test_muon_precision_and_checkpoint_through_an_operator(tmp_path):
+def test_muon_precision_and_checkpoint_through_an_operator(tmp_path, one_thread):
     """Muon and bf16 run through the operator; a checkpointed fit resumes to the uninterrupted
     result and refuses another task's measurements."""
     task = make_task("denoise", inrank.load_image("camera", size=8), noise=0.1, seed=0)
@@ -199,7 +199,7 @@ def test_bad_input_is_one_clear_line():
         make_task("denoise", inrank.signal_1d("step", n_points=16))
 
 
-def test_cli_fit_task_and_its_errors(tmp_path, capsys):
+def test_cli_fit_task_and_its_errors(tmp_path, capsys, one_thread):
     import json
 
     from inrank.cli import main
