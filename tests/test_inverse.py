@@ -114,6 +114,20 @@ def test_a_real_ct_slice_and_its_filtered_back_projection():
     assert inrank.psnr(task.baseline(), task.signal.values) > 25
 
 
+def test_denoising_noise_models_have_their_stated_level():
+    """Gaussian: standard deviation ``noise``; Poisson-like: unbiased, variance x / k with
+    k = 1 / noise^2 photons at value 1 (a flat 0.5 image, 64 x 64: sampling error ~2%)."""
+    flat = inrank.load_image(torch.full((64, 64), 0.5))
+    gauss = make_task("denoise", flat, noise=0.1, seed=0)
+    assert float((gauss.measurements - 0.5).std()) == pytest.approx(0.1, rel=0.05)
+    pois = make_task("denoise", flat, noise=0.1, seed=0, noise_model="poisson")
+    assert pois.settings["photons"] == pytest.approx(100.0)
+    assert float(pois.measurements.mean()) == pytest.approx(0.5, abs=0.01)
+    assert float(pois.measurements.var()) == pytest.approx(0.5 / 100, rel=0.1)
+    with pytest.raises(InputError, match="noise_model"):
+        make_task("denoise", flat, noise_model="speckle")
+
+
 def test_muon_precision_and_checkpoint_through_an_operator(tmp_path, one_thread):
     """Muon and bf16 run through the operator; a checkpointed fit resumes to the uninterrupted
     result and refuses another task's measurements."""

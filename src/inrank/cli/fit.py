@@ -25,7 +25,7 @@ MODEL = ("width", "depth")
 TRAINING = ("steps", "lr", "optimizer", "muon_lr", "schedule", "batch_size", "seed", "device",
             "precision", "track_every", "checkpoint_every", "compile", "progress")
 #: :func:`inrank.make_task`'s settings (``seed`` is the training's).
-TASK = ("angles", "factor", "noise", "keep")
+TASK = ("angles", "factor", "noise", "noise_model", "keep")
 #: ``--log``: also log every evaluation to ``OUT/log.csv`` or ``OUT/tensorboard/``.
 LOGS = ("none", "csv", "tensorboard")
 
@@ -49,7 +49,7 @@ def command(*, method: str = "relu+rei", resolution: int = 64,
 def add_arguments(p: Parser) -> None:
     from ..nn.mlp import MLPConfig
     from ..nn.registry import presets, tuned_network
-    from ..operators.tasks import TASKS, make_task
+    from ..operators.tasks import NOISE_MODELS, TASKS, make_task
     from ..signals.load import load_signal
     from ..train.optimizers import OPTIMIZERS
     from ..train.options import SCHEDULES, FitOptions
@@ -83,7 +83,8 @@ def add_arguments(p: Parser) -> None:
                                   "command resumes"})
     add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
         "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
-    add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK)
+    add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK,
+                choices={"noise_model": NOISE_MODELS})
     add_options(p, command, ["resolution", "out", "log"], choices={"log": LOGS})
 
 

@@ -21,7 +21,7 @@ from .base import Identity, Operator
 from .projector import ParallelBeamProjector
 from .sampling import AreaDownsample, PixelMask, random_pixel_mask
 
-__all__ = ["InverseTask", "TASKS", "make_task", "ct_task", "superres_task", "denoise_task",
+__all__ = ["InverseTask", "TASKS", "NOISE_MODELS", "make_task", "ct_task", "superres_task", "denoise_task",
            "inpaint_task", "inscribed_disk"]
 
 
@@ -123,16 +123,29 @@ def superres_task(signal: Signal, *, factor: int = 4) -> InverseTask:
     return InverseTask("superres", signal, op, y, {"factor": op.factor}, "bicubic")
 
 
-def denoise_task(signal: Signal, *, noise: float = 0.1, seed: int = 0) -> InverseTask:
-    """Denoising: the image plus Gaussian noise of standard deviation ``noise`` (values in
-    ``[0, 1]``, not clipped), drawn from ``seed``. Baseline: total variation
-    (``skimage.restoration.denoise_tv_chambolle``, weight ``noise``)."""
+#: ``"gaussian"``: additive, standard deviation ``noise``; ``"poisson"``: photon counts with
+#: ``1 / noise^2`` photons at value 1 (standard deviation ``noise * sqrt(value)``).
+NOISE_MODELS = ("gaussian", "poisson")
+
+
+def denoise_task(signal: Signal, *, noise: float = 0.1, seed: int = 0,
+                 noise_model: str = "gaussian") -> InverseTask:
+    """Denoising: the image with noise of level ``noise`` (values not clipped), drawn from
+    ``seed``: Gaussian of standard deviation ``noise``, or Poisson-like, ``Poisson(k x) / k``
+    with ``k = 1 / noise^2`` photons at value 1 (:data:`NOISE_MODELS`). Baseline: total
+    variation (``skimage.restoration.denoise_tv_chambolle``, weight ``noise``)."""
     signal = _checked(signal)
     sigma = validation.positive_float("noise", noise)
+    model = validation.one_of("noise_model", noise_model, NOISE_MODELS)
     g = torch.Generator().manual_seed(int(seed))
-    y = signal.values + sigma * torch.randn(signal.values.shape, generator=g)
-    return InverseTask("denoise", signal, Identity(signal.shape), y.float(),
-                       {"noise": sigma, "seed": int(seed)}, "tv")
+    settings = {"noise": sigma, "noise_model": model, "seed": int(seed)}
+    if model == "poisson":
+        k = 1.0 / sigma ** 2
+        y = torch.poisson(signal.values.double().clamp(min=0) * k, generator=g) / k
+        settings["photons"] = k
+    else:
+        y = signal.values + sigma * torch.randn(signal.values.shape, generator=g)
+    return InverseTask("denoise", signal, Identity(signal.shape), y.float(), settings, "tv")
 
 
 def inpaint_task(signal: Signal, *, keep: float = 0.25, seed: int = 0) -> InverseTask:
@@ -192,7 +205,8 @@ TASKS: dict[str, Callable[..., InverseTask]] = {
 
 
 def make_task(task: str, signal: Signal, *, angles: int = 100, factor: int = 4,
-              noise: float = 0.1, keep: float = 0.25, seed: int = 0) -> InverseTask:
+              noise: float = 0.1, noise_model: str = "gaussian", keep: float = 0.25,
+              seed: int = 0) -> InverseTask:
     """The inverse task ``task`` on the ground-truth image ``signal``.
 
     Args:
@@ -200,7 +214,9 @@ def make_task(task: str, signal: Signal, *, angles: int = 100, factor: int = 4,
         signal: the ground truth, an image signal (values ``(N, c)`` in ``[0, 1]``).
         angles: ct: projection angles over ``[0, 180)`` degrees.
         factor: superres: the downsampling factor.
-        noise: denoise: the Gaussian noise's standard deviation.
+        noise: denoise: the noise level (the Gaussian's standard deviation; Poisson-like:
+            ``1 / noise^2`` photons at value 1).
+        noise_model: denoise: ``gaussian`` or ``poisson`` (:data:`NOISE_MODELS`).
         keep: inpaint: the fraction of pixels observed.
         seed: denoise / inpaint: seeds the noise or the mask.
 
@@ -219,6 +235,6 @@ def make_task(task: str, signal: Signal, *, angles: int = 100, factor: int = 4,
     """
     name = validation.one_of("task", task, tuple(TASKS))
     settings = {"ct": {"angles": angles}, "superres": {"factor": factor},
-                "denoise": {"noise": noise, "seed": seed},
+                "denoise": {"noise": noise, "seed": seed, "noise_model": noise_model},
                 "inpaint": {"keep": keep, "seed": seed}}[name]
     return TASKS[name](signal, **settings)
