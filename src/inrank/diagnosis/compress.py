@@ -42,6 +42,7 @@ from torch import nn
 from .. import validation
 from ..errors import InputError
 from .factors import factor_chunks, frozen_copy, no_tf32
+from .operators import row_norms2
 from .rank import eigh_desc
 
 __all__ = ["FactorStats", "truncate", "compressed_operators", "CompressedBlock"]
@@ -161,7 +162,7 @@ class CompressedBlock:
     @property
     def trace_deficit(self) -> float:
         """``(tr Theta - tr Theta_r) / tr Theta``: the summed eigenvalue shifts, relative."""
-        tr_r = float(((self.G.double() ** 2).sum(1) * (self.H.double() ** 2).sum(1)).sum())
+        tr_r = float((row_norms2(self.G) * row_norms2(self.H)).sum())
         return max(self.trace - tr_r, 0.0) / self.trace if self.trace > 0 else 0.0
 
 

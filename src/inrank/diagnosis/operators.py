@@ -24,7 +24,14 @@ from .. import validation
 from ..errors import InputError
 from .ntk import OUTPUTS, frozen_copy, ntk_block, ntk_factors, no_tf32
 
-__all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators", "compress_factor"]
+__all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators", "compress_factor",
+           "row_norms2"]
+
+
+def row_norms2(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+    """``|a_i|^2`` of every row of ``A (N, k)``, float64 ``(N,)``, in chunks of rows (a float64
+    copy of a whole-image factor would be gigabytes)."""
+    return torch.cat([(A[s:s + chunk].double() ** 2).sum(1) for s in range(0, A.shape[0], chunk)])
 
 
 def compress_factor(A: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
@@ -128,13 +135,13 @@ class BlockOperator:
 
     def trace(self) -> float:
         """``tr(Theta_l)`` exactly from the factors: ``sum_i |g_i|^2 |h_i|^2`` (float64)."""
-        return float(((self.G.double() ** 2).sum(1) * (self.H.double() ** 2).sum(1)).sum())
+        return float((row_norms2(self.G) * row_norms2(self.H)).sum())
 
     def diagonal(self) -> torch.Tensor:
         """The kernel's diagonal ``(N,)`` (trace) or ``(N c,)`` (full), float64."""
-        h2 = (self.H.double() ** 2).sum(1)
+        h2 = row_norms2(self.H)
         if self.outputs == "trace":
-            return (self.G.double() ** 2).sum(1) * h2
+            return row_norms2(self.G) * h2
         return ((self._G3.double() ** 2).sum(2) * (self._H0.double() ** 2).sum(1)[:, None]).reshape(-1)
 
     @torch.no_grad()
