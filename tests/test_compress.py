@@ -9,7 +9,7 @@ import torch
 
 import inrank
 from inrank.cli import main
-from inrank.diagnosis.compress import compressed_operators
+from inrank.diagnosis.compress import compressed_blocks
 from inrank.diagnosis.krylov import block_lanczos, block_slq
 from inrank.diagnosis.ntk import layerwise_ntk
 from inrank.diagnosis.operators import BlockOperator
@@ -37,7 +37,7 @@ def test_compressed_operator_error_within_the_stated_bound(name, tol):
     model = inrank.build(name, 2, 3, width=24, depth=2, seed=0)
     x = _x(150)
     exact = layerwise_ntk(model, x).blocks
-    blocks = compressed_operators(model, x, tol=tol, dtype=torch.float64, chunk=40)
+    blocks = compressed_blocks(model, x, tol=tol, dtype=torch.float64, chunk=40)
     assert any(b.G.shape[1] * b.H.shape[1] < b.full_rank[0] * b.full_rank[1] for b in blocks)
     V = torch.randn(150, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     for b, K in zip(blocks, exact):
@@ -58,12 +58,12 @@ def test_compressed_operator_error_within_the_stated_bound(name, tol):
 def test_tol_zero_keeps_the_exact_kernel_and_bad_tol_is_refused():
     model = inrank.build("relu", 2, 3, width=16, depth=2, seed=0)
     x = _x(60)
-    for b, K in zip(compressed_operators(model, x, tol=0, dtype=torch.float64),
+    for b, K in zip(compressed_blocks(model, x, tol=0, dtype=torch.float64),
                     layerwise_ntk(model, x).blocks):
         assert float((_dense(b) - K).abs().max()) <= 1e-10 * float(K.abs().max())
     for bad in (-1e-3, 1.0, float("nan")):
         with pytest.raises(ValueError, match="tol must be a number in"):
-            compressed_operators(model, x, tol=bad)
+            compressed_blocks(model, x, tol=bad)
 
 
 def test_block_lanczos_and_batched_slq_against_dense():

@@ -54,7 +54,7 @@ def measure(size: int, path: str, image: str, top: int, probes: int, steps: int,
     import torch
 
     import inrank
-    from inrank.diagnosis.compress import compressed_operators
+    from inrank.diagnosis.compress import compressed_blocks
     from inrank.diagnosis.ntk import layerwise_ntk
     from inrank.diagnosis.rank import kernel_eigenvalues, spectral_effective_rank
     from inrank.diagnosis.scale import solve_block
@@ -86,7 +86,7 @@ def measure(size: int, path: str, image: str, top: int, probes: int, steps: int,
                            "numerical_1e-3": int((ev > 1e-3 * ev[0]).sum()),
                            "seconds": time.perf_counter() - t1})
     else:
-        comp = compressed_operators(model, coords, tol=tol, chunk=4096 if not cuda else 32768)
+        comp = compressed_blocks(model, coords, tol=tol, chunk=4096 if not cuda else 32768)
         sync()
         t_f = time.perf_counter() - t0
         for b in comp:

@@ -45,7 +45,7 @@ from .factors import factor_chunks, frozen_copy, no_tf32
 from .operators import row_norms2
 from .rank import eigh_desc
 
-__all__ = ["FactorStats", "truncate", "compressed_operators", "CompressedBlock"]
+__all__ = ["FactorStats", "truncate", "compressed_blocks", "CompressedBlock"]
 
 
 @dataclass
@@ -166,7 +166,7 @@ class CompressedBlock:
         return max(self.trace - tr_r, 0.0) / self.trace if self.trace > 0 else 0.0
 
 
-def compressed_operators(model: nn.Module, coords: torch.Tensor, *, tol: float,
+def compressed_blocks(model: nn.Module, coords: torch.Tensor, *, tol: float,
                          layers: Sequence[int | str] | None = None, batchnorm: str = "batch",
                          dtype: torch.dtype = torch.float32, chunk: int = 4096
                          ) -> list[CompressedBlock]:
@@ -187,7 +187,7 @@ def compressed_operators(model: nn.Module, coords: torch.Tensor, *, tol: float,
 
     Examples:
         >>> import inrank
-        >>> blocks = compressed_operators(inrank.build("relu", 2, 3, width=16, depth=2),
+        >>> blocks = compressed_blocks(inrank.build("relu", 2, 3, width=16, depth=2),
         ...                               torch.rand(64, 2), tol=1e-4, dtype=torch.float64)
         >>> len(blocks), all(b.delta <= 1e-4 * b.lambda_lb for b in blocks)
         (3, True)

@@ -129,7 +129,7 @@ class BlockOperator:
                      chunk: int = 16384) -> "BlockOperator":
         """An output-trace block ``(G G^T) o (H H^T)`` from 2-D factors ``G (N, r_g)`` and
         ``H (N, r_h)`` as they are (e.g. compressed by
-        :func:`~inrank.diagnosis.compress.compressed_operators`); no dense form is kept."""
+        :func:`~inrank.diagnosis.compress.compressed_blocks`); no dense form is kept."""
         return cls(G[:, None, :], H, outputs="trace", chunk=chunk, compress=False, name=name,
                    keep_dense=False)
 

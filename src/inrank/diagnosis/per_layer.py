@@ -29,7 +29,7 @@ from .ntk import ntk_block, ntk_factors, select_layers
 from .operators import compress_factor
 from .result import Diagnosis, LayerDiagnosis
 from .scale import DEFAULT_TOL, dual_eigenvalues, solve_block
-from .compress import compressed_operators
+from .compress import compressed_blocks
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "SOLVERS", "DENSE_LIMIT", "DUAL_LIMIT"]
 
@@ -195,7 +195,7 @@ def _streamed(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...
     features' and gradients' ranks from their Gram eigenvalues, each selected block's spectrum
     by :func:`~inrank.diagnosis.scale.solve_block`."""
     n = coords.shape[0]
-    blocks = compressed_operators(model, coords, tol=tol, batchnorm=batchnorm,
+    blocks = compressed_blocks(model, coords, tol=tol, batchnorm=batchnorm,
                                   dtype=torch.float32 if n > DENSE_LIMIT else torch.float64)
     names = [b.name for b in blocks]
     keep = set(select_layers(layers_ntk, names))

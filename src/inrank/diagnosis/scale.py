@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from . import rank as _rank
-from .compress import CompressedBlock, compressed_operators
+from .compress import CompressedBlock, compressed_blocks
 from .operators import BlockOperator
 from .spectra import SpectrumEstimate, estimate_spectrum
 
@@ -156,7 +156,7 @@ def ntk_spectra(model: nn.Module, coords: torch.Tensor, *, tol: float = DEFAULT_
         >>> all(s.bound <= 1e-6 for s in spectra), len(spectra[0].top)
         (True, 4)
     """
-    blocks = compressed_operators(model, coords, tol=tol, layers=layers, batchnorm=batchnorm,
+    blocks = compressed_blocks(model, coords, tol=tol, layers=layers, batchnorm=batchnorm,
                                   dtype=dtype, chunk=chunk)
     return [solve_block(b, top=top, rtols=tuple(rtols), probes=probes, steps=steps, eig_tol=eig_tol,
                    block=block, seed=seed) for b in blocks]
