@@ -125,7 +125,8 @@ def truncate(stats: FactorStats, tol: float
             if left < 0:
                 continue
             rh = int((cost_h > left).sum()) + 1                # cost_h is non-increasing
-            rh = min(rh, eh)
+            if rh > eh:                                        # H alone cannot meet it
+                continue
             if rg * rh < best[0] * best[1]:
                 best = (rg, rh)
     rg, rh = best
