@@ -140,7 +140,7 @@ def denoise_task(signal: Signal, *, noise: float = 0.1, seed: int = 0,
     g = torch.Generator().manual_seed(int(seed))
     settings = {"noise": sigma, "noise_model": model, "seed": int(seed)}
     if model == "poisson":
-        k = 1.0 / sigma ** 2
+        k = float(f"{1.0 / sigma ** 2:.6g}")  # photons at value 1, as the settings say
         y = torch.poisson(signal.values.double().clamp(min=0) * k, generator=g) / k
         settings["photons"] = k
     else:
