@@ -147,6 +147,7 @@ def main() -> int:
              "lr": r.lr, "muon_lr": r.muon_lr, "status": recs[r.id]["status"],
              "fit": _fit(recs[r.id]), "offgrid": _fit(recs[r.id], "offgrid_psnr"),
              "params": recs[r.id]["metrics"].get("params"),
+             "device": recs[r.id]["metrics"].get("device"),
              "values": _values(recs[r.id])} for r in runs if r.id in recs]
     payload = {"rows": rows, "selection": chosen, "machine": machine(),
                "planned": len(OPTIMIZERS) * len(WIDTHS) * len(METHODS) * len(TEST),
@@ -210,6 +211,13 @@ def render(p: dict) -> str:
            f"{', '.join(p['calibration'])}); at narrower widths scaled by the width rule and "
            f"multiplied by the best of {' / '.join(f'{k:g}' for k in p['multipliers'])} on the "
            f"calibration images ({p['tune_steps']} steps). Fit and off-grid (2x) PSNR in dB.", ""]
+    devices: dict[str, int] = {}
+    for r in rows:
+        devices[str(r.get("device"))] = devices.get(str(r.get("device")), 0) + 1
+    out += ["Where the fits ran (each record names its device; the machine line above is the "
+            "one that rendered): " + ", ".join(f"{d}: {n}" for d, n in sorted(devices.items()))
+            + ". Within a width and optimiser every method ran on the same device, so the paired gaps "
+            "compare like with like.", ""]
     if done < p["planned"]:
         out += [f"**Partial sweep**: {done} of {p['planned']} fits (the command resumes from "
                 "its records).", ""]
