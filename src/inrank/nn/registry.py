@@ -102,8 +102,8 @@ class Preset:
 
         Examples:
             >>> p = preset("relu+rei")
-            >>> p.config_at(width=64, depth=3).rei_options["gain"] == knob_value(p)
-            True
+            >>> p.config_at(width=64, depth=2).rei_options["gain"]  # the depth rule
+            1.0
             >>> p.config_at(width=64, depth=3, rei_options={"gain": 3.0}).rei_options
             {'gain': 3.0}
         """
