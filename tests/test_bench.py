@@ -252,6 +252,9 @@ def test_run_missing_runs_only_the_missing_records(tmp_path, monkeypatch, capsys
     grid = [r for r in bench.expand(s, images=["camera"], steps=2, seeds=(0,))
             if r.method in ("relu", "siren")]
     grid = [dataclasses.replace(r, size=8, width=16) for r in grid]
+    read = runner.run_missing(grid, tmp_path, jobs=1, label="grid", executor="local", run=False)
+    assert read == {} and not _records(tmp_path)  # run=False reads, runs nothing
+    assert "grid: 0 of 2 runs found (not running the rest)" in capsys.readouterr().err
     first = runner.run_missing(grid[:1], tmp_path, jobs=1, label="grid", executor="local")
     assert list(first) == [grid[0].id] and first[grid[0].id]["status"] == "ok"
     assert "grid: 0 of 1 runs found" in capsys.readouterr().err

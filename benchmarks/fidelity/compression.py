@@ -68,13 +68,8 @@ def records_of(runs: list[Run], jobs: int, label: str, run: bool) -> dict[str, d
     """Records of ``runs``: table1's committed ones, then this benchmark's (the missing ones
     run now unless ``run`` is False)."""
     found = load_records(TABLE1, runs)
-    rest = [r for r in runs if r.id not in found]
-    if run:
-        found.update(run_missing(rest, OUT, jobs=jobs, label=label))
-    else:
-        found.update(load_records(OUT, rest))
-        print(f"{label}: {len(found)} of {len(runs)} runs found (not running the rest)",
-              file=sys.stderr)
+    found.update(run_missing([r for r in runs if r.id not in found], OUT, jobs=jobs,
+                             label=label, run=run))
     return found
 
 

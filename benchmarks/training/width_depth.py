@@ -30,7 +30,7 @@ RESULTS = HERE / "results"
 OUT = RESULTS / "width_depth"
 
 from inrank.bench.run import Run, overrides_tuple  # noqa: E402
-from inrank.bench.runner import load_records, run_missing  # noqa: E402
+from inrank.bench.runner import run_missing  # noqa: E402
 from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, rei_gain_for, tuned_network  # noqa: E402
 from inrank.report.comparison import mean_interval  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
@@ -70,11 +70,7 @@ def score(records: list[dict], key: str = "final_psnr") -> float:
 
 def records_of(runs: list[Run], jobs: int, label: str, run: bool) -> dict[str, dict]:
     """The runs' records: the missing ones run now, or (``run=False``) only those found."""
-    if run:
-        return run_missing(runs, OUT, jobs=jobs, label=label)
-    found = load_records(OUT, runs)
-    print(f"{label}: {len(found)} of {len(runs)} runs found (not running the rest)", file=sys.stderr)
-    return found
+    return run_missing(runs, OUT, jobs=jobs, label=label, run=run)
 
 
 def select(optimizer: str, jobs: int, a_lr: float | None = None,

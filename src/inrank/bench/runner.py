@@ -233,15 +233,18 @@ def run_pending(runs: Sequence[Run], out: Path, *, executor: str, options: ExecO
 
 
 def run_missing(runs: Sequence[Run], out: Path, *, jobs: int = 2, label: str = "runs",
-                executor: str = "processes") -> dict[str, dict]:
+                executor: str = "processes", run: bool = True) -> dict[str, dict]:
     """Every record of ``runs``: those already under ``out/runs`` plus the missing ones, run
-    now (:func:`run_pending`); a script's resumable grid in one call. Says on stderr how many
-    were found."""
+    now (:func:`run_pending`); a script's resumable grid in one call. ``run=False`` only reads
+    what is there (a partial grid, rendered without running). Says on stderr how many were
+    found."""
     records = load_records(out, runs)
     pending = [r for r in runs if r.id not in records]
-    print(f"{label}: {len(runs) - len(pending)} of {len(runs)} runs found", file=sys.stderr)
-    records.update(run_pending(pending, out, executor=executor,
-                               options=ExecOptions(progress=False, jobs=jobs), label=label))
+    print(f"{label}: {len(runs) - len(pending)} of {len(runs)} runs found"
+          + ("" if run else " (not running the rest)"), file=sys.stderr)
+    if run:
+        records.update(run_pending(pending, out, executor=executor,
+                                   options=ExecOptions(progress=False, jobs=jobs), label=label))
     return records
 
 

@@ -176,16 +176,16 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
                                                if r.method == m], execute, max_extensions)
         tuned = {}
         for m in names:
+            p = preset(m)
             best = max(grids[m], key=lambda v: scores[m][v])
             entry = {
-                "muon_lr": best, "lr": fixed[m], "config": preset(m).tuned.get("config", {}),
+                "muon_lr": best, "lr": fixed[m], "config": p.tuned.get("config", {}),
                 "grid": {"muon_lr": {f"{v:g}": (x if math.isfinite(x) else None)
                                      for v, x in sorted(scores[m].items())}},
                 "edge": {"muon_lr": _extend(grids[m], best) is not None},
                 "criterion": {"muon_lr": "mean final fit PSNR", "knob": "mean off-grid PSNR at 2x"},
                 "calibration": list(calibration), "steps": steps, "suite": name,
                 "muon_lr_grid": list(MUON_LR_GRID), "max_extensions": max_extensions}
-            p = preset(m)
             if p.knob is not None:  # the knob again, with Muon at its best lr
                 _choose_knob(p.knob, list(dict.fromkeys([*p.knob_grid, knob_value(p)])), entry,
                              lambda v: [r for r in runs_for(fixed, {**tuned_knobs, m: knob(m, v)},

@@ -81,8 +81,7 @@ class Preset:
             >>> p.lr_for("adam"), p.lr_for("muon")
             ({'lr': 0.001, 'muon_lr': None}, {'lr': 0.001, 'muon_lr': 0.001})
         """
-        if optimizer not in ("adam", "muon"):
-            raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
+        _check_optimizer(optimizer)
         scale = width_lr_scale(optimizer, width)
         lr = float(f"{self.lr * scale['lr']:.6g}")
         if optimizer == "adam":
@@ -107,18 +106,22 @@ class Preset:
             >>> p.config_at(width=64, depth=3, rei_options={"gain": 3.0}).rei_options
             {'gain': 3.0}
         """
-        if optimizer not in ("adam", "muon"):
-            raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
+        _check_optimizer(optimizer)
         cfg = replace(self.config, width=width, depth=depth)
         if optimizer == "muon":
             cfg = _with_knobs(cfg, self.muon_tuned.get("config", {}))
-        rule = self.knob == "rei_options.gain" and depth in REI_GAIN_AT_DEPTH
-        if rule:
-            cfg = replace(cfg, rei_options={**cfg.rei_options, "gain": REI_GAIN_AT_DEPTH[depth]})
-        if rule and isinstance(overrides.get("rei_options"), dict):
-            overrides = {**overrides, "rei_options": {"gain": REI_GAIN_AT_DEPTH[depth],
-                                                      **overrides["rei_options"]}}
+        if self.knob == "rei_options.gain" and depth in REI_GAIN_AT_DEPTH:
+            gain = {"gain": REI_GAIN_AT_DEPTH[depth]}
+            cfg = replace(cfg, rei_options={**cfg.rei_options, **gain})
+            if isinstance(overrides.get("rei_options"), dict):
+                overrides = {**overrides, "rei_options": {**gain, **overrides["rei_options"]}}
         return replace(cfg, **overrides)
+
+
+def _check_optimizer(optimizer: str) -> None:
+    """Refuse an optimiser the registry holds no values for (tuned values exist per name)."""
+    if optimizer not in ("adam", "muon"):
+        raise InputError(f"unknown optimizer {optimizer!r}; choose adam or muon")
 
 
 def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ...] = (),
