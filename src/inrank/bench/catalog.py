@@ -56,7 +56,8 @@ class Suite:
     subsets: dict = field(default_factory=dict)
     """Extra tables over image subsets: label -> tuple of images."""
     task: str = "image"
-    """``image``, or a task of :data:`inrank.bench.tasks.TASK_SUITES` (generalize, audio, occupancy)."""
+    """``image``, or a task of :data:`inrank.bench.tasks.TASK_SUITES` (generalize, audio,
+    occupancy, sdf)."""
     core_group: str | None = None
     """Methods of this registry group run every seed of ``seeds``; the others the first only."""
     param_tolerance: float | None = None
@@ -108,7 +109,7 @@ _SUITES: dict[str, Suite] = {s.name: s for s in [
             steps=TASK_SUITES[name]["steps"], size=TASK_SUITES[name].get("size"),
             widths=(TASK_SUITES[name]["width"],), depth=TASK_SUITES[name]["depth"],
             group="tasks", task=name)
-      for name in ("generalize", "audio", "occupancy")],
+      for name in ("generalize", "audio", "occupancy", "sdf")],
 ]}
 
 
@@ -117,7 +118,7 @@ def suites() -> list[str]:
 
     Examples:
         >>> suites()
-        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy']
+        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy', 'sdf']
     """
     return list(_SUITES)
 
@@ -210,6 +211,6 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
                             optimizer=optimizer,
                             muon_lr=float(f"{muon0 * mult:.6g}") if muon else None,
                             evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
-                            keep_recon=s.task in ("image", "generalize") and image == report
+                            keep_recon=s.task in ("image", "generalize", "sdf") and image == report
                             and seed == method_seeds[0]))
     return runs

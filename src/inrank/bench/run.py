@@ -235,10 +235,16 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
         from .tasks import task_metrics
 
         record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
-        record["metrics"].update(task_metrics(run.task, model.cpu(), signal))
+        extra = task_metrics(run.task, model.cpu(), signal, keep_mesh=run.keep_recon)
+        mesh = extra.pop("_mesh", None)
+        record["metrics"].update(extra)
+        if mesh is not None:  # the report's picture of the shape
+            from ..report.mesh import render_mesh
+
+            record["_recon"] = render_mesh(*mesh, title=run.method)
     if run.offgrid and status == "ok":
         record["metrics"].update(offgrid_metrics(run, model, options or ExecOptions()))
-    if run.keep_recon and status == "ok":
+    if run.keep_recon and status == "ok" and signal.kind != "sdf":
         record["_recon"] = signal.to_image(result.prediction)
     return record
 

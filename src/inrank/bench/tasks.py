@@ -1,5 +1,5 @@
 """Task-level protocols beyond image fitting, as plain functions a bench suite can call:
-held-out-pixel generalisation, audio and 3-D occupancy. Each ``run_*`` fits one preset to one
+held-out-pixel generalisation, audio, 3-D occupancy and signed distance fields. Each ``run_*`` fits one preset to one
 signal and returns one flat results row (a dict of JSON-ready values).
 
 Per-task hyperparameters (frequency scales that depend on the signal, the loss) live here so
@@ -18,7 +18,7 @@ from ..nn.registry import build, preset
 from ..signals.signal import Signal
 from ..signals.splits import subgrid_mask
 
-__all__ = ["TASK_SUITES", "task_overrides", "task_loss", "task_signal",
+__all__ = ["TASK_SUITES", "GENERATED_SHAPES", "task_overrides", "task_loss", "task_signal",
            "task_fit_kwargs", "task_metrics", "run_generalize", "run_audio", "run_occupancy"]
 
 def _audio_overrides(method: str, duration: float) -> dict:
@@ -48,8 +48,8 @@ def task_overrides(method: str, signal: Signal) -> dict:
 
 
 def task_loss(signal: Signal) -> str:
-    """``"bce"`` for occupancy, else ``"mse"``."""
-    return "bce" if signal.kind == "occupancy" else "mse"
+    """``"bce"`` for occupancy, ``"sdf"`` for a signed distance field, else ``"mse"``."""
+    return {"occupancy": "bce", "sdf": "sdf"}.get(signal.kind, "mse")
 
 
 #: The protocols of the ``generalize``, ``audio`` and ``occupancy`` suites (what
@@ -66,7 +66,28 @@ TASK_SUITES: dict[str, dict] = {
     "occupancy": {"summary": "bunny and armadillo occupancy (20k samples, BCE), IoU on a 48^3 grid",
                   "signals": ("bunny", "armadillo"), "n_points": 20_000, "steps": 500,
                   "batch_size": 4096, "resolution": 48, "width": 128, "depth": 3},
+    "sdf": {"summary": "bunny and armadillo signed distance fields from 20k surface samples "
+                       "with normals (SIREN's loss: surface, normal, eikonal, off-surface), "
+                       "Chamfer distance and IoU of the zero level set on a 48^3 grid",
+            "signals": ("bunny", "armadillo"), "n_points": 20_000, "steps": 500,
+            "batch_size": 2048, "resolution": 48, "width": 128, "depth": 3},
 }
+
+#: Shapes made on the fly (trimesh.creation), in no reported table: calibration signals for
+#: the SDF task (``task_signal("sdf", "torus", ...)``).
+GENERATED_SHAPES = ("torus",)
+
+
+def _generated_shape(name: str):
+    """``(vertices, faces)`` of a generated calibration shape (:data:`GENERATED_SHAPES`)."""
+    from ..signals.mesh import require_mesh_extra
+
+    trimesh = require_mesh_extra("trimesh", "generated shapes")
+    if name == "torus":  # a genus-1 shape: thin and thick parts, a hole
+        m = trimesh.creation.torus(major_radius=1.0, minor_radius=0.35, major_sections=96,
+                                   minor_sections=48)
+        return m.vertices, m.faces
+    raise KeyError(name)
 
 
 def task_signal(task: str, name: str, data: Path, **options) -> Signal:
@@ -85,6 +106,13 @@ def task_signal(task: str, name: str, data: Path, **options) -> Signal:
     if task == "occupancy":
         return load_mesh_occupancy(data / "meshes" / f"{name}.obj", n_points=proto["n_points"],
                                    seed=0)
+    if task == "sdf":
+        from ..signals.sdf import load_mesh_sdf, mesh_sdf
+
+        if name in GENERATED_SHAPES:
+            return mesh_sdf(*_generated_shape(name), n_points=proto["n_points"], seed=0,
+                            name=name)
+        return load_mesh_sdf(data / "meshes" / f"{name}.obj", n_points=proto["n_points"], seed=0)
     path = data / "kodak" / f"{name}.png"
     sig = load_image(path if path.exists() else name, size=proto["size"])
     return sig
@@ -96,15 +124,26 @@ def task_fit_kwargs(task: str, signal: Signal) -> dict:
         return {"train_mask": subgrid_mask(signal.shape)}
     if task == "occupancy":
         return {"loss": "bce", "batch_size": TASK_SUITES["occupancy"]["batch_size"]}
+    if task == "sdf":
+        return {"loss": "sdf", "batch_size": TASK_SUITES["sdf"]["batch_size"]}
     return {}
 
 
-def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = None) -> dict:
+def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = None,
+                 keep_mesh: bool = False) -> dict:
     """Metrics measured on the trained model beyond ``FitResult.metrics`` (occupancy: the
-    dense-grid IoU ``grid_iou``)."""
+    dense-grid IoU ``grid_iou``; sdf: ``chamfer`` and ``grid_iou`` of the zero level set,
+    :func:`inrank.signals.sdf.sdf_metrics`, and with ``keep_mesh`` its marching-cubes mesh
+    as ``"_mesh": (vertices, faces)``)."""
     if task == "occupancy":
         res = resolution or TASK_SUITES["occupancy"]["resolution"]
         return {"grid_iou": occupancy_iou(model, signal, resolution=res)}
+    if task == "sdf":
+        from ..signals.sdf import sdf_metrics
+
+        m = sdf_metrics(model, signal, resolution=resolution or TASK_SUITES["sdf"]["resolution"])
+        return {"chamfer": m["chamfer"], "grid_iou": m["iou"],
+                **({"_mesh": m["mesh"]} if keep_mesh else {})}
     return {}
 
 

@@ -1,6 +1,7 @@
 """``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
-occupancy or a 1-D signal), or solve an inverse problem on an image (``--task ct``,
-``superres``, ``denoise``, ``inpaint``: :func:`inrank.make_task`), save everything.
+occupancy or a 1-D signal), solve an inverse problem on an image (``--task ct``,
+``superres``, ``denoise``, ``inpaint``: :func:`inrank.make_task`) or fit a mesh's signed
+distance field (``--task sdf``: :func:`inrank.load_mesh_sdf`, SIREN's loss), save everything.
 
 The options are :func:`inrank.load_signal`'s (the signal), :class:`~inrank.nn.mlp.MLPConfig`'s
 ``width`` and ``depth`` (the model), :class:`~inrank.train.options.FitOptions`' (the training)
@@ -36,9 +37,11 @@ def command(*, method: str = "relu+rei", resolution: int = 64,
 
     Args:
         method: the method preset (``inrank.presets()``).
-        task: ``fit`` (the signal itself) or an inverse problem on an image, trained on its
+        task: ``fit`` (the signal itself), an inverse problem on an image, trained on its
             measurements only and scored on the image: ``ct``, ``superres``, ``denoise``,
-            ``inpaint`` (``inrank.make_task``).
+            ``inpaint`` (``inrank.make_task``), or ``sdf``: a mesh's signed distance field
+            from surface samples and normals (SIREN's loss), scored by Chamfer distance and
+            IoU against the mesh.
         resolution: mesh: the IoU grid R^3; marching cubes on (2R)^3.
         out: output folder.
         log: also log every evaluation: ``csv`` (OUT/log.csv) or ``tensorboard``
@@ -59,7 +62,7 @@ def add_arguments(p: Parser) -> None:
         "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
                   "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
     add_options(p, command, ["method"], choices={"method": presets()})
-    add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS)})
+    add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
     net = tuned_network()  # where the registry's lrs were chosen
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
                 defaults={k: net[k] for k in MODEL},
@@ -99,7 +102,9 @@ def run(args: Namespace, config: dict) -> int:
     from ..nn.registry import build, preset
     from ..report.figures import save_comparison, save_psnr_curves
     from .. import memory
+    from ..errors import InputError
     from ..signals.load import load_signal, signal_kind
+    from ..signals.mesh import MESH_SUFFIXES
     from ..train.loop import fit
     from ..train.options import FitOptions
 
@@ -118,11 +123,19 @@ def run(args: Namespace, config: dict) -> int:
     validation.one_of("log", args.log, LOGS)
     if signal_kind(args.source) == "occupancy":  # its grids, before the fit
         memory.check_grid(args.resolution, scale=2)
+    if args.task == "sdf" and signal_kind(args.source) != "occupancy":
+        raise InputError(f"--task sdf fits a mesh's signed distance field; {args.source!r} is "
+                         f"not a mesh file ({', '.join(MESH_SUFFIXES)})")
 
-    signal = load_signal(args.source, size=args.size, duration=args.duration,
-                         n_points=args.n_points, seed=args.seed)
     task = None
-    if args.task != "fit":  # the truth becomes the task's; the fit sees its measurements
+    if args.task == "sdf":
+        from ..signals.sdf import load_mesh_sdf
+
+        signal = load_mesh_sdf(args.source, n_points=args.n_points, seed=args.seed)
+    else:
+        signal = load_signal(args.source, size=args.size, duration=args.duration,
+                             n_points=args.n_points, seed=args.seed)
+    if args.task not in ("fit", "sdf"):  # the truth becomes the task's; the fit sees its measurements
         from ..operators.tasks import make_task
 
         task = make_task(args.task, signal, seed=args.seed, **picked(args, TASK))

@@ -10,7 +10,7 @@ import numpy as np
 from .. import files as _io
 from ..errors import InputError, MissingDependencyError
 
-__all__ = ["extract_mesh", "save_obj", "save_mesh_preview"]
+__all__ = ["extract_mesh", "save_obj", "save_mesh_preview", "render_mesh"]
 
 
 def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +60,27 @@ def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
 def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray, *,
                       title: str = "", max_faces: int = 60_000) -> Path:
     """Render a mesh (matplotlib 3-D, Lambert-shaded, two views) to a PNG."""
+    fig = _mesh_figure(vertices, faces, title=title, max_faces=max_faces,
+                       views=[(15, -60), (15, 120)], size=(8, 4.2))
+    return _io.save_figure(fig, path, dpi=100)
+
+
+def render_mesh(vertices: np.ndarray, faces: np.ndarray, *, title: str = "",
+                max_faces: int = 30_000, pixels: int = 240) -> np.ndarray:
+    """One view of a mesh as an image: ``(pixels, pixels, 3)`` float in ``[0, 1]`` (the
+    shading of :func:`save_mesh_preview`; for reports that tile many shapes)."""
+    fig = _mesh_figure(vertices, faces, title=title, max_faces=max_faces,
+                       views=[(15, -60)], size=(pixels / 80, pixels / 80))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(80)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba(), dtype=np.float64)[..., :3] / 255
+
+
+def _mesh_figure(vertices: np.ndarray, faces: np.ndarray, *, title: str, max_faces: int,
+                 views: list[tuple[float, float]], size: tuple[float, float]):
     from matplotlib import colormaps
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
@@ -68,9 +89,9 @@ def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray,
     v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
     if f.shape[0] > max_faces:  # every k-th face keeps the preview quick
         f = f[:: int(np.ceil(f.shape[0] / max_faces))]
-    fig = new_figure((8, 4.2))
-    for k, (elev, azim) in enumerate([(15, -60), (15, 120)]):
-        ax = fig.add_subplot(1, 2, k + 1, projection="3d")
+    fig = new_figure(size)
+    for k, (elev, azim) in enumerate(views):
+        ax = fig.add_subplot(1, len(views), k + 1, projection="3d")
         if f.shape[0]:
             tri = v[f]                                              # (F, 3, 3)
             n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -85,4 +106,4 @@ def save_mesh_preview(path: str | Path, vertices: np.ndarray, faces: np.ndarray,
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    return _io.save_figure(fig, path, dpi=100)
+    return fig

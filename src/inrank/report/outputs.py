@@ -76,6 +76,24 @@ def _occupancy(signal, result, model, out: Path, method: str, *, resolution: int
                 "grid_iou": iou, "grid_resolution": resolution}
 
 
+def _sdf(signal, result, model, out: Path, method: str, *, resolution: int = 64,
+         **_) -> tuple[str, dict]:
+    from ..signals.sdf import sdf_metrics
+    from .mesh import save_mesh_preview, save_obj
+
+    metrics = sdf_metrics(model, signal, resolution=resolution)
+    verts, faces = metrics.pop("mesh")
+    save_obj(out / "reconstruction.obj", verts, faces)
+    save_mesh_preview(out / "preview.png", verts, faces,
+                      title=f"{method} on {signal.name}: Chamfer {metrics['chamfer']:.4f}, "
+                            f"IoU {metrics['iou']:.3f} ({resolution}^3 grid)")
+    return (f"{method} on {signal.name} SDF ({len(signal)} surface points): Chamfer "
+            f"{metrics['chamfer']:.4f} (cube [-1, 1]^3), grid IoU {metrics['iou']:.4f}, "
+            f"{faces.shape[0]} faces"), {
+                "chamfer": metrics["chamfer"], "grid_iou": metrics["iou"],
+                "grid_resolution": resolution}
+
+
 def _one_d(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
     x = signal.coords[:, 0].numpy()
     fig = new_figure((8, 3.2))
@@ -91,14 +109,14 @@ def _one_d(signal, result, model, out: Path, method: str, **_) -> tuple[str, dic
 
 #: signal kind -> writer; images are written by :mod:`inrank.cli.fit` itself.
 WRITERS: dict[str, Callable[..., tuple[str, dict]]] = {
-    "audio": _audio, "occupancy": _occupancy, "1d": _one_d}
+    "audio": _audio, "occupancy": _occupancy, "sdf": _sdf, "1d": _one_d}
 
 
 def write_outputs(signal, result, model, out: str | Path, *, method: str,
                   resolution: int = 64) -> tuple[str, dict]:
     """Write the kind-specific outputs of a fit into ``out``; return (summary, extra metrics).
 
-    ``resolution``: occupancy only, the IoU grid ``R^3``; the mesh is extracted on ``(2R)^3``.
+    ``resolution``: occupancy and SDF, the IoU grid ``R^3``; the mesh is extracted on ``(2R)^3``.
     """
     if signal.kind not in WRITERS:
         raise InputError(f"no writer for signal kind {signal.kind!r}; known: {', '.join(WRITERS)}")

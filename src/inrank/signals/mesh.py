@@ -28,14 +28,14 @@ from .. import validation as _checks
 from ..errors import MissingDependencyError, InputError
 from .signal import Signal, grid_coords
 
-__all__ = ["load_mesh", "normalize_mesh", "sample_surface", "winding_number", "is_watertight",
+__all__ = ["require_mesh_extra", "as_trimesh", "mesh_arrays", "load_mesh", "normalize_mesh", "sample_surface", "winding_number", "is_watertight",
            "mesh_occupancy", "load_mesh_occupancy", "grid_occupancy", "MESH_SUFFIXES"]
 
 #: File suffixes read through trimesh.
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
 
 
-def _require(module: str, purpose: str) -> ModuleType:
+def require_mesh_extra(module: str, purpose: str) -> ModuleType:
     """Import an optional dependency of the ``mesh`` extra, or raise a one-line install hint."""
     try:
         return importlib.import_module(module)
@@ -45,9 +45,9 @@ def _require(module: str, purpose: str) -> ModuleType:
             f"{purpose} needs {package}: pip install 'inrank[mesh]'") from None
 
 
-def _trimesh(vertices: np.ndarray, faces: np.ndarray):
+def as_trimesh(vertices: np.ndarray, faces: np.ndarray):
     """The arrays as a ``trimesh.Trimesh``, unprocessed (no merging or reordering)."""
-    trimesh = _require("trimesh", "mesh sampling")
+    trimesh = require_mesh_extra("trimesh", "mesh sampling")
     return trimesh.Trimesh(vertices=np.asarray(vertices, dtype=np.float64),
                            faces=np.asarray(faces, dtype=np.int64), process=False)
 
@@ -61,7 +61,7 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     text = str(path)
     if not Path(text).exists():
         raise FileNotFoundError(f"mesh file not found: {text!r}")
-    trimesh = _require("trimesh", "reading meshes")
+    trimesh = require_mesh_extra("trimesh", "reading meshes")
     try:
         mesh = trimesh.load(text, force="mesh")
     except Exception as exc:  # trimesh raises many types for bad files
@@ -97,14 +97,14 @@ def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int, *,
     trimesh draws from a numpy generator seeded by one 62-bit integer taken from ``generator``,
     so the same generator state gives the same points and the generator advances.
     """
-    trimesh = _require("trimesh", "mesh sampling")
+    trimesh = require_mesh_extra("trimesh", "mesh sampling")
     count = _checks.positive_int("n", n)
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
-    points, _ = trimesh.sample.sample_surface(_trimesh(vertices, faces), count, seed=seed)
+    points, _ = trimesh.sample.sample_surface(as_trimesh(vertices, faces), count, seed=seed)
     return torch.from_numpy(np.asarray(points, dtype=np.float64))
 
 
-def _mesh_arrays(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
+def mesh_arrays(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``vertices (V, 3)`` float64 and ``faces (F >= 1, 3)`` int64, C-contiguous."""
     v = np.ascontiguousarray(np.asarray(vertices), dtype=np.float64)
     f = np.ascontiguousarray(np.asarray(faces), dtype=np.int64)
@@ -135,10 +135,10 @@ def winding_number(points: torch.Tensor | np.ndarray, vertices: np.ndarray,
         >>> winding_number(np.array([[.1, .1, .1], [2., 2, 2]]), v, f).round(3).tolist()
         [1.0, 0.0]
     """
-    igl = _require("igl", "winding numbers")
+    igl = require_mesh_extra("igl", "winding numbers")
     q = _checks.tensor_2d("points", torch.as_tensor(points, dtype=torch.float64), cols=3,
                           what="(Q, 3)")
-    v, f = _mesh_arrays(vertices, faces)
+    v, f = mesh_arrays(vertices, faces)
     if q.shape[0] == 0:
         return np.zeros(0)
     return np.asarray(igl.fast_winding_number(v, f, np.ascontiguousarray(q.numpy())))
@@ -146,7 +146,7 @@ def winding_number(points: torch.Tensor | np.ndarray, vertices: np.ndarray,
 
 def is_watertight(vertices: np.ndarray, faces: np.ndarray) -> bool:
     """True if every undirected edge is shared by exactly two faces (trimesh's check)."""
-    return bool(_trimesh(vertices, faces).is_watertight)
+    return bool(as_trimesh(vertices, faces).is_watertight)
 
 
 def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, *, n_points: int = 50_000,
@@ -176,7 +176,7 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, *, n_points: int = 5
     if not 0.0 <= near_fraction <= 1.0:
         raise InputError(f"near_fraction must be in [0, 1], got {near_fraction}")
     verts, norm = normalize_mesh(vertices, padding=padding)
-    verts, faces = _mesh_arrays(verts, faces)
+    verts, faces = mesh_arrays(verts, faces)
     gen = torch.Generator().manual_seed(int(seed))
     n_near = int(round(n * near_fraction))
     parts = []

@@ -155,6 +155,9 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
             and is scored against ``signals[i]``'s values (no ``batch_size``, ``train_mask``).
         measurements: with ``operator``, one ``(M, c)`` tensor per signal.
 
+    With ``loss="sdf"`` (signed distance fields) each model fits on its own, as
+    :func:`inrank.fit` (the loss differentiates through each model's input gradient).
+
     Returns:
         One :class:`FitResult` per signal, in order.
     """
@@ -194,6 +197,9 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                   check_steps=o.check_steps, track_every=o.track_every,
                   track_points=o.track_points, optimizer=o.optimizer, muon_lr=o.muon_lr,
                   callbacks=o.callbacks)
+    if o.loss == "sdf":  # gradients through input gradients: each model fits on its own
+        return [fit(m, s, checkpoint=_checkpoint_for(o.checkpoint, i), train_mask=k, **common)
+                for i, (m, s, k) in enumerate(zip(models, signals, masks))]
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
         warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                       stacklevel=2)

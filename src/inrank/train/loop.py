@@ -51,6 +51,10 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
     if in_dim != signal.in_dim:
         raise InputError(f"model expects {in_dim}-D coordinates, the signal has {signal.in_dim}-D; "
                          f"build the model with in_dim={signal.in_dim}")
+    if (loss == "sdf") != (signal.kind == "sdf"):
+        raise InputError("loss='sdf' fits an SDF signal (inrank.load_mesh_sdf, or inrank fit "
+                         "MESH --task sdf) and an SDF signal takes loss='sdf' only; got "
+                         f"loss={loss!r} with a {signal.kind!r} signal")
     if loss == "bce" and not bool(((signal.values == 0) | (signal.values == 1)).all()):
         raise InputError("loss='bce' needs 0/1 values (occupancy labels); use loss='mse' for "
                          "continuous signals")
@@ -330,8 +334,12 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             step is always evaluated.
         progress: show a progress bar with the live PSNR (stderr).
         memory_budget: bytes allowed for a full batch (default: half the free memory).
-        loss: ``"mse"`` or ``"bce"`` (binary cross-entropy on logits; values must be 0/1,
-            e.g. occupancy labels), see :data:`inrank.train.options.LOSSES`.
+        loss: ``"mse"``, ``"bce"`` (binary cross-entropy on logits; values must be 0/1,
+            e.g. occupancy labels) or ``"sdf"`` (SIREN's signed-distance loss on an SDF signal,
+            :func:`inrank.load_mesh_sdf`: surface, normal, eikonal and off-surface terms,
+            :mod:`inrank.train.sdf`; a batch index draws a surface point and an off-surface
+            point; the PSNR is of ``f`` on the surface against 0, peak 2), see
+            :data:`inrank.train.options.LOSSES`.
         train_mask: optional ``(N,)`` bool tensor: train only on the True points and report
             ``test_psnr`` on the others (e.g. :func:`inrank.subgrid_mask`, the held-out-pixel
             protocol of Tancik et al. 2020). Evaluation always predicts every point.
@@ -404,6 +412,18 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                                          train_mask=train_mask, device=dev)
         return run_training(trainee, [signal], o, device=dev, batch_size=None,
                             n_train=len(signal), tests=[test], params=params)[0]
+    if o.loss == "sdf":  # surface + off-surface points per index, gradients through gradients
+        from .sdf import SDFModel
+
+        if train_mask is not None:
+            raise InputError("train_mask cannot be used with loss='sdf': every surface sample "
+                             "trains; score the shape with inrank.sdf_metrics")
+        budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
+        batch = full_batch_or_minibatch(o.batch_size, len(signal), 6 * bytes_per_point(model),
+                                        budget)
+        trainee = SDFModel(model, signal, dev, o.precision, compile=o.compile)
+        return run_training(trainee, [signal], o, device=dev, batch_size=batch,
+                            n_train=len(signal), tests=[None], params=params)[0]
     train_idx = train_indices(train_mask, len(signal))
     n = len(signal) if train_idx is None else int(train_idx.numel())
     budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)

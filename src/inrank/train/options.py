@@ -17,8 +17,9 @@ __all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices
 
 #: ``"none"``, ``"cosine"`` (to 0 over the run) or ``"exponential"`` (10x decay over the run).
 SCHEDULES = ("none", "cosine", "exponential")
-#: ``"mse"``: mean squared error on values; ``"bce"``: binary cross-entropy on logits, targets in {0, 1}.
-LOSSES = ("mse", "bce")
+#: ``"mse"``: mean squared error on values; ``"bce"``: binary cross-entropy on logits, targets in
+#: {0, 1}; ``"sdf"``: SIREN's signed-distance loss on an SDF signal (:mod:`inrank.train.sdf`).
+LOSSES = ("mse", "bce", "sdf")
 
 
 @dataclass(frozen=True)
