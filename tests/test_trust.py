@@ -17,7 +17,7 @@ def test_write_tuned_merges_instead_of_dropping_other_methods(tmp_path):
     path.write_text(json.dumps({"protocol": {"steps": 5}, "methods": {
         "relu": {"lr": 1e-3, "muon": {"muon_lr": 0.03}}, "siren": {"lr": 1e-4}}}))
     write_tuned({"lr": {"relu": 3e-3}, "edge": ["relu"], "grid": {"relu": {"0.003": 20.0}},
-                 "protocol": {"steps": 7}}, path)
+                 "protocol": {"steps": 5}}, path)
     methods = json.loads(path.read_text())["methods"]
     assert methods["siren"] == {"lr": 1e-4}                  # kept
     assert methods["relu"]["lr"] == 3e-3                      # replaced
@@ -27,9 +27,28 @@ def test_write_tuned_merges_instead_of_dropping_other_methods(tmp_path):
     assert set(json.loads(path.read_text())["methods"]) == {"relu"}
 
 
+def test_values_tuned_under_another_protocol_are_never_merged(tmp_path):
+    """A table1 tuned at 3 x 128 and one at 3 x 72 must not share a tuned-values file: its
+    methods would carry lrs from two networks under one protocol."""
+    path = tmp_path / "tuned.json"
+    old = {"protocol": {"suite": {"name": "table1", "widths": [128]}, "steps": 500},
+           "methods": {"relu": {"lr": 1e-3}, "siren": {"lr": 1e-4}}}
+    path.write_text(json.dumps(old))
+    new = {"lr": {"relu": 3e-3}, "edge": [], "grid": {"relu": {}},
+           "protocol": {"suite": {"name": "table1", "widths": [72]}, "steps": 500}}
+    with pytest.raises(InputError, match=r"another protocol \(suite.widths: \[128\] here, "
+                                         r"\[72\] in this tuning\)"):
+        write_tuned(new, path)
+    assert json.loads(path.read_text()) == old                 # nothing lost
+    write_tuned(new, path, replace=True)
+    assert json.loads(path.read_text())["methods"] == {"relu": {
+        "lr": 3e-3, "grid": {}, "edge": {"lr": False}, "reason": "best mean final PSNR of the sweep"}}
+
+
 def test_a_muon_tuning_keeps_the_adam_values_and_protocol():
     old = {"protocol": {"steps": 500}, "methods": {"pe": {"lr": 3e-3, "config": {"pe_octaves": 6}}}}
-    new = merge_tuned(old, {"protocol": {"steps": 1}, "methods": {"pe": {"muon": {"muon_lr": 1e-2}}}})
+    new = merge_tuned(old, {"protocol": {"steps": 500, "lr_grid": [1e-2]},
+                            "methods": {"pe": {"muon": {"muon_lr": 1e-2}}}})
     assert new["protocol"] == {"steps": 500}
     assert new["methods"]["pe"] == {"lr": 3e-3, "config": {"pe_octaves": 6},
                                     "muon": {"muon_lr": 1e-2}}

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import files
 
 __all__ = ["best_lrs", "write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID",
-           "merge_tuned", "read_tuned"]
+           "merge_tuned", "read_tuned", "protocol_mismatch", "PROTOCOL_FIELDS"]
 
 
 def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
@@ -310,9 +310,45 @@ def _finish(tuned: dict, protocol: dict, out: Path, save, replace_saved: bool, r
     return TuneResult(tuned, path, ran, found)
 
 
+#: What makes two tunings comparable: the suite's protocol fields (``suite``) and the tuning's
+#: own (``calibration``, ``steps``). Values tuned under different ones never share a file.
+PROTOCOL_FIELDS = {"suite": ("name", "size", "widths", "depth", "param_tolerance", "task",
+                             "group", "calibration", "tune_steps"),
+                   "": ("calibration", "steps")}
+
+
+def protocol_mismatch(old: dict, new: dict) -> str | None:
+    """The first protocol field in which two tuned-values payloads' protocols differ, as
+    ``"field: OLD here, NEW in this tuning"`` (None when they agree or one has none).
+
+    Examples:
+        >>> protocol_mismatch({"suite": {"widths": [128]}}, {"suite": {"widths": [72]}})
+        'suite.widths: [128] here, [72] in this tuning'
+        >>> protocol_mismatch({}, {"steps": 500}) is None
+        True
+    """
+    if not old or not new:
+        return None
+    for part, fields in PROTOCOL_FIELDS.items():
+        a, b = (old.get(part) or {}, new.get(part) or {}) if part else (old, new)
+        for f in fields:
+            if a.get(f) != b.get(f):
+                name = f"{part}.{f}" if part else f
+                return f"{name}: {a.get(f)} here, {b.get(f)} in this tuning"
+    return None
+
+
 def _write_merged(path: Path, payload: dict, *, replace: bool) -> Path:
     if not replace and path.is_file():
-        payload = merge_tuned(read_tuned(path), payload)
+        old = read_tuned(path)
+        differs = protocol_mismatch(old.get("protocol") or {}, payload.get("protocol") or {})
+        if differs:
+            from ..errors import InputError
+
+            raise InputError(f"{path} holds values tuned under another protocol ({differs}); "
+                             "merging would mix them: write it anew (replace_saved=True, "
+                             "inrank tune --replace-tuned) or save elsewhere")
+        payload = merge_tuned(old, payload)
     return files.write_json(path, payload)
 
 
