@@ -240,6 +240,7 @@ def test_a_knob_tuned_with_muon_reaches_the_models_built_for_muon(tmp_path, monk
     assert {r["run"]["signal"] for r in recs} == {"camera"}
     assert {r["run"]["muon_lr"] for r in recs if r["run"]["overrides"]["rei_options"]["gain"]
             != 10.0} == {muon["muon_lr"]}  # the knob runs at Muon's best lr
+    assert muon["offgrid_psnr"] == knob[chosen]  # the default optimiser's criterion
     # the registry now holds both; each optimiser's models get their own
     path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 1e-3, "config": {
         "rei_options.gain": 10.0}, "muon": {"muon_lr": 1e-2, "config": {
@@ -253,3 +254,44 @@ def test_a_knob_tuned_with_muon_reaches_the_models_built_for_muon(tmp_path, monk
     assert Run(**run, optimizer="muon", muon_lr=1e-2).config()["rei_options"]["gain"] == 1.0
     with pytest.raises(ValueError, match="unknown optimizer"):
         inrank.build("relu+rei", 2, 3, optimizer="sgd")
+
+
+def test_each_method_trains_with_the_optimiser_its_calibration_favours(tmp_path, monkeypatch,
+                                                                       capsys):
+    """A method's default optimiser is the one whose tuned setting scored the better off-grid
+    PSNR on the calibration images; build, fit, fit_many, inrank fit and inrank demo use it
+    when none is named, and a model trained with the other one's knob says so."""
+    from inrank.cli import main
+    from inrank.nn import registry
+
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"methods": {
+        "relu+rei": {"lr": 1e-3, "offgrid_psnr": 24.0, "config": {"rei_options.gain": 10.0},
+                     "muon": {"muon_lr": 1e-2, "offgrid_psnr": 25.5,
+                              "config": {"rei_options.gain": 3.0}}},
+        "relu": {"lr": 1e-3, "offgrid_psnr": 23.0, "muon": {"muon_lr": 1e-2, "offgrid_psnr": 22.0}}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    assert inrank.preset("relu+rei").default_optimizer == "muon"
+    assert inrank.preset("relu").default_optimizer == "adam"
+    assert inrank.preset("siren").default_optimizer == "adam"        # untuned
+    sig = inrank.load_image("camera", size=8)
+    model = inrank.build("relu+rei", 2, 1, width=16, depth=3)
+    assert model.built_for == "muon" and model.config.rei_options["gain"] == 3.0
+    assert inrank.fit(model, sig, steps=2, lr=1e-3, progress=False).optimizer == "muon"
+    assert [r.optimizer for r in inrank.fit_many("relu+rei", [sig], steps=2, lr=1e-3, width=16,
+                                                 depth=3, progress=False)] == ["muon"]
+    with pytest.warns(UserWarning, match="built for adam .rei_options.gain 10, tuned with adam.; "
+                                         "training it with muon, whose tuned rei_options.gain is 3"):
+        inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=3, optimizer="adam"), sig,
+                   steps=1, lr=1e-3, optimizer="muon", progress=False)
+    with pytest.raises(inrank.InputError, match="built for different optimisers"):
+        inrank.fit_models([inrank.build("relu+rei", 2, 1, width=16, depth=3),
+                           inrank.build("relu", 2, 1, width=16, depth=3)], [sig, sig],
+                          steps=1, lr=1e-3, progress=False)
+    assert main(["fit", "camera", "--size", "8", "--steps", "1", "--width", "16", "--depth", "3",
+                 "--out", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert "1 muon steps" in capsys.readouterr().err
+    assert main(["demo", "--size", "8", "--steps", "1", "--width", "16", "--methods",
+                 "relu,relu+rei", "--out", str(tmp_path / "d"), "--no-progress"]) == 0
+    table = capsys.readouterr().out
+    assert "| relu | adam |" in table and "| relu+rei | muon |" in table

@@ -191,7 +191,8 @@ def check_tuned_values(payload: Any, path: str | Path = "tuned values") -> dict:
     "methods": {name: {"lr", "config", ...}}}``); return it.
 
     Each method's entry may hold ``lr`` (a number > 0), ``config`` (knob -> finite number),
-    ``muon`` (``{"muon_lr": number > 0 or null, ...}``), ``steps`` (an integer > 0),
+    ``muon`` (``{"muon_lr": number > 0 or null, ...}``), ``offgrid_psnr`` (a number or null,
+    in the entry and in ``muon``), ``steps`` (an integer > 0),
     ``calibration`` (image names) and ``edge`` (name -> bool); the protocol's ``suite`` may
     hold ``widths`` (integers > 0), ``depth`` and ``size`` (integers > 0), and ``steps``.
 
@@ -220,6 +221,9 @@ def check_tuned_values(payload: Any, path: str | Path = "tuned values") -> dict:
         muon = r.field(entry, "muon", _DICT, where, required=False)
         if muon is not None and muon.get("muon_lr") is not None:
             r.field(muon, "muon_lr", _POSITIVE, f"{where}['muon']")
+        for holder, at in ((entry, where), (muon or {}, f"{where}['muon']")):
+            if holder.get("offgrid_psnr") is not None:  # the default optimiser's criterion
+                r.field(holder, "offgrid_psnr", _NUMBER, at)
         images = r.field(entry, "calibration", _LIST, where, required=False) or []
         if not all(isinstance(i, str) for i in images):
             raise r.fail(f"{where}['calibration'] must list image names, got {_short(images)}")

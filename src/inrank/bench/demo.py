@@ -36,38 +36,41 @@ class DemoRow:
     history: list
     image: object  # (H, W, c) numpy reconstruction
     track: list = field(default_factory=list)  # rank dynamics (FitResult.track)
+    optimizer: str = "adam"
 
 
 def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, steps: int,
                     width: int = DEFAULT_WIDTH, depth: int = 3, seed: int = 0,
                     progress: bool = True, track_every: int | None = None,
-                    optimizer: str = "adam") -> list[DemoRow]:
-    """Fit every method (default: the registry's ``demo`` group) to ``signal`` at its registry
-    learning rate for ``optimizer`` (:meth:`inrank.Preset.lr_for`); the inlet rank is measured
+                    optimizer: str | None = None) -> list[DemoRow]:
+    """Fit every method (default: the registry's ``demo`` group) to ``signal`` with
+    ``optimizer`` (None: each method's :attr:`~inrank.Preset.default_optimizer`) at its
+    registry learning rate for it (:meth:`inrank.Preset.lr_for`); the inlet rank is measured
     at init, and with ``track_every`` the rank dynamics during training (:func:`inrank.fit`'s
     ``track_every``)."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
+        opt = optimizer or preset(name).default_optimizer
         model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed,
-                      optimizer=optimizer)
+                      optimizer=opt)
         model.eval()
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()
         res = fit(model, signal, steps=steps, seed=seed, progress=progress,
-                  track_every=track_every, optimizer=optimizer,
-                  **preset(name).lr_for(optimizer, width=width))
+                  track_every=track_every, optimizer=opt,
+                  **preset(name).lr_for(opt, width=width))
         rows.append(DemoRow(name, res.final_psnr, res.ssim or float("nan"), res.seconds_per_step,
                             r_exact, r_num, width, res.history, signal.to_image(res.prediction),
-                            res.track))
+                            res.track, opt))
     return rows
 
 
 def demo_table(rows: list[DemoRow]) -> Table:
     """The comparison as a :data:`~inrank.report.tables.Table` (best PSNR in bold)."""
     best = max(r.psnr for r in rows)
-    return (["method", "PSNR (dB)", "SSIM", "ms/step", "rank [H1,1] exact",
+    return (["method", "optimizer", "PSNR (dB)", "SSIM", "ms/step", "rank [H1,1] exact",
              "rank [H1,1] numerical (1e-3)"],
-            [[r.method, (f"{r.psnr:.2f}", r.psnr == best), f"{r.ssim:.4f}",
+            [[r.method, r.optimizer, (f"{r.psnr:.2f}", r.psnr == best), f"{r.ssim:.4f}",
               f"{r.seconds_per_step * 1e3:.1f}", f"{r.rank_exact} / {r.width + 1}",
               f"{r.rank_numerical} / {r.width + 1}"] for r in rows])
 

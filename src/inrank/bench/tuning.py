@@ -93,7 +93,9 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
     the method's default knob, by the mean final fit PSNR, the grid extended by a half-decade
     while the best lr sits on an edge (at most ``max_extensions`` times; still on an edge is
     flagged); (2) the knob (:attr:`inrank.Preset.knob`, e.g. PE octaves, SIREN omega0) on its
-    grid at that lr, by the mean off-grid PSNR at 2x (fit PSNR rewards aliasing).
+    grid at that lr, by the mean off-grid PSNR at 2x (fit PSNR rewards aliasing). Each entry
+    keeps the mean off-grid PSNR of its chosen setting (``offgrid_psnr``): the better of the
+    two optimisers' is the method's default (:attr:`inrank.Preset.default_optimizer`).
 
     With ``optimizer="muon"``: Muon's lr on :data:`MUON_LR_GRID` (7 half-decades, 1e-4 to 0.1,
     extended the same way), by the mean final fit PSNR, with Adam at each method's tuned lr on
@@ -190,6 +192,9 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
                 _choose_knob(p.knob, list(dict.fromkeys([*p.knob_grid, knob_value(p)])), entry,
                              lambda v: [r for r in runs_for(fixed, {**tuned_knobs, m: knob(m, v)},
                                                             {m: best}) if r.method == m], execute)
+            else:
+                entry["offgrid_psnr"] = _offgrid_at(
+                    [r for r in runs_for(fixed, tuned_knobs, {m: best}) if r.method == m], execute)
             tuned[m] = {"muon": entry}
         protocol = {"suite": asdict(s), "calibration": list(calibration), "steps": steps,
                     "lr_grid": list(MUON_LR_GRID), "max_extensions": max_extensions}
@@ -214,6 +219,9 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
             _choose_knob(p.knob, list(dict.fromkeys([*p.knob_grid, defaults[m]])), entry,
                          lambda v: [r for r in runs_for({m: best_lr[m]}, {m: knob(m, v)})
                                     if r.method == m], execute)
+        else:
+            entry["offgrid_psnr"] = _offgrid_at(
+                [r for r in runs_for({m: best_lr[m]}, {}) if r.method == m], execute)
         tuned[m] = entry
     protocol = {"suite": asdict(s), "calibration": list(calibration), "steps": steps,
                 "lr_grid": list(LR_GRID), "max_extensions": max_extensions}
@@ -233,6 +241,13 @@ def _choose_knob(name: str, values: list[float], entry: dict, runs_of, execute) 
     entry["grid"]["knob"] = {f"{v:g}": (per[v] if math.isfinite(per[v]) else None)
                              for v in ordered}
     entry["edge"]["knob"] = best in (ordered[0], ordered[-1])
+    entry["offgrid_psnr"] = per[best] if math.isfinite(per[best]) else None
+
+
+def _offgrid_at(runs, execute) -> float | None:
+    """The mean off-grid PSNR of ``runs`` (the chosen setting's runs, already finished)."""
+    v = _mean_of(execute(runs), "offgrid_psnr")
+    return v if math.isfinite(v) else None
 
 
 def _mean_of(records: list[dict], key: str) -> float:
@@ -329,6 +344,9 @@ def protocol_mismatch(old: dict, new: dict) -> str | None:
     """
     if not old or not new:
         return None
+    import json
+
+    old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))  # tuples as lists
     for part, fields in PROTOCOL_FIELDS.items():
         a, b = (old.get(part) or {}, new.get(part) or {}) if part else (old, new)
         for f in fields:

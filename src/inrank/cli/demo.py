@@ -51,9 +51,11 @@ def add_arguments(p: Parser) -> None:
                 help={"width": "units per hidden layer (default: the width the registry's lrs "
                                "were tuned at)"})
     add_options(p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
-                defaults={"steps": net["steps"]}, choices={"optimizer": OPTIMIZERS},
+                defaults={"steps": net["steps"], "optimizer": None},
+                choices={"optimizer": OPTIMIZERS},
                 help={"steps": "steps per method, each at its preset's lr",
-                      "optimizer": "adam, or muon (hidden dense weights; Adam on the rest)",
+                      "optimizer": "adam, or muon (hidden dense weights; Adam on the rest); "
+                                   "null: each method's default, inrank.preset(M).default_optimizer",
                       "seed": "seeds the init and the batch order",
                       "track_every": "rank dynamics every this many steps; null: steps / 5"})
     add_options(p, command, ["out"])
@@ -77,16 +79,18 @@ def run(args: Namespace, config: dict) -> int:
     for m in methods:  # every option is checked by the library before any work
         p = preset(m)
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
-        FitOptions(**p.lr_for(args.optimizer, width=args.width), **training).checked()
+        opt = args.optimizer or p.default_optimizer
+        FitOptions(**p.lr_for(opt, width=args.width), **{**training, "optimizer": opt}).checked()
     signal = load_image(args.source, size=args.size)
     _io.write_json(out / "config.json", config)
+    steps = (f"{args.optimizer} steps" if args.optimizer else
+             "steps with each method's default optimiser")
     print(f"inrank demo: {signal.name} {signal.shape[1]}x{signal.shape[0]}, {args.depth} x "
-          f"{args.width} MLP, {args.steps} full-batch {args.optimizer} steps per method",
-          file=sys.stderr)
+          f"{args.width} MLP, {args.steps} full-batch {steps} per method", file=sys.stderr)
     rows = compare_methods(signal, methods, **picked(args, MODEL), **training)
     table = demo_markdown(rows)
     note = (f"{signal.name} at {signal.shape[1]}x{signal.shape[0]}, {args.depth} hidden x "
-            f"{args.width}, {args.steps} {args.optimizer} steps at each preset's lr, seed {args.seed}. "
+            f"{args.width}, {args.steps} {steps} at each preset's lr, seed {args.seed}. "
             "Ranks are of the first hidden layer's features with a ones column, at init.")
     _io.write_text(out / "results.md", table + "\n")
     page = write_demo_html(rows, signal, out, note=note)

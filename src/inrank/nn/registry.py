@@ -71,6 +71,24 @@ class Preset:
     muon_tuned: dict = field(default_factory=dict)
     """Where ``muon_lr`` came from: the Muon tuning record (empty: untuned)."""
 
+    @property
+    def default_optimizer(self) -> str:
+        """The optimiser this method trains with when none is named (:func:`build`,
+        :func:`inrank.fit`, ``inrank fit`` and ``inrank demo``): the one whose tuned setting
+        scored the better mean off-grid PSNR on the calibration images (each tuning entry's
+        ``offgrid_psnr``), ``"adam"`` until both optimisers are tuned.
+
+        Examples:
+            >>> p = Preset("x", "", "", MLPConfig(), 1e-3, tuned={"offgrid_psnr": 25.0},
+            ...            muon_tuned={"offgrid_psnr": 26.5})
+            >>> p.default_optimizer, Preset("y", "", "", MLPConfig(), 1e-3).default_optimizer
+            ('muon', 'adam')
+        """
+        adam, muon = self.tuned.get("offgrid_psnr"), self.muon_tuned.get("offgrid_psnr")
+        if adam is None or muon is None:
+            return "adam"
+        return "muon" if muon > adam else "adam"
+
     def lr_for(self, optimizer: str, *, width: int | None = None) -> dict[str, float | None]:
         """``{"lr", "muon_lr"}`` this method trains at with ``optimizer`` (``"adam"``: no
         ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``), at
@@ -378,7 +396,7 @@ _CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}
 
 
 def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
-          depth: int = DEFAULT_DEPTH, seed: int = 0, optimizer: str = "adam",
+          depth: int = DEFAULT_DEPTH, seed: int = 0, optimizer: str | None = None,
           **overrides) -> CoordinateMLP:
     """Build the model of preset ``name``, initialised from ``seed``.
 
@@ -389,12 +407,15 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         width: D, units per hidden layer.
         depth: L, the number of hidden layers.
         seed: seeds every random draw of the init (global RNG untouched).
-        optimizer: the optimiser the model will train with (``"adam"`` or ``"muon"``): its
-            knob is the one tuned with that optimiser (:meth:`Preset.config_at`).
+        optimizer: the optimiser the model will train with (``"adam"`` or ``"muon"``; None:
+            the method's :attr:`Preset.default_optimizer`): its knob is the one tuned with
+            that optimiser (:meth:`Preset.config_at`), and :func:`inrank.fit` trains with it
+            unless told otherwise.
         **overrides: any :class:`MLPConfig` field, e.g. ``omega0=3000`` for audio.
 
     Returns:
-        A :class:`CoordinateMLP`; ``model.preset`` holds the name.
+        A :class:`CoordinateMLP`; ``model.preset`` holds the name, ``model.built_for`` the
+        optimiser.
 
     Examples:
         >>> import inrank
@@ -406,8 +427,10 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
+    optimizer = p.default_optimizer if optimizer is None else optimizer
     cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
                   in_dim=in_dim, out_dim=out_dim)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
     model.preset = name
+    model.built_for = optimizer
     return model

@@ -25,6 +25,7 @@ from ..signals.signal import Signal
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
                      resolve_device)
 from .loop import check_pair, fit, run_training
+from .optimizers import resolve_optimizer
 from .options import FitOptions, train_indices
 from .result import FitResult
 from .trainees import OneModel, StackedModels
@@ -63,9 +64,10 @@ def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float,
         ...                                    progress=False)]
         [3, 3]
     """
-    opt = options.get("optimizer", "adam")
+    opt = options.get("optimizer")
     models = [build(name, s.in_dim, s.out_dim, width=width, depth=depth, seed=seed,
-                    optimizer=opt if opt in ("adam", "muon") else "adam", **(overrides or {}))
+                    optimizer=opt if opt in (None, "adam", "muon") else "adam",
+                    **(overrides or {}))
               for s in signals]
     return fit_models(models, signals, steps=steps, lr=lr, seed=seed, **options)
 
@@ -124,7 +126,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                checkpoint_every: int | None = None, chunk: int | None = None,
                precision: str = "float32", check_steps: int | None = None,
                track_every: int | None = None, track_points: int = 512,
-               optimizer: str = "adam", muon_lr: float | None = None,
+               optimizer: str | None = None, muon_lr: float | None = None,
                callbacks: Sequence | None = None, operator=None,
                measurements=None) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
@@ -139,7 +141,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
             checkpoint_every, precision, check_steps, track_every, track_points, muon_lr,
             callbacks: as in :func:`inrank.fit`.
-        optimizer: ``"adam"`` or ``"muon"`` as in :func:`inrank.fit` (stacked hidden weights
+        optimizer: ``"adam"`` or ``"muon"`` as in :func:`inrank.fit` (None: the one the
+            models were built for, ``"adam"`` for other modules; stacked hidden weights
             ``(B, out, in)`` get :class:`~inrank.train.optimizers.StackedMuon`: each model the
             update a separate fit gives it). A factory is refused: it would see the stacked
             tensors, not one model's.
@@ -166,6 +169,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                          "per signal")
     if not signals:
         return []
+    optimizer = resolve_optimizer(models, optimizer)
     o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,

@@ -28,7 +28,7 @@ from .checkpoint import (CheckpointError, load_checkpoint, model_identity, save_
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
                      resolve_device)
 from .evaluate import image_ssim, scores, task_metrics
-from .optimizers import OptimizerSpec, make_optimizer, optimizer_name
+from .optimizers import OptimizerSpec, make_optimizer, optimizer_name, resolve_optimizer
 from .options import FitOptions, make_scheduler, train_indices
 from .precision import check_precision, grad_scaler
 from .tracking import rank_snapshot, track_point_indices
@@ -314,7 +314,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int | None = None, precision: str = "float32",
         check_steps: int | None = None, track_every: int | None = None,
-        track_points: int = 512, compile: bool = False, optimizer: OptimizerSpec = "adam",
+        track_points: int = 512, compile: bool = False, optimizer: OptimizerSpec | None = None,
         muon_lr: float | None = None, callbacks: Sequence | None = None,
         operator=None, measurements: torch.Tensor | None = None) -> FitResult:
     """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on
@@ -362,7 +362,10 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         track_points: the subsample's size.
         compile: train through ``torch.compile(model)`` (a one-off compile, then a faster
             step; worth it for long fits: benchmarks/results/compile_speed.md).
-        optimizer: ``"adam"``; ``"muon"``: Muon (:class:`inrank.train.optimizers.Muon`,
+        optimizer: None: the optimiser the model was built for (``model.built_for``,
+            :func:`inrank.build`, whose default is the method's
+            :attr:`~inrank.Preset.default_optimizer`), ``"adam"`` for other modules;
+            ``"adam"``; ``"muon"``: Muon (:class:`inrank.train.optimizers.Muon`,
             ``torch.optim.Muon``'s update, no weight decay, scaled to Adam's RMS) on the weights of every dense layer but the first and the
             last, Adam at ``lr`` on the rest (McGinnis et al. 2025); or a factory
             ``f(params, lr=lr) -> torch.optim.Optimizer`` (e.g. ``torch.optim.AdamW``). The
@@ -395,6 +398,7 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         >>> len(res.history), res.steps
         (5, 5)
     """
+    optimizer = resolve_optimizer([model], optimizer)
     o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
                    seed=seed, device=str(device), eval_every=eval_every, progress=progress,
                    memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
