@@ -29,6 +29,8 @@ ARGV = {
                  "--solver", "dense"],
     "tune": ["table1", "--methods", "relu", "--images", "camera", "--steps", "2",
              "--save-tuned", "tuned.json"],
+    "advise": ["camera", "--method", "siren", "--size", "16", "--candidates", "10,30",
+               "--points", "64", "--steps", "0,100"],
 }
 
 
@@ -148,14 +150,16 @@ def test_documented_command_lines_parse(tmp_path, monkeypatch, capsys):
 
 def test_training_options_are_fit_options():
     """fit's training options are FitOptions' fields with FitOptions' defaults (where the
-    dataclass has one), derived rather than written again."""
+    dataclass has one), derived rather than written again; the optimiser defaults to none
+    named (the method's default optimiser, resolved when the method is known)."""
     from inrank.cli.fit import TRAINING
 
     args = build_parser().parse_args(["fit", "camera"])
     declared = {f.name: f.default for f in fields(FitOptions)}
     for name in TRAINING:
-        if name not in ("steps", "lr"):  # the dataclass requires them; the command defaults them
+        if name not in ("steps", "lr", "optimizer"):  # required by the dataclass / per method
             assert args[name] == declared[name], name
+    assert args["optimizer"] is None
 
 
 def test_print_config_reproduces_a_fit(tmp_path):

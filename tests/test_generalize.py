@@ -96,9 +96,11 @@ def test_run_generalize_row(camera16):
 def test_task_protocols(camera16):
     from inrank.bench.tasks import TASK_SUITES, task_fit_kwargs, task_loss, task_overrides
 
-    assert set(TASK_SUITES) == {"generalize", "audio", "occupancy"}
+    assert set(TASK_SUITES) == {"generalize", "audio", "occupancy", "sdf"}
     mask = task_fit_kwargs("generalize", camera16)["train_mask"]
     assert torch.equal(mask, subgrid_mask(camera16.shape))
     assert task_loss(camera16) == "mse" and task_overrides("siren", camera16) == {}
     occ = inrank.Signal(torch.zeros(4, 3), torch.ones(4, 1), (4,), kind="occupancy")
     assert task_loss(occ) == "bce" and task_fit_kwargs("occupancy", occ)["loss"] == "bce"
+    sdf = inrank.Signal(torch.zeros(4, 3), torch.zeros(4, 1), (4,), kind="sdf")
+    assert task_loss(sdf) == "sdf" and task_fit_kwargs("sdf", sdf)["loss"] == "sdf"

@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("inrank.cli.bench", "run a benchmark suite (resumable): tables, plots, HTML report"),
     "diagnose": ("inrank.cli.diagnose", "per-layer representation rank and layer-wise NTK diagnosis"),
     "tune": ("inrank.cli.tune", "choose each method's lr and knob on a suite's calibration images"),
+    "advise": ("inrank.cli.advise", "choose a method's knob from the network at init, before training"),
 }
 
 

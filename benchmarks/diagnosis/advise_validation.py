@@ -1,0 +1,271 @@
+"""Do the predictors at init choose the knob a grid search chooses? (issue 27, item 3)
+
+    python benchmarks/diagnosis/advise_validation.py            # resumable (one record per cell)
+    python benchmarks/diagnosis/advise_validation.py --render   # only rewrite the .md from .json
+
+The grid searches are table1's committed tuning records (``inrank tune table1``, at 3 x 128,
+archived, and at 3 x 72, :data:`PROTOCOLS`): for every method with a knob, each knob value
+trained 500 steps on the calibration images (coffee, chelsea; 96 px) at the method's tuned lr,
+with Adam and, where tuned, with Muon; measured fit and off-grid PSNR (2x). Here every such cell is also scored at init (seed 0, the run's own
+width and depth) by each predictor of ``inrank.diagnosis.predict`` (1,024 kernel points, 512
+off-grid points, the linearised curve at 500 steps; FreSh over 3 inits). Reported, per
+predictor: the Spearman correlation with the measured off-grid and fit PSNR within each grid
+(mean over grids), how often its first choice is the grid search's, the off-grid PSNR lost by
+taking its choice instead of the grid's (mean over the calibration images, per grid), and the
+compute: predictor seconds against the grid's run-seconds.
+
+Writes ``benchmarks/results/advise_validation.{json,md}``; per-cell records under
+``benchmarks/results/advise_validation/``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
+RESULTS = HERE / "results"
+OUT = RESULTS / "advise_validation"
+#: The grid searches validated: label -> (tuned-values file, folder of its tuning's runs/):
+#: table1 at 3 x 128 (archived when table1 moved to 3 x 72) and table1 at 3 x 72.
+PROTOCOLS = {
+    "table1 3x128": (HERE / "archive" / "results" / "tune_table1_w128" / "tuned_registry.json",
+                     HERE / "archive" / "results" / "tune_table1_w128"),
+    "table1 3x72": (HERE.parent / "src" / "inrank" / "nn" / "tuned.json",
+                    RESULTS / "tune" / "table1"),
+}
+
+import torch  # noqa: E402
+
+from inrank.bench.catalog import Suite, expand  # noqa: E402
+from inrank.bench.run import image_signal, resolve_image  # noqa: E402
+from inrank.bench.runner import load_records  # noqa: E402
+from inrank.diagnosis.predict import PREDICTORS, fresh_distance, predict  # noqa: E402
+from inrank.files import write_json  # noqa: E402
+from inrank.nn.registry import build, knob_overrides  # noqa: E402
+from inrank.report.machine import machine, machine_line  # noqa: E402
+from inrank.report.tables import markdown_table  # noqa: E402
+
+POINTS, OFFGRID_POINTS, STEPS, INITS = 1024, 512, (0, 100, 500), 3
+
+
+def protocol_suite(tuned: dict) -> Suite:
+    """The suite the tuned values were chosen under, from the file's own protocol."""
+    known = {f.name for f in fields(Suite)}
+    raw = {k: v for k, v in tuned["protocol"]["suite"].items() if k in known}
+    for k in ("images", "methods", "widths", "seeds", "lr_multipliers", "calibration",
+              "optimizers"):
+        if k in raw and raw[k] is not None:
+            raw[k] = tuple(raw[k])
+    return Suite(**raw)
+
+
+def grids(tuned: dict) -> list[dict]:
+    """Every knob grid the tuning ran: method, optimiser, knob, values, lrs."""
+    from inrank.nn.registry import preset
+
+    out = []
+    for m, entry in tuned["methods"].items():
+        knob = preset(m).knob
+        for opt, e in (("adam", entry), ("muon", entry.get("muon") or {})):
+            values = [float(v) for v in (e.get("grid", {}).get("knob") or {})]
+            if knob and values:
+                out.append({"method": m, "optimizer": opt, "knob": knob, "values": values,
+                            "lr": entry["lr"], "muon_lr": e.get("muon_lr") if opt == "muon" else None,
+                            "chosen": float(e["config"][knob])})
+    return out
+
+
+def grid_runs(s: Suite, g: dict, value: float):
+    """The tuning runs of one knob value (calibration images, seed 0)."""
+    s1 = replace(s, methods=(g["method"],), optimizers=(g["optimizer"],))
+    return expand(s1, lrs={g["method"]: g["lr"]},
+                  overrides={g["method"]: knob_overrides(g["knob"], value)},
+                  images=s.calibration, steps=s.tune_steps or s.steps, seeds=(0,),
+                  muon_lrs={g["method"]: g["muon_lr"]} if g["muon_lr"] else None)
+
+
+def score_cell(method: str, knob: str, value: float, image: str, width: int, depth: int,
+               size: int, optimizer: str) -> dict:
+    """Every predictor of one (method, knob value, image) at init."""
+    sig = image_signal(resolve_image(image), size, image)
+    fine = image_signal(resolve_image(image), 2 * size, f"{image}@2x")
+    over = knob_overrides(knob, value)
+    models = [build(method, 2, sig.out_dim, width=width, depth=depth, seed=k,
+                    optimizer=optimizer, **over) for k in range(INITS)]
+    t0 = time.perf_counter()
+    p = predict(models[0], sig, points=POINTS, offgrid=fine, offgrid_points=OFFGRID_POINTS,
+                steps=STEPS, ks=(16, 64, 256))
+    from inrank.diagnosis.advise import fresh_of_inits
+
+    fresh = fresh_of_inits(models, sig)
+    return {"alignment": p.alignment, "energy": p.energy[256], "linear_fit": p.fit_psnr[-1],
+            "linear_offgrid": p.offgrid_psnr, "fresh": fresh,
+            "seconds": time.perf_counter() - t0}
+
+
+def spearman(a: list[float], b: list[float]) -> float | None:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--render", action="store_true", help="only re-render from the .json")
+    args = ap.parse_args(argv)
+    if args.render:
+        payload = json.loads((RESULTS / "advise_validation.json").read_text())
+    else:
+        torch.set_num_threads(1)
+        rows, protocols = [], {}
+        for label, (tuned_path, records) in PROTOCOLS.items():
+            tuned = json.loads(tuned_path.read_text())
+            s = protocol_suite(tuned)
+            protocols[label] = {"widths": list(s.widths), "size": s.size,
+                                "calibration": list(s.calibration),
+                                "tuned": str(tuned_path.relative_to(HERE.parent))}
+            rows += protocol_rows(label, tuned, s, records)
+        payload = {"rows": rows, "machine": machine(), "protocols": protocols,
+                   "protocol": {"points": POINTS, "offgrid_points": OFFGRID_POINTS,
+                                "steps": list(STEPS), "inits": INITS}}
+        write_json(RESULTS / "advise_validation.json", payload)
+    text = render(payload)
+    (RESULTS / "advise_validation.md").write_text(text)
+    print(text)
+    return 0
+
+
+def protocol_rows(label: str, tuned: dict, s: Suite, records: Path) -> list[dict]:
+    """One row per tuning run of every knob grid of one protocol, with its predictors."""
+    rows = []
+    if True:
+        for g in grids(tuned):
+            for v in g["values"]:
+                recs = load_records(Path(records), grid_runs(s, g, v))
+                for r in grid_runs(s, g, v):
+                    rec = recs.get(r.id)
+                    if rec is None:
+                        continue
+                    cell = OUT / f"{g['method']}_{g['optimizer']}_{v:g}_{r.signal}_w{r.width}.json".replace("+", "-")
+                    if cell.is_file():
+                        scores = json.loads(cell.read_text())
+                    else:
+                        scores = score_cell(g["method"], g["knob"], v, r.signal, r.width,
+                                            r.depth, r.size, g["optimizer"])
+                        write_json(cell, scores)
+                    m = rec["metrics"] if rec["status"] == "ok" else {}
+                    rows.append({"protocol": label,
+                                 **{k: g[k] for k in ("method", "optimizer", "knob", "chosen")},
+                                 "value": v, "image": r.signal, "fit": m.get("final_psnr"),
+                                 "offgrid": m.get("offgrid_psnr"),
+                                 "run_seconds": rec["wall_seconds"], **scores})
+                    print(f"{g['method']} ({g['optimizer']}) {g['knob']} {v:g} {r.signal}: "
+                          f"off-grid {m.get('offgrid_psnr')}", file=sys.stderr)
+    return rows
+
+
+def analyse(rows: list[dict]) -> dict:
+    """Per predictor: Spearman (off-grid, fit), top-choice agreement, dB lost, seconds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["protocol"], r["method"], r["optimizer"]), []).append(r)
+    out = {}
+    for name, higher in PREDICTORS.items():
+        sign = 1.0 if higher else -1.0
+        rho_off, rho_fit, agree, lost = [], [], [], []
+        for (_, m, opt), rs in groups.items():
+            for img in sorted({r["image"] for r in rs}):
+                cell = [r for r in rs if r["image"] == img and r[name] is not None
+                        and r["offgrid"] is not None]
+                pred = [sign * r[name] for r in cell]
+                for key, acc in (("offgrid", rho_off), ("fit", rho_fit)):
+                    rho = spearman(pred, [r[key] for r in cell])
+                    if rho is not None:
+                        acc.append(rho)
+            values = sorted({r["value"] for r in rs})
+            mean = lambda key, v: statistics.fmean(  # noqa: E731
+                [r[key] * (sign if key == name else 1) for r in rs if r["value"] == v
+                 and r[key] is not None] or [float("nan")])
+            by_pred = {v: mean(name, v) for v in values}
+            by_off = {v: mean("offgrid", v) for v in values}
+            if all(math.isfinite(x) for x in by_pred.values()):
+                choice = max(values, key=by_pred.get)
+                best = max(values, key=by_off.get)
+                agree.append(choice == best)
+                lost.append(by_off[best] - by_off[choice])
+        out[name] = {"rho_offgrid": _mean(rho_off), "rho_fit": _mean(rho_fit),
+                     "n_grids": len(rho_off), "agree": (sum(agree), len(agree)),
+                     "lost_mean": _mean(lost), "lost_max": max(lost) if lost else None}
+    pred_s = sum(r["seconds"] for r in rows)
+    run_s = sum(r["run_seconds"] for r in rows)
+    return {"predictors": out, "predictor_seconds": pred_s, "run_seconds": run_s}
+
+
+def _mean(xs: list[float]) -> float | None:
+    return statistics.fmean(xs) if xs else None
+
+
+def render(p: dict) -> str:
+    rows, proto = p["rows"], p["protocol"]
+    a = analyse(rows)
+    grids_n = len({(r["protocol"], r["method"], r["optimizer"]) for r in rows})
+    where = "; ".join(f"{k}: width {v['widths'][0]}, {v['size']} px, calibration images "
+                      f"{', '.join(v['calibration'])}" for k, v in p["protocols"].items())
+    out = ["# Predictors at init against table1's grid searches (issue 27)", "",
+           f"Generated by `python benchmarks/diagnosis/advise_validation.py` "
+           f"({machine_line(p['machine'])}). The grid searches: {grids_n} knob grids of "
+           f"`inrank tune table1` under two protocols ({where}; each knob value trained 500 "
+           "steps at the method's tuned lr, Adam and Muon where the knob was tuned with it). "
+           "Each cell scored at "
+           f"init on {proto['points']:,} kernel points ({proto['offgrid_points']} off-grid), "
+           f"FreSh over {proto['inits']} inits. Spearman is within each (grid, image), mean over "
+           "them; the choice and the dB lost are on the mean over the calibration images; "
+           "dB lost = measured off-grid PSNR of the grid's choice minus that of the predictor's.",
+           ""]
+    table = []
+    for name, s in a["predictors"].items():
+        f = lambda x, d=2: "-" if x is None else f"{x:+.{d}f}"  # noqa: E731
+        table.append([name, f(s["rho_offgrid"]), f(s["rho_fit"]),
+                      f"{s['agree'][0]} / {s['agree'][1]}",
+                      "-" if s["lost_mean"] is None else f"{s['lost_mean']:.2f}",
+                      "-" if s["lost_max"] is None else f"{s['lost_max']:.2f}"])
+    out += [markdown_table(["predictor", "Spearman vs off-grid", "Spearman vs fit",
+                            "first choice = grid's", "dB lost (mean)", "dB lost (max)"], table),
+            "",
+            f"Compute: the predictors took {a['predictor_seconds']:.0f} s for all cells "
+            f"(every predictor together); the grid's runs took {a['run_seconds']:.0f} "
+            f"run-seconds: a ratio of {a['run_seconds'] / max(a['predictor_seconds'], 1e-9):.0f} "
+            "(runs on their own machines, mostly this CPU).", "",
+            "Per grid (mean over the calibration images): measured off-grid PSNR per knob value, "
+            "the grid's choice (**bold**) and each predictor's choice.", ""]
+    per = []
+    for (pr, m, opt) in sorted({(r["protocol"], r["method"], r["optimizer"]) for r in rows}):
+        rs = [r for r in rows if (r["protocol"], r["method"], r["optimizer"]) == (pr, m, opt)]
+        values = sorted({r["value"] for r in rs})
+        off = {v: statistics.fmean([r["offgrid"] for r in rs if r["value"] == v and r["offgrid"] is not None] or [float("nan")])
+               for v in values}
+        best = max(values, key=lambda v: off[v] if math.isfinite(off[v]) else -1e9)
+        cells = ", ".join((f"**{v:g}: {off[v]:.2f}**" if v == best else f"{v:g}: {off[v]:.2f}")
+                          for v in values)
+        picks = []
+        for name, higher in PREDICTORS.items():
+            sc = {v: statistics.fmean([r[name] for r in rs if r["value"] == v and r[name] is not None] or [float("nan")])
+                  for v in values}
+            if all(math.isfinite(x) for x in sc.values()):
+                pick = (max if higher else min)(values, key=sc.get)
+                picks.append(f"{name} {pick:g}")
+        per.append([pr, f"{m} ({opt})", rs[0]["knob"], cells, "; ".join(picks)])
+    out += [markdown_table(["protocol", "grid", "knob", "off-grid PSNR per value (dB)", "predictors' choices"], per), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Choose a method's knob before training: every candidate of the knob's grid (PE octaves, RFF
+sigma, SIREN / FINER omega0, Gauss / WIRE scale, REI gain) is built at init and scored by each
+predictor of :mod:`inrank.diagnosis.predict`; :func:`advise` ranks them and names each
+predictor's choice. Which predictor to trust is measured against the project's grid searches
+(``benchmarks/diagnosis/advise_validation.py``): :data:`RECOMMENDED` holds its answer.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .. import validation as _checks
+from ..errors import InputError
+from ..signals.signal import Signal
+from .predict import PREDICTORS, Prediction, fresh_distance, predict
+
+__all__ = ["Advice", "advise", "fresh_of_inits", "RECOMMENDED"]
+
+#: The predictor :func:`advise` names as its choice (the one with the best measured rank
+#: correlation on table1's tuning records; ``benchmarks/results/advise_validation.md``).
+RECOMMENDED = "linear_offgrid"
+
+
+@dataclass
+class Advice:
+    """The candidates of one method's knob, scored at init.
+
+    Attributes:
+        method: the preset; knob: its knob (:attr:`inrank.Preset.knob`).
+        candidates: the knob values tried, in grid order.
+        predictions: one :class:`~inrank.diagnosis.predict.Prediction` per candidate.
+        fresh: FreSh's distance per candidate, averaged over ``inits`` initialisations.
+        choices: per predictor, the candidate it ranks first.
+        recommended: the predictor whose choice is :attr:`choice` (:data:`RECOMMENDED`, or
+            the best available when a signal has no off-grid version).
+        seconds: wall time of the whole advice.
+    """
+
+    method: str
+    knob: str
+    candidates: list[float]
+    predictions: list[Prediction]
+    fresh: list[float | None]
+    choices: dict[str, float]
+    recommended: str
+    seconds: float
+
+    @property
+    def choice(self) -> float:
+        """The recommended predictor's choice."""
+        return self.choices[self.recommended]
+
+    def scores(self, name: str) -> list[float]:
+        """Predictor ``name``'s score per candidate (FreSh: averaged over inits)."""
+        if name == "fresh":
+            return [float("nan") if f is None else f for f in self.fresh]
+        return [p.score(name) for p in self.predictions]
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """``(header, rows)``: one row per candidate, each predictor's score, the choices
+        marked with ``*``."""
+        head = [self.knob, "alignment", f"energy top-{max(self.predictions[0].energy)}",
+                f"linear fit @{self.predictions[0].steps[-1]} (dB)",
+                "linear off-grid (dB)", "FreSh distance"]
+        names = ["alignment", "energy", "linear_fit", "linear_offgrid", "fresh"]
+        rows = []
+        for i, v in enumerate(self.candidates):
+            row = [f"{v:g}"]
+            for name in names:
+                s = self.scores(name)[i]
+                mark = "*" if self.choices.get(name) == v else ""
+                row.append("-" if not math.isfinite(s) else
+                           (f"{s:.4f}" if name in ("alignment", "energy") else f"{s:.2f}") + mark)
+            rows.append(row)
+        return head, rows
+
+
+def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
+           candidates: Sequence[float] | None = None, offgrid: Signal | None = None,
+           points: int = 1024, offgrid_points: int = 512,
+           steps: Sequence[int] = (0, 100, 500), seed: int = 0, inits: int = 3,
+           optimizer: str = "adam") -> Advice:
+    """Score every candidate of ``method``'s knob on ``signal`` at init.
+
+    Args:
+        signal: the target.
+        method: a preset with a knob (:attr:`inrank.Preset.knob`).
+        width, depth: the network.
+        candidates: the knob values (default: the preset's ``knob_grid``).
+        offgrid: the target on a finer grid (enables ``linear_offgrid``).
+        points, offgrid_points, steps: as :func:`~inrank.diagnosis.predict.predict`.
+        seed: the init (and subsample) seed; FreSh averages seeds ``seed .. seed + inits - 1``.
+        optimizer: builds the model as :func:`inrank.build` does for that optimiser (other
+            knobs, e.g. REI's options, as tuned for it).
+
+    Returns:
+        An :class:`Advice`.
+
+    Raises:
+        InputError: an unknown method, or one without a knob.
+    """
+    from ..nn.registry import build, knob_overrides, preset
+
+    t0 = time.perf_counter()
+    p = preset(method)
+    if p.knob is None:
+        raise InputError(f"method {method!r} has no knob to choose; methods with one: "
+                         + ", ".join(_with_knobs()))
+    values = [float(v) for v in (candidates if candidates is not None else p.knob_grid)]
+    if not values:
+        raise InputError("no candidates to rank; give knob values or use the preset's grid")
+    inits = _checks.positive_int("inits", inits)
+    preds, fresh = [], []
+    for v in values:
+        over = knob_overrides(p.knob, v)
+        models = [build(method, signal.in_dim, signal.out_dim, width=width, depth=depth,
+                        seed=seed + k, optimizer=optimizer, **over) for k in range(inits)]
+        preds.append(predict(models[0], signal, points=points, offgrid=offgrid,
+                             offgrid_points=offgrid_points, steps=steps, seed=seed))
+        fresh.append(fresh_of_inits(models, signal) if signal.kind == "image" else None)
+    advice = Advice(method, p.knob, values, preds, fresh, {}, RECOMMENDED, 0.0)
+    for name, higher in PREDICTORS.items():
+        s = advice.scores(name)
+        ok = [i for i, x in enumerate(s) if math.isfinite(x)]
+        if ok:
+            best = max(ok, key=lambda i: s[i]) if higher else min(ok, key=lambda i: s[i])
+            advice.choices[name] = values[best]
+    if advice.recommended not in advice.choices:
+        advice.recommended = "alignment"
+    advice.seconds = time.perf_counter() - t0
+    return advice
+
+
+def fresh_of_inits(models, signal: Signal) -> float:
+    """FreSh's distance of the models' mean output spectrum at init to the image's."""
+    from .predict import model_outputs
+
+    outs = []
+    for m in models:
+        was = m.training
+        m.eval()
+        outs.append(signal.to_image(model_outputs(m, signal.coords).float()))
+        m.train(was)
+    return fresh_distance(outs, signal.to_image(signal.values))
+
+
+def _with_knobs() -> list[str]:
+    from ..nn.registry import preset, presets
+
+    return [m for m in presets() if preset(m).knob is not None]
