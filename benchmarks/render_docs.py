@@ -144,6 +144,18 @@ def _table1() -> str:
     return "\n".join(out)
 
 
+def _table1_w128() -> str:
+    """table1 at 3 x 128 with Adam (archived): its summary and relu+rei's paired differences,
+    from the archived ``results.json`` rows."""
+    from inrank.report.comparison import offgrid_tables
+
+    rows = _json("bench/table1_w128/results.json", ARCHIVE)
+    out = [f"{len(rows)} runs."]
+    for title, table, sentence in offgrid_tables(rows):
+        out += ["", f"{title}:", "", to_markdown(table)] + (["", sentence] if sentence else [])
+    return "\n".join(out)
+
+
 def _table1_per_image() -> str:
     """``table1``'s fit and off-grid PSNR per image and method (mean over seeds)."""
     rows, _ = _table1_rows()
@@ -162,6 +174,7 @@ TABLE1_FIGURE = RESULTS / "table1.png"
 def table1_figure(path: Path = TABLE1_FIGURE) -> Path | None:
     """Per method, fit and off-grid PSNR of ``table1`` (mean and std over images and seeds),
     best fit first; None before any run has finished."""
+    from inrank.bench import suite
     from inrank.files import save_figure
     from inrank.report.figures import new_figure
 
@@ -187,7 +200,9 @@ def table1_figure(path: Path = TABLE1_FIGURE) -> Path | None:
         tick.set_fontweight("bold" if m == "relu+rei" else "normal")
     ax.set_xlabel("PSNR (dB), mean ± std over images and seeds")
     ax.set_xlim(0, max(s[0][0] + s[0][1] for s in stats.values()) + 6)
-    ax.set_title(f"table1: Kodak 01-08 at 96 px, 3 x 128 ({len(rows)} of {planned} runs)",
+    s = suite("table1")
+    ax.set_title(f"table1: Kodak 01-08 at {s.size} px, {s.depth} x {s.widths[0]} ({len(rows)} of "
+                 f"{planned} runs)",
                  fontsize=10)
     ax.legend(loc="center right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
@@ -291,6 +306,8 @@ def _rei_summary() -> str:
     """README's "What REI does, measured": each variant's effect on the ranks
     (``rei_ranks.json``), its table1 row and paired differences, bf16 autocast
     (``precision_table1.json``) and audio SNR (``audio.json``); every number from those files."""
+    from inrank.bench import suite
+    from inrank.nn.registry import preset
     from inrank.report.comparison import paired_differences
 
     ranks = _json("rei_ranks.json")
@@ -300,12 +317,15 @@ def _rei_summary() -> str:
     def layer(method: str, when: str, index: int) -> dict:
         return next(r for r in by[method][when] if r["layer"] == index)
 
+    opt = preset("relu+rei").default_optimizer  # table1 runs both; the summary reads the default's
+    label = lambda m: f"{m} ({opt})" if any(r["method"].endswith(")") for r in rows) else m  # noqa: E731
+
     def t1(method: str, metric: str) -> str:
-        vals = [r[metric] for r in rows if r["method"] == method]
+        vals = [r[metric] for r in rows if r["method"] == label(method)]
         return f"{statistics.fmean(vals):.2f}" if vals else "-"
 
     def pair(other: str, metric: str) -> str:
-        d = paired_differences(rows, "relu+rei", other, metric)
+        d = paired_differences(rows, label("relu+rei"), label(other), metric)
         return (f"{d['mean']:+.2f} dB [{d['low']:+.2f}, {d['high']:+.2f}]" if d["n"]
                 else "n/a")
 
@@ -326,7 +346,7 @@ def _rei_summary() -> str:
         f"{relu1['features_exact']} / {n1}); its numerical rank at 1e-3 is "
         f"{kink1['features_numerical']} (relu {relu1['features_numerical']}) and its effective "
         f"rank {kink1['features_effective']:.1f} (relu {relu1['features_effective']:.1f}): the "
-        f"spectrum stays steep ({where}). On table1 it scores "
+        f"spectrum stays steep ({where}). On table1 (with {opt}) it scores "
         f"{t1('relu+rei-kink', 'final_psnr')} dB fit / {t1('relu+rei-kink', 'offgrid_psnr')} dB "
         f"off-grid against relu's {t1('relu', 'final_psnr')} / {t1('relu', 'offgrid_psnr')}.",
         f"- **`relu+rei`** (the preset: layers 1-2 start as a triangle-wave positional encoding "
@@ -337,7 +357,8 @@ def _rei_summary() -> str:
         f"{rei2t['features_effective']:.1f} after {proto['steps']} steps. Block 1 of its NTK "
         f"holds {rei1['ntk_share']:.0%} of the trace (relu {relu1['ntk_share']:.1%}), top "
         f"eigenvalue {rei1['ntk_top']:.3g} vs {relu1['ntk_top']:.3g}.",
-        f"- table1 (Kodak 01-08, mean over images and seeds): `relu+rei` "
+        f"- table1 (Kodak 01-08, 3 x {suite('table1').widths[0]}, {opt}, relu+rei's default; mean "
+        "over images and seeds): `relu+rei` "
         f"{t1('relu+rei', 'final_psnr')} dB fit / {t1('relu+rei', 'offgrid_psnr')} dB off-grid; "
         f"paired against relu {pair('relu', 'final_psnr')} fit, "
         f"{pair('relu', 'offgrid_psnr')} off-grid; against PE {pair('pe', 'final_psnr')} / "
@@ -386,6 +407,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "table1": _table1,
     "table1:per-image": _table1_per_image,
     "table1:tuned": _tuned,
+    "archive:table1-w128": _table1_w128,
     "readme:rei": _rei_summary,
     "citation": _citation,
 }

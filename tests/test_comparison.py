@@ -22,23 +22,29 @@ def _params(method, width):
 
 
 def test_table1_is_a_compression_protocol_with_matched_sizes():
+    """table1 (issue 25): 3 x 72 on 96 px Kodak (3.8 values per parameter), every method with
+    both optimisers, parameters matched within 15%, seeds per group, calibration apart."""
     s = suite("table1")
     runs = expand(s)
-    relu = _params("relu", 128)
-    assert relu < 96 * 144 * 3, "fewer parameters than the signal has values"
+    width = s.widths[0]
+    relu = _params("relu", width)
+    assert width == 72 and 96 * 144 * 3 / relu > 3.5, "the network must compress"
     for r in runs:
-        p = _params(r.method, r.width)
-        assert p <= 1.15 * relu, (r.method, r.width, p)
-        assert r.width == 128 or _params(r.method, r.width + 1) > 1.15 * relu  # the largest
+        p = _params(r.preset, r.width)
+        assert p <= 1.15 * relu, (r.preset, r.width, p)
+        assert r.width == width or _params(r.preset, r.width + 1) > 1.15 * relu  # the largest
         assert r.offgrid and r.size == 96 and r.steps == 1000
-    seeds = {m: {r.seed for r in runs if r.method == m} for m in {r.method for r in runs}}
-    for m in inrank.presets("core"):
-        assert seeds[m] == {0, 1, 2}
-    assert all(len(v) == 1 for m, v in seeds.items() if m not in inrank.presets("core"))
+        assert r.method == f"{r.preset} ({r.optimizer})"
+    assert {r.optimizer for r in runs} == {"adam", "muon"}
+    seeds = {(r.preset, r.optimizer): set() for r in runs}
+    for r in runs:
+        seeds[(r.preset, r.optimizer)].add(r.seed)
+    for (m, _), v in seeds.items():
+        assert v == ({0, 1, 2} if m in inrank.presets("core") else {0}), m
     assert set(s.calibration).isdisjoint(s.images) and set(s.images) == {
         f"kodim0{i}" for i in range(1, 9)}
-    assert sorted({r.method for r in runs}) == sorted(inrank.presets("paper"))
-    assert matched_width("rff", 128, 3, 0.15) < 128  # 512 Fourier inputs: narrower
+    assert sorted({r.preset for r in runs}) == sorted(inrank.presets("paper"))
+    assert matched_width("rff", width, 3, 0.15) < width  # 512 Fourier inputs: narrower
 
 
 def test_offgrid_psnr_is_the_fit_evaluated_on_the_2x_image(tmp_path, data_dir):

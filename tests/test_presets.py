@@ -77,16 +77,25 @@ def test_overrides_reach_the_config():
     assert m.acts[0].omega0 == 3000.0 and m.config.in_dim == 1
 
 
-def test_one_default_width_everywhere():
-    """build, fit_many, MLPConfig, the CLI and the width the lrs were tuned at agree."""
+def test_one_default_width_everywhere(tmp_path, monkeypatch):
+    """build, fit_many and MLPConfig agree on the default width; where the lrs were tuned at
+    another width (table1 at 3 x 72), the default width's lrs follow the width rule."""
     import inspect
+    import json
 
+    from inrank.nn import registry
     from inrank.nn.mlp import DEFAULT_WIDTH
 
     assert inrank.MLPConfig().width == DEFAULT_WIDTH
     for fn in (inrank.build, inrank.fit_many):
         assert inspect.signature(fn).parameters["width"].default == DEFAULT_WIDTH
-    assert inrank.nn.registry.tuned_network()["width"] == DEFAULT_WIDTH
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"protocol": {"suite": {"widths": [72], "depth": 3, "size": 96}},
+                                "methods": {"relu": {"lr": 0.01}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    assert registry.tuned_network()["width"] == 72
+    assert inrank.preset("relu").lr_for("adam", width=DEFAULT_WIDTH)["lr"] == pytest.approx(
+        0.01 * 72 / DEFAULT_WIDTH)
 
 
 def test_lrs_scale_with_width_by_the_measured_rule():

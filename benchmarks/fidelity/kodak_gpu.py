@@ -2,8 +2,9 @@
 
     PYTHONPATH=src python3 benchmarks/fidelity/kodak_gpu.py --data DATA --out OUT [--budget 660]
 
-Protocol: Kodak at full size (768 x 512), 3 x 256, full-batch Adam at the registry's tuned
-values, seed 0, methods relu, relu+rei, relu+rei-kink, pe, rff, siren, bn, through the batched
+Protocol: Kodak at full size (768 x 512), 3 x 256, full-batch steps with Adam and with Muon
+(``--optimizers``; the optimiser column of issue 25) at the registry's tuned values (scaled to
+width 256 by the width rule), seed 0, methods relu, relu+rei, relu+rei-kink, pe, rff, siren, bn, through the batched
 executor (one batched pass per method and image shape). The script first times 30 steps of each
 method on one image, then chooses what fits the budget: kodim01-08 first (the subset the IGA /
 FR-INR tables report), at up to 5000 steps; with time to spare, more images (kodim09-24); what
@@ -27,14 +28,18 @@ METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "rff", "siren", "bn")
 FULL_STEPS = 5000
 
 
-def _time_per_step(method: str, data: Path, size: int | None, device: str, out: Path) -> float:
-    """Seconds per full-batch step of ``method`` on one Kodak image (30 steps after 5 warm-up)."""
+def _time_per_step(method: str, data: Path, size: int | None, device: str, out: Path,
+                   optimizer: str = "adam") -> float:
+    """Seconds per full-batch step of ``method`` with ``optimizer`` on one Kodak image (30
+    steps after 5 warm-up)."""
     t0 = time.perf_counter()
+    folder = out / "timing" / optimizer
     run_suite("kodak", methods=[method], images=["kodim01"], steps=35, size=size, seeds=[0],
-              out=out / "timing", data=data, device=device, progress=False, plots=False)
+              out=folder, data=data, device=device, progress=False, plots=False,
+              optimizers=[optimizer])
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    rec = json.loads(next((out / "timing" / "runs").glob(f"{method.replace('+', '-')}*.json")).read_text())
+    rec = json.loads(next((folder / "runs").glob(f"{method.replace('+', '-')}_*.json")).read_text())
     return rec["metrics"]["seconds_per_step"] or (time.perf_counter() - t0) / 35
 
 
@@ -45,9 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=660.0, help="seconds for the table (660)")
     ap.add_argument("--size", type=int, default=None, help="short side (full size); a CPU check")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--optimizers", default="adam,muon",
+                    help="comma list: each method with each, at its tuned lrs (adam,muon)")
     args = ap.parse_args(argv)
+    optimizers = [o for o in args.optimizers.split(",") if o]
     t_start = time.perf_counter()
-    per_step = {m: _time_per_step(m, args.data, args.size, args.device, args.out) for m in METHODS}
+    per_step = {f"{m} ({o})": _time_per_step(m, args.data, args.size, args.device, args.out, o)
+                for o in optimizers for m in METHODS}
     left = args.budget - (time.perf_counter() - t_start)
     cost = sum(per_step.values())  # one image, one step, every method
     images = list(KODAK[:8])
@@ -58,13 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     steps = max(steps - steps % 50, 50)
     plan = {"machine": machine(), "device": args.device, "seconds_per_step": per_step,
             "budget_s": args.budget, "images": images, "steps": steps, "methods": list(METHODS),
+            "optimizers": optimizers,
             "cut": (f"steps {steps} of the protocol's {FULL_STEPS}" if steps < FULL_STEPS else "")
             + (f"; images kodim01-{len(images):02d} of 24" if len(images) < 24 else "")}
     write_json(args.out / "plan.json", plan)
     print(json.dumps(plan, indent=1), flush=True)
     res = run_suite("kodak", methods=list(METHODS), images=images, steps=steps, size=args.size,
                     seeds=[0], out=args.out, data=args.data, device=args.device,
-                    executor="batched", progress=False)
+                    executor="batched", progress=False, optimizers=optimizers)
     plan["seconds"] = time.perf_counter() - t_start
     write_json(args.out / "plan.json", plan)
     print(res.files["md"].read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
-"""The paper-style comparison (issue 14), one command: tune every method on the calibration
-images, then run `inrank bench table1` on Kodak kodim01-08; both phases resume after an
-interruption (rerun the same command).
+"""The paper-style comparison (issues 14 and 25), one command: tune every method on the
+calibration images with Adam, then with Muon, then run `inrank bench table1` (both optimisers) on
+Kodak kodim01-08; every phase resumes after an interruption (rerun the same command).
 
     python benchmarks/fidelity/table1.py [--jobs 2] [--executor processes]
 
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from inrank.bench import run_suite
+from inrank.bench import run_suite, suite
 from inrank.bench.tuning import tune_suite
 from inrank.files import write_json
 from inrank.nn.registry import TUNED_PATH
@@ -46,10 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     log = json.loads(timing.read_text()) if timing.is_file() else {"phases": {}}
     log["machine"], log["executor"], log["jobs"] = machine(), args.executor, args.jobs
     if not args.skip_tune:
-        res = _timed(log, "tune", lambda: tune_suite(
-            "table1", out=RESULTS / "tune" / "table1", save=TUNED_PATH, executor=args.executor,
-            jobs=args.jobs))
-        print(f"tuned: {res.ran} runs, {res.skipped} resumed -> {res.path}", file=sys.stderr)
+        for optimizer in suite("table1").optimizers:  # Adam first: Muon's tuning keeps its lr
+            res = _timed(log, f"tune {optimizer}", lambda: tune_suite(
+                "table1", out=RESULTS / "tune" / "table1", save=TUNED_PATH,
+                executor=args.executor, jobs=args.jobs, optimizer=optimizer))
+            print(f"tuned ({optimizer}): {res.ran} runs, {res.skipped} resumed -> {res.path}",
+                  file=sys.stderr)
     res = _timed(log, "bench", lambda: run_suite(
         "table1", out=RESULTS / "bench" / "table1", executor=args.executor, jobs=args.jobs))
     print(res.files["md"].read_text(encoding="utf-8"))

@@ -102,14 +102,18 @@ def _gallery() -> str:
     payload = _data("gallery.json")
     s, sig = payload["settings"], payload["signal"]
     rows = [DemoRow(r["method"], r["psnr"], r["ssim"], r["seconds_per_step"], r["rank_exact"],
-                    r["rank_numerical"], r["width"], [], None) for r in payload["rows"]]
+                    r["rank_numerical"], r["width"], [], None, [], r.get("optimizer", "adam"))
+            for r in payload["rows"]]
     headers, body = demo_table(rows)
     keep = [k for k, h in enumerate(headers) if h != "ms/step"]
-    lrs = [f"{payload['presets'][r.method]['lr']:g}" for r in rows]
+    lrs = [(f"{r['lrs']['lr']:g}" + (f" / muon {r['lrs']['muon_lr']:g}"
+                                     if r["lrs"].get("muon_lr") else ""))
+           if "lrs" in r else f"{payload['presets'][r['method']]['lr']:g}" for r in payload["rows"]]
     table = to_markdown(([headers[0], "lr"] + [headers[k] for k in keep[1:]],
                          [[row[0], lr] + [row[k] for k in keep[1:]] for row, lr in zip(body, lrs)]))
     note = (f"{sig['name']} {sig['width']} x {sig['height']}, {s['depth']} hidden layers x "
-            f"{s['width']}, {s['steps']} full-batch Adam steps at each preset's lr, seed "
+            f"{s['width']}, {s['steps']} full-batch steps, each method with its default "
+            f"optimiser at its preset's lrs, seed "
             f"{s['seed']}; ranks of the first hidden layer's features with a ones column, at "
             f"init. Command: `{payload['command']}`.")
     return table + "\n\n" + demo_sentence(rows) + "\n\n" + note

@@ -17,7 +17,7 @@ import numpy as np
 
 from inrank import files, load_image
 from inrank.bench.demo import DemoRow, compare_methods, write_demo_html
-from inrank.nn.registry import tuned_network
+from inrank.nn.registry import preset, tuned_network
 from inrank.report import machine
 from inrank.report.figures import save_error_maps
 
@@ -38,7 +38,8 @@ class GallerySettings:
     size: int = _NET["size"]
     """Short side in pixels."""
     steps: int = _NET["steps"]
-    """Full-batch Adam steps per method (each at its preset's lr, as the demo)."""
+    """Full-batch steps per method (each with its default optimiser at its preset's lr, as
+    the demo)."""
     width: int = _NET["width"]
     """Units per hidden layer, D."""
     depth: int = _NET["depth"]
@@ -97,7 +98,9 @@ def make_gallery(settings: GallerySettings = GallerySettings(), *,
         "presets": {m: preset_record(m) for m in settings.methods},
         "rows": [{"method": r.method, "psnr": r.psnr, "ssim": r.ssim,
                   "seconds_per_step": r.seconds_per_step, "rank_exact": r.rank_exact,
-                  "rank_numerical": r.rank_numerical, "width": r.width} for r in rows],
+                  "rank_numerical": r.rank_numerical, "width": r.width,
+                  "optimizer": r.optimizer,
+                  "lrs": preset(r.method).lr_for(r.optimizer, width=r.width)} for r in rows],
     }
     written.append(files.write_json(data, payload))
     return written

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import validation
-from ..nn.registry import preset, presets
+from ..nn.registry import preset, presets, width_lr_scale
 from .run import Run, overrides_dict, overrides_tuple
 from .tasks import TASK_SUITES
 
@@ -73,27 +73,33 @@ class Suite:
     optimizers: tuple[str, ...] = ("adam",)
     """Optimisers every method runs with (:data:`inrank.train.optimizers.OPTIMIZERS`), each at
     its own tuned lr; with more than one, a method's label names it (``relu (muon)``)."""
+    lr_width_rule: bool = False
+    """Scale the registry's lrs from the tuned width to the suite's width by the measured
+    width rule (:func:`inrank.nn.registry.width_lr_scale`); False keeps them as tuned."""
 
 
 _SUITES: dict[str, Suite] = {s.name: s for s in [
     Suite("table1", "the paper-style comparison in the compression regime (sized for 2 CPU "
-          "cores): Kodak kodim01-08 at 96 px short side (96 x 144 x 3 = 41,472 values), 3 x 128 "
-          "(about 34k parameters; encodings that add more run narrower), 1000 full-batch Adam "
-          "steps; fit, best, SSIM and off-grid PSNR (at 2x); 3 seeds for the core methods, 1 "
-          "for the rest; every lr and knob tuned on the calibration images (coffee, chelsea) by "
-          "`inrank tune table1`",
-          images=KODAK[:8], size=96, steps=1000, widths=(128,), seeds=(0, 1, 2), evals=20,
+          "cores): Kodak kodim01-08 at 96 px short side (96 x 144 x 3 = 41,472 values), 3 x 72 "
+          "(about 11k parameters: 3.8 values per parameter; encodings that add more run "
+          "narrower), 1000 full-batch steps with Adam and with Muon; fit, best, SSIM and "
+          "off-grid PSNR (at 2x); 3 seeds for the core methods, 1 for the rest; every lr and "
+          "knob tuned per optimiser on the calibration images (coffee, chelsea) by "
+          "`inrank tune table1` (and `--optimizer muon`)",
+          images=KODAK[:8], size=96, steps=1000, widths=(72,), seeds=(0, 1, 2), evals=20,
           group="paper", core_group="core", param_tolerance=0.15, offgrid=True,
-          calibration=("coffee", "chelsea"), tune_steps=500, report_image="kodim05"),
+          calibration=("coffee", "chelsea"), tune_steps=500, report_image="kodim05",
+          optimizers=("adam", "muon")),
     Suite("quick", "table1's protocol, small (a smoke test): kodim01 and kodim05 at 48 px short "
           "side, 3 x 64 (about 9k parameters for 10k values), 300 steps, one seed",
           images=("kodim01", "kodim05"), size=48, steps=300, widths=(64,), evals=10,
           group="paper", param_tolerance=0.15, offgrid=True, calibration=("coffee", "chelsea"),
           report_image="kodim05"),
     Suite("kodak", "the field's protocol: 24 Kodak images at 768 x 512, 3 x 256, 5000 steps, "
-          "registry lr, 3 seeds; kodim01-08 also reported alone (a GPU job)",
+          "registry lrs scaled to width 256 by the width rule, 3 seeds; kodim01-08 also "
+          "reported alone (a GPU job)",
           images=KODAK, steps=5000, seeds=(0, 1, 2), evals=100, report_image="kodim01",
-          subsets={"kodim01-08": KODAK[:8]}),
+          subsets={"kodim01-08": KODAK[:8]}, lr_width_rule=True),
     Suite("width", "PSNR and first-layer rank against width 64-512 for the demo's methods; "
           "each at its registry lr at every width (the lr is held fixed across the sweep)",
           images=("kodim05",), size=32, steps=500, group="demo", widths=(64, 128, 256, 512),
@@ -198,6 +204,8 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
             method_seeds = method_seeds[:1]
         for image in images:
             for width in s.widths:
+                rule = (width_lr_scale(optimizer, width) if s.lr_width_rule and not lrs
+                        else {"lr": 1.0, "muon_lr": 1.0})
                 w = width if s.param_tolerance is None else matched_width(
                     method, width, s.depth, s.param_tolerance, over)
                 for seed in method_seeds:
@@ -207,9 +215,10 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
                             method=label, preset=method, overrides=over,
                             signal=image, size=s.size, seed=seed, width=w, depth=s.depth,
                             steps=steps or s.steps,
-                            lr=float(f"{lr0 * (1.0 if muon else mult):.6g}"),
+                            lr=float(f"{lr0 * rule['lr'] * (1.0 if muon else mult):.6g}"),
                             optimizer=optimizer,
-                            muon_lr=float(f"{muon0 * mult:.6g}") if muon else None,
+                            muon_lr=(float(f"{muon0 * rule['muon_lr'] * mult:.6g}") if muon
+                                     else None),
                             evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
                             keep_recon=s.task in ("image", "generalize", "sdf") and image == report
                             and seed == method_seeds[0]))

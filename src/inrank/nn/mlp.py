@@ -21,8 +21,10 @@ from ..errors import InputError
 __all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "BATCHNORM", "FIRST_INITS", "HIDDEN_INITS",
            "DEFAULT_WIDTH", "DEFAULT_DEPTH"]
 
-#: D, the one default width of every entry point (:func:`inrank.build`, :func:`inrank.fit_many`,
-#: ``inrank fit/demo/diagnose``): the width the registry's learning rates were tuned at.
+#: D, the default width of :func:`inrank.build`, :func:`inrank.fit_many` and :class:`MLPConfig`
+#: (``inrank fit/demo`` default to the width the registry's lrs were tuned at,
+#: :func:`inrank.nn.registry.tuned_network`; at any other width the lrs follow the width rule,
+#: :meth:`inrank.Preset.lr_for`).
 DEFAULT_WIDTH = 128
 #: L, the default number of hidden layers.
 DEFAULT_DEPTH = 3

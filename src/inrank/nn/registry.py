@@ -382,13 +382,16 @@ def register_preset(p: Preset) -> None:
 
 def presets_markdown() -> str:
     """The README's table of methods: name, what it is, default (Adam) lr, Muon lr (tuned, or
-    ``-``: then the Adam lr) and groups."""
-    lines = ["| method | what | lr | muon lr | groups |", "|---|---|---:|---:|---|"]
+    ``-``: then the Adam lr), the default optimiser (:attr:`Preset.default_optimizer`) and
+    groups."""
+    lines = ["| method | what | lr | muon lr | default optimiser | groups |",
+             "|---|---|---:|---:|---|---|"]
     for name in presets():
         p = preset(name)
         what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
         muon = "-" if p.muon_lr is None else f"{p.muon_lr:g}"
-        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {', '.join(p.groups) or '-'} |")
+        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {p.default_optimizer} | "
+                     f"{', '.join(p.groups) or '-'} |")
     return "\n".join(lines)
 
 
@@ -408,7 +411,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         depth: L, the number of hidden layers.
         seed: seeds every random draw of the init (global RNG untouched).
         optimizer: the optimiser the model will train with (``"adam"`` or ``"muon"``; None:
-            the method's :attr:`Preset.default_optimizer`): its knob is the one tuned with
+            the method's :attr:`Preset.default_optimizer`, Adam at depth 1, where Muon has no
+            hidden weight to train): its knob is the one tuned with
             that optimiser (:meth:`Preset.config_at`), and :func:`inrank.fit` trains with it
             unless told otherwise.
         **overrides: any :class:`MLPConfig` field, e.g. ``omega0=3000`` for audio.
@@ -427,7 +431,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
-    optimizer = p.default_optimizer if optimizer is None else optimizer
+    if optimizer is None:  # the method's default; Muon needs a weight between two hidden layers
+        optimizer = p.default_optimizer if depth >= 2 else "adam"
     cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
                   in_dim=in_dim, out_dim=out_dim)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))

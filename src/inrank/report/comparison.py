@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from .tables import Table, format_mean_std, mean_std
 
 __all__ = ["BOLD_LIMIT_DB", "METRICS", "PAIRED_AGAINST", "comparison_table", "lead_sentence",
-           "mean_interval", "offgrid_tables", "paired_differences", "paired_table"]
+           "mean_interval", "offgrid_tables", "paired_differences", "paired_table", "pairs_table"]
 
 #: PSNRs above this are round-off-level interpolation, not a result worth bolding.
 BOLD_LIMIT_DB = 50.0
@@ -116,11 +116,18 @@ def paired_table(rows: Sequence[dict], method: str, others: Sequence[str],
                  metrics: Sequence[str] = ("final_psnr", "offgrid_psnr")) -> Table:
     """``method`` against each of ``others``: the mean per-image difference of each metric
     with its 95% interval, and on how many images ``method`` is ahead."""
+    return pairs_table(rows, [(method, other) for other in others], metrics)
+
+
+def pairs_table(rows: Sequence[dict], pairs: Sequence[tuple[str, str]],
+                metrics: Sequence[str] = ("final_psnr", "offgrid_psnr")) -> Table:
+    """Each ``(a, b)`` of ``pairs``: ``a - b`` per metric, paired per image (seeds averaged
+    first), with its 95% interval and on how many images ``a`` is ahead."""
     body = []
-    for other in others:
-        cells = [f"{method} - {other}"]
+    for a, b in pairs:
+        cells = [f"{a} - {b}"]
         for metric in metrics:
-            d = paired_differences(rows, method, other, metric)
+            d = paired_differences(rows, a, b, metric)
             cells.append("n/a" if d["n"] == 0 else
                          f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] "
                          f"({d['wins']}/{d['n']} images ahead)")
@@ -145,6 +152,20 @@ def offgrid_tables(rows: Sequence[dict]) -> list[tuple[str, Table, str]]:
         out.append(("Paired differences per image (seeds averaged first; 95% Student-t interval "
                     "over images), relu+rei against each", paired_table(rows, "relu+rei", others),
                     ""))
+    opts = [o for o in ("adam", "muon") if f"relu+rei ({o})" in methods]
+    if len(opts) == 2:  # a suite run with both optimisers: labels "method (optimizer)"
+        bases = list(dict.fromkeys(m.rsplit(" (", 1)[0] for m in methods))
+        both = [b for b in bases if all(f"{b} ({o})" in methods for o in opts)]
+        out.append(("Each method, Muon - Adam (paired per image, seeds averaged first; 95% "
+                    "Student-t interval over images)",
+                    pairs_table(rows, [(f"{b} (muon)", f"{b} (adam)") for b in both]), ""))
+        within = [(f"relu+rei ({o})", f"{x} ({o})") for o in opts for x in PAIRED_AGAINST
+                  if f"{x} ({o})" in methods]
+        within += [("relu+rei (muon)", f"{x} (adam)") for x in ("pe", "siren")
+                   if f"{x} (adam)" in methods]
+        out.append(("relu+rei against each, within each optimiser, and relu+rei with Muon "
+                    "against pe and siren with Adam (paired per image, seeds averaged first; "
+                    "95% Student-t interval over images)", pairs_table(rows, within), ""))
     return out
 
 
