@@ -18,9 +18,11 @@ from .predict import PREDICTORS, Prediction, fresh_distance, predict
 
 __all__ = ["Advice", "advise", "fresh_of_inits", "RECOMMENDED"]
 
-#: The predictor :func:`advise` names as its choice (the one with the best measured rank
-#: correlation on table1's tuning records; ``benchmarks/results/advise_validation.md``).
-RECOMMENDED = "linear_offgrid"
+#: The predictor :func:`advise` names as its choice: the one that lost the least off-grid PSNR
+#: against table1's grid searches (28 knob grids, both protocols and optimisers; FreSh 0.42 dB
+#: mean, the NTK's linearised off-grid PSNR 0.77 dB though it ranks best, Spearman +0.59;
+#: ``benchmarks/results/advise_validation.md``).
+RECOMMENDED = "fresh"
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Advice:
         fresh: FreSh's distance per candidate, averaged over ``inits`` initialisations.
         choices: per predictor, the candidate it ranks first.
         recommended: the predictor whose choice is :attr:`choice` (:data:`RECOMMENDED`, or
-            the best available when a signal has no off-grid version).
+            the next best measured when a signal is not an image or has no off-grid version).
         seconds: wall time of the whole advice.
     """
 
@@ -127,8 +129,9 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
         if ok:
             best = max(ok, key=lambda i: s[i]) if higher else min(ok, key=lambda i: s[i])
             advice.choices[name] = values[best]
-    if advice.recommended not in advice.choices:
-        advice.recommended = "alignment"
+    if advice.recommended not in advice.choices:  # FreSh needs an image: the next best
+        advice.recommended = next(n for n in ("fresh", "linear_offgrid", "energy", "linear_fit",
+                                              "alignment") if n in advice.choices)
     advice.seconds = time.perf_counter() - t0
     return advice
 
