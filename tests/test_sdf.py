@@ -179,3 +179,14 @@ def test_inrank_fit_task_sdf_writes_the_shape_and_its_scores(tmp_path, data_dir,
     assert (out / "reconstruction.obj").stat().st_size > 0 and (out / "preview.png").is_file()
     assert main(["fit", "camera", "--task", "sdf", "--out", str(tmp_path / "x")]) == 2
     assert "--task sdf fits a mesh's signed distance field" in capsys.readouterr().err
+
+
+def test_the_sdf_bench_suite_scores_and_renders_a_shape(tmp_path, one_thread):
+    """`inrank bench sdf`'s path: a generated calibration shape (the torus), the SDF loss, the
+    Chamfer distance and grid IoU in the record, the shape's picture for the report."""
+    res = inrank.run_suite("sdf", methods=["relu"], images=["torus"], steps=60, widths=[16],
+                           out=tmp_path, progress=False, plots=False)
+    rec = __import__("json").loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert rec["run"]["task"] == "sdf" and rec["status"] == "ok"
+    assert 0 < rec["metrics"]["chamfer"] < 2 and 0 <= rec["metrics"]["grid_iou"] <= 1
+    assert len(res.rows) == 1 and list((tmp_path / "recon").glob("*.png"))
