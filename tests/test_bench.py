@@ -96,7 +96,8 @@ def test_a_changed_protocol_is_a_new_run(tmp_path):
 
 def test_suites_are_data_from_the_preset_registry():
     assert bench.suites() == ["table1", "quick", "kodak", "width", "bn-placement", "lr-sweep",
-                              "generalize", "audio", "occupancy", "sdf"]
+                              "generalize", "audio", "occupancy", "sdf", "ct", "superres",
+                              "denoise", "inpaint"]
     quick = bench.expand(bench.suite("quick"))
     assert sorted({r.method for r in quick}) == sorted(inrank.presets("paper"))
     assert {r.lr for r in quick if r.method == "siren"} == {1e-4}  # SIREN's paper lr

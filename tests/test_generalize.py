@@ -96,7 +96,8 @@ def test_run_generalize_row(camera16):
 def test_task_protocols(camera16):
     from inrank.bench.tasks import TASK_SUITES, task_fit_kwargs, task_loss, task_overrides
 
-    assert set(TASK_SUITES) == {"generalize", "audio", "occupancy", "sdf"}
+    assert set(TASK_SUITES) == {"generalize", "audio", "occupancy", "sdf", "ct", "superres",
+                                "denoise", "inpaint"}
     mask = task_fit_kwargs("generalize", camera16)["train_mask"]
     assert torch.equal(mask, subgrid_mask(camera16.shape))
     assert task_loss(camera16) == "mse" and task_overrides("siren", camera16) == {}

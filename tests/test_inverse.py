@@ -233,3 +233,22 @@ def test_cli_fit_task_and_its_errors(tmp_path, capsys, one_thread):
                      "--no-progress", *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert words in err[-1] and len([e for e in err if "Error" in e or words in e]) == 1
+
+
+def test_each_inverse_task_is_a_bench_suite_beside_its_baseline(tmp_path):
+    """`inrank bench ct|superres|denoise|inpaint` (issue 26, item 3): the network trained on the
+    measurements only, scored against the truth, the classical baseline's PSNR in the same
+    record; inpainting on the unseen pixels too."""
+    import json as _json
+
+    for task, image, baseline in (("ct", "shepp_logan_phantom", "fbp"),
+                                  ("inpaint", "camera", "biharmonic")):
+        out = tmp_path / task
+        inrank.run_suite(task, methods=["relu"], images=[image], steps=3, widths=[16], out=out,
+                         progress=False, plots=False)
+        rec = _json.loads(next((out / "runs").glob("*.json")).read_text())
+        m = rec["metrics"]
+        assert rec["run"]["task"] == task and rec["shape"] == [48, 48] and m["baseline"] == baseline
+        assert 5 < m["baseline_psnr"] < 60 and m["final_psnr"] is not None
+        if task == "inpaint":
+            assert m["test_psnr"] is not None and 5 < m["baseline_test_psnr"] < 60

@@ -57,7 +57,7 @@ class Suite:
     """Extra tables over image subsets: label -> tuple of images."""
     task: str = "image"
     """``image``, or a task of :data:`inrank.bench.tasks.TASK_SUITES` (generalize, audio,
-    occupancy, sdf)."""
+    occupancy, sdf, and the inverse problems ct, superres, denoise, inpaint)."""
     core_group: str | None = None
     """Methods of this registry group run every seed of ``seeds``; the others the first only."""
     param_tolerance: float | None = None
@@ -115,7 +115,8 @@ _SUITES: dict[str, Suite] = {s.name: s for s in [
             steps=TASK_SUITES[name]["steps"], size=TASK_SUITES[name].get("size"),
             widths=(TASK_SUITES[name]["width"],), depth=TASK_SUITES[name]["depth"],
             group="tasks", task=name)
-      for name in ("generalize", "audio", "occupancy", "sdf")],
+      for name in ("generalize", "audio", "occupancy", "sdf", "ct", "superres", "denoise",
+                   "inpaint")],
 ]}
 
 
@@ -124,7 +125,7 @@ def suites() -> list[str]:
 
     Examples:
         >>> suites()
-        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy', 'sdf']
+        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy', 'sdf', 'ct', 'superres', 'denoise', 'inpaint']
     """
     return list(_SUITES)
 
@@ -220,6 +221,6 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
                             muon_lr=(float(f"{muon0 * rule['muon_lr'] * mult:.6g}") if muon
                                      else None),
                             evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
-                            keep_recon=s.task in ("image", "generalize", "sdf") and image == report
+                            keep_recon=s.task not in ("audio", "occupancy") and image == report
                             and seed == method_seeds[0]))
     return runs

@@ -18,7 +18,7 @@ from ..nn.registry import build, preset
 from ..signals.signal import Signal
 from ..signals.splits import subgrid_mask
 
-__all__ = ["TASK_SUITES", "GENERATED_SHAPES", "task_overrides", "task_loss", "task_signal",
+__all__ = ["TASK_SUITES", "INVERSE_SUITES", "inverse_signal", "GENERATED_SHAPES", "task_overrides", "task_loss", "task_signal",
            "task_fit_kwargs", "task_metrics", "run_generalize", "run_audio", "run_occupancy"]
 
 def _audio_overrides(method: str, duration: float) -> dict:
@@ -73,6 +73,23 @@ TASK_SUITES: dict[str, dict] = {
             "batch_size": 2048, "resolution": 48, "width": 128, "depth": 3},
 }
 
+#: The inverse problems as suites (``inrank bench ct`` ...): the task of
+#: :func:`inrank.make_task`, its settings, on 48 x 48 centre crops (gray for CT), the network on
+#: the full grid trained on the measurements only (``benchmarks/inverse/inverse.py``'s protocol,
+#: its test images; its lr and TV-weight selection stays in that script).
+INVERSE_SUITES = {
+    "ct": ("ct", {"angles": 20}, ("shepp_logan_phantom", "kodim03", "kodim05")),
+    "superres": ("superres", {"factor": 4}, ("kodim03", "kodim05", "kodim23")),
+    "denoise": ("denoise", {"noise": 0.1}, ("kodim03", "kodim05", "kodim23")),
+    "inpaint": ("inpaint", {"keep": 0.25}, ("kodim03", "kodim05", "kodim23")),
+}
+for _name, (_kind, _settings, _signals) in INVERSE_SUITES.items():
+    TASK_SUITES[_name] = {
+        "summary": f"inverse problem {_kind} ({', '.join(f'{k} {v:g}' for k, v in _settings.items())}) "
+                   "on 48 x 48 crops: trained on the measurements only, PSNR against the truth, "
+                   "the classical baseline's PSNR beside it",
+        "signals": _signals, "size": 48, "steps": 250, "width": 128, "depth": 3}
+
 #: Shapes made on the fly (trimesh.creation), in no reported table: calibration signals for
 #: the SDF task (``task_signal("sdf", "torus", ...)``).
 GENERATED_SHAPES = ("torus",)
@@ -115,7 +132,32 @@ def task_signal(task: str, name: str, data: Path, **options) -> Signal:
         return load_mesh_sdf(data / "meshes" / f"{name}.obj", n_points=proto["n_points"], seed=0)
     path = data / "kodak" / f"{name}.png"
     sig = load_image(path if path.exists() else name, size=proto["size"])
+    if task in INVERSE_SUITES:
+        return inverse_signal(task, sig, proto["size"], name)
     return sig
+
+
+def inverse_signal(task: str, image: Signal, size: int, name: str) -> Signal:
+    """The truth of inverse suite ``task`` on a ``size x size`` centre crop of ``image`` (gray
+    for CT), with its :class:`~inrank.operators.InverseTask` (operator, measurements, baseline;
+    noise and mask seed 0) in ``meta["inverse_task"]``."""
+    import torch
+
+    from ..operators.tasks import make_task
+    from ..signals.signal import load_image
+
+    arr = image.to_image(image.values)                                    # (H, W, c)
+    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
+    arr = arr[top:top + size, left:left + size]
+    kind, settings, _ = INVERSE_SUITES[task]
+    if kind == "ct":
+        arr = arr.mean(axis=-1, keepdims=True)
+    crop = load_image(torch.from_numpy(arr.copy()))
+    t = make_task(kind, crop, seed=0, **settings)
+    truth = t.signal
+    truth.name = name
+    truth.meta = {**truth.meta, "inverse_task": t}
+    return truth
 
 
 def task_fit_kwargs(task: str, signal: Signal) -> dict:
@@ -126,6 +168,9 @@ def task_fit_kwargs(task: str, signal: Signal) -> dict:
         return {"loss": "bce", "batch_size": TASK_SUITES["occupancy"]["batch_size"]}
     if task == "sdf":
         return {"loss": "sdf", "batch_size": TASK_SUITES["sdf"]["batch_size"]}
+    if task in INVERSE_SUITES:
+        t = signal.meta["inverse_task"]
+        return {"operator": t.operator, "measurements": t.measurements}
     return {}
 
 
@@ -144,6 +189,16 @@ def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = N
         m = sdf_metrics(model, signal, resolution=resolution or TASK_SUITES["sdf"]["resolution"])
         return {"chamfer": m["chamfer"], "grid_iou": m["iou"],
                 **({"_mesh": m["mesh"]} if keep_mesh else {})}
+    if task in INVERSE_SUITES:  # the classical reconstruction from the same measurements
+        from ..metrics import psnr
+
+        t = signal.meta["inverse_task"]
+        base = t.baseline()                                               # (N, c)
+        out = {"baseline": t.baseline_name, "baseline_psnr": psnr(base, signal.values)}
+        unseen = t.operator.unseen()
+        if unseen is not None:  # inpainting: also on the pixels no measurement saw
+            out["baseline_test_psnr"] = psnr(base[unseen], signal.values[unseen])
+        return out
     return {}
 
 

@@ -62,6 +62,8 @@ def flat_row(record: dict) -> dict:
                                       "seconds_per_step", "device")})
     row.update(size=run.get("size"), status=record.get("status", "ok"), knob=_knob(record))
     row.update({k: m[k] for k in TASK_FIELDS if m.get(k) is not None})
+    row.update({k: m[k] for k in ("baseline", "baseline_psnr", "baseline_test_psnr")
+                if m.get(k) is not None})  # an inverse problem's classical reconstruction
     if record.get("rank"):
         r = record["rank"]
         row.update(rank_init_exact=r["init_exact"], rank_init_numerical=r["init_numerical"],
@@ -98,6 +100,16 @@ def _tables(rows: Sequence[dict], suite) -> list[tuple[str, Table, str]]:
         if rows and all(field in r for r in rows):
             out.append((title, per_image_table(rows, metric=field),
                         lead_sentence(rows, field) if field in _LEAD_FIELDS else ""))
+    if rows and all("baseline_psnr" in r for r in rows):  # inverse problems: the baseline beside
+        for field, key, title in (("final_psnr", "baseline_psnr", "PSNR (dB) per image against "
+                                   "the truth, the classical baseline beside the networks"),
+                                  ("test_psnr", "baseline_test_psnr", "PSNR (dB) on the unseen "
+                                   "pixels per image, the classical baseline beside the networks")):
+            if all(field in r and key in r for r in rows):
+                base = {r["signal"]: r[key] for r in rows}
+                extra = [{"method": f"baseline: {rows[0]['baseline']}", "signal": sig,
+                          field: v, "seed": 0} for sig, v in base.items()]
+                out.append((title, per_image_table(list(rows) + extra, metric=field), ""))
     return out
 
 
