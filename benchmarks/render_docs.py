@@ -126,8 +126,6 @@ def _table1() -> str:
     """``table1`` from its run records (those of the current protocol and tuned values; a
     partial run says how many are done): the comparison, the paired differences of relu+rei,
     and the fit PSNR per image."""
-    from inrank.report.comparison import offgrid_tables
-
     rows, planned = _table1_rows()
     if not rows:
         return f"No table1 run has finished yet (0 of {planned})."
@@ -138,22 +136,25 @@ def _table1() -> str:
     above = sum(r["final_psnr"] > 50 for r in rows)
     head += (f" Highest fit PSNR of a single run: {top['final_psnr']:.2f} dB ({top['method']}, "
              f"{top['signal']}, seed {top['seed']}); runs above 50 dB: {above} of {len(rows)}.")
-    out = [head]
+    return "\n".join([head, *_offgrid_markdown(rows)])
+
+
+def _offgrid_markdown(rows: list[dict]) -> list[str]:
+    """An off-grid suite's tables (:func:`inrank.report.comparison.offgrid_tables`) as
+    Markdown lines, each with its title and sentence."""
+    from inrank.report.comparison import offgrid_tables
+
+    out: list[str] = []
     for title, table, sentence in offgrid_tables(rows):
         out += ["", f"{title}:", "", to_markdown(table)] + (["", sentence] if sentence else [])
-    return "\n".join(out)
+    return out
 
 
 def _table1_w128() -> str:
     """table1 at 3 x 128 with Adam (archived): its summary and relu+rei's paired differences,
     from the archived ``results.json`` rows."""
-    from inrank.report.comparison import offgrid_tables
-
     rows = _json("bench/table1_w128/results.json", ARCHIVE)
-    out = [f"{len(rows)} runs."]
-    for title, table, sentence in offgrid_tables(rows):
-        out += ["", f"{title}:", "", to_markdown(table)] + (["", sentence] if sentence else [])
-    return "\n".join(out)
+    return "\n".join([f"{len(rows)} runs.", *_offgrid_markdown(rows)])
 
 
 def _table1_per_image() -> str:

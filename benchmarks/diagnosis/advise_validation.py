@@ -146,29 +146,29 @@ def main(argv: list[str] | None = None) -> int:
 def protocol_rows(label: str, tuned: dict, s: Suite, records: Path) -> list[dict]:
     """One row per tuning run of every knob grid of one protocol, with its predictors."""
     rows = []
-    if True:
-        for g in grids(tuned):
-            for v in g["values"]:
-                recs = load_records(Path(records), grid_runs(s, g, v))
-                for r in grid_runs(s, g, v):
-                    rec = recs.get(r.id)
-                    if rec is None:
-                        continue
-                    cell = OUT / f"{g['method']}_{g['optimizer']}_{v:g}_{r.signal}_w{r.width}.json".replace("+", "-")
-                    if cell.is_file():
-                        scores = json.loads(cell.read_text())
-                    else:
-                        scores = score_cell(g["method"], g["knob"], v, r.signal, r.width,
-                                            r.depth, r.size, g["optimizer"])
-                        write_json(cell, scores)
-                    m = rec["metrics"] if rec["status"] == "ok" else {}
-                    rows.append({"protocol": label,
-                                 **{k: g[k] for k in ("method", "optimizer", "knob", "chosen")},
-                                 "value": v, "image": r.signal, "fit": m.get("final_psnr"),
-                                 "offgrid": m.get("offgrid_psnr"),
-                                 "run_seconds": rec["wall_seconds"], **scores})
-                    print(f"{g['method']} ({g['optimizer']}) {g['knob']} {v:g} {r.signal}: "
-                          f"off-grid {m.get('offgrid_psnr')}", file=sys.stderr)
+    for g in grids(tuned):
+        for v in g["values"]:
+            runs = grid_runs(s, g, v)
+            recs = load_records(Path(records), runs)
+            for r in runs:
+                rec = recs.get(r.id)
+                if rec is None:
+                    continue
+                cell = OUT / f"{g['method']}_{g['optimizer']}_{v:g}_{r.signal}_w{r.width}.json".replace("+", "-")
+                if cell.is_file():
+                    scores = json.loads(cell.read_text())
+                else:
+                    scores = score_cell(g["method"], g["knob"], v, r.signal, r.width,
+                                        r.depth, r.size, g["optimizer"])
+                    write_json(cell, scores)
+                m = rec["metrics"] if rec["status"] == "ok" else {}
+                rows.append({"protocol": label,
+                             **{k: g[k] for k in ("method", "optimizer", "knob", "chosen")},
+                             "value": v, "image": r.signal, "fit": m.get("final_psnr"),
+                             "offgrid": m.get("offgrid_psnr"),
+                             "run_seconds": rec["wall_seconds"], **scores})
+                print(f"{g['method']} ({g['optimizer']}) {g['knob']} {v:g} {r.signal}: "
+                      f"off-grid {m.get('offgrid_psnr')}", file=sys.stderr)
     return rows
 
 

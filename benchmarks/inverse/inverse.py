@@ -64,10 +64,9 @@ def test_images(task: str) -> tuple[str, ...]:
 
 def make(task: str, image: str):
     """The task on a ``SIZE x SIZE`` centre crop of ``image`` (gray for CT)."""
-    import torch
-
-    from inrank import load_image, make_task
+    from inrank import load_image
     from inrank.bench.run import resolve_image
+    from inrank.operators.tasks import crop_task
 
     if image == "ct_small":  # a real CT slice (pydicom's test file; the ct extra)
         from inrank.signals import load_ct_slice
@@ -75,15 +74,9 @@ def make(task: str, image: str):
         sig = load_ct_slice(size=SIZE)
     else:
         sig = load_image(resolve_image(image), size=SIZE)
-    arr = sig.to_image(sig.values)                                       # (H, W, c)
-    top, left = (arr.shape[0] - SIZE) // 2, (arr.shape[1] - SIZE) // 2
-    arr = arr[top:top + SIZE, left:left + SIZE]
-    if task == "ct":
-        arr = arr.mean(axis=-1, keepdims=True)
-    kind, settings = TASKS[task]
-    sig = load_image(torch.from_numpy(arr.copy()))
     sig.name = image
-    return make_task(kind, sig, seed=SEED, **settings)
+    kind, settings = TASKS[task]
+    return crop_task(kind, sig, SIZE, seed=SEED, **settings)
 
 
 def run_id(task: str, image: str, label: str, factor: float) -> str:

@@ -83,12 +83,12 @@ INVERSE_SUITES = {
     "denoise": ("denoise", {"noise": 0.1}, ("kodim03", "kodim05", "kodim23")),
     "inpaint": ("inpaint", {"keep": 0.25}, ("kodim03", "kodim05", "kodim23")),
 }
-for _name, (_kind, _settings, _signals) in INVERSE_SUITES.items():
-    TASK_SUITES[_name] = {
-        "summary": f"inverse problem {_kind} ({', '.join(f'{k} {v:g}' for k, v in _settings.items())}) "
-                   "on 48 x 48 crops: trained on the measurements only, PSNR against the truth, "
-                   "the classical baseline's PSNR beside it",
-        "signals": _signals, "size": 48, "steps": 250, "width": 128, "depth": 3}
+TASK_SUITES.update({
+    name: {"summary": f"inverse problem {kind} ({', '.join(f'{k} {v:g}' for k, v in settings.items())}) "
+                      "on 48 x 48 crops: trained on the measurements only, PSNR against the "
+                      "truth, the classical baseline's PSNR beside it",
+           "signals": signals, "size": 48, "steps": 250, "width": 128, "depth": 3}
+    for name, (kind, settings, signals) in INVERSE_SUITES.items()})
 
 #: Shapes made on the fly (trimesh.creation), in no reported table: calibration signals for
 #: the SDF task (``task_signal("sdf", "torus", ...)``).
@@ -141,19 +141,10 @@ def inverse_signal(task: str, image: Signal, size: int, name: str) -> Signal:
     """The truth of inverse suite ``task`` on a ``size x size`` centre crop of ``image`` (gray
     for CT), with its :class:`~inrank.operators.InverseTask` (operator, measurements, baseline;
     noise and mask seed 0) in ``meta["inverse_task"]``."""
-    import torch
+    from ..operators.tasks import crop_task
 
-    from ..operators.tasks import make_task
-    from ..signals.signal import load_image
-
-    arr = image.to_image(image.values)                                    # (H, W, c)
-    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
-    arr = arr[top:top + size, left:left + size]
     kind, settings, _ = INVERSE_SUITES[task]
-    if kind == "ct":
-        arr = arr.mean(axis=-1, keepdims=True)
-    crop = load_image(torch.from_numpy(arr.copy()))
-    t = make_task(kind, crop, seed=0, **settings)
+    t = crop_task(kind, image, size, seed=0, **settings)
     truth = t.signal
     truth.name = name
     truth.meta = {**truth.meta, "inverse_task": t}

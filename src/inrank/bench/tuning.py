@@ -4,6 +4,7 @@ reason, in the registry's format (:data:`inrank.nn.registry.TUNED_PATH`). :func:
 picks each method's best lr from an lr sweep's records; :func:`write_tuned` stores it."""
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -344,8 +345,6 @@ def protocol_mismatch(old: dict, new: dict) -> str | None:
     """
     if not old or not new:
         return None
-    import json
-
     old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))  # tuples as lists
     for part, fields in PROTOCOL_FIELDS.items():
         a, b = (old.get(part) or {}, new.get(part) or {}) if part else (old, new)

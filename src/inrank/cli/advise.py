@@ -71,8 +71,7 @@ def run(args: Namespace, config: dict) -> int:
     preset(args.method)
     source = resolve_image(args.source)
     signal = load_image(source, size=args.size)
-    fine = load_image(source, size=2 * signal.shape[0] if signal.shape[0] <= signal.shape[1]
-                      else 2 * signal.shape[1])
+    fine = load_image(source, size=2 * min(signal.shape))          # the off-grid target
     print(f"inrank advise: {args.method} on {signal.name} {signal.shape[1]}x{signal.shape[0]}, "
           f"{args.depth} x {args.width} at init; {args.points} kernel points, off-grid at "
           f"{fine.shape[1]}x{fine.shape[0]}", file=sys.stderr)

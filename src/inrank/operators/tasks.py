@@ -21,7 +21,7 @@ from .base import Identity, Operator
 from .projector import ParallelBeamProjector
 from .sampling import AreaDownsample, PixelMask, random_pixel_mask
 
-__all__ = ["InverseTask", "TASKS", "NOISE_MODELS", "make_task", "ct_task", "superres_task", "denoise_task",
+__all__ = ["InverseTask", "TASKS", "NOISE_MODELS", "make_task", "crop_task", "ct_task", "superres_task", "denoise_task",
            "inpaint_task", "inscribed_disk"]
 
 
@@ -158,6 +158,27 @@ def inpaint_task(signal: Signal, *, keep: float = 0.25, seed: int = 0) -> Invers
         y = op(signal.values)
     return InverseTask("inpaint", signal, op, y, {"keep": float(keep), "seed": int(seed)},
                        "biharmonic")
+
+
+def crop_task(task: str, image: Signal, size: int, *, seed: int = 0, **settings) -> InverseTask:
+    """The inverse task ``task`` (:func:`make_task`) on the ``size x size`` centre crop of the
+    image ``image`` (channels averaged to gray for CT): the protocol of the inverse-problem
+    suites (``inrank bench ct`` ...) and ``benchmarks/inverse/inverse.py``; the truth keeps
+    the image's name."""
+    from ..signals.signal import load_image
+
+    image = _checked(image)
+    size = validation.positive_int("size", size)
+    arr = image.to_image(image.values)                                    # (H, W, c)
+    if min(arr.shape[:2]) < size:
+        raise InputError(f"cannot crop {size} x {size} from a {arr.shape[0]} x {arr.shape[1]} image")
+    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
+    arr = arr[top:top + size, left:left + size]
+    if task == "ct":
+        arr = arr.mean(axis=-1, keepdims=True)
+    crop = load_image(torch.from_numpy(np.ascontiguousarray(arr)))
+    crop.name = image.name
+    return make_task(task, crop, seed=seed, **settings)
 
 
 def _fbp(task: InverseTask) -> np.ndarray:

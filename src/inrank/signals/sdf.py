@@ -28,7 +28,7 @@ from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError
 from .mesh import (as_trimesh, grid_occupancy, load_mesh, mesh_arrays, normalize_mesh,
-                   require_mesh_extra)
+                   require_mesh_extra, sample_surface)
 from .signal import Signal, grid_coords
 
 __all__ = ["mesh_sdf", "load_mesh_sdf", "surface_normals", "sdf_grid", "sdf_metrics",
@@ -164,8 +164,6 @@ def sdf_metrics(model: nn.Module, signal: Signal, *, resolution: int = 64,
     iou = float((inside & truth).sum()) / union if union else 1.0
     verts, faces = extract_mesh(-sdf_grid(model, 2 * r))          # inside: -f > 0
     gen = torch.Generator().manual_seed(int(seed))
-    from .mesh import sample_surface
-
     k = _checks.positive_int("n_chamfer", n_chamfer)
     truth_pts = sample_surface(signal.meta["vertices"], signal.meta["faces"], k, generator=gen)
     if faces.shape[0]:

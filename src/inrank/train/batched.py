@@ -201,12 +201,12 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                   check_steps=o.check_steps, track_every=o.track_every,
                   track_points=o.track_points, optimizer=o.optimizer, muon_lr=o.muon_lr,
                   callbacks=o.callbacks)
-    if o.loss == "sdf":  # gradients through input gradients: each model fits on its own
-        return [fit(m, s, checkpoint=_checkpoint_for(o.checkpoint, i), train_mask=k, **common)
-                for i, (m, s, k) in enumerate(zip(models, signals, masks))]
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for model in models for m in model.modules()):
-        warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
-                      stacklevel=2)
+    batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                    for model in models for m in model.modules())
+    if batchnorm or o.loss == "sdf":  # SDF: gradients through input gradients, one by one
+        if batchnorm:
+            warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
+                          stacklevel=2)
         return [fit(m, s, checkpoint=_checkpoint_for(o.checkpoint, i), **common,
                     **({"operator": operator, "measurements": y} if measured else
                        {"train_mask": k}))

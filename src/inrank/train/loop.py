@@ -416,13 +416,13 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                                          train_mask=train_mask, device=dev)
         return run_training(trainee, [signal], o, device=dev, batch_size=None,
                             n_train=len(signal), tests=[test], params=params)[0]
+    budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
     if o.loss == "sdf":  # surface + off-surface points per index, gradients through gradients
         from .sdf import SDFModel
 
         if train_mask is not None:
             raise InputError("train_mask cannot be used with loss='sdf': every surface sample "
                              "trains; score the shape with inrank.sdf_metrics")
-        budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
         batch = full_batch_or_minibatch(o.batch_size, len(signal), 6 * bytes_per_point(model),
                                         budget)
         trainee = SDFModel(model, signal, dev, o.precision, compile=o.compile)
@@ -430,7 +430,6 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
                             n_train=len(signal), tests=[None], params=params)[0]
     train_idx = train_indices(train_mask, len(signal))
     n = len(signal) if train_idx is None else int(train_idx.numel())
-    budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
     batch = full_batch_or_minibatch(o.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
     trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision, compile=o.compile)
