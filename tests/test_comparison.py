@@ -301,3 +301,25 @@ def test_each_method_trains_with_the_optimiser_its_calibration_favours(tmp_path,
                  "relu,relu+rei", "--out", str(tmp_path / "d"), "--no-progress"]) == 0
     table = capsys.readouterr().out
     assert "| relu | adam |" in table and "| relu+rei | muon |" in table
+
+
+def test_the_default_optimiser_is_adam_where_muon_cannot_train(tmp_path, monkeypatch, capsys):
+    """At depth 1 there is no hidden weight for Muon: build, inrank fit and inrank demo fall
+    back to Adam for a method whose default is Muon (they refused with '--optimizer muon',
+    an option the user never gave)."""
+    from inrank.cli import main
+    from inrank.nn import registry
+
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"methods": {"pe": {"lr": 1e-3, "offgrid_psnr": 24.0,
+                                                   "muon": {"muon_lr": 1e-2, "offgrid_psnr": 25.0}}}}))
+    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    p = inrank.preset("pe")
+    assert (p.optimizer_at(3), p.optimizer_at(1)) == ("muon", "adam")
+    assert inrank.build("pe", 2, 1, width=8, depth=1).built_for == "adam"
+    assert main(["fit", "camera", "--method", "pe", "--depth", "1", "--size", "8", "--steps",
+                 "1", "--width", "8", "--out", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert "1 adam steps" in capsys.readouterr().err
+    assert main(["demo", "--methods", "pe", "--depth", "1", "--size", "8", "--steps", "1",
+                 "--width", "8", "--out", str(tmp_path / "d"), "--no-progress"]) == 0
+    assert "| pe | adam |" in capsys.readouterr().out

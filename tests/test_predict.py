@@ -123,3 +123,18 @@ def test_advise_ranks_a_knob_grid_by_each_predictor(tmp_path, capsys):
     said = capsys.readouterr().out
     assert "choice: pe_octaves = " in said and "predicted fit (linearised GD on 64 points)" in said
     assert (tmp_path / "advice.json").is_file() and (tmp_path / "predicted_curves.png").is_file()
+
+
+def test_fresh_reads_each_init_in_eval_mode_and_advise_scores_it_once():
+    """FreSh averages the given inits' output spectra in eval mode (BatchNorm's running
+    statistics, as the other predictors' evaluation), leaving each model's mode as it was."""
+    from inrank.diagnosis.predict import fresh_of_models
+
+    sig = inrank.load_image("camera", size=12)
+    models = [inrank.build("bn", 2, 1, width=16, depth=2, seed=s) for s in (0, 1)]
+    mixed = fresh_of_models(models, sig)
+    assert all(m.training for m in models)
+    p = predict(models[0], sig, points=32, ks=(4,), inits=models[1:])
+    assert p.fresh == pytest.approx(mixed, rel=1e-12)
+    assert predict(models[0], sig, points=32, ks=(4,)).fresh == pytest.approx(
+        fresh_of_models(models[:1], sig), rel=1e-12)

@@ -45,7 +45,7 @@ import torch  # noqa: E402
 from inrank.bench.catalog import Suite, expand  # noqa: E402
 from inrank.bench.run import image_signal, resolve_image  # noqa: E402
 from inrank.bench.runner import load_records  # noqa: E402
-from inrank.diagnosis.predict import PREDICTORS, fresh_distance, predict  # noqa: E402
+from inrank.diagnosis.predict import PREDICTORS, predict  # noqa: E402
 from inrank.files import write_json  # noqa: E402
 from inrank.nn.registry import build, knob_overrides  # noqa: E402
 from inrank.report.machine import machine, machine_line  # noqa: E402
@@ -100,12 +100,9 @@ def score_cell(method: str, knob: str, value: float, image: str, width: int, dep
                     optimizer=optimizer, **over) for k in range(INITS)]
     t0 = time.perf_counter()
     p = predict(models[0], sig, points=POINTS, offgrid=fine, offgrid_points=OFFGRID_POINTS,
-                steps=STEPS, ks=(16, 64, 256))
-    from inrank.diagnosis.advise import fresh_of_inits
-
-    fresh = fresh_of_inits(models, sig)
+                steps=STEPS, ks=(16, 64, 256), inits=models[1:])
     return {"alignment": p.alignment, "energy": p.energy[256], "linear_fit": p.fit_psnr[-1],
-            "linear_offgrid": p.offgrid_psnr, "fresh": fresh,
+            "linear_offgrid": p.offgrid_psnr, "fresh": p.fresh,
             "seconds": time.perf_counter() - t0}
 
 

@@ -44,13 +44,14 @@ def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, ste
                     progress: bool = True, track_every: int | None = None,
                     optimizer: str | None = None) -> list[DemoRow]:
     """Fit every method (default: the registry's ``demo`` group) to ``signal`` with
-    ``optimizer`` (None: each method's :attr:`~inrank.Preset.default_optimizer`) at its
+    ``optimizer`` (None: each method's :attr:`~inrank.Preset.default_optimizer`, Adam at
+    depth 1, :meth:`~inrank.Preset.optimizer_at`) at its
     registry learning rate for it (:meth:`inrank.Preset.lr_for`); the inlet rank is measured
     at init, and with ``track_every`` the rank dynamics during training (:func:`inrank.fit`'s
     ``track_every``)."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
-        opt = optimizer or preset(name).default_optimizer
+        opt = optimizer or preset(name).optimizer_at(depth)
         model = build(name, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed,
                       optimizer=opt)
         model.eval()

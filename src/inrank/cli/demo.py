@@ -79,7 +79,7 @@ def run(args: Namespace, config: dict) -> int:
     for m in methods:  # every option is checked by the library before any work
         p = preset(m)
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
-        opt = args.optimizer or p.default_optimizer
+        opt = args.optimizer or p.optimizer_at(args.depth)
         FitOptions(**p.lr_for(opt, width=args.width), **{**training, "optimizer": opt}).checked()
     signal = load_image(args.source, size=args.size)
     _io.write_json(out / "config.json", config)

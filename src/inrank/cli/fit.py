@@ -113,8 +113,8 @@ def run(args: Namespace, config: dict) -> int:
     out: Path = Path(args.out)
     method = preset(args.method)
     training = picked(args, TRAINING)
-    if args.optimizer is None:  # the method's default optimiser
-        args.optimizer = training["optimizer"] = method.default_optimizer
+    if args.optimizer is None:  # the method's default optimiser (Adam at depth 1)
+        args.optimizer = training["optimizer"] = method.optimizer_at(args.depth)
     dataclasses.replace(method.config, **picked(args, MODEL)).validate()  # before the lr rule
     lrs = method.lr_for(args.optimizer, width=args.width)  # scaled from the tuned width
     training["lr"] = lrs["lr"] if args.lr is None else args.lr

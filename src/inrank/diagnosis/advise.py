@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from .. import validation as _checks
 from ..errors import InputError
 from ..signals.signal import Signal
-from .predict import PREDICTORS, Prediction, fresh_distance, predict
+from .predict import PREDICTORS, Prediction, predict
 
-__all__ = ["Advice", "advise", "fresh_of_inits", "RECOMMENDED"]
+__all__ = ["Advice", "advise", "RECOMMENDED"]
 
 #: The predictor :func:`advise` names as its choice: the one that lost the least off-grid PSNR
 #: against table1's grid searches (28 knob grids, both protocols and optimisers; FreSh 0.42 dB
@@ -120,8 +120,9 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
         models = [build(method, signal.in_dim, signal.out_dim, width=width, depth=depth,
                         seed=seed + k, optimizer=optimizer, **over) for k in range(inits)]
         preds.append(predict(models[0], signal, points=points, offgrid=offgrid,
-                             offgrid_points=offgrid_points, steps=steps, seed=seed))
-        fresh.append(fresh_of_inits(models, signal) if signal.kind == "image" else None)
+                             offgrid_points=offgrid_points, steps=steps, seed=seed,
+                             inits=models[1:]))
+        fresh.append(preds[-1].fresh)
     advice = Advice(method, p.knob, values, preds, fresh, {}, RECOMMENDED, 0.0)
     for name, higher in PREDICTORS.items():
         s = advice.scores(name)
@@ -134,19 +135,6 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
                                               "alignment") if n in advice.choices)
     advice.seconds = time.perf_counter() - t0
     return advice
-
-
-def fresh_of_inits(models, signal: Signal) -> float:
-    """FreSh's distance of the models' mean output spectrum at init to the image's."""
-    from .predict import model_outputs
-
-    outs = []
-    for m in models:
-        was = m.training
-        m.eval()
-        outs.append(signal.to_image(model_outputs(m, signal.coords).float()))
-        m.train(was)
-    return fresh_distance(outs, signal.to_image(signal.values))
 
 
 def _with_knobs() -> list[str]:

@@ -31,7 +31,7 @@ from .ntk import layerwise_ntk
 from .rank import eigh_desc
 
 __all__ = ["Prediction", "predict", "kernel_target_alignment", "top_energy", "linear_curve",
-           "spectrum_profile", "fresh_distance", "model_outputs", "PREDICTORS"]
+           "spectrum_profile", "fresh_distance", "fresh_of_models", "model_outputs", "PREDICTORS"]
 
 #: Each predictor's name -> whether higher is better (FreSh's is a distance: lower).
 PREDICTORS = {"alignment": True, "energy": True, "linear_fit": True, "linear_offgrid": True,
@@ -188,10 +188,25 @@ def model_outputs(model: nn.Module, coords: torch.Tensor) -> torch.Tensor:
     return _predict(model, coords.to(dtype)).double()
 
 
+def fresh_of_models(models: Sequence[nn.Module], signal: Signal) -> float:
+    """FreSh's distance (:func:`fresh_distance`) of the models' mean output spectrum at their
+    current weights (eval mode, restored after) to the image ``signal``'s."""
+    outs = []
+    for m in models:
+        was = m.training
+        m.eval()
+        try:
+            outs.append(signal.to_image(model_outputs(m, signal.coords).float()))
+        finally:
+            m.train(was)
+    return fresh_distance(outs, signal.to_image(signal.values))
+
+
 def predict(model: nn.Module, signal: Signal, *, points: int = 1024,
             offgrid: Signal | None = None, offgrid_points: int = 512,
             steps: Sequence[int] = (0, 50, 100, 200, 500), lr: float | None = None,
-            ks: Sequence[int] = (16, 64, 256), seed: int = 0) -> Prediction:
+            ks: Sequence[int] = (16, 64, 256), seed: int = 0,
+            inits: Sequence[nn.Module] = ()) -> Prediction:
     """Every predictor of ``model`` (at its current weights, usually init) for ``signal``.
 
     Args:
@@ -205,6 +220,8 @@ def predict(model: nn.Module, signal: Signal, *, points: int = 1024,
             step, see the module docstring).
         ks: the top-``k`` energies to report.
         seed: seeds both subsamples.
+        inits: more initialisations of the same network: FreSh averages the output spectra of
+            ``model`` and these (the kernel predictors read ``model`` only).
 
     Returns:
         A :class:`Prediction`.
@@ -259,10 +276,7 @@ def predict(model: nn.Module, signal: Signal, *, points: int = 1024,
         cross = ntk.total[n:, :n] / c
         pred = f0[n:] - cross @ (vectors[:, keep] @ coef)
         off = _psnr(pred - offgrid.values[oidx].double(), data_range)
-    fresh = None
-    if signal.kind == "image":
-        out = model_outputs(model, signal.coords).float()
-        fresh = fresh_distance([signal.to_image(out)], signal.to_image(signal.values))
+    fresh = fresh_of_models([model, *inits], signal) if signal.kind == "image" else None
     return Prediction(
         alignment=kernel_target_alignment(K, yc),
         alignment_blocks={k: kernel_target_alignment(b, yc) for k, b in blocks.items()},

@@ -89,6 +89,18 @@ class Preset:
             return "adam"
         return "muon" if muon > adam else "adam"
 
+    def optimizer_at(self, depth: int) -> str:
+        """:attr:`default_optimizer` where it can train at ``depth`` hidden layers: Adam at
+        depth 1, where Muon has no weight between two hidden layers.
+
+        Examples:
+            >>> p = Preset("x", "", "", MLPConfig(), 1e-3, tuned={"offgrid_psnr": 25.0},
+            ...            muon_tuned={"offgrid_psnr": 26.5})
+            >>> p.optimizer_at(3), p.optimizer_at(1)
+            ('muon', 'adam')
+        """
+        return self.default_optimizer if depth >= 2 else "adam"
+
     def lr_for(self, optimizer: str, *, width: int | None = None) -> dict[str, float | None]:
         """``{"lr", "muon_lr"}`` this method trains at with ``optimizer`` (``"adam"``: no
         ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``), at
@@ -431,8 +443,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     if unknown:
         raise InputError(f"unknown option(s) {sorted(unknown)} for build(); valid: "
                          f"{', '.join(sorted(_CONFIG_FIELDS - {'in_dim', 'out_dim', 'width', 'depth'}))}")
-    if optimizer is None:  # the method's default; Muon needs a weight between two hidden layers
-        optimizer = p.default_optimizer if depth >= 2 else "adam"
+    if optimizer is None:
+        optimizer = p.optimizer_at(depth)
     cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
                   in_dim=in_dim, out_dim=out_dim)
     model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
