@@ -139,6 +139,39 @@ def _table1() -> str:
     return "\n".join([head, *_offgrid_markdown(rows)])
 
 
+def _table1_why() -> str:
+    """Why table1 runs at its width, and its wall time: the 3 x 128 table's interpolation
+    (archived rows), the sweep's worst fit - off-grid gap at table1's width
+    (``compression.json``), where the tuning and table runs ran (their records) and the
+    seconds of each phase (``table1_timing.json``)."""
+    from inrank.bench import suite
+
+    old = _json("bench/table1_w128/results.json", ARCHIVE)
+    siren = [r for r in old if r["method"] == "siren"]
+    width = suite("table1").widths[0]
+    sweep = [r for r in _json("compression.json")["rows"]
+             if r["width"] == width and r["fit"] is not None and r["offgrid"] is not None]
+    gap = max(r["fit"] - r["offgrid"] for r in sweep)
+    top = max(r["fit"] for r in sweep)
+    devices: dict[str, int] = {}
+    for path in (RESULTS / "tune" / "table1" / "runs").glob("*.json"):
+        dev = str(json.loads(path.read_text())["metrics"].get("device") or "?").split(":")[0]
+        devices[dev] = devices.get(dev, 0) + 1
+    timing = _json("table1_timing.json")
+    phases = timing["phases"]
+    return (f"Why 3 x {width}: at the earlier 3 x 128 SIREN nearly interpolated (mean fit "
+            f"{statistics.fmean(r['final_psnr'] for r in siren):.2f} dB, one run at "
+            f"{max(r['final_psnr'] for r in old):.2f} dB, mean fit minus off-grid "
+            f"{statistics.fmean(r['final_psnr'] - r['offgrid_psnr'] for r in siren):.2f} dB); "
+            f"in the compression sweep below, 3 x {width} is the smallest ratio where no run "
+            f"passes 50 dB (highest fit {top:.2f}) and none's fit exceeds its off-grid PSNR by "
+            f"more than 15 dB (at most {gap:.2f} dB). Where the runs ran (each record names its "
+            "device): tuning " + ", ".join(f"{d}: {n}" for d, n in sorted(devices.items()))
+            + f"; {timing['machine'].get('gpu') or 'the CPU'} phases "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
+            + f" (`table1_timing.json`: {timing.get('note', '')})")
+
+
 def _offgrid_markdown(rows: list[dict]) -> list[str]:
     """An off-grid suite's tables (:func:`inrank.report.comparison.offgrid_tables`) as
     Markdown lines, each with its title and sentence."""
@@ -409,6 +442,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "table1:per-image": _table1_per_image,
     "table1:tuned": _tuned,
     "archive:table1-w128": _table1_w128,
+    "table1:why": _table1_why,
     "readme:rei": _rei_summary,
     "citation": _citation,
 }
