@@ -160,6 +160,9 @@ def test_bad_sdf_input_is_one_clear_line():
     with pytest.raises(InputError, match="train_mask cannot be used with loss='sdf'"):
         inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
                    loss="sdf", train_mask=torch.ones(50, dtype=torch.bool), progress=False)
+    with pytest.raises(InputError, match="compile=True cannot be used with loss='sdf'"):
+        inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
+                   loss="sdf", compile=True, progress=False)
     with pytest.raises(InputError, match="not an SDF signal"):
         inrank.sdf_metrics(inrank.build("relu", 2, 1, width=8, depth=1), image)
 

@@ -423,6 +423,10 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
         if train_mask is not None:
             raise InputError("train_mask cannot be used with loss='sdf': every surface sample "
                              "trains; score the shape with inrank.sdf_metrics")
+        if o.compile:  # torch.compile's autograd cannot differentiate a gradient again
+            raise InputError("compile=True cannot be used with loss='sdf': the loss "
+                             "differentiates through the input gradient, which torch.compile "
+                             "does not support (double backward); pass compile=False")
         batch = full_batch_or_minibatch(o.batch_size, len(signal), 6 * bytes_per_point(model),
                                         budget)
         trainee = SDFModel(model, signal, dev, o.precision, compile=o.compile)
