@@ -310,7 +310,9 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
 def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
                         variant: str = "triangle", domain: tuple[float, float] = (-1.0, 1.0),
                         layers: Sequence[nn.Linear] | None = None,
-                        generator: torch.Generator | None = None, **options) -> nn.Module:
+                        generator: torch.Generator | None = None, target=None,
+                        offgrid=None, candidates: Sequence[dict] | None = None,
+                        predictor: str | None = None, **options) -> nn.Module:
     """Rank-Expanding Initialization of a ReLU coordinate MLP, possibly over several layers.
 
     ``"kink"`` fixes the *exact* rank (see :func:`rank_expanding_`) but leaves the spectrum of
@@ -364,6 +366,15 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
         domain: ``(lo, hi)`` of the box ``[lo, hi]^d`` when ``coords`` is None.
         layers: the model's dense layers in forward order, when the walk cannot find them.
         generator: the source of every random draw.
+        target: an :class:`inrank.Signal` the network will fit: the design (``"kink"``:
+            ``scale``; else ``gain`` and ``directions``) is chosen for it at init among
+            ``candidates`` by ``predictor`` (:func:`inrank.diagnosis.rei_design.choose_rei_design`;
+            default the linearised off-grid PSNR, on ``offgrid`` or on held-out points),
+            every candidate drawn from the same random state; ``options`` given by the
+            caller are fixed, the candidates fill the rest. What was scored and chosen is left
+            on ``model.rei_design`` (:class:`~inrank.diagnosis.rei_design.REIDesign`). Without
+            ``target``, the design is ``options`` and the variant's defaults.
+        offgrid, candidates, predictor: only with ``target``.
         **options: ``"kink"``: ``scale``. ``"zigzag"`` / ``"triangle"``: ``directions``
             (default 6 in 2-D, capped at ``D // 8``; 1 in 1-D), ``slope`` of the layer-1 ramps (1), ``octaves`` (all that fit),
             ``rotate`` (True), ``gain`` (1 for zigzag, 10 for triangle; the ``relu+rei``
@@ -402,9 +413,45 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     if coords is not None:
         _checks.tensor_2d("coords", coords, cols=linears[0].in_features)
     _warn_fan_in(linears[0], coords, model)
+    if target is None:
+        if offgrid is not None or candidates is not None or predictor is not None:
+            raise InputError("offgrid, candidates and predictor choose REI's design for a "
+                             "target: give target=signal too")
+    else:
+        options = {**_design_for(model, linears, target, kind, coords, domain, layers,
+                                 generator, offgrid, candidates, predictor, options), **options}
     with torch.no_grad():
         fill(linears[:count], coords, domain=_domain(domain), generator=generator, **options)
     return model
+
+
+def _design_for(model, linears, target, kind, coords, domain, layers, generator, offgrid,
+                candidates, predictor, fixed) -> dict:
+    """The design :func:`~inrank.diagnosis.rei_design.choose_rei_design` picks for ``target``
+    (the candidates' keys given in ``fixed`` are dropped: the caller's options win)."""
+    from ..diagnosis.rei_design import REI_PREDICTOR, choose_rei_design, default_rei_candidates
+
+    cands = [dict(c) for c in (candidates if candidates is not None
+                               else default_rei_candidates(kind.value, linears[0].out_features))]
+    cands = list({tuple(sorted((k, v) for k, v in c.items() if k not in fixed)): None
+                  for c in cands})
+    cands = [dict(c) for c in cands]
+    if generator is None:  # the candidates need a state to share: take one from torch's RNG
+        generator = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,))))
+    names = [id(m) for m in linears]
+
+    def fill_copy(trial: nn.Module, opts: dict, g: torch.Generator | None) -> None:
+        mods = dict(model.named_modules())
+        order = {id(m): n for n, m in mods.items()}
+        tmods = dict(trial.named_modules())
+        tl = [tmods[order[i]] for i in names]
+        rank_expanding_mlp_(trial, coords, variant=kind.value, domain=domain, layers=tl,
+                            generator=g, **{**opts, **fixed})
+
+    design = choose_rei_design(model, target, fill_copy, offgrid=offgrid, candidates=cands,
+                               predictor=predictor or REI_PREDICTOR, generator=generator)
+    model.rei_design = design
+    return design.options
 
 
 def _model_linears(model: nn.Module, coords: torch.Tensor | None,
