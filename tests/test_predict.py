@@ -138,3 +138,37 @@ def test_fresh_reads_each_init_in_eval_mode_and_advise_scores_it_once():
     assert p.fresh == pytest.approx(mixed, rel=1e-12)
     assert predict(models[0], sig, points=32, ks=(4,)).fresh == pytest.approx(
         fresh_of_models(models[:1], sig), rel=1e-12)
+
+
+def test_advise_takes_reis_other_options_as_knobs_and_keeps_the_presets_gain(monkeypatch):
+    """``knob="rei_options.directions"`` on relu+rei: the candidates keep the preset's gain
+    (an rei_options override alone would replace it), the choice is the REI predictor's, and
+    a knob a method does not have is refused by name."""
+    from inrank.diagnosis import advise as adv
+    from inrank.nn import registry
+
+    built = []
+    real = registry.build
+
+    def spy(*a, **k):
+        built.append(k.get("rei_options"))
+        return real(*a, **k)
+
+    from dataclasses import replace
+
+    real_preset = registry.preset
+    tuned = replace(real_preset("relu+rei"), config=replace(real_preset("relu+rei").config,
+                                                             rei_options={"gain": 7.0}))
+    monkeypatch.setattr(registry, "preset",
+                        lambda name: tuned if name == "relu+rei" else real_preset(name))
+    monkeypatch.setattr(registry, "build", spy)
+    sig = inrank.load_image("camera", size=12)
+    a = adv.advise(sig, "relu+rei", knob="rei_options.directions", candidates=[3, 4],
+                   width=32, depth=3, points=48, inits=1,
+                   offgrid=inrank.load_image("camera", size=24), offgrid_points=32)
+    assert built == [{"gain": 7.0, "directions": 3}, {"gain": 7.0, "directions": 4}]
+    assert a.knob == "rei_options.directions" and a.recommended == "linear_offgrid"
+    with pytest.raises(inrank.InputError, match="'pe' has no knob 'rei_options.gain'"):
+        adv.advise(sig, "pe", knob="rei_options.gain")
+    with pytest.raises(inrank.InputError, match="has no option 'foo'"):
+        adv.advise(sig, "relu+rei", knob="rei_options.foo")

@@ -19,7 +19,8 @@ from .args import Parser, add_options, picked
 __all__ = ["add_arguments", "run", "command", "ADVICE"]
 
 #: :func:`~inrank.diagnosis.advise.advise`'s options.
-ADVICE = ("width", "depth", "points", "offgrid_points", "steps", "seed", "inits", "optimizer")
+ADVICE = ("width", "depth", "knob", "points", "offgrid_points", "steps", "seed", "inits",
+          "optimizer")
 
 
 def command(*, source: str = "kodim05", method: str = "pe",
@@ -51,7 +52,9 @@ def add_arguments(p: Parser) -> None:
     add_options(p, command, ["candidates"])
     add_options(p.add_argument_group("prediction (advise)"), advise, ADVICE,
                 choices={"optimizer": OPTIMIZERS},
-                help={"points": "training points in the kernel's subsample (seeded)",
+                help={"knob": "the knob to choose (default the method's; REI presets also "
+                              "take rei_options.directions, .slope, ...)",
+                      "points": "training points in the kernel's subsample (seeded)",
                       "offgrid_points": "points of the 2x grid for the off-grid prediction",
                       "steps": "steps of the predicted gradient-descent curve",
                       "inits": "initialisations FreSh's spectrum averages"})
@@ -87,7 +90,8 @@ def run(args: Namespace, config: dict) -> int:
           + f")\npredicted fit (linearised GD on {best.points} points): {curve}"
           + (f"; off-grid {best.offgrid_psnr:.2f} dB" if best.offgrid_psnr is not None else "")
           + f"\ncost: {a.seconds:.1f} s for {len(a.candidates)} candidates at init (a grid "
-          f"search trains each: table1's tuning ran {grid_cost} steps for this knob)")
+          f"search trains each: on table1's 2 calibration images at 500 steps, {grid_cost} "
+          "steps)")
     fig = new_figure((6.0, 4.0))
     ax = fig.subplots()
     for v, pr in zip(a.candidates, a.predictions):

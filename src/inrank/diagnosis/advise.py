@@ -15,13 +15,17 @@ from .. import validation as _checks
 from ..errors import InputError
 from ..signals.signal import Signal
 from .predict import PREDICTORS, Prediction, predict
+from .rei_design import REI_PREDICTOR
 
 __all__ = ["Advice", "advise", "RECOMMENDED"]
 
 #: The predictor :func:`advise` names as its choice: the one that lost the least off-grid PSNR
 #: against table1's grid searches (28 knob grids, both protocols and optimisers; FreSh 0.42 dB
 #: mean, the NTK's linearised off-grid PSNR 0.77 dB though it ranks best, Spearman +0.59;
-#: ``benchmarks/results/advise_validation.md``).
+#: ``benchmarks/results/advise_validation.md``). For an REI knob (``rei_options.*``) the
+#: choice is the linearised off-grid PSNR's instead
+#: (:data:`inrank.diagnosis.rei_design.REI_PREDICTOR`): on REI's grids it chose the grid
+#: search's value on all 4 at 3 x 72, FreSh on none.
 RECOMMENDED = "fresh"
 
 
@@ -79,7 +83,13 @@ class Advice:
         return head, rows
 
 
+#: Default candidates of a knob that is not the preset's own (REI's other options).
+EXTRA_KNOB_GRIDS = {"rei_options.directions": (3.0, 6.0, 9.0), "rei_options.slope": (0.5, 1.0, 2.0),
+                    "rei_options.scale": (0.3, 1.0, 3.0, 10.0), "rei_options.gain": (1.0, 3.0, 10.0, 30.0)}
+
+
 def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
+           knob: str | None = None,
            candidates: Sequence[float] | None = None, offgrid: Signal | None = None,
            points: int = 1024, offgrid_points: int = 512,
            steps: Sequence[int] = (0, 100, 500), seed: int = 0, inits: int = 3,
@@ -90,7 +100,11 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
         signal: the target.
         method: a preset with a knob (:attr:`inrank.Preset.knob`).
         width, depth: the network.
-        candidates: the knob values (default: the preset's ``knob_grid``).
+        knob: the knob to choose (default the preset's, :attr:`inrank.Preset.knob`); an REI
+            preset also takes its variant's other options, ``rei_options.NAME`` (e.g.
+            ``rei_options.directions``), the preset's other REI options kept.
+        candidates: the knob values (default: the preset's ``knob_grid``, or
+            :data:`EXTRA_KNOB_GRIDS` for another knob).
         offgrid: the target on a finer grid (enables ``linear_offgrid``).
         points, offgrid_points, steps: as :func:`~inrank.diagnosis.predict.predict`.
         seed: the init (and subsample) seed; FreSh averages seeds ``seed .. seed + inits - 1``.
@@ -107,23 +121,29 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
 
     t0 = time.perf_counter()
     p = preset(method)
-    if p.knob is None:
+    name = knob if knob is not None else p.knob
+    if name is None:
         raise InputError(f"method {method!r} has no knob to choose; methods with one: "
                          + ", ".join(_with_knobs()))
-    values = [float(v) for v in (candidates if candidates is not None else p.knob_grid)]
+    base_rei = _check_knob(p, name, width, depth, optimizer)
+    grid = p.knob_grid if name == p.knob else EXTRA_KNOB_GRIDS.get(name, ())
+    values = [float(v) for v in (candidates if candidates is not None else grid)]
     if not values:
-        raise InputError("no candidates to rank; give knob values or use the preset's grid")
+        raise InputError(f"no candidates to rank for {name}; give knob values (--candidates)")
     inits = _checks.positive_int("inits", inits)
     preds, fresh = [], []
     for v in values:
-        over = knob_overrides(p.knob, v)
+        over = knob_overrides(name, v)
+        if base_rei is not None:  # an override replaces rei_options: keep the preset's others
+            over = {"rei_options": {**base_rei, **over["rei_options"]}}
         models = [build(method, signal.in_dim, signal.out_dim, width=width, depth=depth,
                         seed=seed + k, optimizer=optimizer, **over) for k in range(inits)]
         preds.append(predict(models[0], signal, points=points, offgrid=offgrid,
                              offgrid_points=offgrid_points, steps=steps, seed=seed,
                              inits=models[1:]))
         fresh.append(preds[-1].fresh)
-    advice = Advice(method, p.knob, values, preds, fresh, {}, RECOMMENDED, 0.0)
+    advice = Advice(method, name, values, preds, fresh, {},
+                    REI_PREDICTOR if name.startswith("rei_options.") else RECOMMENDED, 0.0)
     for name, higher in PREDICTORS.items():
         s = advice.scores(name)
         ok = [i for i, x in enumerate(s) if math.isfinite(x)]
@@ -135,6 +155,21 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
                                               "alignment") if n in advice.choices)
     advice.seconds = time.perf_counter() - t0
     return advice
+
+
+def _check_knob(p, name: str, width: int, depth: int, optimizer: str) -> dict | None:
+    """Refuse a knob ``p`` does not have; for an ``rei_options.NAME`` knob return the preset's
+    REI options at that size (the ones the candidates keep), else None."""
+    from ..nn.init import rei_option_default
+
+    if name == p.knob and not name.startswith("rei_options."):
+        return None
+    if not name.startswith("rei_options.") or p.config.first_init != "rei":
+        raise InputError(f"method {p.name!r} has no knob {name!r}; its knob: {p.knob}"
+                         + (" (an REI preset also takes rei_options.NAME)"
+                            if p.config.first_init == "rei" else ""))
+    rei_option_default(p.config.rei_variant, name.split(".", 1)[1])  # a known option, else why
+    return dict(p.config_at(width=width, depth=depth, optimizer=optimizer).rei_options)
 
 
 def _with_knobs() -> list[str]:

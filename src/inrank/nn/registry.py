@@ -168,7 +168,9 @@ def knob_overrides(knob: str, value: float) -> dict:
         ({'pe_octaves': 6}, {'rei_options': {'gain': 3.0}})
     """
     if knob.startswith("rei_options."):
-        return {"rei_options": {knob.split(".", 1)[1]: value}}
+        name = knob.split(".", 1)[1]
+        return {"rei_options": {name: int(value) if name in ("directions", "octaves")
+                                else value}}
     if knob == "pe_octaves":
         return {knob: int(value)}
     return {knob: value}
