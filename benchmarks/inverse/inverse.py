@@ -1,8 +1,8 @@
-"""Which prior solves an inverse problem best: relu, relu+rei, pe or siren against the classical
-baseline? (issue 26, item 4)
+"""Which prior solves an inverse problem best: relu, relu+rei, relu+rei-kink, pe, siren, wire or
+finer, against the classical baseline? (issue 26, item 3)
 
     python benchmarks/inverse/inverse.py            # calibration, then test; resumable, 2 processes
-    python benchmarks/inverse/inverse.py --optimizers adam   # Adam only (about 15 min on 2 cores)
+    python benchmarks/inverse/inverse.py --optimizers adam   # Adam only
     python benchmarks/inverse/inverse.py --render   # only rewrite the .md and figure from the .json
 
 Tasks (``inrank.make_task``), on 48 x 48 centre crops (48 px short side), the network queried
@@ -14,8 +14,11 @@ baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x
 Muon (``name (muon)``), 250 full-batch steps, seed 0, the task's noise and mask seed 0.
 
 Calibration signals are separate from the reported ones: each method's lr (the registry's
-``lr_for(optimizer, width=128)``, lr and muon_lr alike, times 0.3, 1 or 3) and the TV weight (0.05, 0.1, 0.2) are chosen
-per task on ``coffee`` only; the tables report the test images (kodim03, kodim05, kodim23; for
+``lr_for(optimizer, width=128)``, lr and muon_lr alike, times a factor) and the TV weight
+(0.05, 0.1, 0.2) are chosen per task on ``coffee`` only. The factor grid starts at 0.3, 1, 3
+and grows outward one step at a time (0.1, 0.03 / 10, 30) while the best factor sits on its
+edge, so a method is not judged at an lr the grid cut short; a choice at 0.03 or 30 is still
+flagged (edge). the tables report the test images (kodim03, kodim05, kodim23; for
 CT the Shepp-Logan phantom, pydicom's real slice CT_small.dcm, kodim03, kodim05). Reported PSNRs are of the prediction clipped to
 [0, 1], as the baselines are (final step; ``best`` is the best evaluated step, which needs the
 truth and is shown only to size the early-stopping gap).
@@ -46,14 +49,16 @@ OUT = RESULTS / "inverse"
 TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
          "denoise": ("denoise", {"noise": 0.1}), "inpaint25": ("inpaint", {"keep": 0.25}),
          "inpaint10": ("inpaint", {"keep": 0.10})}
-METHODS = ("relu", "relu+rei", "pe", "siren")
+METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "siren", "wire", "finer")
 #: each method with Adam (its name) and with Muon (``NAME (muon)``)
 LABELS = METHODS + tuple(f"{m} (muon)" for m in METHODS)
 CALIBRATION = "coffee"
 TEST = ("kodim03", "kodim05", "kodim23")
 TEST_CT = ("shepp_logan_phantom", "ct_small", "kodim03", "kodim05")
 FIGURE_IMAGE = {"ct": "shepp_logan_phantom"}  # other tasks: kodim05
-LR_FACTORS = (0.3, 1.0, 3.0)
+LR_FACTORS = (0.3, 1.0, 3.0)  # the starting grid
+#: how far the grid may grow, in order, below and above the starting grid
+LR_GROW_DOWN, LR_GROW_UP = (0.1, 0.03), (10.0, 30.0)
 TV_WEIGHTS = (0.05, 0.1, 0.2)
 SIZE, WIDTH, DEPTH, STEPS, SEED = 48, 128, 3, 250, 0
 
@@ -173,6 +178,32 @@ def run_all(specs: list[tuple], jobs: int) -> dict[str, dict]:
     return found
 
 
+def best_factor(calib: dict[str, dict], task: str, label: str, grid: list[float]) -> float:
+    """The factor of ``grid`` whose calibration run scores best."""
+    return max(grid, key=lambda f: score(calib[run_id(task, CALIBRATION, label, f)]))
+
+
+def choose_factors(labels: list[str], jobs: int) -> tuple[dict, dict]:
+    """Calibration runs of every task and label on :data:`LR_FACTORS`, the grid grown one
+    step outward (:data:`LR_GROW_DOWN`, :data:`LR_GROW_UP`) while its best factor is on its
+    edge; returns the records and each ``(task, label)``'s final grid."""
+    grids = {(t, m): list(LR_FACTORS) for t in TASKS for m in labels}
+    calib = run_all([(t, CALIBRATION, m, f, False) for (t, m), g in grids.items() for f in g],
+                    jobs)
+    while True:
+        grow = []
+        for (t, m), g in grids.items():
+            f = best_factor(calib, t, m, g)
+            nxt = [x for x in (LR_GROW_DOWN if f == min(g) else LR_GROW_UP if f == max(g)
+                               else ()) if x not in g]
+            if nxt:
+                g.append(nxt[0])
+                grow.append((t, CALIBRATION, m, nxt[0], False))
+        if not grow:
+            return calib, {k: sorted(g) for k, g in grids.items()}
+        calib.update(run_all(grow, jobs))
+
+
 def score(rec: dict) -> float:
     """What a run is judged by: PSNR on the unseen pixels for inpainting, else on all."""
     return rec.get("unseen_psnr", rec["psnr"])
@@ -192,10 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.perf_counter()
     labels = [m for m in LABELS if method_and_optimizer(m)[1] in args.optimizers]
-    calib = run_all([(t, CALIBRATION, m, f, False) for t in TASKS for m in labels
-                     for f in LR_FACTORS], args.jobs)
-    chosen = {t: {m: max(LR_FACTORS, key=lambda f: score(calib[run_id(t, CALIBRATION, m, f)]))
-                  for m in labels} for t in TASKS}
+    calib, grids = choose_factors(labels, args.jobs)
+    chosen = {t: {m: best_factor(calib, t, m, grids[t, m]) for m in labels} for t in TASKS}
     tv = max(TV_WEIGHTS, key=lambda w: baselines("denoise", CALIBRATION, w)["psnr"])
     specs = [(t, img, m, chosen[t][m], img == FIGURE_IMAGE.get(t, "kodim05"))
              for t in TASKS for img in test_images(t) for m in labels]
@@ -209,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
                            "tasks": {k: v[1] for k, v in TASKS.items()},
                            "calibration": CALIBRATION, "test": {t: list(test_images(t))
                                                                 for t in TASKS},
-                           "lr_factors": list(LR_FACTORS), "tv_weights": list(TV_WEIGHTS)},
+                           "lr_factors": list(LR_FACTORS),
+                           "lr_grow": [list(LR_GROW_DOWN), list(LR_GROW_UP)],
+                           "tv_weights": list(TV_WEIGHTS)},
               "selection": {"lr_factor": chosen, "tv_weight": tv,
                             "calibration_runs": sorted(calib.values(), key=lambda r: r["id"])},
               "runs": sorted((test[run_id(*s[:4])] for s in specs), key=lambda r: r["id"]),
@@ -243,8 +274,11 @@ def render(result: dict, out: Path) -> None:
           f"{pr['calibration']} only. PSNR (dB) of the clipped final prediction, mean over the "
           "test images (inpainting: on the unseen pixels); best = the best evaluated step's PSNR on "
           "all pixels, unclipped (it needs the truth: it sizes the early-stopping gap, it is "
-          "not a result). An lr factor marked (edge) is the grid's end: a wider grid might "
-          "move that method.\n"]
+          "not a result). The lr factor grid grows outward from 0.3, 1, 3 while the choice is on "
+          "its edge; a factor marked (edge) reached the grid's limit (0.03 or 30). The "
+          "paired rows: relu+rei against relu, pe and siren with the same optimiser, the "
+          "better relu+rei against the best other network, and Muon against Adam per "
+          "method.\n"]
     fig_rows = []
     for task, images in pr["test"].items():
         by = {(r["method"], r["image"]): r for r in runs if r["task"] == task}
@@ -260,11 +294,20 @@ def render(result: dict, out: Path) -> None:
         md += [f"### {task} ({', '.join(f'{k} {v}' for k, v in pr['tasks'][task].items())}; "
                f"test: {', '.join(images)})\n",
                markdown_table(["method", "PSNR", "best PSNR", "SSIM", "lr factor"], rows), ""]
-        pairs = [("relu+rei", o) for o in ("relu", "pe", "siren")] + [
-            ("relu+rei (muon)", "relu (muon)")] + [(f"{m} (muon)", m) for m in METHODS]
-        best = max(methods, key=lambda m: fmean(score(by[m, i]) for i in images))
+        mean_of = {m: fmean(score(by[m, i]) for i in images) for m in methods}
+        best = max(methods, key=mean_of.get)
+        rei = [m for m in methods if method_and_optimizer(m)[0] == "relu+rei"]
+        best_rei = max(rei, key=mean_of.get) if rei else None
+        others = [m for m in methods if method_and_optimizer(m)[0] != "relu+rei"]
+        best_other = max(others, key=mean_of.get) if others else None
+        pairs = [(f"relu+rei{sfx}", f"{o}{sfx}") for sfx in ("", " (muon)")
+                 for o in ("relu", "pe", "siren")]
+        pairs += [(f"{m} (muon)", m) for m in METHODS]
         diffs = [(f"{a} - {o}", [score(by[a, i]) - score(by[o, i]) for i in images])
                  for a, o in pairs if a in methods and o in methods]
+        if best_rei and best_other:
+            diffs.insert(6, (f"better relu+rei ({best_rei}) - best other ({best_other})",
+                             [score(by[best_rei, i]) - score(by[best_other, i]) for i in images]))
         diffs.append((f"best network ({best}) - {base[task][images[0]]['name']}",
                       [score(by[best, i]) - bb for i, bb in zip(images, b)]))
         cells = []
@@ -283,7 +326,7 @@ def render(result: dict, out: Path) -> None:
 
 def _factor(f: float) -> str:
     """The chosen lr factor, flagged when it sits on the grid's edge."""
-    return f"{f:g}" + (" (edge)" if f in (min(LR_FACTORS), max(LR_FACTORS)) else "")
+    return f"{f:g}" + (" (edge)" if f in (LR_GROW_DOWN[-1], LR_GROW_UP[-1]) else "")
 
 
 def _figure(rows: list[tuple], tv: float, out: Path) -> None:
