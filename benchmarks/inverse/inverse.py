@@ -9,7 +9,9 @@ Tasks (``inrank.make_task``), on 48 x 48 centre crops (48 px short side), the ne
 on the full grid, trained on the measurements only: ``ct`` (20 parallel-beam angles over
 [0, 180); gray images; baseline FBP, ``iradon`` ramp filter), ``superres`` (4x area
 downsampling; baseline bicubic), ``denoise`` (Gaussian noise, sigma 0.1; baseline
-``denoise_tv_chambolle``), ``inpaint25`` / ``inpaint10`` (25% / 10% of pixels observed;
+``denoise_tv_chambolle``), ``denoise_poisson`` (Poisson-like noise, 100 photons at value 1:
+standard deviation 0.1 at white; baseline the same, its weight chosen separately),
+``inpaint25`` / ``inpaint10`` (25% / 10% of pixels observed;
 baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x 128, Adam or
 Muon (``name (muon)``), 250 full-batch steps, seed 0, the task's noise and mask seed 0.
 
@@ -47,7 +49,9 @@ RESULTS = HERE / "results"
 OUT = RESULTS / "inverse"
 
 TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
-         "denoise": ("denoise", {"noise": 0.1}), "inpaint25": ("inpaint", {"keep": 0.25}),
+         "denoise": ("denoise", {"noise": 0.1}),
+         "denoise_poisson": ("denoise", {"noise": 0.1, "noise_model": "poisson"}),
+         "inpaint25": ("inpaint", {"keep": 0.25}),
          "inpaint10": ("inpaint", {"keep": 0.10})}
 METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "siren", "wire", "finer")
 #: each method with Adam (its name) and with Muon (``NAME (muon)``)
@@ -130,6 +134,12 @@ def run_one(task: str, image: str, label: str, factor: float, save: bool) -> dic
     return rec
 
 
+def tv_weight_of(tv: float | dict, task: str) -> float:
+    """The TV weight chosen for ``task`` (one number in results written before the Poisson
+    task: it was chosen on the Gaussian one)."""
+    return tv.get(task, 0.1) if isinstance(tv, dict) else tv
+
+
 def baselines(task: str, image: str, tv_weight: float) -> dict:
     """The classical baseline's PSNR and SSIM (clipped to [0, 1]) on ``image``."""
     import numpy as np
@@ -138,7 +148,7 @@ def baselines(task: str, image: str, tv_weight: float) -> dict:
     from inrank import psnr, ssim
 
     t = make(task, image)
-    if task == "denoise":
+    if TASKS[task][0] == "denoise":
         from skimage.restoration import denoise_tv_chambolle
 
         noisy = t.measurements.numpy().reshape(*t.signal.shape, -1).astype(np.float64)
@@ -225,11 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     labels = [m for m in LABELS if method_and_optimizer(m)[1] in args.optimizers]
     calib, grids = choose_factors(labels, args.jobs)
     chosen = {t: {m: best_factor(calib, t, m, grids[t, m]) for m in labels} for t in TASKS}
-    tv = max(TV_WEIGHTS, key=lambda w: baselines("denoise", CALIBRATION, w)["psnr"])
+    tv = {t: max(TV_WEIGHTS, key=lambda w: baselines(t, CALIBRATION, w)["psnr"])
+          for t in TASKS if TASKS[t][0] == "denoise"}
     specs = [(t, img, m, chosen[t][m], img == FIGURE_IMAGE.get(t, "kodim05"))
              for t in TASKS for img in test_images(t) for m in labels]
     test = run_all(specs, args.jobs)
-    base = {t: {img: {k: v for k, v in baselines(t, img, tv).items()
+    base = {t: {img: {k: v for k, v in baselines(t, img, tv_weight_of(tv, t)).items()
                       if k not in ("image", "truth")} for img in test_images(t)} for t in TASKS}
     from inrank.report import machine
 
@@ -270,7 +281,7 @@ def render(result: dict, out: Path) -> None:
           "processes at a time). "
           f"{pr['size']} px crops, {pr['depth']} x "
           f"{pr['width']} networks, Adam or Muon (`(muon)`), {pr['steps']} full-batch steps, seed {pr['seed']}; lr "
-          f"factors and the TV weight ({result['selection']['tv_weight']}) chosen on "
+          f"factors and the TV weight ({_tv_text(result['selection']['tv_weight'])}) chosen on "
           f"{pr['calibration']} only. PSNR (dB) of the clipped final prediction, mean over the "
           "test images (inpainting: on the unseen pixels); best = the best evaluated step's PSNR on "
           "all pixels, unclipped (it needs the truth: it sizes the early-stopping gap, it is "
@@ -324,12 +335,16 @@ def render(result: dict, out: Path) -> None:
     _figure(fig_rows, result["selection"]["tv_weight"], out)
 
 
+def _tv_text(tv: float | dict) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in tv.items()) if isinstance(tv, dict) else f"{tv:g}"
+
+
 def _factor(f: float) -> str:
     """The chosen lr factor, flagged when it sits on the grid's edge."""
     return f"{f:g}" + (" (edge)" if f in (LR_GROW_DOWN[-1], LR_GROW_UP[-1]) else "")
 
 
-def _figure(rows: list[tuple], tv: float, out: Path) -> None:
+def _figure(rows: list[tuple], tv: float | dict, out: Path) -> None:
     """Ground truth | baseline | methods, one row per task, one colour scale [0, 1]."""
     import imageio.v3 as iio
     import matplotlib
@@ -342,7 +357,7 @@ def _figure(rows: list[tuple], tv: float, out: Path) -> None:
     cols = 2 + max(len(r[2]) for r in rows)
     fig, axes = plt.subplots(len(rows), cols, figsize=(1.6 * cols, 1.7 * len(rows)))
     for ax_row, (task, image, methods) in zip(axes, rows):
-        b = baselines(task, image, tv)
+        b = baselines(task, image, tv_weight_of(tv, task))
         panels = [("truth", b["truth"]), (b["name"], b["image"])] + [
             (m, iio.imread(out / "recon" / f"{run_id(task, image, m, f)}.png") / 255.0)
             for m, f in methods_and_factors(task, methods)]
