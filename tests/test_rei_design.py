@@ -60,6 +60,9 @@ def test_design_options_without_target_are_refused():
     model = inrank.build("relu", 2, 1, width=32, depth=3, seed=0)
     with pytest.raises(InputError, match="target=signal"):
         rank_expanding_mlp_(model, candidates=CANDS)
+    outside = [torch.nn.Linear(2, 32), torch.nn.Linear(32, 32), torch.nn.Linear(32, 1)]
+    with pytest.raises(InputError, match="submodules"):
+        rank_expanding_mlp_(model, layers=outside, target=inrank.load_image("camera", size=8))
 
 
 def test_default_candidates_respect_the_width():

@@ -439,6 +439,9 @@ def _design_for(model, linears, target, kind, coords, domain, layers, generator,
     if generator is None:  # the candidates need a state to share: take one from torch's RNG
         generator = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,))))
     names = [id(m) for m in linears]
+    if not set(names) <= {id(m) for m in model.modules()}:
+        raise InputError("target= scores copies of the model: the layers given must be "
+                         "submodules of it")
 
     def fill_copy(trial: nn.Module, opts: dict, g: torch.Generator | None) -> None:
         mods = dict(model.named_modules())
