@@ -34,7 +34,6 @@ import hashlib
 import json
 import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,11 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from advise_validation import INITS, OFFGRID_POINTS, POINTS, STEPS, grids  # noqa: E402
+from advise_validation import INITS, OFFGRID_POINTS, POINTS, STEPS, grids, score_models  # noqa: E402,E501
 from inrank.bench.catalog import expand, suite  # noqa: E402
-from inrank.bench.run import image_signal, resolve_image  # noqa: E402
 from inrank.bench.runner import load_records, run_missing  # noqa: E402
-from inrank.diagnosis.predict import PREDICTORS, predict  # noqa: E402
+from inrank.diagnosis.predict import PREDICTORS  # noqa: E402
 from inrank.diagnosis.rei_design import REI_PREDICTOR, default_rei_candidates  # noqa: E402
 from inrank.files import write_json  # noqa: E402
 from inrank.nn.registry import build, knob_overrides  # noqa: E402
@@ -80,14 +78,7 @@ def scored(method: str, over: dict, image: str, width: int, optimizer: str) -> d
     cell = OUT / "cells" / f"{method.replace('+', '-')}_{image}_{key}.json"
     if cell.is_file():
         return {**json.loads(cell.read_text()), "cell": cell.stem}
-    sig = image_signal(resolve_image(image), size, image)
-    fine = image_signal(resolve_image(image), 2 * size, f"{image}@2x")
-    t0 = time.perf_counter()
-    p = predict(models[0], sig, points=POINTS, offgrid=fine, offgrid_points=OFFGRID_POINTS,
-                steps=STEPS, ks=(16, 64, 256), inits=models[1:])
-    out = {"alignment": p.alignment, "energy": p.energy[256], "linear_fit": p.fit_psnr[-1],
-           "linear_offgrid": p.offgrid_psnr, "fresh": p.fresh,
-           "seconds": time.perf_counter() - t0, "overrides": over, "width": width}
+    out = {**score_models(lambda c: models, image, size), "overrides": over, "width": width}
     write_json(cell, out)
     print(f"  scored {method} {over} {image}: {out['seconds']:.1f} s", file=sys.stderr)
     return {**out, "cell": cell.stem}
@@ -108,10 +99,11 @@ def item3(images: list[str], jobs: int, run: bool) -> list[dict]:
     """One row per (grid, image): the tuned value, each predictor's choice, and the measured
     fit / off-grid PSNR of the tuned value and of the trained predictors' choices."""
     tuned = json.loads(TUNED.read_text())
-    rows, todo = [], []
+    rows, todo, base_runs = [], [], []
     for g in grids(tuned):
         m, opt, knob = g["method"], g["optimizer"], g["knob"]
         base = {r.signal: r for r in table1_runs(m, opt, None)}
+        base_runs += base.values()
         per_value = {v: {r.signal: r for r in table1_runs(m, opt, knob_overrides(knob, v))}
                      for v in g["values"]}
         for img in images:
@@ -131,8 +123,7 @@ def item3(images: list[str], jobs: int, run: bool) -> list[dict]:
             rows.append(row)
     todo = list({r.id: r for r in todo}.values())
     recs = run_missing(todo, OUT, jobs=jobs, label="item 3: predictor choices", run=run)
-    base = load_records(TABLE1, [r for g in grids(tuned) for r in
-                                 table1_runs(g["method"], g["optimizer"], None)])
+    base = load_records(TABLE1, base_runs)
     run_seconds = sorted(r["wall_seconds"] for r in recs.values())
     for row in rows:
         row["median_run_seconds"] = run_seconds[len(run_seconds) // 2] if run_seconds else None

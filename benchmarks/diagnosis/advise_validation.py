@@ -93,11 +93,18 @@ def grid_runs(s: Suite, g: dict, value: float):
 def score_cell(method: str, knob: str, value: float, image: str, width: int, depth: int,
                size: int, optimizer: str) -> dict:
     """Every predictor of one (method, knob value, image) at init."""
+    over = knob_overrides(knob, value)
+    return score_models(lambda c: [build(method, 2, c, width=width, depth=depth, seed=k,
+                                         optimizer=optimizer, **over) for k in range(INITS)],
+                        image, size)
+
+
+def score_models(make, image: str, size: int) -> dict:
+    """Every predictor of ``make(channels)[0]`` (FreSh over all the models it returns) on
+    ``image`` at ``size`` px, the off-grid target the image at 2x, and the seconds it took."""
     sig = image_signal(resolve_image(image), size, image)
     fine = image_signal(resolve_image(image), 2 * size, f"{image}@2x")
-    over = knob_overrides(knob, value)
-    models = [build(method, 2, sig.out_dim, width=width, depth=depth, seed=k,
-                    optimizer=optimizer, **over) for k in range(INITS)]
+    models = make(sig.out_dim)
     t0 = time.perf_counter()
     p = predict(models[0], sig, points=POINTS, offgrid=fine, offgrid_points=OFFGRID_POINTS,
                 steps=STEPS, ks=(16, 64, 256), inits=models[1:])

@@ -134,13 +134,15 @@ def run_one(task: str, image: str, label: str, factor: float, save: bool) -> dic
     return rec
 
 
-def tv_weight_of(tv: float | dict, task: str) -> float:
+def tv_weight_of(tv: float | dict, task: str) -> float | None:
     """The TV weight chosen for ``task`` (one number in results written before the Poisson
-    task: it was chosen on the Gaussian one)."""
-    return tv.get(task, 0.1) if isinstance(tv, dict) else tv
+    task: it was chosen on the Gaussian one); None for a task that is not denoising."""
+    if TASKS[task][0] != "denoise":
+        return None
+    return tv[task] if isinstance(tv, dict) else tv
 
 
-def baselines(task: str, image: str, tv_weight: float) -> dict:
+def baselines(task: str, image: str, tv_weight: float | None) -> dict:
     """The classical baseline's PSNR and SSIM (clipped to [0, 1]) on ``image``."""
     import numpy as np
     import torch

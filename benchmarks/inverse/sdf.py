@@ -88,9 +88,15 @@ def _chamfer(rec: dict | None) -> float | None:
     return rec["metrics"].get("chamfer") if rec and rec["status"] == "ok" else None
 
 
-def _finite(x: float | None) -> float | None:
-    """``x``, None for a run without a zero level set (Chamfer inf: JSON has no inf)."""
-    return None if x is None or not math.isfinite(x) else x
+def _row(run: Run, rec: dict) -> dict:
+    """A test run's row; a run without a zero level set (Chamfer inf: JSON has no inf) has
+    ``chamfer`` None and ``no_surface`` True."""
+    c = _chamfer(rec)
+    return {"method": run.method, "shape": run.signal, "seed": run.seed, "lr": run.lr,
+            "chamfer": None if c is None or not math.isfinite(c) else c,
+            "no_surface": c == math.inf, "iou": rec["metrics"].get("grid_iou"),
+            "status": rec["status"], "wall_seconds": rec["wall_seconds"],
+            "recon": f"sdf/recon/{run.id}.png" if run.keep_recon else None}
 
 
 def select(jobs: int, run: bool, optimizers: tuple[str, ...] = ("adam", "muon")) -> dict:
@@ -149,13 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k, c in chosen.items() for s in TEST
                 for seed in (SEEDS if method_of(k) in CORE else SEEDS[:1])]
         recs = run_missing(runs, OUT, jobs=args.jobs, label="sdf test", run=not args.no_run)
-        rows = [{"method": r.method, "shape": r.signal, "seed": r.seed, "lr": r.lr,
-                 "chamfer": _finite(_chamfer(recs[r.id])),
-                 "no_surface": _chamfer(recs[r.id]) == math.inf,
-                 "iou": recs[r.id]["metrics"].get("grid_iou"),
-                 "status": recs[r.id]["status"], "wall_seconds": recs[r.id]["wall_seconds"],
-                 "recon": f"sdf/recon/{r.id}.png" if r.keep_recon else None}
-                for r in runs if r.id in recs]
+        rows = [_row(r, recs[r.id]) for r in runs if r.id in recs]
         payload = {"protocol": {"calibration": CALIBRATION, "test": TEST, "seeds": SEEDS,
                                 "lr_grid": LR_GRID, "muon_grid": MUON_GRID,
                                 "optimizers": list(args.optimizers),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import validation as _checks
 from ..errors import InputError
 from ..signals.signal import Signal
+from ..nn.init import REI_OPTION_GRIDS
 from .predict import PREDICTORS, Prediction, predict
 from .rei_design import REI_PREDICTOR
 
@@ -83,11 +84,6 @@ class Advice:
         return head, rows
 
 
-#: Default candidates of a knob that is not the preset's own (REI's other options).
-EXTRA_KNOB_GRIDS = {"rei_options.directions": (3.0, 6.0, 9.0), "rei_options.slope": (0.5, 1.0, 2.0),
-                    "rei_options.scale": (0.3, 1.0, 3.0, 10.0), "rei_options.gain": (1.0, 3.0, 10.0, 30.0)}
-
-
 def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
            knob: str | None = None,
            candidates: Sequence[float] | None = None, offgrid: Signal | None = None,
@@ -104,7 +100,7 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
             preset also takes its variant's other options, ``rei_options.NAME`` (e.g.
             ``rei_options.directions``), the preset's other REI options kept.
         candidates: the knob values (default: the preset's ``knob_grid``, or
-            :data:`EXTRA_KNOB_GRIDS` for another knob).
+            :data:`inrank.nn.init.REI_OPTION_GRIDS` for another REI option).
         offgrid: the target on a finer grid (enables ``linear_offgrid``).
         points, offgrid_points, steps: as :func:`~inrank.diagnosis.predict.predict`.
         seed: the init (and subsample) seed; FreSh averages seeds ``seed .. seed + inits - 1``.
@@ -126,7 +122,7 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
         raise InputError(f"method {method!r} has no knob to choose; methods with one: "
                          + ", ".join(_with_knobs()))
     base_rei = _check_knob(p, name, width, depth, optimizer)
-    grid = p.knob_grid if name == p.knob else EXTRA_KNOB_GRIDS.get(name, ())
+    grid = p.knob_grid if name == p.knob else REI_OPTION_GRIDS.get(name.split(".", 1)[1], ())
     values = [float(v) for v in (candidates if candidates is not None else grid)]
     if not values:
         raise InputError(f"no candidates to rank for {name}; give knob values (--candidates)")

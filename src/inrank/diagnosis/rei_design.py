@@ -51,11 +51,12 @@ def default_rei_candidates(variant: str, width: int) -> list[dict]:
     """The designs tried by default: ``"kink"``: scale 0.3, 1, 3, 10; the two-layer variants:
     gain 1, 3, 10, 30 x directions 3, 6, 9 (those that leave >= 8 kinks per direction at
     ``width``)."""
+    from ..nn.init import REI_OPTION_GRIDS as grids
+
     if variant == "kink":
-        return [{"scale": s} for s in (0.3, 1.0, 3.0, 10.0)]
-    dirs = [k for k in (3, 6, 9) if width // k >= 8] or [1]
-    return [{"gain": g, "directions": k} for g, k in itertools.product((1.0, 3.0, 10.0, 30.0),
-                                                                       dirs)]
+        return [{"scale": s} for s in grids["scale"]]
+    dirs = [k for k in grids["directions"] if width // k >= 8] or [1]
+    return [{"gain": g, "directions": k} for g, k in itertools.product(grids["gain"], dirs)]
 
 
 def held_out_split(signal: Signal, seed: int = 0) -> tuple[Signal, Signal]:
@@ -120,8 +121,7 @@ def choose_rei_design(model: nn.Module, target: Signal, fill, *, offgrid: Signal
         fill(trial, opts, g)
         p = predict(trial, fit_signal, points=points, offgrid=offgrid,
                     offgrid_points=offgrid_points, steps=steps, seed=seed, ks=(16, 64, 256))
-        s = p.score(predictor)
-        scores.append(s if PREDICTORS[predictor] else -s)
-    best = max(range(len(cands)), key=lambda i: scores[i])
-    return REIDesign(cands[best], cands, [s if PREDICTORS[predictor] else -s for s in scores],
-                     predictor)
+        scores.append(p.score(predictor))
+    pick = max if PREDICTORS[predictor] else min          # FreSh's is a distance
+    best = pick(range(len(cands)), key=scores.__getitem__)
+    return REIDesign(cands[best], cands, scores, predictor)

@@ -225,6 +225,13 @@ def _variant(variant: str) -> REIVariant:
         raise InputError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}") from None
 
 
+#: Candidate values of REI's options, where a knob grid or a design search needs them: the
+#: relu+rei and relu+rei-kink presets' knob grids (gain, scale), ``inrank advise --knob
+#: rei_options.NAME`` and target-aware REI's default designs.
+REI_OPTION_GRIDS = {"gain": (1.0, 3.0, 10.0, 30.0), "scale": (0.3, 1.0, 3.0, 10.0),
+                    "directions": (3, 6, 9), "slope": (0.5, 1.0, 2.0)}
+
+
 def rei_option_default(variant: str, name: str):
     """The default of option ``name`` of REI ``variant`` (e.g. ``gain`` of ``triangle``: 10).
 
@@ -433,23 +440,21 @@ def _design_for(model, linears, target, kind, coords, domain, layers, generator,
 
     cands = [dict(c) for c in (candidates if candidates is not None
                                else default_rei_candidates(kind.value, linears[0].out_features))]
-    cands = list({tuple(sorted((k, v) for k, v in c.items() if k not in fixed)): None
-                  for c in cands})
-    cands = [dict(c) for c in cands]
+    unique = dict.fromkeys(tuple(sorted((k, v) for k, v in c.items() if k not in fixed))
+                           for c in cands)       # the caller's options fix those keys
+    cands = [dict(c) for c in unique]
     if generator is None:  # the candidates need a state to share: take one from torch's RNG
         generator = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,))))
-    names = [id(m) for m in linears]
-    if not set(names) <= {id(m) for m in model.modules()}:
+    path_of = {id(m): n for n, m in model.named_modules()}
+    if any(id(m) not in path_of for m in linears):
         raise InputError("target= scores copies of the model: the layers given must be "
                          "submodules of it")
+    paths = [path_of[id(m)] for m in linears]          # the same layers in each copy
 
     def fill_copy(trial: nn.Module, opts: dict, g: torch.Generator | None) -> None:
-        mods = dict(model.named_modules())
-        order = {id(m): n for n, m in mods.items()}
-        tmods = dict(trial.named_modules())
-        tl = [tmods[order[i]] for i in names]
-        rank_expanding_mlp_(trial, coords, variant=kind.value, domain=domain, layers=tl,
-                            generator=g, **{**opts, **fixed})
+        mods = dict(trial.named_modules())
+        rank_expanding_mlp_(trial, coords, variant=kind.value, domain=domain,
+                            layers=[mods[n] for n in paths], generator=g, **{**opts, **fixed})
 
     design = choose_rei_design(model, target, fill_copy, offgrid=offgrid, candidates=cands,
                                predictor=predictor or REI_PREDICTOR, generator=generator)

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
+from .init import REI_OPTION_GRIDS
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
@@ -197,12 +198,12 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
        "(benchmarks/archive/rei_ablation.py): layers 1-2 start as a triangle-wave positional encoding "
        "built from ReLUs; lr 5e-4 from that ablation", 5e-4, first_init="rei",
        rei_variant="triangle", groups=("demo", "paper", "core", "tasks", "bn"),
-       knob="rei_options.gain", knob_grid=(1.0, 3.0, 10.0, 30.0)),
+       knob="rei_options.gain", knob_grid=REI_OPTION_GRIDS["gain"]),
     _p("relu+rei-kink", "ReLU MLP, first layer by the paper's Rank-Expanding Initialization",
        "Zheng, Saratchandran, Lucey 2026: every first-layer kink crosses the data domain "
        "(variant 'kink': w_i = u_i on the sphere, b_i = -w_i . p_i, p_i in the domain); the "
        "rest PyTorch's default", 1e-3, first_init="rei", rei_variant="kink",
-       groups=("paper", "core"), knob="rei_options.scale", knob_grid=(0.3, 1.0, 3.0, 10.0)),
+       groups=("paper", "core"), knob="rei_options.scale", knob_grid=REI_OPTION_GRIDS["scale"]),
     _p("pe", "NeRF positional encoding + ReLU MLP",
        "Mildenhall et al., ECCV 2020: gamma(x) = [x, sin(2^k pi x), cos(2^k pi x)], L = 10",
        1e-3, encoding="pe", groups=("demo", "paper", "core", "tasks"), knob="pe_octaves",
