@@ -30,7 +30,7 @@ def test_callback_sees_every_evaluation_with_step_metrics_and_model(sig):
 
     model = inrank.build("relu", 2, 1, width=8, depth=2)
     res = inrank.fit(model, sig, steps=6, lr=1e-3, eval_every=2, progress=False,
-                     callbacks=[Probe()])
+                     callbacks=[Probe()], accept_worse=True)
     assert seen[0] == ("start", 6, "adam") and seen[-1] == ("end", 1)
     evals = seen[1:-1]
     assert [e[0] for e in evals] == [2, 4, 6]
@@ -41,7 +41,7 @@ def test_callback_sees_every_evaluation_with_step_metrics_and_model(sig):
 def test_csv_logger_writes_one_row_per_evaluation(sig, tmp_path):
     path = tmp_path / "logs" / "fit.csv"
     res = inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=5, lr=1e-3,
-                     eval_every=1, progress=False, callbacks=CSVLogger(path))
+                     eval_every=1, progress=False, callbacks=CSVLogger(path), accept_worse=True)
     rows = list(csv.DictReader(path.open()))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5]
     assert [float(r["psnr"]) for r in rows] == pytest.approx([h["psnr"] for h in res.history])
@@ -52,7 +52,7 @@ def test_csv_logger_in_a_batched_fit_names_each_model(tmp_path):
     sigs = [inrank.load_image(s, size=8) for s in ("camera", "moon")]
     path = tmp_path / "many.csv"
     inrank.fit_many("relu", sigs, steps=3, lr=1e-3, width=8, depth=2, chunk=2, eval_every=1,
-                    progress=False, callbacks=[CSVLogger(path)])
+                    progress=False, callbacks=[CSVLogger(path)], accept_worse=True)
     rows = list(csv.DictReader(path.open()))
     assert sorted({(r["index"], r["signal"]) for r in rows}) == [("0", "camera"), ("1", "moon")]
     assert len(rows) == 6
@@ -62,7 +62,7 @@ def test_tensorboard_logger_writes_scalars(sig, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=4, lr=1e-3,
-               eval_every=1, progress=False, callbacks=[TensorBoardLogger(tmp_path / "tb")])
+               eval_every=1, progress=False, callbacks=[TensorBoardLogger(tmp_path / "tb")], accept_worse=True)
     acc = EventAccumulator(str(tmp_path / "tb"))
     acc.Reload()
     psnr = acc.Scalars("camera/psnr")
@@ -72,7 +72,7 @@ def test_tensorboard_logger_writes_scalars(sig, tmp_path):
 def test_a_callback_that_is_neither_function_nor_hook_object_is_refused(sig):
     with pytest.raises(InputTypeError, match="neither a function"):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
-                   progress=False, callbacks=[42])
+                   progress=False, callbacks=[42], accept_worse=True)
 
 
 def test_loggers_are_closed_when_a_fit_diverges(sig, tmp_path):
@@ -84,5 +84,5 @@ def test_loggers_are_closed_when_a_fit_diverges(sig, tmp_path):
 
     with pytest.raises(inrank.DivergedError):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=2), sig, steps=30, lr=1e12,
-                   eval_every=1, progress=False, callbacks=[Probe()])
+                   eval_every=1, progress=False, callbacks=[Probe()], accept_worse=True)
     assert Probe.ended is not None and len(Probe.ended) == 1

@@ -15,7 +15,7 @@ from inrank.cli.args import Items
 def test_fit_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["fit", "camera", "--method", "pe", "--size", "16", "--steps", "30", "--width", "32",
-               "--depth", "2", "--out", str(out), "--no-progress"])
+               "--depth", "2", "--out", str(out), "--no-progress", "--accept-worse"])
     assert rc == 0
     assert "PSNR" in capsys.readouterr().out
     for name in ("reconstruction.png", "comparison.png", "psnr_curve.png", "metrics.json",
@@ -61,23 +61,23 @@ def _run(argv):
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["fit", "missing.png"], "image not found"),
-    (["fit", "camera", "--method", "nope"], "invalid choice: 'nope'"),
-    (["fit", "camera", "--width", "0"], "--width must be a positive integer, got 0"),
-    (["fit", "camera", "--depth", "-2"], "--depth must be a positive integer, got -2"),
-    (["fit", "camera", "--steps", "0"], "--steps must be a positive integer, got 0"),
-    (["fit", "camera", "--steps", "x"], "--steps: expected int, got 'x'"),
-    (["fit", "camera", "--steps", "1.5"], "--steps: expected int, got '1.5'"),
-    (["fit", "camera", "--lr", "-1"], "--lr must be a finite number > 0, got -1"),
-    (["fit", "camera", "--lr", "fast"], "--lr: expected float or null, got 'fast'"),
-    (["fit", "camera", "--size", "0"], "--size must be a positive integer, got 0"),
-    (["fit", "camera", "--batch-size", "0"], "--batch-size must be a positive integer"),
-    (["fit", "camera", "--checkpoint-every", "0"], "--checkpoint-every must be a positive integer"),
-    (["fit", "camera", "--track_every", "-3"], "--track-every must be a positive integer"),
-    (["fit", "camera", "--precision", "fp8"], "invalid choice: 'fp8'"),
-    (["fit", "camera", "--resolution", "0"], "--resolution must be a positive integer"),
-    (["fit", "camera", "--bogus", "1"], "unrecognized arguments: --bogus"),
-    (["fit"], "the following arguments are required: source"),
+    (["fit", "missing.png", "--accept-worse"], "image not found"),
+    (["fit", "camera", "--method", "nope", "--accept-worse"], "invalid choice: 'nope'"),
+    (["fit", "camera", "--width", "0", "--accept-worse"], "--width must be a positive integer, got 0"),
+    (["fit", "camera", "--depth", "-2", "--accept-worse"], "--depth must be a positive integer, got -2"),
+    (["fit", "camera", "--steps", "0", "--accept-worse"], "--steps must be a positive integer, got 0"),
+    (["fit", "camera", "--steps", "x", "--accept-worse"], "--steps: expected int, got 'x'"),
+    (["fit", "camera", "--steps", "1.5", "--accept-worse"], "--steps: expected int, got '1.5'"),
+    (["fit", "camera", "--lr", "-1", "--accept-worse"], "--lr must be a finite number > 0, got -1"),
+    (["fit", "camera", "--lr", "fast", "--accept-worse"], "--lr: expected float or null, got 'fast'"),
+    (["fit", "camera", "--size", "0", "--accept-worse"], "--size must be a positive integer, got 0"),
+    (["fit", "camera", "--batch-size", "0", "--accept-worse"], "--batch-size must be a positive integer"),
+    (["fit", "camera", "--checkpoint-every", "0", "--accept-worse"], "--checkpoint-every must be a positive integer"),
+    (["fit", "camera", "--track_every", "-3", "--accept-worse"], "--track-every must be a positive integer"),
+    (["fit", "camera", "--precision", "fp8", "--accept-worse"], "invalid choice: 'fp8'"),
+    (["fit", "camera", "--resolution", "0", "--accept-worse"], "--resolution must be a positive integer"),
+    (["fit", "camera", "--bogus", "1", "--accept-worse"], "unrecognized arguments: --bogus"),
+    (["fit", "--accept-worse"], "the following arguments are required: source"),
     (["demo", "--methods", "relu,nope"], "unknown method"),
     (["demo", "--steps", "0", "--methods", "relu", "--size", "8"], "--steps must be a positive"),
     (["diagnose", "--widths", "64,0"], "--widths must be a positive integer, got 0"),
@@ -106,11 +106,11 @@ def test_version(capsys):
 
 
 def test_directory_and_corrupt_file(tmp_path, capsys):
-    assert main(["fit", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert main(["fit", str(tmp_path), "--out", str(tmp_path / "o"), "--accept-worse"]) == 2
     assert "directory" in capsys.readouterr().err
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    assert main(["fit", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert main(["fit", str(bad), "--out", str(tmp_path / "o"), "--accept-worse"]) == 2
     err = capsys.readouterr().err
     assert "cannot read" in err and len(err.strip().splitlines()) == 1
 
@@ -131,9 +131,9 @@ def test_a_bug_keeps_its_traceback(exc, monkeypatch, tmp_path):
     def broken(*args, **kwargs):
         raise exc("internal bug")
 
-    monkeypatch.setattr(importlib.import_module("inrank.train.loop"), "fit", broken)
+    monkeypatch.setattr(importlib.import_module("inrank.cli.fit"), "fit", broken)
     with pytest.raises(exc, match="internal bug"):
-        main(["fit", "camera", "--size", "8", "--steps", "1", "--out", str(tmp_path)])
+        main(["fit", "camera", "--size", "8", "--steps", "1", "--out", str(tmp_path), "--accept-worse"])
 
 
 def test_library_argument_names_become_flags(tmp_path, capsys):

@@ -77,9 +77,9 @@ def test_print_config_is_read_back_by_config(command, spelling, tmp_path, capsys
 def test_both_spellings_of_an_option_and_switches():
     parser = build_parser()
     dashed = parser.parse_args(["fit", "camera", "--batch-size", "5", "--track-every", "2",
-                                "--n-points", "9", "--no-progress", "--compile"])
+                                "--n-points", "9", "--no-progress", "--compile", "--accept-worse"])
     under = parser.parse_args(["fit", "camera", "--batch_size", "5", "--track_every", "2",
-                               "--n_points", "9", "--no-progress", "--compile"])
+                               "--n_points", "9", "--no-progress", "--compile", "--accept-worse"])
     assert _options(dashed) == _options(under)
     assert (dashed.batch_size, dashed.track_every, dashed.n_points) == (5, 2, 9)
     assert dashed.progress is False and dashed.compile is True
@@ -217,7 +217,7 @@ def test_diagnose_reruns_from_its_config(tmp_path, capsys):
 def test_diagnose_reads_the_model_a_fit_wrote(tmp_path, capsys):
     fit_out = tmp_path / "fit"
     assert main(["fit", "camera", "--method", "pe", "--size", "8", "--steps", "2", "--width",
-                 "8", "--depth", "1", "--no-progress", "--out", str(fit_out)]) == 0
+                 "8", "--depth", "1", "--no-progress", "--out", str(fit_out), "--accept-worse"]) == 0
     assert main(["diagnose", "--model", str(fit_out / "model.pt"), "camera",
                  "--size", "8", "--out", str(tmp_path / "diag")]) == 0
     assert "pe (trained)" in capsys.readouterr().out
@@ -276,6 +276,6 @@ def test_a_bad_config_file_is_one_line(command, text, msg, tmp_path, capsys):
 
 
 def test_a_missing_config_file_is_one_line(tmp_path, capsys):
-    assert main(["fit", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert main(["fit", "--config", str(tmp_path / "none.yaml"), "--accept-worse"]) == 2
     err = capsys.readouterr().err.strip()
     assert "does not exist" in err and len(err.splitlines()) == 1

@@ -41,27 +41,27 @@ def bad(tmp_path_factory) -> Path:
 
 CASES = [
     # devices
-    (["fit", "camera", "--device", "tpu", *TINY], "unknown device 'tpu'"),
-    (["fit", "camera", "--device", "", *TINY], "unknown device ''"),
-    (["fit", "camera", "--device", "meta", *TINY], "unknown device 'meta'"),
+    (["fit", "camera", "--device", "tpu", *TINY, "--accept-worse"], "unknown device 'tpu'"),
+    (["fit", "camera", "--device", "", *TINY, "--accept-worse"], "unknown device ''"),
+    (["fit", "camera", "--device", "meta", *TINY, "--accept-worse"], "unknown device 'meta'"),
     (["bench", "quick", "--device", "tpu", *BENCH], "unknown device 'tpu'"),
     (["tune", "quick", "--device", "tpu", "--methods", "relu", "--images", "camera", "--steps",
       "1", "--no-progress"], "unknown device 'tpu'"),
     # sizes, steps and counts
-    (["fit", "chirp", "--size", "0"], "--size must be a positive integer, got 0"),
-    (["fit", "chirp", "--size", "-4"], "--size must be a positive integer, got -4"),
-    (["fit", "camera", "--size", "-5"], "--size must be a positive integer, got -5"),
-    (["fit", "camera", "--steps", "-1"], "--steps must be a positive integer, got -1"),
-    (["fit", "camera", "--width", "-3"], "--width must be a positive integer, got -3"),
-    (["fit", "camera", "--lr", "nan"], "--lr: expected float or null, got 'nan'"),
-    (["fit", "camera", *TINY, "--lr", "1e300"],  # was torch's overflow RuntimeError
+    (["fit", "chirp", "--size", "0", "--accept-worse"], "--size must be a positive integer, got 0"),
+    (["fit", "chirp", "--size", "-4", "--accept-worse"], "--size must be a positive integer, got -4"),
+    (["fit", "camera", "--size", "-5", "--accept-worse"], "--size must be a positive integer, got -5"),
+    (["fit", "camera", "--steps", "-1", "--accept-worse"], "--steps must be a positive integer, got -1"),
+    (["fit", "camera", "--width", "-3", "--accept-worse"], "--width must be a positive integer, got -3"),
+    (["fit", "camera", "--lr", "nan", "--accept-worse"], "--lr: expected float or null, got 'nan'"),
+    (["fit", "camera", *TINY, "--lr", "1e300", "--accept-worse"],  # was torch's overflow RuntimeError
      "--lr must be a finite number > 0 within float32's range (at most 3.4e+38), got 1e+300"),
     (["bench", "quick", *BENCH, "--lr-multipliers", "1e300"],
      "lr multiplier must be a finite number > 0 within float32's range"),
-    (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0", *TINY],
+    (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0", *TINY[2:], "--accept-worse"],
      "--duration must be a finite number > 0"),
-    (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0.00001", *TINY], "no samples"),
-    (["fit", str(DATA / "meshes" / "bunny.obj"), "--n-points", "-3", *TINY],
+    (["fit", str(DATA / "audio" / "bach.wav"), "--duration", "0.00001", *TINY[2:], "--accept-worse"], "no samples"),
+    (["fit", str(DATA / "meshes" / "bunny.obj"), "--n-points", "-3", *TINY[2:], "--accept-worse"],
      "--n-points must be a positive integer, got -3"),
     (["demo", "--size", "0"], "--size must be a positive integer, got 0"),
     (["demo", "--steps", "-1", "--methods", "relu"], "--steps must be a positive integer"),
@@ -72,28 +72,28 @@ CASES = [
      "--report-image 'nothere' is not one of the images (camera)"),
     (["tune", "quick", "--steps", "-1"], "--steps must be a positive integer, got -1"),
     # BatchNorm on a one-point batch (was torch's ValueError)
-    (["fit", "camera", "--method", "bn", *TINY[2:], "--size", "1"], "BatchNorm needs at least 2"),
-    (["fit", "camera", "--method", "bn", *TINY, "--batch-size", "1"], "BatchNorm needs at least 2"),
+    (["fit", "camera", "--method", "bn", *TINY[2:], "--size", "1", "--accept-worse"], "BatchNorm needs at least 2"),
+    (["fit", "camera", "--method", "bn", *TINY, "--batch-size", "1", "--accept-worse"], "BatchNorm needs at least 2"),
     (["diagnose", "--methods", "bn", "--size", "1", "--width", "8", "--depth", "2"],
      "BatchNorm needs at least 2"),
     (["demo", "--methods", "bn", *TINY[2:], "--size", "1"], "BatchNorm needs at least 2"),
     (["bench", "quick", "--methods", "bn", "--images", "camera", "--size", "1", *BENCH_RUN],
      "BatchNorm needs at least 2"),
     # names and files
-    (["fit", "", *TINY], "source is empty"),
-    (["fit", "nonsense_name", *TINY], "image not found: 'nonsense_name'"),
-    (["fit", "{bad}/empty.png", *TINY], "cannot read '{bad}/empty.png' as an image"),
-    (["fit", "{bad}/text.png", *TINY], "cannot read '{bad}/text.png' as an image"),
-    (["fit", "{bad}/notes.txt", *TINY], "cannot read '{bad}/notes.txt' as an image"),
-    (["fit", "{bad}/half.png", *TINY], "cannot read '{bad}/half.png' as an image"),
-    (["fit", "{bad}/folder.png", *TINY], "got a directory: '{bad}/folder.png'"),
-    (["fit", "{bad}/garbage.wav", *TINY], "cannot read '{bad}/garbage.wav' as a sound file"),
-    (["fit", "{bad}/empty.wav", *TINY], "cannot read '{bad}/empty.wav' as a sound file"),
-    (["fit", "{bad}/text.wav", *TINY], "cannot read '{bad}/text.wav' as a sound file"),
-    (["fit", "{bad}/nothere.wav", *TINY], "audio file not found"),
-    (["fit", "{bad}/garbage.obj", *TINY], "cannot read '{bad}/garbage.obj' as a mesh"),
-    (["fit", "{bad}/empty.obj", *TINY], "has no triangles"),
-    (["fit", "{bad}/nothere.obj", *TINY], "mesh file not found"),
+    (["fit", "", *TINY, "--accept-worse"], "source is empty"),
+    (["fit", "nonsense_name", *TINY, "--accept-worse"], "image not found: 'nonsense_name'"),
+    (["fit", "{bad}/empty.png", *TINY, "--accept-worse"], "cannot read '{bad}/empty.png' as an image"),
+    (["fit", "{bad}/text.png", *TINY, "--accept-worse"], "cannot read '{bad}/text.png' as an image"),
+    (["fit", "{bad}/notes.txt", *TINY, "--accept-worse"], "cannot read '{bad}/notes.txt' as an image"),
+    (["fit", "{bad}/half.png", *TINY, "--accept-worse"], "cannot read '{bad}/half.png' as an image"),
+    (["fit", "{bad}/folder.png", *TINY, "--accept-worse"], "got a directory: '{bad}/folder.png'"),
+    (["fit", "{bad}/garbage.wav", *TINY[2:], "--accept-worse"], "cannot read '{bad}/garbage.wav' as a sound file"),
+    (["fit", "{bad}/empty.wav", *TINY[2:], "--accept-worse"], "cannot read '{bad}/empty.wav' as a sound file"),
+    (["fit", "{bad}/text.wav", *TINY[2:], "--accept-worse"], "cannot read '{bad}/text.wav' as a sound file"),
+    (["fit", "{bad}/nothere.wav", *TINY[2:], "--accept-worse"], "audio file not found"),
+    (["fit", "{bad}/garbage.obj", *TINY[2:], "--accept-worse"], "cannot read '{bad}/garbage.obj' as a mesh"),
+    (["fit", "{bad}/empty.obj", *TINY[2:], "--accept-worse"], "has no triangles"),
+    (["fit", "{bad}/nothere.obj", *TINY[2:], "--accept-worse"], "mesh file not found"),
     (["diagnose", "{bad}/notes.txt", "--size", "4"], "cannot read"),
     (["diagnose", "{bad}/folder.png", "--size", "4"], "directory"),
     (["demo", "{bad}/half.png", *TINY[2:]], "cannot read"),
@@ -102,10 +102,10 @@ CASES = [
     (["tune", "quick", "--images", "{bad}/notes.txt", "--methods", "relu", "--steps", "1"],
      "cannot read"),
     # config files and output folders
-    (["fit", "camera", "--config", "{bad}/bad.yaml"], "Problems parsing config"),
-    (["fit", "camera", "--config", "{bad}/folder.png"], "Path is not a file"),
-    (["fit", "camera", "--config", "{bad}/nothere.yaml"], "File does not exist"),
-    (["fit", "camera", *TINY, "--out", "{bad}/notes.txt"],
+    (["fit", "camera", "--config", "{bad}/bad.yaml", "--accept-worse"], "Problems parsing config"),
+    (["fit", "camera", "--config", "{bad}/folder.png", "--accept-worse"], "Path is not a file"),
+    (["fit", "camera", "--config", "{bad}/nothere.yaml", "--accept-worse"], "File does not exist"),
+    (["fit", "camera", *TINY, "--out", "{bad}/notes.txt", "--accept-worse"],
      "'{bad}/notes.txt' is a file, not a folder; choose another output folder"),
     (["bench", "quick", *BENCH, "--out", "{bad}/notes.txt/sub"], "is a file, not a folder"),
 ]
@@ -145,8 +145,8 @@ def test_out_of_memory_is_one_line(exc, line, monkeypatch, tmp_path, capsys):
     def allocate(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(importlib.import_module("inrank.train.loop"), "fit", allocate)
-    assert main(["fit", "camera", *TINY, "--out", str(tmp_path)]) == 2
+    monkeypatch.setattr(importlib.import_module("inrank.cli.fit"), "fit", allocate)
+    assert main(["fit", "camera", *TINY, "--out", str(tmp_path), "--accept-worse"]) == 2
     err = capsys.readouterr().err.strip().splitlines()  # a banner may precede the error
     assert err[-1] == f"inrank: error: {line}; ask for less: a smaller size, width, " \
                       "resolution or batch size, or fewer points"

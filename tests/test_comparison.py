@@ -56,7 +56,7 @@ def test_offgrid_psnr_is_the_fit_evaluated_on_the_2x_image(tmp_path, data_dir):
     # the same fit by hand, evaluated on the 2x image
     sig = inrank.load_image(data_dir / "kodak" / "kodim05.png", size=48)
     model = inrank.build("relu", 2, 3, width=64, depth=3, seed=0)
-    inrank.fit(model, sig, steps=5, lr=inrank.preset("relu").lr, progress=False, eval_every=1)
+    inrank.fit(model, sig, steps=5, lr=inrank.preset("relu").lr, progress=False, eval_every=1, accept_worse=True)
     fine = inrank.load_image(data_dir / "kodak" / "kodim05.png", size=96)
     ref = inrank.psnr(inrank.predict(model, fine.coords), fine.values)
     assert row["offgrid_psnr"] == pytest.approx(ref, abs=1e-9)
@@ -283,19 +283,19 @@ def test_each_method_trains_with_the_optimiser_its_calibration_favours(tmp_path,
     sig = inrank.load_image("camera", size=8)
     model = inrank.build("relu+rei", 2, 1, width=16, depth=3)
     assert model.built_for == "muon" and model.config.rei_options["gain"] == 3.0
-    assert inrank.fit(model, sig, steps=2, lr=1e-3, progress=False).optimizer == "muon"
+    assert inrank.fit(model, sig, steps=2, lr=1e-3, progress=False, accept_worse=True).optimizer == "muon"
     assert [r.optimizer for r in inrank.fit_many("relu+rei", [sig], steps=2, lr=1e-3, width=16,
-                                                 depth=3, progress=False)] == ["muon"]
+                                                 depth=3, progress=False, accept_worse=True)] == ["muon"]
     with pytest.warns(UserWarning, match="built for adam .rei_options.gain 10, tuned with adam.; "
                                          "training it with muon, whose tuned rei_options.gain is 3"):
         inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=3, optimizer="adam"), sig,
-                   steps=1, lr=1e-3, optimizer="muon", progress=False)
+                   steps=1, lr=1e-3, optimizer="muon", progress=False, accept_worse=True)
     with pytest.raises(inrank.InputError, match="built for different optimisers"):
         inrank.fit_models([inrank.build("relu+rei", 2, 1, width=16, depth=3),
                            inrank.build("relu", 2, 1, width=16, depth=3)], [sig, sig],
-                          steps=1, lr=1e-3, progress=False)
+                          steps=1, lr=1e-3, progress=False, accept_worse=True)
     assert main(["fit", "camera", "--size", "8", "--steps", "1", "--width", "16", "--depth", "3",
-                 "--out", str(tmp_path / "f"), "--no-progress"]) == 0
+                 "--out", str(tmp_path / "f"), "--no-progress", "--accept-worse"]) == 0
     assert "1 muon steps" in capsys.readouterr().err
     assert main(["demo", "--size", "8", "--steps", "1", "--width", "16", "--methods",
                  "relu,relu+rei", "--out", str(tmp_path / "d"), "--no-progress"]) == 0
@@ -318,7 +318,7 @@ def test_the_default_optimiser_is_adam_where_muon_cannot_train(tmp_path, monkeyp
     assert (p.optimizer_at(3), p.optimizer_at(1)) == ("muon", "adam")
     assert inrank.build("pe", 2, 1, width=8, depth=1).built_for == "adam"
     assert main(["fit", "camera", "--method", "pe", "--depth", "1", "--size", "8", "--steps",
-                 "1", "--width", "8", "--out", str(tmp_path / "f"), "--no-progress"]) == 0
+                 "1", "--width", "8", "--out", str(tmp_path / "f"), "--no-progress", "--accept-worse"]) == 0
     assert "1 adam steps" in capsys.readouterr().err
     assert main(["demo", "--methods", "pe", "--depth", "1", "--size", "8", "--steps", "1",
                  "--width", "8", "--out", str(tmp_path / "d"), "--no-progress"]) == 0

@@ -28,7 +28,7 @@ def test_repr_html_is_the_per_layer_table(diag):
     head, rows = diag.table()
     assert page.startswith("<p><b>Diagnosis</b> of relu: N = 36") and "<table>" in page
     assert page.count("<tr>") == 1 + len(rows) == 1 + 1 + len(diag.layers)
-    assert f"<th>{head[4]}</th>" in page and "<td>linears.1</td>" in page
+    assert f"<th>{head[4]}</th>" in page and "<td>linears[1]</td>" in page
 
 
 def test_plot_without_path_returns_the_figure_and_writes_nothing(diag, tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from inrank.errors import DivergedError
 def _fit(name, signal, steps, **kw):
     model = inrank.build(name, 2, signal.out_dim, width=64, depth=2, seed=0)
     return inrank.fit(model, signal, steps=steps, lr=kw.pop("lr", inrank.preset(name).lr),
-                      progress=False, **kw)
+                      progress=False, **kw, accept_worse=True)
 
 
 def test_fit_raises_psnr_and_pe_beats_relu(astronaut32):
@@ -74,7 +74,7 @@ class _Explodes(nn.Module):
 def test_nan_loss_stops_with_clear_error_and_keeps_best_state(camera16):
     model = _Explodes(inrank.build("relu", 2, 1, width=16, depth=1))
     with pytest.raises(DivergedError, match="loss became nan at step 8") as info:
-        inrank.fit(model, camera16, steps=50, lr=1e-3, eval_every=1, progress=False)
+        inrank.fit(model, camera16, steps=50, lr=1e-3, eval_every=1, progress=False, accept_worse=True)
     partial = info.value.result
     assert len(partial.history) == 7 and partial.best_psnr == max(h["psnr"] for h in partial.history)
     restored = inrank.predict(model, camera16.coords)
@@ -87,11 +87,11 @@ def test_bad_arguments(camera16):
                     ({"steps": 5, "lr": 0.0}, "lr"), ({"steps": 5, "lr": -1.0}, "lr"),
                     ({"steps": 5, "lr": float("nan")}, "lr")]:
         with pytest.raises(ValueError, match=msg):
-            inrank.fit(model, camera16, progress=False, **kw)
+            inrank.fit(model, camera16, progress=False, **kw, accept_worse=True)
     with pytest.raises(ValueError, match="3-D coordinates"):
-        inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), camera16, steps=2, lr=1e-3)
+        inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), camera16, steps=2, lr=1e-3, accept_worse=True)
     with pytest.raises(TypeError, match="Signal"):
-        inrank.fit(model, torch.zeros(4, 2), steps=2, lr=1e-3)
+        inrank.fit(model, torch.zeros(4, 2), steps=2, lr=1e-3, accept_worse=True)
 
 
 def test_rank_tracking_records_what_diagnose_measures(camera16):
@@ -99,7 +99,7 @@ def test_rank_tracking_records_what_diagnose_measures(camera16):
 
     model = inrank.build("relu", 2, 1, width=16, depth=2, seed=0)
     res = inrank.fit(model, camera16, steps=10, lr=1e-3, progress=False, track_every=4,
-                     track_points=100)
+                     track_points=100, accept_worse=True)
     assert [t["step"] for t in res.track] == [0, 4, 8, 10]
     last = res.track[-1]
     assert [lay["name"] for lay in last["layers"]] == ["linears.0", "linears.1", "linears.2"]
@@ -113,7 +113,7 @@ def test_rank_tracking_records_what_diagnose_measures(camera16):
     assert res.track_seconds > 0
     # tracking changes nothing about the fit
     plain = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera16, steps=10,
-                       lr=1e-3, progress=False)
+                       lr=1e-3, progress=False, accept_worse=True)
     assert torch.equal(plain.prediction, res.prediction)
 
 
@@ -121,6 +121,6 @@ def test_compiled_training_follows_the_eager_fit(camera16):
     """One float32 step through torch.compile equals the eager step to round-off (the fused
     kernels sum in another order); 1e-4 of the output scale bounds it."""
     runs = [inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1, seed=0), camera16, steps=1,
-                       lr=1e-3, progress=False, compile=c) for c in (False, True)]
+                       lr=1e-3, progress=False, compile=c, accept_worse=True) for c in (False, True)]
     scale = float(runs[0].prediction.abs().max())
     assert float((runs[0].prediction - runs[1].prediction).abs().max()) <= 1e-4 * scale

@@ -5,14 +5,17 @@ import torch
 
 import inrank
 from inrank.train.result import FitResult
+from inrank.train.settings import resolve_settings
 
 
 def _result(evaluations: int = 1000, **extra) -> FitResult:
     history = [{"step": i, "loss": 0.0123456, "lr": 1e-3, "psnr": 20.0 + i / 1000,
                 "train_seconds": i * 1e-3} for i in range(evaluations)]
+    settings = resolve_settings([torch.nn.Linear(2, 3)], steps=evaluations, lr=3.16e-3,
+                                device="cpu", seed=0)
     fields = dict(history=history, final_psnr=31.4234, best_psnr=31.5012, ssim=0.91234,
-                  params=12345, seconds_per_step=8.51e-4, steps=evaluations, lr=3.16e-3,
-                  batch_size=None, device="cpu", seed=0, prediction=torch.zeros(4, 3))
+                  params=12345, seconds_per_step=8.51e-4, settings=settings,
+                  batch_size=None, prediction=torch.zeros(4, 3))
     return FitResult(**{**fields, **extra})
 
 
@@ -36,7 +39,7 @@ def test_repr_html_is_a_small_table():
 def test_repr_of_a_real_fit():
     sig = inrank.load_image(torch.rand(6, 6, 3))
     res = inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1, seed=0), sig, steps=2,
-                     lr=1e-3, progress=False)
+                     lr=1e-3, progress=False, accept_worse=True)
     assert repr(res).startswith(f"FitResult(final_psnr={res.final_psnr:.2f}, ")
     assert f"steps=2, lr=0.001, params={res.params}" in repr(res)
     assert f"history=[{len(res.history)} evaluations])" in repr(res)

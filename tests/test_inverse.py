@@ -65,9 +65,9 @@ def test_identity_operator_is_the_plain_fit_bit_for_bit(one_thread):
     """Fitting is the identity: the same losses and PSNRs, exactly."""
     sig = inrank.load_image("camera", size=8)
     kw = dict(steps=6, lr=1e-2, progress=False, eval_every=2)
-    plain = inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=2, seed=0), sig, **kw)
+    plain = inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=2, seed=0), sig, **kw, accept_worse=True)
     ident = inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=2, seed=0), sig,
-                       operator=Identity(sig.shape), measurements=sig.values, **kw)
+                       operator=Identity(sig.shape), measurements=sig.values, **kw, accept_worse=True)
     assert [h["loss"] for h in plain.history] == [h["loss"] for h in ident.history]
     assert torch.equal(plain.prediction, ident.prediction)
     assert plain.operator is None and ident.operator == {"name": "identity", "shape": [8, 8]}
@@ -79,8 +79,8 @@ def test_superres_beats_the_naive_upsampling_and_psnr_is_on_the_truth(one_thread
     (measured 19.18 against 17.63 dB); its PSNR is against the truth."""
     task = make_task("superres", inrank.load_image("camera", size=16), factor=4)
     naive = task.measurements.reshape(4, 1, 4, 1).expand(4, 4, 4, 4).reshape(256, 1)
-    res = task.solve(inrank.build("relu", 2, 1, width=32, depth=2, seed=0), steps=150, lr=1e-2,
-                   progress=False, eval_every=10)
+    res = inrank.fit(inrank.build("relu", 2, 1, width=32, depth=2, seed=0), task, steps=150, lr=1e-2,
+                   progress=False, eval_every=10, accept_worse=True)
     assert res.final_psnr > inrank.psnr(naive, task.signal.values) + 0.5
     assert res.final_psnr == pytest.approx(inrank.psnr(res.prediction, task.signal.values))
     assert res.operator == {"name": "superres", "shape": [16, 16], "factor": 4}
@@ -90,13 +90,13 @@ def test_ct_fit_beats_zero_and_inpainting_reports_unseen_pixels(one_thread):
     """CT at 16 px from 10 angles: the network ends well above the zero image (measured
     +5.0 dB), as does FBP (+15 dB); an inpainting fit's test_psnr is on the unseen pixels."""
     ct = make_task("ct", inrank.load_image(_phantom(16)), angles=10)
-    res = ct.solve(inrank.build("relu", 2, 1, width=32, depth=2, seed=0), steps=100, lr=1e-2,
-                 progress=False, eval_every=10)
+    res = inrank.fit(inrank.build("relu", 2, 1, width=32, depth=2, seed=0), ct, steps=100, lr=1e-2,
+                 progress=False, eval_every=10, accept_worse=True)
     zero = inrank.psnr(torch.zeros_like(ct.signal.values), ct.signal.values)
     assert res.final_psnr > zero + 3 and inrank.psnr(ct.baseline(), ct.signal.values) > zero + 10
     inp = make_task("inpaint", inrank.load_image("camera", size=8), keep=0.25, seed=1)
-    r = inp.solve(inrank.build("relu", 2, 1, width=8, depth=1, seed=0), steps=3, lr=1e-3,
-                progress=False)
+    r = inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1, seed=0), inp, steps=3, lr=1e-3,
+                progress=False, accept_worse=True)
     unseen = inp.operator.unseen()
     assert int(unseen.sum()) == 48
     assert r.test_psnr == pytest.approx(inrank.psnr(r.prediction[unseen], inp.signal.values[unseen]))
@@ -134,10 +134,10 @@ def test_muon_precision_and_checkpoint_through_an_operator(tmp_path, one_thread)
     task = make_task("denoise", inrank.load_image("camera", size=8), noise=0.1, seed=0)
     build = lambda: inrank.build("relu", 2, 1, width=16, depth=3, seed=0)  # noqa: E731
     kw = dict(steps=8, lr=1e-2, progress=False, optimizer="muon")
-    full = task.solve(build(), **kw)
+    full = inrank.fit(build(), task, **kw, accept_worse=True)
     assert full.optimizer == "muon" and np.isfinite(full.final_psnr)
-    assert np.isfinite(task.solve(build(), steps=3, lr=1e-2, progress=False, precision="bf16",
-                                check_steps=1).final_psnr)
+    assert np.isfinite(inrank.fit(build(), task, steps=3, lr=1e-2, progress=False, precision="bf16",
+                                check_steps=1, accept_worse=True).final_psnr)
     ck = tmp_path / "ck.pt"
     import inrank.train.loop as loop
 
@@ -152,13 +152,13 @@ def test_muon_precision_and_checkpoint_through_an_operator(tmp_path, one_thread)
     loop.train_step = killed_at_5
     try:
         with pytest.raises(KeyboardInterrupt):
-            task.solve(build(), checkpoint=ck, checkpoint_every=2, **kw)
+            inrank.fit(build(), task, checkpoint=ck, checkpoint_every=2, **kw, accept_worse=True)
     finally:
         loop.train_step = real
     other = make_task("denoise", task.signal, noise=0.1, seed=1)
     with pytest.raises(inrank.train.CheckpointError, match="measurements"):
-        other.solve(build(), checkpoint=ck, checkpoint_every=2, **kw)
-    resumed = task.solve(build(), checkpoint=ck, checkpoint_every=2, **kw)
+        inrank.fit(build(), other, checkpoint=ck, checkpoint_every=2, **kw, accept_worse=True)
+    resumed = inrank.fit(build(), task, checkpoint=ck, checkpoint_every=2, **kw, accept_worse=True)
     assert resumed.resumed_from == 4
     assert torch.equal(resumed.prediction, full.prediction)
 
@@ -172,11 +172,11 @@ def test_fit_many_through_an_operator_equals_separate_fits(threads):
     for op in (ParallelBeamProjector((8, 8), angles=4), PixelMask((8, 8), torch.arange(64) % 3 == 0)):
         ys = [op(s.values) for s in sigs]
         many = inrank.fit_many("relu+rei", sigs, steps=2, lr=1e-2, width=16, depth=2, seed=1,
-                               operator=op, measurements=ys, chunk=2, progress=False)
+                               operator=op, measurements=ys, chunk=2, progress=False, accept_worse=True)
         for sig, y, res in zip(sigs, ys, many):
             model = inrank.build("relu+rei", 2, sig.out_dim, width=16, depth=2, seed=1)
             ref = inrank.fit(model, sig, steps=2, lr=1e-2, seed=1, operator=op, measurements=y,
-                             progress=False)
+                             progress=False, accept_worse=True)
             scale = float(ref.prediction.abs().max())
             assert float((res.prediction - ref.prediction).abs().max()) <= 1e-4 * scale
             assert res.operator == ref.operator
@@ -195,20 +195,20 @@ def test_bad_input_is_one_clear_line():
         make_task("inpaint", sig, keep=0.001)
     with pytest.raises(InputError, match="built for a 16x16 grid"):
         inrank.fit(model, sig, steps=1, lr=1e-3, operator=Identity((16, 16)),
-                   measurements=torch.zeros(256, 1))
+                   measurements=torch.zeros(256, 1), accept_worse=True)
     with pytest.raises(InputError, match=r"measurements have shape \(10, 1\)"):
         inrank.fit(model, sig, steps=1, lr=1e-3, operator=Identity((8, 8)),
-                   measurements=torch.zeros(10, 1))
+                   measurements=torch.zeros(10, 1), accept_worse=True)
     with pytest.raises(InputError, match="factor=3 must divide"):
         make_task("superres", sig, factor=3)
     with pytest.raises(InputError, match="batch_size cannot be used with an operator"):
         inrank.fit(model, sig, steps=1, lr=1e-3, batch_size=4, operator=Identity((8, 8)),
-                   measurements=sig.values)
+                   measurements=sig.values, accept_worse=True)
     with pytest.raises(InputError, match="needs both operator= and measurements="):
-        inrank.fit(model, sig, steps=1, lr=1e-3, measurements=sig.values)
+        inrank.fit(model, sig, steps=1, lr=1e-3, measurements=sig.values, accept_worse=True)
     with pytest.raises(InputError, match="measurements must list one"):
         inrank.fit_many("relu", [sig], steps=1, lr=1e-3, operator=Identity((8, 8)),
-                        measurements=sig.values)
+                        measurements=sig.values, accept_worse=True)
     with pytest.raises(InputError, match="needs an image signal"):
         make_task("denoise", inrank.signal_1d("step", n_points=16))
 
@@ -221,7 +221,7 @@ def test_cli_fit_task_and_its_errors(tmp_path, capsys, one_thread):
     out = tmp_path / "ct"
     assert main(["fit", "shepp_logan_phantom", "--task", "ct", "--angles", "10", "--size", "16",
                  "--steps", "5", "--width", "16", "--depth", "2", "--out", str(out),
-                 "--no-progress"]) == 0
+                 "--no-progress", "--accept-worse"]) == 0
     line = capsys.readouterr().out
     assert "(ct, angles 10)" in line and "baseline fbp" in line
     metrics = json.loads((out / "metrics.json").read_text())
@@ -230,7 +230,7 @@ def test_cli_fit_task_and_its_errors(tmp_path, capsys, one_thread):
     for bad, words in ((["--task", "ct", "--angles", "0"], "angles must be a positive integer"),
                        (["--task", "inpaint", "--keep", "0.0001"], "observes no pixels")):
         assert main(["fit", "camera", "--size", "8", "--steps", "1", "--out", str(tmp_path / "x"),
-                     "--no-progress", *bad]) == 2
+                     "--no-progress", *bad, "--accept-worse"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert words in err[-1] and len([e for e in err if "Error" in e or words in e]) == 1
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import inrank
-from inrank.diagnosis.rei_design import choose_rei_design, default_rei_candidates, held_out_split
+from inrank.diagnosis.rei_design import (choose_rei_design, default_rei_candidates, held_out_split,
+                                         rank_expanding_for_)
 from inrank.errors import InputError
 from inrank.nn.init import rank_expanding_mlp_
 
@@ -25,7 +26,7 @@ def _first_two(model):
 
 def test_target_writes_the_design_its_predictor_ranks_first(camera):
     model = inrank.build("relu", 2, 1, width=32, depth=3, seed=0)
-    rank_expanding_mlp_(model, generator=torch.Generator().manual_seed(5), target=camera,
+    rank_expanding_for_(model, camera, generator=torch.Generator().manual_seed(5),
                         candidates=CANDS)
     d = model.rei_design
     assert d.predictor == "linear_offgrid" and len(d.scores) == len(CANDS)
@@ -42,7 +43,7 @@ def test_target_writes_the_design_its_predictor_ranks_first(camera):
 
 def test_fixed_options_win_and_fresh_needs_an_image(camera):
     model = inrank.build("relu", 2, 1, width=32, depth=3, seed=0)
-    rank_expanding_mlp_(model, generator=torch.Generator().manual_seed(0), target=camera,
+    rank_expanding_for_(model, camera, generator=torch.Generator().manual_seed(0),
                         candidates=CANDS, gain=2.0)
     d = model.rei_design
     assert d.candidates == [{"directions": 3}, {"directions": 4}]  # gain fixed: deduplicated
@@ -62,7 +63,7 @@ def test_design_options_without_target_are_refused():
         rank_expanding_mlp_(model, candidates=CANDS)
     outside = [torch.nn.Linear(2, 32), torch.nn.Linear(32, 32), torch.nn.Linear(32, 1)]
     with pytest.raises(InputError, match="submodules"):
-        rank_expanding_mlp_(model, layers=outside, target=inrank.load_image("camera", size=8))
+        rank_expanding_for_(model, inrank.load_image("camera", size=8), layers=outside)
 
 
 def test_default_candidates_respect_the_width():

@@ -16,7 +16,7 @@ from inrank.train.checkpoint import CheckpointError, load_checkpoint, save_check
 from inrank.cli import main
 
 FIT = ["fit", "camera", "--size", "16", "--steps", "300", "--width", "32", "--depth", "2",
-       "--method", "relu+rei", "--checkpoint-every", "10", "--no-progress"]
+       "--method", "relu+rei", "--checkpoint-every", "10", "--no-progress", "--accept-worse"]
 
 
 def _cli(args, **kw):
@@ -71,7 +71,7 @@ def test_same_seed_bitwise_identical_metrics(camera16):
     def once():
         model = inrank.build("siren", 2, 1, width=16, depth=2, seed=11)
         return inrank.fit(model, camera16, steps=25, lr=1e-4, seed=11, batch_size=100,
-                          progress=False)
+                          progress=False, accept_worse=True)
     a, b = once(), once()
     assert [(h["loss"], h["psnr"]) for h in a.history] == [(h["loss"], h["psnr"]) for h in b.history]
     assert (a.final_psnr, a.best_psnr, a.ssim) == (b.final_psnr, b.best_psnr, b.ssim)
@@ -90,7 +90,7 @@ def test_checkpoint_errors(tmp_path, camera16):
         load_checkpoint(bad, expect={"protocol": {"steps": 6}})
     model = inrank.build("relu", 2, 1, width=8, depth=1)
     with pytest.raises(CheckpointError, match="belongs to another run"):
-        inrank.fit(model, camera16, steps=5, lr=1e-3, checkpoint=bad, progress=False)
+        inrank.fit(model, camera16, steps=5, lr=1e-3, checkpoint=bad, progress=False, accept_worse=True)
 
 
 def test_cli_corrupt_checkpoint_is_one_line(tmp_path, capsys):
@@ -109,7 +109,7 @@ def test_bad_input_catalogue_api(tmp_path):
     Image.fromarray(np.full((1, 1, 3), 7, np.uint8)).save(tmp_path / "one.png")
     one = inrank.load_image(tmp_path / "one.png")
     res = inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1), one, steps=3, lr=1e-3,
-                     progress=False)
+                     progress=False, accept_worse=True)
     assert res.prediction.shape == (1, 3)
     cases = [
         (lambda: inrank.Signal(torch.zeros(2, 2), torch.tensor([[float("nan")], [0.0]]), (2,)),
@@ -117,9 +117,9 @@ def test_bad_input_catalogue_api(tmp_path):
         (lambda: inrank.build("relu", 2, 3, width=0), ValueError, "width"),
         (lambda: inrank.build("relu", 2, 3, depth=0), ValueError, "depth"),
         (lambda: inrank.build("nope", 2, 3), ValueError, "unknown method"),
-        (lambda: inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1), one, steps=0, lr=1e-3),
+        (lambda: inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1), one, steps=0, lr=1e-3, accept_worse=True),
          ValueError, "steps"),
-        (lambda: inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1), one, steps=2, lr=-1.0),
+        (lambda: inrank.fit(inrank.build("relu", 2, 3, width=8, depth=1), one, steps=2, lr=-1.0, accept_worse=True),
          ValueError, "lr"),
         (lambda: inrank.build("relu", 3, 3, width=8, depth=1)(torch.zeros(2, 2)), ValueError,
          "expects coordinates"),
@@ -137,7 +137,7 @@ def test_cli_resume_with_another_method_refuses_and_says_why(tmp_path, capsys, m
 
     out = tmp_path / "ck"
     args = ["fit", "camera", "--size", "12", "--steps", "30", "--width", "16", "--depth", "2",
-            "--checkpoint-every", "5", "--out", str(out), "--no-progress"]
+            "--checkpoint-every", "5", "--out", str(out), "--no-progress", "--accept-worse"]
     real, calls = loop.train_step, []
 
     def killed_at_12(*a, **k):

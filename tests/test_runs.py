@@ -19,7 +19,7 @@ def saved(tmp_path_factory):
     """A real ``inrank fit`` run folder (tiny)."""
     out = tmp_path_factory.mktemp("fit") / "run"
     assert main(["fit", "camera", "--method", "relu+rei", "--size", "8", "--steps", "3",
-                 "--width", "8", "--depth", "2", "--out", str(out), "--no-progress"]) == 0
+                 "--width", "8", "--depth", "2", "--out", str(out), "--no-progress", "--accept-worse"]) == 0
     return out
 
 
@@ -46,7 +46,7 @@ def test_load_rebuilds_what_fit_saved(saved):
     record = json.loads((saved / "model.json").read_text())
     assert isinstance(run, inrank.LoadedRun) and run.method == "relu+rei" == run.model.preset
     assert run.config.to_dict() == record["model"] and run.config.width == 8
-    assert (run.signal, run.kind, run.shape, run.path) == ("camera", "image", (8, 8), saved)
+    assert (run.signal_name, run.kind, run.shape, run.path) == ("camera", "image", (8, 8), saved)
     assert not run.model.training
     state = torch.load(saved / "model.pt", weights_only=True)
     assert all(torch.equal(v, state[k]) for k, v in run.model.state_dict().items())

@@ -97,7 +97,7 @@ def test_a_short_fit_recovers_a_sphere(one_thread):
     sig = mesh_sdf(v, f, n_points=3000, padding=0.3, seed=0)   # radius 0.7
     model = inrank.build("relu", 3, 1, width=32, depth=2, seed=0)
     before = inrank.sdf_metrics(model, sig, resolution=20, n_chamfer=3000)
-    res = inrank.fit(model, sig, steps=250, lr=3e-3, loss="sdf", batch_size=1000, progress=False)
+    res = inrank.fit(model, sig, steps=250, lr=3e-3, loss="sdf", batch_size=1000, progress=False, accept_worse=True)
     after = inrank.sdf_metrics(model, sig, resolution=20, n_chamfer=3000)
     assert after["iou"] > 0.9 and after["iou"] > before["iou"] + 0.3
     assert after["chamfer"] < 0.03                          # 2% of the cube's half-side
@@ -109,28 +109,28 @@ def test_every_training_path_takes_the_sdf_loss(tmp_path, one_thread):
     v, f = _sphere_mesh(2)
     sigs = [mesh_sdf(v, f, n_points=400, seed=s) for s in (0, 1)]
     opts = dict(steps=6, lr=1e-3, loss="sdf", batch_size=200, progress=False)
-    one = [inrank.fit(inrank.build("relu+rei", 3, 1, width=16, depth=2, seed=0), sig, **opts)
+    one = [inrank.fit(inrank.build("relu+rei", 3, 1, width=16, depth=2, seed=0), sig, **opts, accept_worse=True)
            for sig in sigs]
-    many = inrank.fit_many("relu+rei", sigs, width=16, depth=2, seed=0, **opts)
+    many = inrank.fit_many("relu+rei", sigs, width=16, depth=2, seed=0, **opts, accept_worse=True)
     models = inrank.fit_models([inrank.build("relu+rei", 3, 1, width=16, depth=2, seed=0)
-                                for _ in sigs], sigs, **opts)
+                                for _ in sigs], sigs, **opts, accept_worse=True)
     assert [r.final_psnr for r in many] == [r.final_psnr for r in one]
     assert [r.final_psnr for r in models] == [r.final_psnr for r in one]
     muon = inrank.fit(inrank.build("relu", 3, 1, width=16, depth=3, seed=0), sigs[0],
-                      optimizer="muon", muon_lr=0.01, **opts)
+                      optimizer="muon", muon_lr=0.01, **opts, accept_worse=True)
     assert muon.optimizer == "muon" and np.isfinite(muon.final_psnr)
     # a checkpoint resumes bit for bit, and refuses another shape's samples
     ck = tmp_path / "ck.pt"
-    full = inrank.fit(inrank.build("relu", 3, 1, width=16, depth=2, seed=0), sigs[0], **opts)
+    full = inrank.fit(inrank.build("relu", 3, 1, width=16, depth=2, seed=0), sigs[0], **opts, accept_worse=True)
     part = inrank.build("relu", 3, 1, width=16, depth=2, seed=0)
     with pytest.raises(KeyboardInterrupt):
         inrank.fit(part, sigs[0], checkpoint=ck, checkpoint_every=2,
-                   callbacks=[_stop_at(4)], **opts)
+                   callbacks=[_stop_at(4)], **opts, accept_worse=True)
     with pytest.raises(CheckpointError, match="belongs to another run"):  # the other samples
         inrank.fit(inrank.build("relu", 3, 1, width=16, depth=2, seed=0), sigs[1],
-                   checkpoint=ck, checkpoint_every=2, **opts)
+                   checkpoint=ck, checkpoint_every=2, **opts, accept_worse=True)
     resumed = inrank.fit(inrank.build("relu", 3, 1, width=16, depth=2, seed=0), sigs[0],
-                         checkpoint=ck, checkpoint_every=2, **opts)
+                         checkpoint=ck, checkpoint_every=2, **opts, accept_worse=True)
     assert resumed.resumed_from == 2 and resumed.final_psnr == full.final_psnr
     assert [h["loss"] for h in resumed.history] == [h["loss"] for h in full.history]
 
@@ -153,16 +153,16 @@ def test_bad_sdf_input_is_one_clear_line():
     image = inrank.load_image("camera", size=8)
     with pytest.raises(InputError, match="loss='sdf' fits an SDF signal"):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1), image, steps=1, lr=1e-3,
-                   loss="sdf", progress=False)
+                   loss="sdf", progress=False, accept_worse=True)
     with pytest.raises(InputError, match="an SDF signal takes loss='sdf' only"):
         inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
-                   progress=False)
+                   progress=False, accept_worse=True)
     with pytest.raises(InputError, match="train_mask cannot be used with loss='sdf'"):
         inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
-                   loss="sdf", train_mask=torch.ones(50, dtype=torch.bool), progress=False)
+                   loss="sdf", train_mask=torch.ones(50, dtype=torch.bool), progress=False, accept_worse=True)
     with pytest.raises(InputError, match="compile=True cannot be used with loss='sdf'"):
         inrank.fit(inrank.build("relu", 3, 1, width=8, depth=1), sig, steps=1, lr=1e-3,
-                   loss="sdf", compile=True, progress=False)
+                   loss="sdf", compile=True, progress=False, accept_worse=True)
     with pytest.raises(InputError, match="not an SDF signal"):
         inrank.sdf_metrics(inrank.build("relu", 2, 1, width=8, depth=1), image)
 
@@ -173,14 +173,14 @@ def test_inrank_fit_task_sdf_writes_the_shape_and_its_scores(tmp_path, data_dir,
     out = tmp_path / "o"
     rc = main(["fit", str(data_dir / "meshes" / "bunny.obj"), "--task", "sdf", "--method",
                "relu", "--steps", "30", "--width", "32", "--depth", "2", "--n-points", "2000",
-               "--batch-size", "1000", "--resolution", "16", "--out", str(out)])
+               "--batch-size", "1000", "--resolution", "16", "--out", str(out), "--accept-worse"])
     assert rc == 0
     said = capsys.readouterr().out
     assert "bunny SDF (2000 surface points): Chamfer" in said and "grid IoU" in said
     metrics = __import__("json").loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "sdf" and 0 < metrics["chamfer"] < 1 and 0 <= metrics["grid_iou"] <= 1
     assert (out / "reconstruction.obj").stat().st_size > 0 and (out / "preview.png").is_file()
-    assert main(["fit", "camera", "--task", "sdf", "--out", str(tmp_path / "x")]) == 2
+    assert main(["fit", "camera", "--task", "sdf", "--out", str(tmp_path / "x"), "--accept-worse"]) == 2
     assert "--task sdf fits a mesh's signed distance field" in capsys.readouterr().err
 
 

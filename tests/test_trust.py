@@ -66,24 +66,24 @@ def test_a_model_with_the_wrong_output_size_fails_before_training():
     seq = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     with pytest.raises(InputError, match="outputs 1 channel"):
         inrank.fit(seq, sig, steps=50, lr=1e-3, progress=False,
-                   callbacks=[lambda step, m, model: steps.append(step)])
+                   callbacks=[lambda step, m, model: steps.append(step)], accept_worse=True)
     assert steps == []
     with pytest.raises(InputError, match="outputs 1 channel"):
         inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1), sig, steps=5, lr=1e-3,
-                   progress=False)
+                   progress=False, accept_worse=True)
 
 
 def test_progress_line_names_the_method_and_stays(capsys):
     sig = inrank.load_image("camera", size=8)
     inrank.fit(inrank.build("relu+rei", 2, 1, width=16, depth=2), sig, steps=3, lr=1e-3,
-               progress=True, optimizer="muon")
+               progress=True, optimizer="muon", accept_worse=True)
     err = capsys.readouterr().err
     assert "relu+rei on camera (muon)" in err and "3/3" in err
 
 
 def test_inrank_fit_says_what_it_runs_before_training(tmp_path, capsys):
     assert main(["fit", "camera", "--size", "12", "--steps", "2", "--width", "8", "--depth", "2",
-                 "--out", str(tmp_path), "--no-progress"]) == 0
+                 "--out", str(tmp_path), "--no-progress", "--accept-worse"]) == 0
     first = capsys.readouterr().err.splitlines()[0]
     assert first.startswith("fit relu+rei on camera 12x12 (144 points): 2 x 8 MLP, 2 adam steps")
     assert "at least" in first

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .bench import SuiteResult, run_suite, suites
 from .diagnosis import Diagnosis, LayerDiagnosis, LayerwiseNTK, diagnose, jacobian_ntk, layerwise_ntk
-from .errors import (DivergedError, InputError, InputTypeError, InrankError,
+from .errors import (DivergedError, FitFailedError, InputError, InputTypeError, InrankError,
                      MissingDependencyError, ResourceError)
 from .metrics import psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
@@ -25,7 +25,8 @@ from .runs import LoadedRun, load
 from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occupancy,
                       load_mesh_sdf, load_signal, mesh_occupancy, mesh_sdf, save_audio,
                       sdf_metrics, signal_1d, subgrid_mask)
-from .train import FitResult, fit, fit_many, fit_models, occupancy_iou, predict
+from .train import (FitOptions, FitResult, FitSettings, fit, fit_many, fit_models,
+                    occupancy_iou, predict, resolve_settings)
 
 from ._version import __version__
 
@@ -36,7 +37,7 @@ __all__ = [
     # models
     "init", "CoordinateMLP", "MLPConfig", "Preset", "build", "preset", "presets",
     # training and metrics
-    "FitResult", "fit", "predict", "fit_many", "fit_models", "psnr", "ssim", "snr",
+    "FitOptions", "FitSettings", "resolve_settings", "FitResult", "fit", "predict", "fit_many", "fit_models", "psnr", "ssim", "snr",
     "occupancy_iou", "sdf_metrics", "extract_mesh",
     # inverse problems
     "make_task", "InverseTask", "Operator", "Identity", "ParallelBeamProjector",
@@ -48,7 +49,8 @@ __all__ = [
     # benchmarks
     "SuiteResult", "run_suite", "suites",
     # errors
-    "InrankError", "InputError", "InputTypeError", "ResourceError", "DivergedError",
+    "InrankError", "InputError", "InputTypeError", "ResourceError", "FitFailedError",
+    "DivergedError",
     "MissingDependencyError",
     "__version__",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["InrankError", "InputError", "InputTypeError", "ResourceError", "DivergedError",
-           "MissingDependencyError"]
+__all__ = ["InrankError", "InputError", "InputTypeError", "ResourceError", "FitFailedError",
+           "DivergedError", "MissingDependencyError"]
 
 
 class InrankError(Exception):
@@ -32,17 +32,28 @@ class ResourceError(InputError):
     (see :mod:`inrank.memory`)."""
 
 
-class DivergedError(InrankError, FloatingPointError):
+class FitFailedError(InrankError):
+    """A fit ended without learning the signal: below the PSNR of predicting the signal's mean
+    everywhere, or below its own first evaluation (``result.status`` says which), or it
+    diverged (:class:`DivergedError`). ``fit(..., accept_worse=True)`` returns such a result
+    instead.
+
+    Attributes:
+        result: the ``FitResult`` as trained (a list of them for a batched fit), kept.
+    """
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class DivergedError(FitFailedError, FloatingPointError):
     """Training produced a NaN or inf loss.
 
     Attributes:
         result: the partial ``FitResult`` up to the last finite evaluation; the model passed to
             ``fit`` has been restored to its best evaluated state.
     """
-
-    def __init__(self, message: str, result: Any = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 class MissingDependencyError(InrankError, ImportError):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -18,12 +19,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder; give a file path")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        file = next(p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir())
-        raise NotADirectoryError(f"cannot write {str(path)!r}: {str(file)!r} is a file, not a "
-                                 "folder; choose another output folder") from None
+    make_folder(path.parent, writing=path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -35,6 +31,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def make_folder(folder: str | os.PathLike, *, writing: str | os.PathLike | None = None) -> Path:
+    """Create ``folder`` (and its parents); a file in the way raises ``NotADirectoryError``
+    naming it (``writing``: the file about to be written there, for the message)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        file = next(p for p in (folder, *folder.parents) if p.exists() and not p.is_dir())
+        raise NotADirectoryError(f"cannot write {str(writing or folder)!r}: {str(file)!r} is a "
+                                 "file, not a folder; choose another output folder") from None
+    return folder
 
 
 def _umask() -> int:
@@ -49,8 +58,46 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically."""
-    return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write ``obj`` as indented JSON atomically (:func:`json_text`: valid JSON, no NaN)."""
+    return write_text(path, json_text(obj))
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as indented, valid JSON: a number that is NaN or infinite (which JSON cannot
+    hold) is written as ``null``, and an object at the top level lists where under
+    ``"undefined"`` (``{"history[].test_psnr": "nan"}``: a list's items share one entry).
+
+    Examples:
+        >>> print(json_text({"psnr": float("inf"), "ok": 1.5}), end="")
+        {
+          "psnr": null,
+          "ok": 1.5,
+          "undefined": {
+            "psnr": "inf"
+          }
+        }
+    """
+    undefined: dict[str, str] = {}
+    clean = _finite(obj, "", undefined)
+    if undefined and isinstance(clean, dict):
+        clean["undefined"] = {**(clean.get("undefined") or {}), **undefined}
+    return json.dumps(clean, indent=2, default=_json_default, allow_nan=False) + "\n"
+
+
+def _finite(obj: Any, where: str, undefined: dict[str, str]) -> Any:
+    """``obj`` with every non-finite number replaced by None, noted in ``undefined``."""
+    if hasattr(obj, "item") and getattr(obj, "ndim", getattr(obj, "dim", lambda: 1)) in (0, ()):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        undefined.setdefault(where or "value", "nan" if obj != obj else
+                             ("inf" if obj > 0 else "-inf"))
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{where}.{k}" if where else str(k), undefined)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{where}[]", undefined) for v in obj]
+    return obj
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:

@@ -41,7 +41,12 @@ def psnr(pred, target, *, data_range: float = 1.0) -> float:
         20.0
     """
     err = mse(pred, target)
-    return math.inf if err == 0 else 10.0 * math.log10(data_range ** 2 / err)
+    if err == 0:
+        return math.inf
+    if not math.isfinite(err):  # an overflowed prediction: no signal left (NaN stays NaN)
+        return -math.inf if err == math.inf else math.nan
+    ratio = data_range ** 2 / err
+    return 10.0 * (math.log10(ratio) if ratio > 0 else 2 * math.log10(data_range) - math.log10(err))
 
 
 def ssim(pred, target, *, data_range: float = 1.0, shape: tuple[int, int] | None = None) -> float:

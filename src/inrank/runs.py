@@ -20,9 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import files as _io
 from .errors import InputError, InrankError
+from .train.checkpoint import tensor_digest
 
-__all__ = ["LoadedRun", "load", "load_weights", "run_record"]
+__all__ = ["LoadedRun", "load", "load_weights", "run_record", "save_run", "saved_identity"]
 
 #: The weights file a run folder holds.
 WEIGHTS = "model.pt"
@@ -40,7 +42,8 @@ class LoadedRun:
             in eval mode; ``model(coords (N, d)) -> (N, c)``.
         method: the preset it was built from (``model.preset`` too).
         config: its :class:`~inrank.nn.mlp.MLPConfig`.
-        signal: the fitted signal's name; None if the record does not say.
+        signal_name: the fitted signal's name (load the signal itself with
+            :func:`inrank.load_signal`); None if the record does not say.
         kind: ``"image"``, ``"audio"``, ``"occupancy"`` or ``"1d"``; None if not recorded.
         shape: the signal's grid shape (``(H, W)`` for an image), so
             ``model(inrank.grid_coords(shape))`` is the reconstruction; None if not recorded.
@@ -52,7 +55,7 @@ class LoadedRun:
     model: nn.Module
     method: str
     config: Any
-    signal: str | None = None
+    signal_name: str | None = None
     kind: str | None = None
     shape: tuple[int, ...] | None = None
     overrides: dict = field(default_factory=dict)
@@ -61,10 +64,42 @@ class LoadedRun:
     def __repr__(self) -> str:
         grid = "x".join(map(str, self.shape)) if self.shape else "?"
         psnr = (self.metrics or {}).get("final_psnr")
-        return (f"LoadedRun(method={self.method!r}, signal={self.signal!r}, kind={self.kind!r}, "
+        return (f"LoadedRun(method={self.method!r}, signal_name={self.signal_name!r}, "
+                f"kind={self.kind!r}, "
                 f"shape={grid}, width={self.config.width}, depth={self.config.depth}"
                 + (f", final_psnr={psnr:.2f}" if isinstance(psnr, (int, float)) else "")
                 + f", path={str(self.path)!r})")
+
+
+def saved_identity(method: str, config: dict, state: dict[str, torch.Tensor]) -> dict:
+    """``{"method", "config", "weights"}``: what a saved model is, by name, a hash of its
+    config and a hash of its weights (:func:`inrank.train.checkpoint.tensor_digest`), so
+    :func:`load` can tell when ``model.json``, ``model.pt`` and ``metrics.json`` come from
+    different runs."""
+    import hashlib
+
+    text = json.dumps(config, sort_keys=True, default=str)
+    return {"method": method, "config": hashlib.sha1(text.encode()).hexdigest()[:16],
+            "weights": tensor_digest(*[state[k] for k in sorted(state)])}
+
+
+def save_run(folder: str | os.PathLike, model: nn.Module, *, method: str, record: dict,
+             metrics: dict, config: dict) -> dict:
+    """Write a fitted model's files into ``folder``: ``model.pt`` (its ``state_dict`` on the
+    CPU), ``model.json`` (``record``: the signal's name, kind and shape, the overrides; plus
+    ``method``, ``model``: its config, and ``identity``), ``config.json`` (the command's
+    resolved configuration) and ``metrics.json`` (``metrics`` and the same ``identity``).
+    Returns the identity (:func:`saved_identity`)."""
+    folder = Path(folder)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    cfg = model.config.to_dict()
+    identity = saved_identity(method, cfg, state)
+    _io.atomic_write(folder / WEIGHTS, lambda tmp: torch.save(state, tmp))
+    _io.write_json(folder / RECORD, {"method": method, **record, "model": cfg,
+                                     "identity": identity})
+    _io.write_json(folder / "config.json", config)
+    _io.write_json(folder / "metrics.json", {**metrics, "identity": identity})
+    return identity
 
 
 def load(run: str | os.PathLike) -> LoadedRun:
@@ -72,16 +107,18 @@ def load(run: str | os.PathLike) -> LoadedRun:
     weights of ``model.pt``.
 
     Args:
-        run: the run folder (``inrank fit --out``), or its ``model.pt``.
+        run: the run folder (``inrank fit --out``), or a file in it (``model.pt``,
+            ``model.json``).
 
     Returns:
         :class:`LoadedRun`: ``.model`` (eval mode, CPU), ``.method``, ``.config``, the signal's
-        ``.signal`` / ``.kind`` / ``.shape``, ``.overrides`` and ``.metrics``.
+        ``.signal_name`` / ``.kind`` / ``.shape``, ``.overrides`` and ``.metrics``.
 
     Raises:
         ValueError (InputError): the folder or a file is missing, a file is truncated or
             garbled, ``model.pt`` is a pickle that ``torch.load(weights_only=True)`` refuses
-            or not a state dict, or its weights do not fit the model ``model.json`` describes.
+            or not a state dict, its weights do not fit the model ``model.json`` describes,
+            or the files come from different runs (their recorded identities differ).
 
     Examples:
         >>> import inrank, json, os, tempfile, torch
@@ -109,10 +146,31 @@ def load(run: str | os.PathLike) -> LoadedRun:
     if metrics is not None and not isinstance(metrics, dict):
         raise InputError(f"{str(folder / 'metrics.json')!r} holds a {type(metrics).__name__}, "
                          "not the metrics object inrank fit writes; delete it or rerun the fit")
+    _check_identity(source, content, model, weights, folder, metrics)
     return LoadedRun(path=folder, model=model, method=model.preset, config=config,
-                     signal=content.get("signal"), kind=content.get("kind"),
+                     signal_name=content.get("signal"), kind=content.get("kind"),
                      shape=tuple(shape) if shape is not None else None,
                      overrides=dict(content.get("overrides") or {}), metrics=metrics)
+
+
+def _check_identity(source: Path, content: dict, model: nn.Module, weights: Path,
+                    folder: Path, metrics: dict | None) -> None:
+    """Refuse a run folder whose files come from different runs: ``model.json``'s identity
+    against the weights loaded, and ``metrics.json``'s against ``model.json``'s."""
+    identity = content.get("identity")
+    if identity is None:  # written before identities were recorded
+        return
+    state = {k: v.detach() for k, v in model.state_dict().items()}
+    mine = saved_identity(content.get("method") or "model", content["model"], state)
+    if mine != identity:
+        what = next(k for k in ("method", "config", "weights") if mine.get(k) != identity.get(k))
+        raise InputError(f"{str(source)!r} and {str(weights)!r} come from different runs (the "
+                         f"{what} differs from the one recorded); restore the run's own files "
+                         "or rerun inrank fit")
+    if metrics is not None and metrics.get("identity") not in (None, identity):
+        raise InputError(f"{str(folder / 'metrics.json')!r} belongs to another run than "
+                         f"{str(source)!r} (their identities differ); restore the run's own "
+                         "files or rerun inrank fit")
 
 
 def run_record(folder: str | os.PathLike) -> tuple[Path, dict] | None:
@@ -179,6 +237,8 @@ def _paths(run: str | os.PathLike) -> tuple[Path, Path]:
     path = Path(run)
     if path.is_dir():
         return path, path / WEIGHTS
+    if path.is_file() and path.suffix.lower() == ".json":  # model.json, metrics.json: its run
+        return path.parent, path.parent / WEIGHTS
     if path.is_file():
         return path.parent, path
     raise InputError(f"run folder not found: {str(path)!r}; give the --out folder of an "
@@ -208,7 +268,7 @@ def _check_record(path: Path, content: Any) -> None:
         raise InputError(f"{where!r}: unknown model field(s) {sorted(unknown)}; it was "
                          "written by another version of inrank or edited: rerun inrank fit")
     for key, kind in (("method", str), ("signal", str), ("kind", str), ("shape", list),
-                      ("overrides", dict)):
+                      ("overrides", dict), ("identity", dict)):
         if content.get(key) is not None and not isinstance(content[key], kind):
             raise InputError(f"{where!r}: {key!r} must be a {kind.__name__}, got "
                              f"{content[key]!r}; restore it or rerun inrank fit")

@@ -52,6 +52,22 @@ def positive_float(name: str, value: Any) -> float:
     return v
 
 
+#: Seeds seed ``torch.Generator.manual_seed``, which takes an unsigned 64-bit integer.
+SEED_LIMIT = 2 ** 64
+
+
+def seed(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer in ``[0, 2^64)`` (what a
+    ``torch.Generator`` takes), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+            isinstance(value, float) and value.is_integer()):
+        raise InputTypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if not 0 <= int(value) < SEED_LIMIT:
+        raise InputError(f"{name} must be an integer in [0, 2^64), got {value!r}; pass a "
+                         "smaller seed")
+    return int(value)
+
+
 def tensor_2d(name: str, value: Any, *, cols: int | None = None, what: str = "(N, d)") -> torch.Tensor:
     """Check ``value`` is a 2-D finite float tensor of layout ``what``; return it."""
     if not isinstance(value, torch.Tensor):

@@ -225,7 +225,8 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
         "id": run.id, "run": run.key(), "status": status,
         "metrics": {"final_psnr": finite(result.final_psnr) if status == "ok" else None, "best_psnr": finite(result.best_psnr),
                     "ssim": result.ssim, "params": result.params,
-                    "seconds_per_step": result.seconds_per_step, "device": result.device},
+                    "seconds_per_step": result.seconds_per_step, "device": result.device,
+                    "fit_status": result.status, "mean_psnr": finite(result.mean_psnr)},
         "history": result.history, "rank": rank, "shape": list(signal.shape),
         "config": run.config(),
         "wall_seconds": wall_seconds, "inrank": __version__,
@@ -253,7 +254,9 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     """Build, (rank,) fit and measure one run; return its JSON-ready record.
 
     The record holds ``id``, ``run`` (:meth:`Run.key`), ``status`` (``ok`` or ``diverged``),
-    ``metrics`` (final/best PSNR, SSIM, params, seconds per step, device), ``history``,
+    ``metrics`` (final/best PSNR, SSIM, params, seconds per step, device; ``fit_status``,
+    :attr:`inrank.FitResult.status`: a run that trained to the end but did not beat its
+    signal's mean predictor, ``mean_psnr``, is kept and marked, never dropped), ``history``,
     ``rank`` (or ``None``) and ``wall_seconds``; task runs add their metrics (held-out PSNR,
     SNR, grid IoU) to ``metrics``; with ``run.keep_recon`` also
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
@@ -269,7 +272,7 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
         result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
                      device=options.device, eval_every=max(1, run.steps // run.evals),
                      progress=options.progress, precision=run.precision,
-                     optimizer=run.optimizer, muon_lr=run.muon_lr, **extra)
+                     optimizer=run.optimizer, muon_lr=run.muon_lr, accept_worse=True, **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
     return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0,

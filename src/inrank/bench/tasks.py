@@ -197,7 +197,7 @@ def _row(method: str, signal: Signal, res, seed: int, width: int, depth: int, **
     return {"method": method, "signal": signal.name, "seed": seed, "width": width,
             "depth": depth, "steps": res.steps, "lr": res.lr, "params": res.params,
             **{k: float(v) for k, v in res.metrics.items()},
-            "seconds_per_step": res.seconds_per_step, **extra}
+            "seconds_per_step": res.seconds_per_step, "fit_status": res.status, **extra}
 
 
 def run_generalize(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
@@ -209,7 +209,7 @@ def run_generalize(method: str, signal: Signal, *, steps: int = 1000, width: int
     """
     _checks.positive_int("steps", steps)
     model = build(method, signal.in_dim, signal.out_dim, width=width, depth=depth, seed=seed)
-    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed,
+    res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True,
               progress=False, **task_fit_kwargs("generalize", signal))
     return _row(method, signal, res, seed, width, depth)
 
@@ -219,7 +219,7 @@ def run_audio(method: str, signal: Signal, *, steps: int = 1000, width: int = 12
     """Fit an audio clip; report PSNR (peak-to-peak 2) and SNR (dB)."""
     overrides = task_overrides(method, signal)
     model = build(method, 1, signal.out_dim, width=width, depth=depth, seed=seed, **overrides)
-    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed, progress=False)
+    res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True, progress=False)
     return _row(method, signal, res, seed, width, depth,
                 overrides=";".join(f"{k}={v:g}" for k, v in overrides.items()))
 
@@ -230,7 +230,7 @@ def run_occupancy(method: str, signal: Signal, *, steps: int = 1000, width: int 
     """Fit occupancy with BCE on logits; report accuracy and IoU on the samples and the IoU on
     a dense ``resolution^3`` grid (``grid_iou``)."""
     model = build(method, 3, 1, width=width, depth=depth, seed=seed)
-    res = fit(model, signal, steps=steps, lr=lr or preset(method).lr, seed=seed, loss="bce",
+    res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True, loss="bce",
               batch_size=batch_size, progress=False)
     t0 = time.perf_counter()
     extra = task_metrics("occupancy", model, signal, resolution=resolution)

@@ -8,15 +8,24 @@ The options are :func:`~inrank.diagnosis.advise.advise`'s, :func:`inrank.load_im
 """
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from jsonargparse import Namespace
 
+from .. import files as _io
+from ..bench.run import resolve_image
+from ..diagnosis.advise import advise
+from ..nn.registry import preset, presets, tuned_network
+from ..report.figures import new_figure
+from ..report.tables import markdown_table
+from ..signals.signal import load_image
+from ..train.optimizers import OPTIMIZERS
 from .args import Parser, add_options, picked
 
-__all__ = ["add_arguments", "run", "command", "ADVICE"]
+__all__ = ["add_arguments", "run", "command", "fit_command", "ADVICE"]
 
 #: :func:`~inrank.diagnosis.advise.advise`'s options.
 ADVICE = ("width", "depth", "knob", "points", "offgrid_points", "steps", "seed", "inits",
@@ -38,11 +47,6 @@ def command(*, source: str = "kodim05", method: str = "pe",
 
 
 def add_arguments(p: Parser) -> None:
-    from ..diagnosis.advise import advise
-    from ..nn.registry import preset, presets
-    from ..signals.signal import load_image
-    from ..train.optimizers import OPTIMIZERS
-
     knobs = [m for m in presets() if preset(m).knob is not None]
     add_options(p, command, ["source"], positional=["source"], help={
         "source": "image: a Kodak name (kodim05), a scikit-image sample or a file"})
@@ -50,9 +54,14 @@ def add_arguments(p: Parser) -> None:
     add_options(p, load_image, ["size"], defaults={"size": 64},
                 help={"size": "short side in px; the off-grid target is the image at 2x"})
     add_options(p, command, ["candidates"])
+    net = tuned_network()  # inrank fit's network: what the advice is for
     add_options(p.add_argument_group("prediction (advise)"), advise, ADVICE,
+                defaults={"width": net["width"], "depth": net["depth"], "optimizer": None},
                 choices={"optimizer": OPTIMIZERS},
-                help={"knob": "the knob to choose (default the method's; REI presets also "
+                help={"width": "units per hidden layer (default: inrank fit's, the tuned width)",
+                      "optimizer": "the optimiser the network will train with; null: the "
+                                   "method's default (as inrank fit)",
+                      "knob": "the knob to choose (default the method's; REI presets also "
                               "take rei_options.directions, .slope, ...)",
                       "points": "training points in the kernel's subsample (seeded)",
                       "offgrid_points": "points of the 2x grid for the off-grid prediction",
@@ -61,23 +70,30 @@ def add_arguments(p: Parser) -> None:
     add_options(p, command, ["out"])
 
 
-def run(args: Namespace, config: dict) -> int:
-    from .. import files as _io
-    from ..bench.run import resolve_image
-    from ..diagnosis.advise import advise
-    from ..nn.registry import preset
-    from ..report.figures import new_figure
-    from ..report.tables import markdown_table
-    from ..signals.signal import load_image
+def _hw(shape) -> str:
+    """An image's size as ``inrank fit`` prints it: H x W."""
+    return "x".join(map(str, shape))
 
+
+def fit_command(args: Namespace, advice) -> str:
+    """The ``inrank fit`` command that trains the advised network on the same image."""
+    value = f"{advice.choice:g}"
+    return (f"inrank fit {shlex.quote(str(args.source))} --method {advice.method} --knobs "
+            f"{advice.knob}={value} --size {args.size} --width {args.width} --depth {args.depth} "
+            f"--optimizer {args.optimizer} --seed {args.seed}")
+
+
+def run(args: Namespace, config: dict) -> int:
     out = Path(args.out)
-    preset(args.method)
+    p = preset(args.method)
+    if args.optimizer is None:  # the one inrank fit trains this method with
+        args.optimizer = p.optimizer_at(args.depth)
     source = resolve_image(args.source)
     signal = load_image(source, size=args.size)
     fine = load_image(source, size=2 * min(signal.shape))          # the off-grid target
-    print(f"inrank advise: {args.method} on {signal.name} {signal.shape[1]}x{signal.shape[0]}, "
-          f"{args.depth} x {args.width} at init; {args.points} kernel points, off-grid at "
-          f"{fine.shape[1]}x{fine.shape[0]}", file=sys.stderr)
+    print(f"inrank advise: {args.method} on {signal.name} {_hw(signal.shape)}, "
+          f"{args.depth} x {args.width} at init ({args.optimizer}); {args.points} kernel "
+          f"points, off-grid at {_hw(fine.shape)}", file=sys.stderr)
     a = advise(signal, args.method, offgrid=fine, candidates=args.candidates,
                **picked(args, ADVICE))
     head, rows = a.table()
@@ -91,7 +107,8 @@ def run(args: Namespace, config: dict) -> int:
           + (f"; off-grid {best.offgrid_psnr:.2f} dB" if best.offgrid_psnr is not None else "")
           + f"\ncost: {a.seconds:.1f} s for {len(a.candidates)} candidates at init (a grid "
           f"search trains each: on table1's 2 calibration images at 500 steps, {grid_cost} "
-          "steps)")
+          "steps)"
+          + f"\nrun: {fit_command(args, a)}")
     fig = new_figure((6.0, 4.0))
     ax = fig.subplots()
     for v, pr in zip(a.candidates, a.predictions):

@@ -80,7 +80,7 @@ def run(args: Namespace, config: dict) -> int:
         p = preset(m)
         dataclasses.replace(p.config, **picked(args, MODEL)).validate()
         opt = args.optimizer or p.optimizer_at(args.depth)
-        FitOptions(**p.lr_for(opt, width=args.width), **{**training, "optimizer": opt}).checked()
+        FitOptions(**{**training, "optimizer": opt})
     signal = load_image(args.source, size=args.size)
     _io.write_json(out / "config.json", config)
     steps = (f"{args.optimizer} steps" if args.optimizer else

@@ -15,6 +15,19 @@ from pathlib import Path
 
 from jsonargparse import Namespace
 
+from .. import files as _io
+from .. import validation
+from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
+from ..diagnosis.ntk import BATCHNORM_MODES
+from ..diagnosis.per_layer import DENSE_LIMIT, SOLVERS, diagnose
+from ..diagnosis.rank import RankMeasures
+from ..errors import InputError
+from ..nn.mlp import MLPConfig
+from ..nn.registry import build, preset, presets, tuned_network
+from ..report.tables import markdown_table
+from ..runs import load, load_weights, run_record
+from ..signals.signal import load_image
+from ..train.loop import fit
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "MODEL", "DIAGNOSIS"]
@@ -36,7 +49,8 @@ def command(*, source: str = "astronaut", methods: Sequence[str] = ("relu", "rel
             coordinates.
         methods: the presets to diagnose.
         widths: also plot the rank of [H_1, 1] against these widths, e.g. 64,128,256,512.
-        trained: fit this many Adam steps and diagnose before and after.
+        trained: fit this many steps (each method's default optimiser at its tuned lrs) and
+            diagnose before and after.
         model: diagnose a trained model (a state_dict, e.g. inrank fit's model.pt); the
             model.json beside it, if any, gives the architecture, else --preset, --width and
             --depth.
@@ -46,17 +60,15 @@ def command(*, source: str = "astronaut", methods: Sequence[str] = ("relu", "rel
 
 
 def add_arguments(p: Parser) -> None:
-    from ..diagnosis.per_layer import DENSE_LIMIT, SOLVERS, diagnose
-    from ..nn.mlp import MLPConfig
-    from ..nn.registry import build, presets
-    from ..signals.signal import load_image
-
     add_options(p, command, ["source"], positional=["source"], help={
         "source": "image file or scikit-image sample name (astronaut, camera, ...); its pixel "
                   "grid gives the coordinates"})
     add_options(p, command, ["methods"],
                 help={"methods": f"presets to diagnose, from: {', '.join(presets())}"})
-    add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL)
+    net = tuned_network()  # inrank fit's network
+    add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
+                defaults={k: net[k] for k in MODEL},
+                help={"width": "units per hidden layer (default: inrank fit's, the tuned width)"})
     add_options(p, build, ["seed"])
     add_options(p, load_image, ["size"], defaults={"size": 64},
                 help={"size": "short side of the image in px; N = pixels"})
@@ -66,26 +78,15 @@ def add_arguments(p: Parser) -> None:
                 help={"solver": "NTK spectra by dense eigendecomposition or matrix-free Lanczos "
                                 f"and SLQ estimates; auto: dense up to N = {DENSE_LIMIT}",
                       "total": "also the whole NTK's eigenvalues (one N x N eigendecomposition)",
-                      "tol": "matrix-free: compress each NTK block's factors so its operator "
-                             "is within tol x its top eigenvalue of the exact block (0: exact)"})
+                      "tol": "matrix-free only: compress each NTK block's factors so its "
+                             "operator is within tol x its top eigenvalue of the exact block "
+                             "(0: exact; null: 1e-6)"})
     add_options(p, command, ["model", "preset", "out"])
     p.rename("--method", "--methods")
     p.rename("--image", "source")
 
 
 def run(args: Namespace, config: dict) -> int:
-    from .. import files as _io
-    from .. import validation
-    from ..diagnosis.figures import plot_rank_bars, plot_rank_vs_width, plot_spectra
-    from ..diagnosis.ntk import BATCHNORM_MODES
-    from ..diagnosis.per_layer import DENSE_LIMIT, diagnose
-    from ..diagnosis.rank import RankMeasures
-    from ..nn.mlp import MLPConfig
-    from ..nn.registry import build, preset
-    from ..report.tables import markdown_table
-    from ..signals.signal import load_image
-    from ..train.loop import fit
-
     out = Path(args.out)
     # every option is checked by the library before any work
     MLPConfig(**picked(args, MODEL)).validate()
@@ -108,7 +109,7 @@ def run(args: Namespace, config: dict) -> int:
     n = signal.coords.shape[0]
     resolved = args.solver if args.solver != "auto" else (
         "dense" if n <= DENSE_LIMIT else "matrix-free")
-    print(f"inrank diagnose: {signal.name} {signal.shape[1]}x{signal.shape[0]} (N = {n}), "
+    print(f"inrank diagnose: {signal.name} {'x'.join(map(str, signal.shape))} (N = {n}), "
           f"{depth} x {width} MLP; NTK spectra {resolved}"
           + (" (Lanczos and SLQ estimates)" if resolved == "matrix-free" else ""), file=sys.stderr)
     options = picked(args, DIAGNOSIS)
@@ -121,10 +122,11 @@ def run(args: Namespace, config: dict) -> int:
         if args.trained and args.model is None:
             stages.append((f"step {args.trained}", args.trained))
         for stage, steps in stages:
-            if steps:
-                res = fit(model, signal, steps=steps, lr=preset(m).lr, seed=args.seed,
-                          progress=False)
-                print(f"{m}: {steps} steps, PSNR {res.final_psnr:.2f} dB", file=sys.stderr)
+            if steps:  # the method's own optimiser at its tuned lrs (a short fit may not learn)
+                res = fit(model, signal, steps=steps, seed=args.seed, progress=False,
+                          accept_worse=True)
+                print(f"{m}: {steps} {res.optimizer} steps, PSNR {res.final_psnr:.2f} dB"
+                      + ("" if res.status == "ok" else f" ({res.status})"), file=sys.stderr)
             label = m if len(stages) == 1 else f"{m} ({stage})"
             d = diagnose(model, signal.coords, label=label, **options)
             diags.append(d)
@@ -162,10 +164,6 @@ def _trained_model(args: Namespace, signal):
     :func:`inrank.load` from the ``model.json`` beside it (an older fit's ``config.json`` holds
     the same ``model``), else from ``--preset``, ``--width`` and ``--depth``; every way the
     files can be wrong is one :class:`~inrank.errors.InputError`."""
-    from ..errors import InputError
-    from ..nn.registry import build
-    from ..runs import load, load_weights, run_record
-
     path = Path(args.model)
     if not path.is_file():
         raise InputError(f"model file not found: {str(path)!r}; give the model.pt that "

@@ -10,10 +10,34 @@ and :func:`command`'s (the rest).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from jsonargparse import Namespace
 
+from .. import files as _io
+from .. import memory, validation
+from ..bench.tasks import task_loss, task_overrides
+from ..errors import FitFailedError, InputError
+from ..metrics import psnr, ssim
+from ..nn.mlp import MLPConfig
+from ..nn.registry import build, preset, presets, tuned_network
+from ..operators.tasks import NOISE_MODELS, TASKS, make_task
+from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
+from ..report.outputs import write_outputs
+from ..run_folder import RunFolder
+from ..runs import save_run
+from ..signals.load import load_signal, signal_kind
+from ..signals.mesh import MESH_SUFFIXES
+from ..signals.sdf import load_mesh_sdf
+from ..signals.signal import center_crop
+from ..train.callbacks import CSVLogger, TensorBoardLogger
+from ..train.flops import gemm_rate, step_flops
+from ..train.loop import fit
+from ..train.optimizers import OPTIMIZERS
+from ..train.options import SCHEDULES, FitOptions
+from ..train.precision import PRECISIONS
+from ..train.result import FitResult
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
@@ -24,19 +48,25 @@ SIGNAL = ("source", "size", "duration", "n_points")
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
 TRAINING = ("steps", "lr", "optimizer", "muon_lr", "schedule", "batch_size", "seed", "device",
-            "precision", "track_every", "checkpoint_every", "compile", "progress")
+            "precision", "track_every", "checkpoint_every", "compile", "progress", "accept_worse")
 #: :func:`inrank.make_task`'s settings (``seed`` is the training's).
 TASK = ("angles", "factor", "noise", "noise_model", "keep")
 #: ``--log``: also log every evaluation to ``OUT/log.csv`` or ``OUT/tensorboard/``.
 LOGS = ("none", "csv", "tensorboard")
 
 
-def command(*, method: str = "relu+rei", resolution: int = 64,
+def command(*, method: str = "relu+rei", knobs: Sequence[str] | None = None,
+            crop: int | None = None, resolution: int = 64,
             out: str | Path = "inrank-out/fit", log: str = "none", task: str = "fit") -> None:
     """The options of ``inrank fit`` that no library object holds.
 
     Args:
         method: the method preset (``inrank.presets()``).
+        knobs: knob values NAME=VALUE, as ``inrank advise`` names them (``pe_octaves=4``,
+            ``omega0=20``, ``rei_options.gain=3``): any model field the method reads, over its
+            tuned value.
+        crop: images: centre-crop to CROP x CROP pixels after resizing (``--task ct`` needs a
+            square image).
         task: ``fit`` (the signal itself), an inverse problem on an image, trained on its
             measurements only and scored on the image: ``ct``, ``superres``, ``denoise``,
             ``inpaint`` (``inrank.make_task``), or ``sdf``: a mesh's signed distance field
@@ -50,18 +80,11 @@ def command(*, method: str = "relu+rei", resolution: int = 64,
 
 
 def add_arguments(p: Parser) -> None:
-    from ..nn.mlp import MLPConfig
-    from ..nn.registry import presets, tuned_network
-    from ..operators.tasks import NOISE_MODELS, TASKS, make_task
-    from ..signals.load import load_signal
-    from ..train.optimizers import OPTIMIZERS
-    from ..train.options import SCHEDULES, FitOptions
-    from ..train.precision import PRECISIONS
-
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
         "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
                   "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
     add_options(p, command, ["method"], choices={"method": presets()})
+    add_options(p, command, ["knobs"])
     add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
     net = tuned_network()  # where the registry's lrs were chosen
     add_options(p.add_argument_group("model (MLPConfig)"), MLPConfig, MODEL,
@@ -73,125 +96,171 @@ def add_arguments(p: Parser) -> None:
         p.add_argument_group("training (FitOptions)"), FitOptions, TRAINING,
         defaults={"steps": net["steps"], "lr": None, "optimizer": None},
         choices={"schedule": SCHEDULES, "precision": PRECISIONS, "optimizer": OPTIMIZERS},
-        help={"lr": "Adam learning rate; null: the method's, inrank.preset(METHOD).lr",
+        help={"lr": "Adam learning rate; null: the method's tuned one at this width, "
+                    "inrank.preset(METHOD).lr_for(OPTIMIZER, width=WIDTH)",
               "optimizer": "adam, or muon: Muon on the hidden dense weights, Adam on the rest; "
                            "null: the method's default, inrank.preset(METHOD).default_optimizer "
                            "(the better off-grid PSNR on the calibration images)",
-              "muon_lr": "Muon's learning rate; null: the method's tuned one "
-                         "(inrank.preset(METHOD).lr_for('muon'))",
+              "muon_lr": "Muon's learning rate; null: the method's tuned one at this width "
+                         "(inrank.preset(METHOD).lr_for('muon', width=WIDTH))",
               "schedule": "learning-rate schedule: none, cosine (to 0 over the run) or "
                           "exponential (10x decay over the run)",
               "precision": "forward-pass autocast dtype; bf16/fp16 end with a float32 "
                            "comparison (speed-up and PSNR gain) and warn when precision-limited",
               "seed": "seeds the init, the batch order and a mesh's samples",
               "checkpoint_every": "save OUT/checkpoint.pt every K steps; rerunning the same "
-                                  "command resumes"})
-    add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
+                                  "command resumes",
+              "accept_worse": "keep a fit that ends below the signal's mean predictor or its "
+                              "first evaluation as a result (exit 0) instead of failing (exit 1)"})
+    signal = p.add_argument_group("signal (load_signal)")
+    add_options(signal, load_signal, SIGNAL[1:], help={
         "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
+    add_options(signal, command, ["crop"])
     add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK,
+                defaults={k: None for k in TASK},
+                help={k: f"{_TASK_OF[k]}: {v}; null: make_task's default"
+                      for k, v in _TASK_HELP.items()},
                 choices={"noise_model": NOISE_MODELS})
     add_options(p, command, ["resolution", "out", "log"], choices={"log": LOGS})
 
 
+#: The inverse task each task option belongs to (the others refuse it by name).
+_TASK_OF = {"angles": "ct", "factor": "superres", "noise": "denoise", "noise_model": "denoise",
+            "keep": "inpaint"}
+_TASK_HELP = {"angles": "projection angles over [0, 180) degrees",
+              "factor": "the downsampling factor",
+              "noise": "the noise level (Gaussian std; Poisson-like: 1 / noise^2 photons)",
+              "noise_model": "gaussian or poisson", "keep": "the fraction of pixels observed"}
+
+
+def _task_settings(args: Namespace) -> dict:
+    """The inverse task's settings the user gave; one given for another task is refused."""
+    given = {k: args[k] for k in TASK if args[k] is not None}
+    for k in given:
+        if _TASK_OF[k] != args.task:
+            raise InputError(f"--{k.replace('_', '-')} sets the {_TASK_OF[k]} task; it does "
+                             f"nothing with --task {args.task}")
+    return given
+
+
+def _knobs(method: str, items: Sequence[str] | None) -> dict:
+    """``--knobs NAME=VALUE`` items as :func:`inrank.build`'s ``knobs``."""
+    knobs: dict = {}
+    for item in items or ():
+        name, eq, value = str(item).partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not eq or not name or number is None:
+            raise InputError(f"--knobs takes NAME=VALUE with a number (e.g. pe_octaves=4), got "
+                             f"{item!r}")
+        knobs[name.strip()] = int(number) if number.is_integer() and "." not in value else number
+    return knobs
+
+
 def run(args: Namespace, config: dict) -> int:
-    import dataclasses
-
-    import torch
-
-    from .. import files as _io
-    from .. import validation
-    from ..bench.tasks import task_loss, task_overrides
-    from ..nn.registry import build, preset
-    from ..report.figures import save_comparison, save_psnr_curves
-    from .. import memory
-    from ..errors import InputError
-    from ..signals.load import load_signal, signal_kind
-    from ..signals.mesh import MESH_SUFFIXES
-    from ..train.loop import fit
-    from ..train.options import FitOptions
+    from ..train.settings import resolve_settings
 
     out: Path = Path(args.out)
-    method = preset(args.method)
+    preset(args.method)
     training = picked(args, TRAINING)
-    if args.optimizer is None:  # the method's default optimiser (Adam at depth 1)
-        args.optimizer = training["optimizer"] = method.optimizer_at(args.depth)
-    dataclasses.replace(method.config, **picked(args, MODEL)).validate()  # before the lr rule
-    lrs = method.lr_for(args.optimizer, width=args.width)  # scaled from the tuned width
-    training["lr"] = lrs["lr"] if args.lr is None else args.lr
-    if args.optimizer == "muon" and args.muon_lr is None:
-        training["muon_lr"] = lrs["muon_lr"]
-    training["checkpoint"] = out / "checkpoint.pt" if args.checkpoint_every is not None else None
-    # every option is checked by the library before any work
-    FitOptions(**training).checked()
     validation.positive_int("resolution", args.resolution)
     validation.one_of("log", args.log, LOGS)
-    if signal_kind(args.source) == "occupancy":  # its grids, before the fit
+    if args.crop is not None:
+        validation.positive_int("crop", args.crop)
+    kind = signal_kind(args.source)
+    if kind == "occupancy":  # its grids, before the fit
         memory.check_grid(args.resolution, scale=2)
-    if args.task == "sdf" and signal_kind(args.source) != "occupancy":
+    if args.task == "sdf" and kind != "occupancy":
         raise InputError(f"--task sdf fits a mesh's signed distance field; {args.source!r} is "
                          f"not a mesh file ({', '.join(MESH_SUFFIXES)})")
+    settings_of_task = _task_settings(args)
+    knobs = _knobs(args.method, args.knobs)
+    checkpoint = out / "checkpoint.pt" if args.checkpoint_every is not None else None
 
     task = None
     if args.task == "sdf":
-        from ..signals.sdf import load_mesh_sdf
-
-        signal = load_mesh_sdf(args.source, n_points=args.n_points, seed=args.seed)
+        if args.size is not None or args.duration is not None:
+            raise InputError("--size and --duration do nothing for --task sdf (a mesh); "
+                             "--n-points sets its samples")
+        signal = load_mesh_sdf(args.source, seed=args.seed,
+                               **({} if args.n_points is None else {"n_points": args.n_points}))
     else:
         signal = load_signal(args.source, size=args.size, duration=args.duration,
                              n_points=args.n_points, seed=args.seed)
+    if args.crop is not None:
+        signal = center_crop(signal, args.crop)
     if args.task not in ("fit", "sdf"):  # the truth becomes the task's; the fit sees its measurements
-        from ..operators.tasks import make_task
-
-        task = make_task(args.task, signal, seed=args.seed, **picked(args, TASK))
+        task = make_task(args.task, signal, seed=args.seed, **settings_of_task)
         signal = task.signal
     overrides = task_overrides(args.method, signal)
     model = build(args.method, signal.in_dim, signal.out_dim, **picked(args, MODEL),
-                  seed=args.seed, optimizer=args.optimizer, **overrides)
-    _io.write_json(out / "config.json", {**config, "lr": training["lr"]})
-    _io.write_json(out / "model.json", {"method": args.method, "signal": signal.name,
-                                        "kind": signal.kind, "shape": list(signal.shape),
-                                        "overrides": overrides, "model": model.config.to_dict()})
-    print(_start_line(args, signal, model, training), file=sys.stderr)
-    inverse = {} if task is None else {"operator": task.operator,
-                                       "measurements": task.measurements}
-    result = fit(model, signal, loss=task_loss(signal), callbacks=_loggers(args.log, out),
-                 **inverse, **training)
-    if result.resumed_from is not None:
-        print(f"resumed from {training['checkpoint']} at step {result.resumed_from} (same "
-              "method, config, signal and protocol)", file=sys.stderr)
-    _print_precision(result)
-    if result.track:
-        from ..report.figures import save_rank_dynamics
+                  seed=args.seed, optimizer=args.optimizer, knobs=knobs, **overrides)
+    settings = resolve_settings([model], training, loss=task_loss(signal),
+                                checkpoint=checkpoint, callbacks=_loggers(args.log, out))
+    record = {"signal": signal.name, "kind": signal.kind, "shape": list(signal.shape),
+              "overrides": overrides, "knobs": knobs, "sources": settings.sources}
+    config = {**config, "lr": settings.lr, "muon_lr": settings.muon_lr,
+              "optimizer": settings.optimizer_name}
+    with RunFolder(out, keep=("checkpoint.pt",)):  # validated: now the folder is this run's
+        print(_start_line(args, signal, model, settings), file=sys.stderr)
+        inverse = {} if task is None else {"operator": task.operator,
+                                           "measurements": task.measurements}
+        try:
+            result = fit(model, signal, settings, **inverse)
+        except FitFailedError as err:  # keep what trained, named, and say so
+            results = err.result if isinstance(err.result, FitResult) else None
+            if results is not None:
+                _write(args, signal, results, model, out, task, record, config)
+            print(f"inrank: the failed fit's results are kept in {out}/ (metrics.json: status "
+                  f"{getattr(results, 'status', 'failed')})", file=sys.stderr)
+            raise
+        if result.resumed_from is not None:
+            print(f"resumed from {checkpoint} at step {result.resumed_from} (same method, "
+                  "config, signal and protocol)", file=sys.stderr)
+        _print_precision(result)
+        print(_write(args, signal, result, model, out, task, record, config), file=sys.stdout)
+    return 0
 
+
+def _write(args: Namespace, signal, result, model, out: Path, task, record: dict,
+           config: dict) -> str:
+    """Every output of a finished (or failed) fit; returns the summary line."""
+    metrics = {"method": args.method, "signal": signal.name, "kind": signal.kind,
+               **result.to_dict()}
+    if result.track:
         save_rank_dynamics({args.method: result.track}, out / "rank_dynamics.png",
                            title=f"{args.method} on {signal.name}")
-    if signal.kind != "image":
-        return _finish(args, signal, result, model, out)
-    recon, target = signal.to_image(result.prediction), signal.to_image(signal.values)
-    _io.save_png(out / "reconstruction.png", recon)
-    save_comparison(target, recon, out / "comparison.png",
-                    title=f"{args.method}: {result.final_psnr:.2f} dB, SSIM {result.ssim:.3f}")
-    save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _io.atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
-    extra, said, base = ({}, "", "") if task is None else _task_outputs(task, target, out)
-    _io.write_json(out / "metrics.json", {"method": args.method, "signal": signal.name,
-                                          **result.to_dict(), **extra})
-    print(f"{args.method} on {signal.name} {signal.shape[0]}x{signal.shape[1]}{said}: "
-          f"PSNR {result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM {result.ssim:.4f}"
-          + ("" if result.test_psnr is None else f", unseen {result.test_psnr:.2f} dB")
-          + f"{base}, {result.seconds_per_step * 1e3:.1f} ms/step "
-          f"-> {out}/", file=sys.stdout)
-    return 0
+    if result.history:
+        save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
+    summary = (f"{args.method} on {signal.name} ({result.status}: see metrics.json)"
+               if result.prediction.numel() == 0 else None)
+    if summary is None and signal.kind != "image":
+        summary, extra = write_outputs(signal, result, model, out, method=args.method,
+                                       resolution=args.resolution)
+        metrics.update(extra)
+    elif summary is None:
+        recon, target = signal.to_image(result.prediction), signal.to_image(signal.values)
+        _io.save_png(out / "reconstruction.png", recon)
+        save_comparison(target, recon, out / "comparison.png",
+                        title=f"{args.method}: {result.final_psnr:.2f} dB, SSIM {result.ssim:.3f}")
+        extra, said, base = ({}, "", "") if task is None else _task_outputs(task, target, out)
+        metrics.update(extra)
+        shape = "x".join(map(str, signal.shape))
+        summary = (f"{args.method} on {signal.name} {shape}{said}: PSNR "
+                   f"{result.final_psnr:.2f} dB (best {result.best_psnr:.2f}), SSIM "
+                   f"{result.ssim:.4f}"
+                   + ("" if result.test_psnr is None else f", unseen {result.test_psnr:.2f} dB")
+                   + base)
+    save_run(out, model, method=args.method, record=record, metrics=metrics, config=config)
+    return f"{summary}, {result.seconds_per_step * 1e3:.1f} ms/step -> {out}/"
 
 
 def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
     """An inverse task's extra outputs: its classical baseline (``baseline.png``, its PSNR and
     SSIM in ``metrics.json``); returns those metrics, the task's and the baseline's words for
     the summary line."""
-    from .. import files as _io
-    from ..metrics import psnr, ssim
-
     base = task.signal.to_image(task.baseline())
     _io.save_png(out / "baseline.png", base)
     b_psnr, b_ssim = psnr(base, target), ssim(base, target)
@@ -200,20 +269,20 @@ def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
             f"; baseline {task.baseline_name} {b_psnr:.2f} dB")
 
 
-def _start_line(args: Namespace, signal, model, training: dict) -> str:
+def _start_line(args: Namespace, signal, model, settings) -> str:
     """What is about to run, and the least time it can take here (its FLOPs over this
     machine's matrix-product rate), so a long request is never silent."""
-    from ..train.flops import gemm_rate, step_flops
-
-    flops = step_flops(model, len(signal)) * training["steps"]
+    flops = step_flops(model, len(signal)) * settings.steps
     floor = flops / gemm_rate(size=512, repeats=3)
-    lr = f"lr {training['lr']:g}" + (f", muon_lr {training['muon_lr']:g}"
-                                     if training.get("muon_lr") else "")
+    lr = f"lr {settings.lr:g}" + ("" if settings.muon_lr is None else
+                                  f", muon_lr {settings.muon_lr:g}")
+    knob = "" if not settings.knob else " (" + ", ".join(
+        f"{k} {v:g}" for k, v in settings.knob.items()) + ")"
     shape = "x".join(map(str, signal.shape))
     hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
-            f"{model.config.depth} x {model.config.width} MLP, {training['steps']} "
-            f"{training['optimizer']} steps at {lr}; at least {_duration(floor)} here{hint}")
+            f"{model.config.depth} x {model.config.width} MLP, {settings.steps} "
+            f"{settings.optimizer_name} steps at {lr}{knob}; at least {_duration(floor)} here{hint}")
 
 
 def _duration(seconds: float) -> str:
@@ -221,8 +290,6 @@ def _duration(seconds: float) -> str:
 
 
 def _loggers(log: str, out: Path) -> list:
-    from ..train.callbacks import CSVLogger, TensorBoardLogger
-
     if log == "csv":
         return [CSVLogger(out / "log.csv")]
     if log == "tensorboard":
@@ -237,22 +304,3 @@ def _print_precision(result) -> None:
         print(f"{result.precision}: {check['speedup']:.2f}x the float32 step speed (measured "
               f"over {check['steps']} steps each from the final state); float32 would gain "
               f"{check['gain_db']:+.2f} dB there", file=sys.stderr)
-
-
-def _finish(args: Namespace, signal, result, model, out: Path) -> int:
-    """Outputs of a non-image fit: the kind's files (:mod:`inrank.report.outputs`), curve, model, metrics."""
-    import torch
-
-    from .. import files as _io
-    from ..report.figures import save_psnr_curves
-    from ..report.outputs import write_outputs
-
-    save_psnr_curves({args.method: result.history}, out / "psnr_curve.png")
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _io.atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
-    summary, extra = write_outputs(signal, result, model, out, method=args.method,
-                                   resolution=args.resolution)
-    _io.write_json(out / "metrics.json", {"method": args.method, "signal": signal.name,
-                                          "kind": signal.kind, **result.to_dict(), **extra})
-    print(f"{summary}, {result.seconds_per_step * 1e3:.1f} ms/step -> {out}/", file=sys.stdout)
-    return 0

@@ -4,7 +4,9 @@ Each subcommand's options are derived from the library's dataclasses and typed s
 (:mod:`inrank.cli.args`), read from the command line or a config file (``--config``, printed by
 ``--print-config``), then handed to the library, which checks them. A command that writes its
 results also writes its resolved configuration there, a file ``--config`` reads back to rerun
-it. User errors print one line on stderr and exit 2 (``--debug`` shows the traceback).
+it. User errors print one line on stderr and exit 2 (``--debug`` shows the traceback); a fit
+that fails to learn (:class:`inrank.FitFailedError`) prints one line and exits 1, its results
+kept.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any, NoReturn
 
 from jsonargparse import Namespace
 
+from ..errors import FitFailedError
 from .args import Parser, add_config_options
 
 __all__ = ["main", "build_parser", "register", "CommandLine"]
@@ -146,15 +149,17 @@ def _cli_wording(message: str, flags: frozenset[str]) -> str:
         flag = "--" + name.replace("_", "-")
         return flag if flag in flags else None
 
-    def assignment(m: re.Match) -> str:  # name=VALUE -> --name VALUE
+    def assignment(m: re.Match) -> str:  # name=VALUE -> --name VALUE (name=True -> --name)
         flag = as_flag(m.group(1))
+        if flag and m.group(2):
+            return flag
         return f"{flag} " if flag else m.group(0)
 
     def subject(m: re.Match) -> str:  # name must ... -> --name must ...
         flag = as_flag(m.group(1))
         return f"{flag}{m.group(2)}" if flag else m.group(0)
 
-    message = re.sub(r"(?<![\w.'\"-])([a-z][a-z_]*)=", assignment, message)
+    message = re.sub(r"(?<![\w.'\"-])([a-z][a-z_]*)=(True\b)?", assignment, message)
     return re.sub(r"^([a-z][a-z_]*)( must )", subject, message)
 
 
@@ -189,6 +194,6 @@ def main(argv: list[str] | None = None) -> int:
         if msg is None or args.debug:
             raise
         print(f"inrank: error: {_cli_wording(msg, flags)}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, FitFailedError) else 2
     finally:
         warnings.formatwarning = previous_format

@@ -89,7 +89,7 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
            candidates: Sequence[float] | None = None, offgrid: Signal | None = None,
            points: int = 1024, offgrid_points: int = 512,
            steps: Sequence[int] = (0, 100, 500), seed: int = 0, inits: int = 3,
-           optimizer: str = "adam") -> Advice:
+           optimizer: str | None = None) -> Advice:
     """Score every candidate of ``method``'s knob on ``signal`` at init.
 
     Args:
@@ -105,7 +105,8 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
         points, offgrid_points, steps: as :func:`~inrank.diagnosis.predict.predict`.
         seed: the init (and subsample) seed; FreSh averages seeds ``seed .. seed + inits - 1``.
         optimizer: builds the model as :func:`inrank.build` does for that optimiser (other
-            knobs, e.g. REI's options, as tuned for it).
+            knobs, e.g. REI's options, as tuned for it); None: the method's default, as
+            :func:`inrank.build`.
 
     Returns:
         An :class:`Advice`.
@@ -117,6 +118,8 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
 
     t0 = time.perf_counter()
     p = preset(method)
+    if optimizer is None:
+        optimizer = p.optimizer_at(depth)
     name = knob if knob is not None else p.knob
     if name is None:
         raise InputError(f"method {method!r} has no knob to choose; methods with one: "

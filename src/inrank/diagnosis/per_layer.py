@@ -69,7 +69,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
              ntk: bool = True, total: bool = True, layers: Sequence[int | str] | None = None,
              batchnorm: str = "batch", label: str | None = None, chunk: int = 2048,
              solver: str = "auto", top: int = 32, probes: int = 8,
-             steps: int = 20, gradients: bool = True, tol: float = DEFAULT_TOL) -> Diagnosis:
+             steps: int = 20, gradients: bool = True, tol: float | None = None) -> Diagnosis:
     """Diagnose ``model`` on ``coords``: per dense layer, the rank of its features and of its
     NTK block (Zheng, Saratchandran and Lucey 2026).
 
@@ -105,7 +105,9 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             effective rank moves by at most the Fannes bound of the trace deficit (about
             0.05% at the default 1e-6, below SLQ's standard error); measured against dense at
             N = 4,056 the top 32 eigenvalues agree to 6e-5 relative
-            (``benchmarks/results/ntk_scale.md``). 0 keeps the exact factors.
+            (``benchmarks/results/ntk_scale.md``). 0 keeps the exact factors; None:
+            :data:`~inrank.diagnosis.scale.DEFAULT_TOL`. Refused with the dense solver, which
+            does not compress.
 
     Returns:
         :class:`Diagnosis`.
@@ -125,6 +127,11 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     n = coords.shape[0]
     validation.one_of("solver", solver, SOLVERS)
     matrix_free = solver == "matrix-free" or (solver == "auto" and n > DENSE_LIMIT)
+    if tol is not None and ntk and not matrix_free:
+        raise InputError(f"tol compresses the matrix-free solver's factors; the dense solver "
+                         f"(solver={solver!r} at N = {n}) computes the exact blocks: leave tol "
+                         "unset or pass solver='matrix-free'")
+    tol = DEFAULT_TOL if tol is None else tol
     if ntk and not matrix_free:  # before any factor: the (N, N) kernels must fit
         _check_dense_memory(model, n, total=total and layers_ntk is None)
     if ntk and matrix_free:

@@ -156,6 +156,9 @@ def spectrum_profile(image: np.ndarray, bins: int | None = None) -> np.ndarray:
     if img.ndim == 3:
         img = img.mean(-1)
     h, w = img.shape
+    if min(h, w) < 2:
+        raise InputError(f"FreSh's spectrum needs an image of at least 2 x 2 pixels (one "
+                         f"frequency ring), got {h} x {w}; use a larger size")
     mag = np.abs(np.fft.fft2(img - img.mean()))
     ky, kx = np.meshgrid(np.fft.fftfreq(h) * h, np.fft.fftfreq(w) * w, indexing="ij")
     ring = np.rint(np.hypot(ky, kx)).astype(int)

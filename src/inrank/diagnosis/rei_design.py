@@ -4,7 +4,7 @@ kink variant's scale) chosen per signal at init by a predictor of
 
 Every candidate design fills a copy of the model from the same random state, so the candidates
 differ only in the design, and the one the predictor ranks first is what
-:func:`inrank.nn.rank_expanding_mlp_` writes when given ``target=``.
+:func:`rank_expanding_for_` writes (with :func:`inrank.nn.init.rank_expanding_mlp_`).
 """
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ from torch import nn
 
 from .. import validation as _checks
 from ..errors import InputError
+from ..nn.init import REI_OPTION_GRIDS, rank_expanding_mlp_, rei_variants
+from ..nn.layers import linear_layers
 from ..signals.signal import Signal
 from .predict import PREDICTORS, predict
 
-__all__ = ["REIDesign", "choose_rei_design", "default_rei_candidates", "held_out_split"]
+__all__ = ["REIDesign", "choose_rei_design", "default_rei_candidates", "held_out_split",
+           "rank_expanding_for_"]
 
 #: The predictor that chooses by default: on the REI grids of table1's tuning (gain for
 #: relu+rei, scale for relu+rei-kink, both optimisers, 3 x 72) the linearised off-grid PSNR
@@ -51,8 +54,7 @@ def default_rei_candidates(variant: str, width: int) -> list[dict]:
     """The designs tried by default: ``"kink"``: scale 0.3, 1, 3, 10; the two-layer variants:
     gain 1, 3, 10, 30 x directions 3, 6, 9 (those that leave >= 8 kinks per direction at
     ``width``)."""
-    from ..nn.init import REI_OPTION_GRIDS as grids
-
+    grids = REI_OPTION_GRIDS
     if variant == "kink":
         return [{"scale": s} for s in grids["scale"]]
     dirs = [k for k in grids["directions"] if width // k >= 8] or [1]
@@ -125,3 +127,56 @@ def choose_rei_design(model: nn.Module, target: Signal, fill, *, offgrid: Signal
     pick = max if PREDICTORS[predictor] else min          # FreSh's is a distance
     best = pick(range(len(cands)), key=scores.__getitem__)
     return REIDesign(cands[best], cands, scores, predictor)
+
+
+def rank_expanding_for_(model: nn.Module, target: Signal, coords: torch.Tensor | None = None, *,
+                        variant: str = "triangle", domain: tuple[float, float] = (-1.0, 1.0),
+                        layers: Sequence[nn.Linear] | None = None,
+                        generator: torch.Generator | None = None, offgrid: Signal | None = None,
+                        candidates: Sequence[Mapping] | None = None,
+                        predictor: str | None = None, **options) -> nn.Module:
+    """Rank-Expanding Initialization with its design chosen for ``target`` at init: the design
+    (``"kink"``: ``scale``; else ``gain`` and ``directions``) among ``candidates`` (default
+    :func:`default_rei_candidates`) that ``predictor`` (default :data:`REI_PREDICTOR`, the
+    linearised off-grid PSNR, on ``offgrid`` or on held-out points) ranks first, every
+    candidate drawn from the same random state, written by
+    :func:`inrank.nn.init.rank_expanding_mlp_`. ``options`` the caller gives are fixed; the
+    candidates fill the rest. What was scored and chosen is left on ``model.rei_design``
+    (:class:`REIDesign`).
+
+    Args:
+        model, coords, variant, domain, layers, generator, **options: as
+            :func:`~inrank.nn.init.rank_expanding_mlp_`.
+        target: the :class:`inrank.Signal` the network will fit.
+        offgrid, candidates, predictor: as :func:`choose_rei_design`.
+
+    Returns:
+        ``model``, filled in place.
+    """
+    if variant not in rei_variants():
+        raise InputError(f"unknown REI variant {variant!r}; choose one of: {', '.join(rei_variants())}")
+    linears = linear_layers(model, coords, layers)
+    cands = [dict(c) for c in (candidates if candidates is not None
+                               else default_rei_candidates(variant, linears[0].out_features))]
+    unique = dict.fromkeys(tuple(sorted((k, v) for k, v in c.items() if k not in options))
+                           for c in cands)       # the caller's options fix those keys
+    cands = [dict(c) for c in unique]
+    if generator is None:  # the candidates need a state to share: take one from torch's RNG
+        generator = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,))))
+    path_of = {id(m): n for n, m in model.named_modules()}
+    if any(id(m) not in path_of for m in linears):
+        raise InputError("rank_expanding_for_ scores copies of the model: the layers given "
+                         "must be submodules of it")
+    paths = [path_of[id(m)] for m in linears]          # the same layers in each copy
+
+    def fill(trial: nn.Module, opts: dict, g: torch.Generator | None) -> None:
+        mods = dict(trial.named_modules())
+        rank_expanding_mlp_(trial, coords, variant=variant, domain=domain,
+                            layers=[mods[n] for n in paths], generator=g, **{**opts, **options})
+
+    design = choose_rei_design(model, target, fill, offgrid=offgrid, candidates=cands,
+                               predictor=predictor or REI_PREDICTOR, generator=generator)
+    model.rei_design = design
+    return rank_expanding_mlp_(model, coords, variant=variant, domain=domain, layers=linears,
+                               generator=generator, **{**design.options, **options})
+

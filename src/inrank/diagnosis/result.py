@@ -12,7 +12,7 @@ import torch
 from . import rank as _rank
 from ..report.tables import markdown_table
 
-__all__ = ["LayerDiagnosis", "Diagnosis"]
+__all__ = ["LayerDiagnosis", "Diagnosis", "module_label"]
 
 
 @dataclass
@@ -99,7 +99,7 @@ class Diagnosis:
             head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [
                 f"NTK rank @{r:g}" for r in self.rtols] + ["NTK eff rank", "NTK top eigenvalues"]
         rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
-        rows += [_row(layer.index, layer.name, f"{layer.fan_in} -> {layer.fan_out}",
+        rows += [_row(layer.index, module_label(layer.name), f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
         return head, rows
 
@@ -138,7 +138,7 @@ class Diagnosis:
         """The notebook display: a line naming the model and N above the per-layer table."""
         import html
 
-        from ..report.html import html_table
+        from ..markup import html_table
 
         return (f"<p><b>Diagnosis</b> of {html.escape(self.label)}: N = {self.n_points}, "
                 f"NTK spectra {self.solver}, BatchNorm statistics {self.batchnorm}</p>"
@@ -161,6 +161,22 @@ class Diagnosis:
         from .figures import plot_diagnosis
 
         return plot_diagnosis(self, path, ax=ax)
+
+
+def module_label(name: str) -> str:
+    """A module path as a table shows it: list indices in brackets (``linears.0`` ->
+    ``linears[0]``, an ``nn.Sequential``'s ``2`` -> ``[2]``), so they are not read as layer
+    numbers.
+
+    Examples:
+        >>> module_label("linears.0"), module_label("2"), module_label("net.1.fc")
+        ('linears[0]', '[2]', 'net[1].fc')
+    """
+    parts = name.split(".")
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
 
 
 def _row(index, name, shape, feats, layer, rtols, has_ntk) -> list[str]:

@@ -6,7 +6,9 @@ Weights are ``(fan_out, fan_in)`` like ``nn.Linear.weight``.
 """
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
 
@@ -15,6 +17,7 @@ from torch import nn
 
 from .. import validation as _checks
 from . import _triangle
+from .layers import declared_dim, linear_layers
 from ..errors import InputError, InputTypeError
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "rei_variants",
     "rei_layers",
     "rei_option_default",
+    "REI_GAIN_AT_DEPTH",
+    "rei_gain_at_depth",
 ]
 
 
@@ -239,8 +244,6 @@ def rei_option_default(variant: str, name: str):
         >>> rei_option_default("triangle", "gain"), rei_option_default("kink", "scale")
         (10.0, 1.0)
     """
-    import inspect
-
     params = inspect.signature(_REI_VARIANTS[_variant(variant)][1]).parameters
     if name not in params or params[name].default is inspect.Parameter.empty:
         options = [k for k, v in params.items() if v.kind is v.KEYWORD_ONLY
@@ -248,6 +251,77 @@ def rei_option_default(variant: str, name: str):
         raise InputError(f"REI variant {variant!r} has no option {name!r}; its options: "
                          f"{', '.join(options)}")
     return params[name].default
+
+
+#: REI's gain (the ``"triangle"`` variant's ``gain``) at the depths where its default (10, chosen
+#: at depth 3) does not hold: ``{depth: gain}``. At depth 2 layer 2, REI's encoding layer, feeds
+#: the output layer directly, and the gain that protects the zig-zags from the next hidden
+#: layer's drift only inflates what the output layer reads: relu+rei at gain 10 trailed plain
+#: relu at depth 2 (-2.1 dB fit at width 256, -6.4 at 512). Chosen on the calibration images
+#: (coffee, chelsea; 32 px, 500 steps, widths 64-512) by ``benchmarks/training/width_depth.py``
+#: among gains 1 / 3 / 10, by mean fit PSNR: Adam 24.96 / 24.54 / 20.38 dB, Muon 26.79 / 26.53
+#: / 23.82 dB: gain 1 with both optimisers.
+REI_GAIN_AT_DEPTH: dict[int, float] = {2: 1.0}
+
+
+def rei_gain_at_depth(depth: int, tuned: float | None = None) -> float:
+    """The ``"triangle"`` gain at ``depth`` hidden layers: :data:`REI_GAIN_AT_DEPTH`'s where it
+    has one, else ``tuned`` (a gain chosen at depth 3), else the default 10.
+
+    Examples:
+        >>> rei_gain_at_depth(2), rei_gain_at_depth(3), rei_gain_at_depth(3, tuned=3.0)
+        (1.0, 10.0, 3.0)
+    """
+    if depth in REI_GAIN_AT_DEPTH:
+        return REI_GAIN_AT_DEPTH[depth]
+    return float(rei_option_default("triangle", "gain") if tuned is None else tuned)
+
+
+def _check_relu_after(model: nn.Module, linears: Sequence[nn.Linear], count: int,
+                      coords: torch.Tensor | None, domain: tuple[float, float]) -> None:
+    """Refuse a model in which what follows a layer REI writes (the first ``count`` of
+    ``linears``) is not a ReLU: on a forward pass over a few points, the next dense layer's
+    input must equal ``relu`` of its output."""
+    written = list(linears[:count])
+    lo, hi = _domain(domain)
+    d = written[0].in_features
+    if coords is not None:
+        probe = coords[:64].detach().to(written[0].weight.dtype)
+    else:
+        t = torch.linspace(lo, hi, 7, dtype=written[0].weight.dtype)
+        probe = torch.stack(torch.meshgrid(*[t] * min(d, 3), indexing="ij"), -1).reshape(-1, min(d, 3))
+        if d > 3:
+            probe = torch.cat([probe, torch.zeros(probe.shape[0], d - 3, dtype=probe.dtype)], 1)
+    after = {id(m): linears[i + 1] for i, m in enumerate(linears[:-1])}
+    seen: dict[str, torch.Tensor] = {}
+    hooks = []
+    for k, lin in enumerate(written):
+        nxt = after.get(id(lin))
+        if nxt is None:
+            continue
+        hooks.append(lin.register_forward_hook(lambda m, i, o, k=k: seen.__setitem__(f"out{k}", o)))
+        hooks.append(nxt.register_forward_pre_hook(lambda m, i, k=k: seen.__setitem__(f"in{k}", i[0])))
+    was = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(probe.to(written[0].weight.device))
+    except Exception:  # a model the probe cannot run: nothing to check against
+        return
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
+    for k in range(len(written)):
+        out, inp = seen.get(f"out{k}"), seen.get(f"in{k}")
+        if out is None or inp is None:
+            continue
+        want = torch.relu(out)
+        if inp.shape != want.shape or not torch.allclose(inp, want, rtol=1e-4,
+                                                          atol=1e-5 * (1 + float(want.abs().max()))):
+            raise InputError(f"rank_expanding_mlp_ builds REI from ReLU kinks, but what follows "
+                             f"dense layer {k + 1} of this {type(model).__name__} is not a ReLU "
+                             "(a sine, tanh, BatchNorm...); use it on a plain ReLU MLP, or pass "
+                             "force=True to write the weights anyway")
 
 
 def rei_layers(variant: str) -> int:
@@ -316,10 +390,8 @@ def rank_expanding_(linear: nn.Linear, coords: torch.Tensor | None = None, *,
 
 def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
                         variant: str = "triangle", domain: tuple[float, float] = (-1.0, 1.0),
-                        layers: Sequence[nn.Linear] | None = None,
-                        generator: torch.Generator | None = None, target=None,
-                        offgrid=None, candidates: Sequence[dict] | None = None,
-                        predictor: str | None = None, **options) -> nn.Module:
+                        layers: Sequence[nn.Linear] | None = None, force: bool = False,
+                        generator: torch.Generator | None = None, **options) -> nn.Module:
     """Rank-Expanding Initialization of a ReLU coordinate MLP, possibly over several layers.
 
     ``"kink"`` fixes the *exact* rank (see :func:`rank_expanding_`) but leaves the spectrum of
@@ -361,6 +433,14 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     Architecture, parameter count and compute per step are those of the plain ReLU MLP; only
     the first ``rei_layers(variant)`` dense layers are written, the rest keep their values.
 
+    Where it applies is checked, not assumed: the activation after each layer it writes must
+    be ReLU (checked on a forward pass: a sine, tanh or BatchNorm there is refused, as REI's
+    zig-zags are built from ReLU kinks; ``force=True`` writes them anyway), and the
+    ``"triangle"`` variant's ``gain`` follows the network's depth where the caller does not set
+    it (:data:`REI_GAIN_AT_DEPTH`: gain 1 at depth 2, where layer 2 feeds the output layer).
+    To choose the design for a signal at init, see
+    :func:`inrank.diagnosis.rei_design.rank_expanding_for_`.
+
     Args:
         model: a ReLU MLP: :class:`CoordinateMLP` (``activation="relu"``, no encoding, no
             BatchNorm), an ``nn.Sequential`` or any module. Its dense layers are found in the
@@ -372,20 +452,12 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
         variant: one of :func:`rei_variants`.
         domain: ``(lo, hi)`` of the box ``[lo, hi]^d`` when ``coords`` is None.
         layers: the model's dense layers in forward order, when the walk cannot find them.
+        force: write REI even where the activation after a written layer is not ReLU.
         generator: the source of every random draw.
-        target: an :class:`inrank.Signal` the network will fit: the design (``"kink"``:
-            ``scale``; else ``gain`` and ``directions``) is chosen for it at init among
-            ``candidates`` by ``predictor`` (:func:`inrank.diagnosis.rei_design.choose_rei_design`;
-            default the linearised off-grid PSNR, on ``offgrid`` or on held-out points),
-            every candidate drawn from the same random state; ``options`` given by the
-            caller are fixed, the candidates fill the rest. What was scored and chosen is left
-            on ``model.rei_design`` (:class:`~inrank.diagnosis.rei_design.REIDesign`). Without
-            ``target``, the design is ``options`` and the variant's defaults.
-        offgrid, candidates, predictor: only with ``target``.
         **options: ``"kink"``: ``scale``. ``"zigzag"`` / ``"triangle"``: ``directions``
             (default 6 in 2-D, capped at ``D // 8``; 1 in 1-D), ``slope`` of the layer-1 ramps (1), ``octaves`` (all that fit),
-            ``rotate`` (True), ``gain`` (1 for zigzag, 10 for triangle; the ``relu+rei``
-            preset builds depth 2 at gain 1: :data:`inrank.nn.registry.REI_GAIN_AT_DEPTH`).
+            ``rotate`` (True), ``gain`` (1 for zigzag; for triangle 10, or the depth's
+            :data:`REI_GAIN_AT_DEPTH`).
 
     Returns:
         ``model``, filled in place.
@@ -403,7 +475,7 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
     """
     kind = _variant(variant)
     count, fill = _REI_VARIANTS[kind]
-    linears = _model_linears(model, coords, layers)
+    linears = linear_layers(model, coords, layers)
     if len(linears) < count + 1 or not all(isinstance(m, nn.Linear) and m.bias is not None
                                            for m in linears):
         raise InputError(f"REI variant {variant!r} needs at least {count + 1} nn.Linear layers "
@@ -417,77 +489,26 @@ def rank_expanding_mlp_(model: nn.Module, coords: torch.Tensor | None = None, *,
         raise InputError("rank_expanding_mlp_ expects a plain ReLU MLP (activation='relu', "
                          f"encoding='none', batchnorm='none'); got activation={cfg.activation!r}, "
                          f"encoding={cfg.encoding!r}, batchnorm={cfg.batchnorm!r}")
+    design = sorted({"target", "offgrid", "candidates", "predictor"} & set(options))
+    if design:
+        raise InputError(f"{', '.join(design)} choose REI's design for a signal: call "
+                         "inrank.diagnosis.rei_design.rank_expanding_for_(model, target=signal, "
+                         "...)")
     if coords is not None:
         _checks.tensor_2d("coords", coords, cols=linears[0].in_features)
     _warn_fan_in(linears[0], coords, model)
-    if target is None:
-        if offgrid is not None or candidates is not None or predictor is not None:
-            raise InputError("offgrid, candidates and predictor choose REI's design for a "
-                             "target: give target=signal too")
-    else:
-        options = {**_design_for(model, linears, target, kind, coords, domain, layers,
-                                 generator, offgrid, candidates, predictor, options), **options}
+    if not force:
+        _check_relu_after(model, linears, count, coords, domain)
+    if kind is REIVariant.TRIANGLE and "gain" not in options:
+        options["gain"] = rei_gain_at_depth(len(linears) - 1)
     with torch.no_grad():
         fill(linears[:count], coords, domain=_domain(domain), generator=generator, **options)
     return model
 
 
-def _design_for(model, linears, target, kind, coords, domain, layers, generator, offgrid,
-                candidates, predictor, fixed) -> dict:
-    """The design :func:`~inrank.diagnosis.rei_design.choose_rei_design` picks for ``target``
-    (the candidates' keys given in ``fixed`` are dropped: the caller's options win)."""
-    from ..diagnosis.rei_design import REI_PREDICTOR, choose_rei_design, default_rei_candidates
-
-    cands = [dict(c) for c in (candidates if candidates is not None
-                               else default_rei_candidates(kind.value, linears[0].out_features))]
-    unique = dict.fromkeys(tuple(sorted((k, v) for k, v in c.items() if k not in fixed))
-                           for c in cands)       # the caller's options fix those keys
-    cands = [dict(c) for c in unique]
-    if generator is None:  # the candidates need a state to share: take one from torch's RNG
-        generator = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,))))
-    path_of = {id(m): n for n, m in model.named_modules()}
-    if any(id(m) not in path_of for m in linears):
-        raise InputError("target= scores copies of the model: the layers given must be "
-                         "submodules of it")
-    paths = [path_of[id(m)] for m in linears]          # the same layers in each copy
-
-    def fill_copy(trial: nn.Module, opts: dict, g: torch.Generator | None) -> None:
-        mods = dict(trial.named_modules())
-        rank_expanding_mlp_(trial, coords, variant=kind.value, domain=domain,
-                            layers=[mods[n] for n in paths], generator=g, **{**opts, **fixed})
-
-    design = choose_rei_design(model, target, fill_copy, offgrid=offgrid, candidates=cands,
-                               predictor=predictor or REI_PREDICTOR, generator=generator)
-    model.rei_design = design
-    return design.options
-
-
-def _model_linears(model: nn.Module, coords: torch.Tensor | None,
-                   layers: Sequence[nn.Linear] | None) -> list[nn.Linear]:
-    """The dense layers REI writes: ``layers``, ``model.linears``, else the forward walk."""
-    if layers is not None:
-        layers = list(layers)
-        if not all(isinstance(m, nn.Linear) for m in layers):
-            raise InputTypeError("layers must be nn.Linear modules in forward order, got "
-                                 f"{[type(m).__name__ for m in layers]}")
-        return layers
-    if isinstance(getattr(model, "linears", None), nn.ModuleList):
-        return list(model.linears)
-    if not isinstance(model, nn.Module):
-        raise InputTypeError(f"rank_expanding_mlp_ needs an nn.Module, got {type(model).__name__}")
-    from .layers import dense_layers
-
-    probe = None if coords is None else coords[:2].to(torch.float32)
-    return [lin for _, lin in dense_layers(model, probe)]
-
-
 def _warn_fan_in(first: nn.Linear, coords: torch.Tensor | None, model: nn.Module) -> None:
     """Warn when REI's first layer does not read the coordinates themselves (an encoding in
     front, or the wrong layer): REI places kinks in coordinate space."""
-    import warnings
-
-    from .layers import declared_dim
-
     d = coords.shape[1] if coords is not None else declared_dim(model, "in_dim")
     if d is None and first.in_features <= 4:
         return  # plausibly the coordinates (d <= 4); nothing to compare with

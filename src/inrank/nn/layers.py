@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import InputError
+from ..errors import InputError, InputTypeError
 
-__all__ = ["dense_layers", "declared_dim"]
+__all__ = ["dense_layers", "declared_dim", "linear_layers"]
 
 
 def declared_dim(model: nn.Module, name: str) -> int | None:
@@ -51,6 +51,25 @@ def dense_layers(model: nn.Module, coords: torch.Tensor | None = None
     if coords is None:
         return _walk_without_coords(model, names)
     return _walk(model, names, coords)
+
+
+def linear_layers(model: nn.Module, coords: torch.Tensor | None = None,
+                  layers=None) -> list[nn.Linear]:
+    """The dense layers of ``model`` in forward order: ``layers`` when given (checked),
+    ``model.linears`` when it has them, else the forward walk of :func:`dense_layers` (on the
+    first two rows of ``coords``)."""
+    if layers is not None:
+        layers = list(layers)
+        if not all(isinstance(m, nn.Linear) for m in layers):
+            raise InputTypeError("layers must be nn.Linear modules in forward order, got "
+                                 f"{[type(m).__name__ for m in layers]}")
+        return layers
+    if isinstance(getattr(model, "linears", None), nn.ModuleList):
+        return list(model.linears)
+    if not isinstance(model, nn.Module):
+        raise InputTypeError(f"expected an nn.Module, got {type(model).__name__}")
+    probe = None if coords is None else coords[:2].to(torch.float32)
+    return [lin for _, lin in dense_layers(model, probe)]
 
 
 def _walk_without_coords(model: nn.Module, names: dict) -> list[tuple[str, nn.Linear]]:

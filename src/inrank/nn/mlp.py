@@ -97,6 +97,33 @@ class MLPConfig:
         """A JSON-ready copy."""
         return asdict(self)
 
+    def used_fields(self) -> set[str]:
+        """The fields this config's architecture and init read (setting any other one changes
+        nothing: :func:`inrank.build` refuses such an override by name).
+
+        Examples:
+            >>> sorted(MLPConfig(encoding="pe").used_fields() - MLPConfig().used_fields())
+            ['pe_include_input', 'pe_octaves']
+        """
+        used = {"in_dim", "out_dim", "width", "depth", "activation", "encoding", "batchnorm",
+                "first_init", "hidden_init"}
+        periodic = self.activation in ("sine", "gabor", "finer")
+        if self.encoding == "pe":
+            used |= {"pe_octaves", "pe_include_input"}
+        if self.encoding == "rff":
+            used |= {"rff_features", "rff_sigma"}
+        if periodic:
+            used.add("omega0")
+        if (periodic and self.depth > 1) or self.hidden_init == "siren":
+            used.add("hidden_omega0")
+        if self.activation in ("gauss", "gabor"):
+            used.add("sigma")
+        if self.first_init == "finer":
+            used.add("first_bias_scale")
+        if self.first_init == "rei":
+            used |= {"rei_variant", "rei_options"}
+        return used
+
 
 class CoordinateMLP(nn.Module):
     """A coordinate network ``f: [-1, 1]^d -> R^c`` built from an :class:`MLPConfig`.

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
+from .. import validation
 from ..errors import InputError
-from .init import REI_OPTION_GRIDS
+from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
@@ -254,15 +255,6 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 1.0}}
 
 
-#: REI's gain (the ``"triangle"`` variant's ``gain``) at the depths where the registry's
-#: tuned value (10, chosen at depth 3) does not hold: ``{depth: gain}``. At depth 2 layer 2,
-#: REI's encoding layer, feeds the output layer directly, and the gain that protects the
-#: zig-zags from the next hidden layer's drift only inflates what the output layer reads:
-#: relu+rei at gain 10 trailed plain relu at depth 2 (-2.1 dB fit at width 256, -6.4 at 512).
-#: Chosen on the calibration images (coffee, chelsea; 32 px, 500 steps, widths 64-512) by
-#: ``benchmarks/training/width_depth.py`` among gains 1 / 3 / 10, by mean fit PSNR: Adam
-#: 24.96 / 24.54 / 20.38 dB, Muon 26.79 / 26.53 / 23.82 dB: gain 1 with both optimisers.
-REI_GAIN_AT_DEPTH: dict[int, float] = {2: 1.0}
 
 
 def rei_gain_for(depth: int, name: str = "relu+rei", optimizer: str = "adam") -> float:
@@ -415,7 +407,7 @@ _CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}
 
 def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
           depth: int = DEFAULT_DEPTH, seed: int = 0, optimizer: str | None = None,
-          **overrides) -> CoordinateMLP:
+          knobs: dict | None = None, **overrides) -> CoordinateMLP:
     """Build the model of preset ``name``, initialised from ``seed``.
 
     Args:
@@ -430,7 +422,11 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
             hidden weight to train): its knob is the one tuned with
             that optimiser (:meth:`Preset.config_at`), and :func:`inrank.fit` trains with it
             unless told otherwise.
-        **overrides: any :class:`MLPConfig` field, e.g. ``omega0=3000`` for audio.
+        knobs: knob values by name, as ``inrank advise`` names them (``{"pe_octaves": 4}``,
+            ``{"rei_options.gain": 3}``): set over the tuned ones, an REI option merged into the
+            preset's other REI options.
+        **overrides: any :class:`MLPConfig` field the method uses, e.g. ``omega0=3000`` for
+            audio (a field the method does not read, e.g. ``omega0`` for ``pe``, is refused).
 
     Returns:
         A :class:`CoordinateMLP`; ``model.preset`` holds the name, ``model.built_for`` the
@@ -440,6 +436,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         >>> import inrank
         >>> inrank.build("siren", 2, 3, width=32, depth=2)(torch.zeros(4, 2)).shape
         torch.Size([4, 3])
+        >>> inrank.build("pe", 2, 3, knobs={"pe_octaves": 4}).config.pe_octaves
+        4
     """
     p = preset(name)
     unknown = set(overrides) - _CONFIG_FIELDS
@@ -450,7 +448,29 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         optimizer = p.optimizer_at(depth)
     cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
                   in_dim=in_dim, out_dim=out_dim)
-    model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(int(seed)))
+    if knobs:
+        cfg = _with_knobs(cfg, _checked_knobs(p, knobs))
+    ignored = (set(overrides) | {k.split(".")[0] for k in knobs or {}}) - cfg.used_fields()
+    if ignored:
+        raise InputError(f"{', '.join(sorted(ignored))} does nothing for {name} (its network "
+                         f"does not read it); options {name} reads: "
+                         f"{', '.join(sorted(cfg.used_fields() - {'in_dim', 'out_dim', 'width', 'depth'}))}")
+    model = CoordinateMLP(cfg, generator=torch.Generator().manual_seed(
+        validation.seed("seed", seed)))
     model.preset = name
     model.built_for = optimizer
     return model
+
+
+def _checked_knobs(p: Preset, knobs: dict) -> dict:
+    """``knobs`` checked: each a config field or ``rei_options.NAME``, with a number."""
+    if not isinstance(knobs, dict):
+        raise InputError(f"knobs must be a dict of knob name to value, got {type(knobs).__name__}")
+    for knob, value in knobs.items():
+        field_name = str(knob).split(".")[0]
+        if field_name not in _CONFIG_FIELDS or ("." in str(knob) and field_name != "rei_options"):
+            raise InputError(f"unknown knob {knob!r} for {p.name}; a knob is an MLPConfig field "
+                             f"or rei_options.NAME (the method's own: {p.knob or 'none'})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"knob {knob} needs a number, got {value!r}")
+    return knobs

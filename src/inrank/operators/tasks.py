@@ -3,7 +3,7 @@ see), the forward operator, the measurements (what the loss sees) and a classica
 
 :func:`make_task` builds one by name (:data:`TASKS`): CT from parallel-beam projections,
 4x super-resolution, Gaussian denoising and inpainting from a random pixel subset. A fit
-trains on the measurements only: ``inrank.fit(model, task.signal, operator=task.operator,
+trains on the measurements only: ``inrank.fit(model, task)``, i.e. ``inrank.fit(model, task.signal, operator=task.operator,
 measurements=task.measurements)``, or :meth:`InverseTask.solve`.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 
 from .. import validation
 from ..errors import InputError
-from ..signals.signal import Signal
+from ..signals.signal import Signal, center_crop
 from .base import Identity, Operator
 from .projector import ParallelBeamProjector
 from .sampling import AreaDownsample, PixelMask, random_pixel_mask
@@ -51,15 +51,6 @@ class InverseTask:
         ``(N, c)`` float32 (FBP, bicubic, TV or biharmonic inpainting)."""
         return torch.from_numpy(np.clip(_BASELINES[self.name](self), 0, 1).astype(np.float32)
                                 .reshape(len(self.signal), -1))
-
-    def solve(self, model: torch.nn.Module, **options):
-        """``inrank.fit(model, self.signal, operator=self.operator,
-        measurements=self.measurements, **options)``: a :class:`~inrank.FitResult` whose
-        PSNRs are against the ground truth."""
-        from ..train.loop import fit
-
-        return fit(model, self.signal, operator=self.operator, measurements=self.measurements,
-                   **options)
 
     def describe(self) -> dict:
         """Name, settings, operator and baseline (JSON-ready)."""
@@ -165,19 +156,10 @@ def crop_task(task: str, image: Signal, size: int, *, seed: int = 0, **settings)
     image ``image`` (channels averaged to gray for CT): the protocol of the inverse-problem
     suites (``inrank bench ct`` ...) and ``benchmarks/inverse/inverse.py``; the truth keeps
     the image's name."""
-    from ..signals.signal import load_image
-
-    image = _checked(image)
-    size = validation.positive_int("size", size)
-    arr = image.to_image(image.values)                                    # (H, W, c)
-    if min(arr.shape[:2]) < size:
-        raise InputError(f"cannot crop {size} x {size} from a {arr.shape[0]} x {arr.shape[1]} image")
-    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
-    arr = arr[top:top + size, left:left + size]
+    crop = center_crop(_checked(image), size)
     if task == "ct":
-        arr = arr.mean(axis=-1, keepdims=True)
-    crop = load_image(torch.from_numpy(np.ascontiguousarray(arr)))
-    crop.name = image.name
+        crop = Signal.from_image(crop.to_image(crop.values).mean(axis=-1, keepdims=True),
+                                 name=image.name)
     return make_task(task, crop, seed=seed, **settings)
 
 

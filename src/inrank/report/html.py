@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import files as _io
 from .figures import error_scale, new_figure, save_comparison, save_psnr_curves
+from ..markup import html_table
 from .tables import Table
 
 __all__ = ["representative", "write_figures", "write_html", "write_page", "html_table"]
@@ -122,20 +123,6 @@ def _width_plot(records: Sequence[dict], path: Path) -> Path:
         ax.legend(fontsize=8)
     b.set_xlim(min(r["run"]["width"] for r in records) / 1.2, top * 1.2)
     return _io.save_figure(fig, path, dpi=110)
-
-
-def html_table(table: Table) -> str:
-    """A :data:`~inrank.report.tables.Table` as an HTML ``<table>`` (bold cells in ``<b>``)."""
-    headers, body = table
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-
-    def cell(c) -> str:
-        text, bold = (c, False) if isinstance(c, str) else c
-        text = html.escape(str(text))
-        return f"<td><b>{text}</b></td>" if bold else f"<td>{text}</td>"
-
-    rows = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in body)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 _STYLE = ("body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"

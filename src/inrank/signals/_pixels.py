@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["read_file", "array_pixels", "unit_float"]
+__all__ = ["read_file", "array_pixels", "unit_float", "check_float_pixels"]
 
 #: Pillow modes without a direct array form here, and the mode imageio converts them to.
 _CONVERT_MODES = {"CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "PA": "RGBA"}
@@ -29,9 +29,35 @@ _OTHER_BYTE = {"RGB;16B": "RGB;16L", "RGB;16L": "RGB;16B", "RGBA;16B": "RGBA;16L
 _WIDE_COLOUR = ("RGB;16N", "RGBA;16N", *_OTHER_BYTE)
 
 
+#: EXIF orientation (tag 0x0112) -> how to turn the stored pixels upright, as Pillow's
+#: ``ImageOps.exif_transpose`` does: 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90
+#: clockwise, 7 transverse, 8 rotate 90 counter-clockwise.
+_UPRIGHT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+            5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+            7: lambda a: a[::-1, ::-1].swapaxes(0, 1), 8: lambda a: np.rot90(a, 1)}
+
+
 def read_file(path: Path) -> np.ndarray:
-    """An image file's first frame: ``(H, W)`` or ``(H, W, c)`` uint8, uint16, bool or float
-    pixels, as stored (16-bit colour at 16 bits)."""
+    """An image file's first frame, upright (its EXIF orientation applied): ``(H, W)`` or
+    ``(H, W, c)`` uint8, uint16, bool or float pixels, as stored (16-bit colour at 16 bits)."""
+    arr = _read_stored(path)
+    turn = _UPRIGHT.get(_orientation(path))
+    return arr if turn is None else np.ascontiguousarray(turn(arr))
+
+
+def _orientation(path: Path) -> int:
+    """The file's EXIF orientation (1, upright, when it has none)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except (OSError, ValueError, TypeError, SyntaxError):
+        return 1
+
+
+def _read_stored(path: Path) -> np.ndarray:
+    """The first frame's pixels in their stored orientation."""
     import imageio.v3 as iio
 
     text = str(path)
@@ -137,10 +163,22 @@ def array_pixels(source, name: str) -> np.ndarray:
                          "(H, W) or (H, W, c): pass x.permute(1, 2, 0) (numpy: x.transpose(1, 2, 0))")
     if arr.ndim not in (2, 3):
         raise InputError(f"{name} must have shape (H, W) or (H, W, c), got {arr.shape}")
-    if arr.dtype.kind == "f" and arr.size and (np.nanmin(arr) < 0 or np.nanmax(arr) > 1):
+    return check_float_pixels(arr, name)
+
+
+def check_float_pixels(arr: np.ndarray, name: str) -> np.ndarray:
+    """Refuse float pixels that are NaN, infinite or outside ``[0, 1]`` (files and arrays
+    alike: a value is never clipped on the way in); other dtypes pass."""
+    if arr.dtype.kind != "f" or not arr.size:
+        return arr
+    if not np.isfinite(arr).all():
+        raise InputError(f"{name}: {int((~np.isfinite(arr)).sum())} pixel value(s) are NaN or "
+                         "infinite; clean the image first")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < 0 or hi > 1:
         raise InputError(f"{name}: float pixels must lie in [0, 1], got values in "
-                         f"[{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]; divide by the peak "
-                         "(e.g. 255) or pass uint8 / uint16 pixels")
+                         f"[{lo:.4g}, {hi:.4g}]; divide by the peak (e.g. 255) or rescale "
+                         "to [0, 1] first")
     return arr
 
 

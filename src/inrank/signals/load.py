@@ -37,8 +37,12 @@ def signal_kind(source: str | Path) -> str:
     return "image"
 
 
+#: The options of :func:`load_signal` each kind of signal reads (another kind refuses them).
+OPTIONS_OF = {"size": ("image", "1d"), "duration": ("audio",), "n_points": ("occupancy",)}
+
+
 def load_signal(source: str | Path, *, size: int | None = None, duration: float | None = None,
-                n_points: int = 50_000, seed: int = 0) -> Signal:
+                n_points: int | None = None, seed: int = 0) -> Signal:
     """Load ``source`` as the kind :func:`signal_kind` names.
 
     Args:
@@ -47,8 +51,11 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
             ``step`` / ``chirp``.
         size: images: short side in pixels; 1-D signals: the number of samples.
         duration: audio: keep the first ``duration`` seconds.
-        n_points: meshes: occupancy samples.
+        n_points: meshes: occupancy samples (default 50,000).
         seed: meshes: seeds the sampling.
+
+    An option the source's kind does not read (``size`` for audio, ``duration`` for an image,
+    ...) is refused by name, never ignored.
     """
     if not str(source).strip():
         raise InputError("source is empty; give an image path or sample name, a sound file, a "
@@ -56,6 +63,11 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
     if size is not None:
         size = _checks.positive_int("size", size)
     kind = signal_kind(source)
+    given = {"size": size, "duration": duration, "n_points": n_points}
+    for name, value in given.items():
+        if value is not None and kind not in OPTIONS_OF[name]:
+            raise InputError(f"{name} does nothing for {kind} signals ({str(source)!r}); it "
+                             f"applies to {' and '.join(OPTIONS_OF[name])} signals")
     if kind == "audio":
         from .audio import load_audio
 
@@ -63,7 +75,8 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
     if kind == "occupancy":
         from .mesh import load_mesh_occupancy
 
-        return load_mesh_occupancy(source, n_points=n_points, seed=seed)
+        return load_mesh_occupancy(source, n_points=50_000 if n_points is None else n_points,
+                                   seed=seed)
     if kind == "1d":
         from .synthetic import signal_1d
 

@@ -17,9 +17,9 @@ import torch
 from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
-from ._pixels import array_pixels, read_file, unit_float
+from ._pixels import array_pixels, check_float_pixels, read_file, unit_float
 
-__all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES"]
+__all__ = ["Signal", "grid_coords", "load_image", "center_crop", "SKIMAGE_SAMPLES"]
 
 #: scikit-image sample names accepted by :func:`load_image` (built in, no download).
 SKIMAGE_SAMPLES = ("astronaut", "camera", "coffee", "chelsea", "cat", "rocket", "coins", "moon",
@@ -169,6 +169,30 @@ def load_image(source: str | Path | np.ndarray | torch.Tensor, *,
     return Signal.from_image(arr, name=name)
 
 
+def center_crop(image: Signal, size: int) -> Signal:
+    """The ``size x size`` centre crop of an image signal (its name kept).
+
+    Raises:
+        InputError: not an image, or smaller than ``size`` on a side.
+
+    Examples:
+        >>> center_crop(load_image("camera", size=16), 8).shape
+        (8, 8)
+    """
+    size = _checks.positive_int("size", size)
+    if not isinstance(image, Signal) or image.kind != "image":
+        raise InputError(f"a centre crop needs an image signal, got "
+                         f"{getattr(image, 'kind', type(image).__name__)!r}")
+    arr = image.to_image(image.values)                                    # (H, W, c)
+    if min(arr.shape[:2]) < size:
+        raise InputError(f"cannot crop {size} x {size} from a {arr.shape[0]} x {arr.shape[1]} "
+                         "image; give a smaller crop or a larger size")
+    top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
+    crop = Signal.from_image(arr[top:top + size, left:left + size], name=image.name)
+    crop.meta = dict(image.meta)
+    return crop
+
+
 def _read(source: str | Path) -> tuple[np.ndarray, str]:
     """A file path or scikit-image sample name -> ``(H, W)`` or ``(H, W, c)`` float64 in
     ``[0, 1]`` and a name."""
@@ -185,9 +209,7 @@ def _read(source: str | Path) -> tuple[np.ndarray, str]:
         )
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: {text!r}")
-    arr = read_file(path)
-    out = unit_float(arr, text)
-    return (np.clip(out, 0.0, 1.0) if arr.dtype.kind == "f" else out), path.stem
+    return unit_float(check_float_pixels(read_file(path), text), text), path.stem
 
 
 def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:

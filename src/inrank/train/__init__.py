@@ -11,9 +11,10 @@ from .evaluate import occupancy_iou, occupancy_logits, predict
 from .loop import fit, run_training
 from .options import LOSSES, SCHEDULES, FitOptions
 from .result import FitResult
+from .settings import FitSettings, resolve_settings
 from .trainees import OneModel, StackedModels
 
-__all__ = ["FitResult", "FitOptions", "fit", "predict", "resolve_device", "SCHEDULES", "LOSSES",
+__all__ = ["FitResult", "FitOptions", "FitSettings", "resolve_settings", "fit", "predict", "resolve_device", "SCHEDULES", "LOSSES",
            "fit_many", "fit_models", "run_training", "BatchOrder", "OneModel", "StackedModels",
            "save_checkpoint", "load_checkpoint", "CheckpointError", "occupancy_iou",
            "occupancy_logits"]

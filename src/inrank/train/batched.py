@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -22,11 +22,11 @@ from ..errors import InputError, InputTypeError
 from ..nn.mlp import DEFAULT_DEPTH, DEFAULT_WIDTH
 from ..nn.registry import build
 from ..signals.signal import Signal
-from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
-                     resolve_device)
-from .loop import check_pair, fit, run_training
-from .optimizers import resolve_optimizer
+from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
+from .loop import check_pair, fit_resolved, run_training
+from .measured import MeasuredModel, StackedMeasured, check_measured
 from .options import FitOptions, train_indices
+from .settings import asked_options, resolve_settings
 from .result import FitResult
 from .trainees import OneModel, StackedModels
 
@@ -35,23 +35,25 @@ __all__ = ["fit_many", "fit_models", "default_chunk", "CPU_PASS_FLOPS"]
 Mask = torch.Tensor | None
 
 
-def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float,
-             width: int = DEFAULT_WIDTH, depth: int = DEFAULT_DEPTH, seed: int = 0, overrides: dict | None = None,
+def fit_many(name: str, signals: Sequence[Signal], settings: FitOptions | Mapping | None = None,
+             *, width: int = DEFAULT_WIDTH, depth: int = DEFAULT_DEPTH, seed: int = 0,
+             overrides: dict | None = None, train_mask: Mask | Sequence[Mask] = None,
+             chunk: int | None = None, operator=None, measurements=None,
              **options) -> list[FitResult]:
     """Fit preset ``name`` to every signal, all at once.
 
     Every signal's model starts from ``build(name, d, c, width=width, depth=depth, seed=seed,
-    **overrides)``, the init a separate fit gets, and the results equal those of separate
-    ``fit(..., seed=seed, **options)`` calls to float tolerance.
+    optimizer=..., **overrides)``, the init a separate fit gets, and the results equal those of
+    separate ``fit(..., seed=seed, **options)`` calls to float tolerance.
 
     Args:
         name: a preset of :func:`inrank.presets`.
         signals: B signals; any mix of sizes (grouped by shape internally).
-        steps, lr: as in :func:`inrank.fit`.
+        settings: as in :func:`inrank.fit` (the options, or keywords ``**options``).
         width, depth, seed: as in :func:`inrank.build` (``seed`` also seeds the batch order).
         overrides: :class:`~inrank.nn.mlp.MLPConfig` fields for :func:`inrank.build`.
-        **options: any other option of :func:`fit_models` (``schedule``, ``batch_size``,
-            ``train_mask``, ``loss``, ``eval_every``, ``device``, ``progress``, ``chunk``, ...).
+        train_mask, chunk, operator, measurements: as in :func:`fit_models`.
+        **options: :class:`~inrank.train.options.FitOptions` by name, as in :func:`inrank.fit`.
 
     Returns:
         One :class:`FitResult` per signal, in order. ``seconds_per_step`` is the batched step's
@@ -59,17 +61,19 @@ def fit_many(name: str, signals: Sequence[Signal], *, steps: int, lr: float,
 
     Examples:
         >>> import inrank
-        >>> sigs = [inrank.load_image(s, size=8) for s in ("camera", "moon")]
-        >>> [len(r.history) for r in fit_many("relu", sigs, steps=3, lr=1e-3, width=8, depth=1,
-        ...                                    progress=False)]
-        [3, 3]
+        >>> sigs = [inrank.load_image(s, size=8) for s in ("camera", "coins")]
+        >>> [len(r.history) for r in fit_many("relu", sigs, steps=40, lr=1e-2, width=16,
+        ...                                    depth=1, progress=False)]
+        [40, 40]
     """
-    opt = options.get("optimizer")
+    asked = asked_options(settings, **options)
+    opt = asked.get("optimizer")
     models = [build(name, s.in_dim, s.out_dim, width=width, depth=depth, seed=seed,
                     optimizer=opt if opt in (None, "adam", "muon") else "adam",
                     **(overrides or {}))
               for s in signals]
-    return fit_models(models, signals, steps=steps, lr=lr, seed=seed, **options)
+    return fit_models(models, signals, {"seed": seed, **asked}, train_mask=train_mask,
+                      chunk=chunk, operator=operator, measurements=measurements)
 
 
 def _masks(train_mask: Mask | Sequence[Mask], count: int) -> list[Mask]:
@@ -110,47 +114,32 @@ def _checkpoint_for(checkpoint: str | os.PathLike | None, group: int) -> Path | 
 
 def _measured_trainee(models, signals, operator, ys, device, precision):
     """One model (the separate fit's trainee) or B stacked ones, trained through ``operator``."""
-    from .measured import MeasuredModel, StackedMeasured
-
     if len(models) == 1:
         return MeasuredModel(models[0], signals[0], operator, ys[0], device, precision)
     return StackedMeasured(models, signals, operator, torch.stack(ys), device, precision=precision)
 
 
-def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps: int, lr: float,
-               schedule: str | None = None, batch_size: int | None = None, seed: int = 0,
-               device: str | torch.device = "auto", eval_every: int | None = None,
-               progress: bool = True, memory_budget: int | None = None, loss: str = "mse",
-               train_mask: Mask | Sequence[Mask] = None,
-               checkpoint: str | os.PathLike | None = None,
-               checkpoint_every: int | None = None, chunk: int | None = None,
-               precision: str = "float32", check_steps: int | None = None,
-               track_every: int | None = None, track_points: int = 512,
-               optimizer: str | None = None, muon_lr: float | None = None,
-               callbacks: Sequence | None = None, operator=None,
-               measurements=None) -> list[FitResult]:
+def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
+               settings: FitOptions | Mapping | None = None, *,
+               train_mask: Mask | Sequence[Mask] = None, chunk: int | None = None,
+               operator=None, measurements=None, **options) -> list[FitResult]:
     """Train ``models[i]`` on ``signals[i]`` in place, batched; see :func:`fit_many`.
 
     Signals are grouped by ``(N, d, c)``, training points and dtype; a group trains in passes of
     at most ``chunk`` models. Models with BatchNorm couple samples through running statistics
     that ``vmap`` cannot update in place; they are fitted one after another with
-    :func:`inrank.fit` (a warning says so).
+    :func:`inrank.fit` (a warning says so). The settings are resolved once for all the models
+    (:func:`~inrank.train.settings.resolve_settings`: they share one preset's lrs, or take
+    them given).
 
     Args:
         models, signals: B models and their B targets.
-        steps, lr, schedule, batch_size, seed, device, eval_every, progress, loss,
-            checkpoint_every, precision, check_steps, track_every, track_points, muon_lr,
-            callbacks: as in :func:`inrank.fit`.
-        optimizer: ``"adam"`` or ``"muon"`` as in :func:`inrank.fit` (None: the one the
-            models were built for, ``"adam"`` for other modules; stacked hidden weights
-            ``(B, out, in)`` get :class:`~inrank.train.optimizers.StackedMuon`: each model the
-            update a separate fit gives it). A factory is refused: it would see the stacked
-            tensors, not one model's.
-        memory_budget: bytes one batched pass may use (default: half the free memory); it
-            bounds ``chunk``.
+        settings, **options: as in :func:`inrank.fit`. ``optimizer``: ``"adam"`` or
+            ``"muon"`` (stacked hidden weights ``(B, out, in)``: each model gets the update a
+            separate fit gives it); a factory is refused, it would see the stacked tensors.
+            ``memory_budget`` bounds one batched pass and so ``chunk``; ``checkpoint``: a file
+            name, pass ``k`` checkpoints to ``NAME.gK.SUFFIX`` beside it.
         train_mask: one ``(N,)`` bool mask for every signal, or one per signal (or None).
-        checkpoint: a file name; group ``k`` checkpoints to ``NAME.gK.SUFFIX`` beside it,
-            resumed as :func:`inrank.fit` resumes.
         chunk: models per batched pass (default: :func:`default_chunk`, within the memory
             budget); a pass of one model is a separate fit.
         operator: one inverse problem's operator for every signal (all on its grid), as in
@@ -169,14 +158,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                          "per signal")
     if not signals:
         return []
-    optimizer = resolve_optimizer(models, optimizer)
-    o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
-                   seed=seed, device=str(device), eval_every=eval_every, progress=progress,
-                   memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every, precision=precision,
-                   check_steps=check_steps, track_every=track_every,
-                   track_points=track_points, optimizer=optimizer, muon_lr=muon_lr,
-                   callbacks=callbacks).checked()
+    o = resolve_settings(models, settings, **options)
     if not isinstance(o.optimizer, str):
         raise InputTypeError("fit_models/fit_many take optimizer='adam' or 'muon' by name; a "
                              "factory would see B models' stacked tensors: fit each model with "
@@ -185,8 +167,6 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
     measured = operator is not None or measurements is not None
     ys: list = [None] * len(signals)
     if measured:  # an inverse problem per signal, one operator (measured.check_measured)
-        from .measured import check_measured
-
         if measurements is None or isinstance(measurements, torch.Tensor) \
                 or len(measurements) != len(signals):
             raise InputError(f"measurements must list one (M, c) tensor per signal "
@@ -194,22 +174,15 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         for i, (s, y, k) in enumerate(zip(signals, measurements, masks)):
             ys[i], unseen = check_measured(s, operator, y, o, train_mask=k)
             masks[i] = None if unseen is None else ~unseen  # the measured points "train"
-    common = dict(steps=o.steps, lr=o.lr, schedule=o.schedule, batch_size=o.batch_size,
-                  seed=o.seed, device=o.device, eval_every=o.eval_every, progress=o.progress,
-                  memory_budget=o.memory_budget, loss=o.loss,
-                  checkpoint_every=o.checkpoint_every, precision=o.precision,
-                  check_steps=o.check_steps, track_every=o.track_every,
-                  track_points=o.track_points, optimizer=o.optimizer, muon_lr=o.muon_lr,
-                  callbacks=o.callbacks)
     batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                     for model in models for m in model.modules())
     if batchnorm or o.loss == "sdf":  # SDF: gradients through input gradients, one by one
         if batchnorm:
             warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                           stacklevel=2)
-        return [fit(m, s, checkpoint=_checkpoint_for(o.checkpoint, i), **common,
-                    **({"operator": operator, "measurements": y} if measured else
-                       {"train_mask": k}))
+        return [fit_resolved(m, s, o, checkpoint=_checkpoint_for(o.checkpoint, i),
+                             **({"operator": operator, "measurements": y} if measured else
+                                {"train_mask": k}))
                 for i, (m, s, k, y) in enumerate(zip(models, signals, masks, ys))]
     if chunk is not None:
         chunk = validation.positive_int("chunk", chunk)
@@ -222,8 +195,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         indices.append(None if measured else train_indices(k, len(s)))
         n = len(s) if indices[-1] is None else int(indices[-1].numel())
         groups[(len(s), s.in_dim, s.out_dim, n, s.values.dtype)].append(i)
-    dev = resolve_device(o.device)
-    budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
+    dev = torch.device(o.device)
+    budget = default_memory_budget(dev) if o.memory_budget is None else o.memory_budget
     results: list[FitResult | None] = [None] * len(signals)
     passes = 0
     for (_, _, _, n, _), idx in groups.items():
@@ -233,7 +206,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
         size = min(len(idx), chunk or min(fits, default_chunk(models[idx[0]], batch or n, dev)))
         for start in range(0, len(idx), size):
             part = idx[start:start + size]
-            opts = FitOptions(**common, checkpoint=_checkpoint_for(o.checkpoint, passes))
+            checkpoint = _checkpoint_for(o.checkpoint, passes)
             passes += 1
             if measured:
                 trainee = _measured_trainee([models[i] for i in part], [signals[i] for i in part],
@@ -247,8 +220,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal], *, steps:
                                         precision=o.precision)
             tests = [None if masks[i] is None else ~masks[i].to(dev) for i in part]
             params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
-            for i, res in zip(part, run_training(trainee, [signals[i] for i in part], opts,
-                                                 device=dev, batch_size=batch, n_train=n,
-                                                 tests=tests, params=params)):
+            for i, res in zip(part, run_training(trainee, [signals[i] for i in part], o,
+                                                 batch_size=batch, n_train=n, tests=tests,
+                                                 params=params, checkpoint=checkpoint)):
                 results[i] = res
     return results  # type: ignore[return-value]

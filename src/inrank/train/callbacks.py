@@ -69,7 +69,7 @@ class CSVLogger:
         >>> import inrank, tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
         >>> _ = inrank.fit(inrank.build("relu", 2, 1, width=8, depth=1),
-        ...                inrank.load_image("camera", size=8), steps=3, lr=1e-3,
+        ...                inrank.load_image("camera", size=8), steps=30, lr=1e-2,
         ...                progress=False, callbacks=[CSVLogger(path)])
         >>> open(path).read().splitlines()[0].split(",")[:4]
         ['index', 'signal', 'step', 'loss']

@@ -1,11 +1,11 @@
-"""The training loop: Adam on the MSE between ``model(coords)`` and ``values`` (or BCE on
-logits for occupancy), optionally on a subset of the points with the rest held out.
+"""The training loop: Adam (or Muon) on the MSE between ``model(coords)`` and ``values`` (or BCE
+on logits for occupancy), optionally on a subset of the points with the rest held out.
 
 :func:`run_training` is the one loop; it trains a :mod:`~inrank.train.trainees` object (one
-model, or B stacked models) and is assembled from named pieces: options
-(:mod:`~inrank.train.options`), the batch order (:mod:`~inrank.train.batching`), one step
-(:func:`train_step`), evaluation (:mod:`~inrank.train.evaluate`), the result
-(:mod:`~inrank.train.result`) and the checkpoint state (:mod:`~inrank.train.checkpoint`).
+model, or B stacked models) with one :class:`~inrank.train.settings.FitSettings`, assembled
+from named pieces: the batch order (:mod:`~inrank.train.batching`), one step
+(:mod:`~inrank.train.step`), evaluation (:mod:`~inrank.train.evaluate`), the training state
+and its checkpoint (:mod:`~inrank.train.state`) and the result (:mod:`~inrank.train.result`).
 :func:`fit` trains one model; :func:`inrank.fit_many` trains many with the same loop.
 """
 from __future__ import annotations
@@ -14,28 +14,33 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
-from ..errors import DivergedError, InputError, InputTypeError
+from ..errors import DivergedError, FitFailedError, InputError, InputTypeError
+from ..nn.layers import declared_dim
+from ..operators.tasks import InverseTask
 from ..signals.signal import Signal
 from .batching import BatchOrder
 from .callbacks import notify
-from .checkpoint import (CheckpointError, load_checkpoint, model_identity, save_checkpoint,
-                         signal_identity)
-from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
-                     resolve_device)
-from .evaluate import image_ssim, scores, task_metrics
-from .optimizers import OptimizerSpec, make_optimizer, optimizer_name, resolve_optimizer
+from .checkpoint import model_identity, signal_identity
+from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
+from .evaluate import image_ssim, mean_predictor_psnr, scores, task_metrics
+from .measured import measured_trainee
+from .optimizers import current_lrs, make_optimizer
 from .options import FitOptions, make_scheduler, train_indices
-from .precision import check_precision, grad_scaler
-from .tracking import rank_snapshot, track_point_indices
+from .precision import check_precision, grad_scaler, warn_slow_precision
 from .result import FitResult
+from .sdf import SDFModel
+from .settings import FitSettings, resolve_settings
+from .state import TrainingState, resume_training, save_training
+from .step import train_step
+from .tracking import rank_snapshot, track_point_indices
 from .trainees import OneModel
 
-__all__ = ["fit", "run_training", "train_step", "check_pair", "PRECISION_LIMIT_DB"]
+__all__ = ["fit", "fit_resolved", "run_training", "check_pair", "PRECISION_LIMIT_DB"]
 
 #: A low-precision fit whose float32 continuation gains more than this (dB) is precision-limited.
 PRECISION_LIMIT_DB = 0.5
@@ -45,8 +50,6 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
     """Check that ``model`` can be fitted to ``signal`` with ``loss``; raise a clear error."""
     if not isinstance(signal, Signal):
         raise InputTypeError(f"signal must be an inrank Signal, got {type(signal).__name__}")
-    from ..nn.layers import declared_dim
-
     in_dim = declared_dim(model, "in_dim") or signal.in_dim
     if in_dim != signal.in_dim:
         raise InputError(f"model expects {in_dim}-D coordinates, the signal has {signal.in_dim}-D; "
@@ -66,8 +69,6 @@ def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
 
 def _probe_out_dim(model: nn.Module, signal: Signal) -> int:
     """The channels ``model`` outputs, from its config or a forward pass on two points."""
-    from ..nn.layers import declared_dim
-
     declared = declared_dim(model, "out_dim")
     if declared is not None:
         return declared
@@ -91,29 +92,6 @@ def _probe_out_dim(model: nn.Module, signal: Signal) -> int:
     return int(y.shape[1])
 
 
-def train_step(trainee, idx: torch.Tensor | None, opt: torch.optim.Optimizer,
-               sched, *, scaler=None) -> tuple[list[float], float]:
-    """One optimisation step of every model in ``trainee`` on the batch ``idx`` (with fp16's
-    loss ``scaler``, if any).
-
-    Returns:
-        Each model's loss before the step, and the learning rate the step used.
-    """
-    losses = trainee.losses(idx)                               # (B,)
-    opt.zero_grad(set_to_none=True)
-    lr = float(opt.param_groups[0]["lr"])
-    if scaler is None:
-        losses.sum().backward()                                # each model's own gradient
-        opt.step()
-    else:
-        scaler.scale(losses.sum()).backward()
-        scaler.step(opt)
-        scaler.update()
-    if sched is not None:
-        sched.step()
-    return losses.detach().cpu().tolist(), lr                  # syncs the device: honest timing
-
-
 def _progress_bar(total: int, name: str, *, enabled: bool):
     """A persistent progress line named after the method and the signal."""
     from tqdm.auto import tqdm
@@ -130,9 +108,14 @@ def _label(trainee, signals: Sequence[Signal], optimizer: str) -> str:
     return f"{method} on {target}" + ("" if optimizer == "adam" else f" ({optimizer})")
 
 
-def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
-                 device: torch.device, batch_size: int | None, n_train: int,
-                 tests: Sequence[torch.Tensor | None], params: int) -> list[FitResult]:
+def _lrs_text(s: FitSettings) -> str:
+    return f"lr={s.lr:g}" + ("" if s.muon_lr is None else f", muon_lr={s.muon_lr:g}")
+
+
+def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
+                 batch_size: int | None, n_train: int,
+                 tests: Sequence[torch.Tensor | None], params: int,
+                 checkpoint: str | os.PathLike | None = None) -> list[FitResult]:
     """Train every model of ``trainee`` on its signal; the loop that :func:`fit` and
     :func:`inrank.fit_many` share.
 
@@ -140,12 +123,13 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
         trainee: :class:`~inrank.train.trainees.OneModel` or
             :class:`~inrank.train.trainees.StackedModels` (B models).
         signals: the B targets.
-        options: checked :class:`FitOptions`.
-        device: where ``trainee`` lives.
+        settings: the resolved :class:`~inrank.train.settings.FitSettings`.
         batch_size: points per step (None: full batch), as resolved for ``n_train``.
         n_train: training points per signal.
-        tests: per signal, the held-out mask ``(N,)`` on ``device`` or None.
+        tests: per signal, the held-out mask ``(N,)`` on the device or None.
         params: trainable parameters per model.
+        checkpoint: this pass's checkpoint file (:func:`inrank.fit_models` gives each pass
+            its own), default ``settings.checkpoint``.
 
     Returns:
         One :class:`FitResult` per signal.
@@ -153,227 +137,217 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     Raises:
         DivergedError: a loss became NaN or inf; every model is restored to its best
             evaluated state and ``err.result`` holds the partial result (a list when B > 1).
+        FitFailedError: a model ended below its signal's mean predictor or its first
+            evaluation (unless ``settings.accept_worse``); ``err.result`` holds the results.
     """
-    o, B = options, trainee.size
-    opt_name = optimizer_name(o.optimizer)
+    s, B = settings, trainee.size
+    checkpoint = s.checkpoint if checkpoint is None else checkpoint
+    device = torch.device(s.device)
     opt = make_optimizer(trainee.named_parameters(),
-                         trainee.hidden_weight_names() if o.optimizer == "muon" else [],
-                         optimizer=o.optimizer, lr=o.lr, muon_lr=o.muon_lr,
+                         trainee.hidden_weight_names() if s.optimizer == "muon" else [],
+                         optimizer=s.optimizer, lr=s.lr, muon_lr=s.muon_lr,
                          stacked=trainee.stacked_parameters)
-    sched = make_scheduler(opt, o.schedule, o.steps)
-    order = BatchOrder(n_train, batch_size, seed=o.seed)
-    ranges = [float(s.meta.get("data_range", 1.0)) for s in signals]
-    histories: list[list[dict]] = [[] for _ in range(B)]
-    best, best_states = [-math.inf] * B, [None] * B
-    train_seconds, start = 0.0, 1
-    tracks: list[list[dict]] = [[] for _ in range(B)]
-    track_seconds = 0.0
-    track_idx = [track_point_indices(len(s), o.track_points, seed=o.seed) for s in signals]
+    sched = make_scheduler(opt, s.schedule, s.steps)
+    order = BatchOrder(n_train, batch_size, seed=s.seed)
+    state = TrainingState(B)
+    ranges = [float(sig.meta.get("data_range", 1.0)) for sig in signals]
+    floors = [None if s.loss == "sdf" else
+              mean_predictor_psnr(trainee.targets(i), loss=s.loss, data_range=ranges[i])
+              for i in range(B)]
+    track_idx = [track_point_indices(len(sig), s.track_points, seed=s.seed) for sig in signals]
+    protocol = {**s.protocol(), "batch_size": batch_size, "points": n_train, "params": params,
+                "models": B}
+    if trainee.measurement is not None:  # an inverse problem: its operator (inrank.operators)
+        protocol["operator"] = trainee.measurement["operator"]
+    expect: dict = {}
+    if checkpoint is not None:  # what the run is: its models (method, config, init), its data
+        identity = {"models": [model_identity(trainee.module(i), trainee.snapshot(i))
+                               for i in range(B)],
+                    "signals": [signal_identity(sig) for sig in signals]}
+        if trainee.measurement is not None:
+            identity["measurements"] = trainee.measurement["content"]
+        expect["identity"] = identity   # compared first: a mismatch names the method
+    expect["protocol"] = protocol
+    resumed_from = (None if checkpoint is None else
+                    resume_training(checkpoint, expect, trainee, opt, sched, order, state))
+    warn_slow_precision(device, s.precision)
+    scaler = grad_scaler(device, s.precision)
 
     def track(step: int) -> None:
-        nonlocal track_seconds
         t0 = time.perf_counter()
         for i in range(B):
             coords = signals[i].coords[track_idx[i]]
-            tracks[i].append(rank_snapshot(trainee.module(i), coords, step))
-        track_seconds += time.perf_counter() - t0
+            state.tracks[i].append(rank_snapshot(trainee.module(i), coords, step))
+        state.track_seconds += time.perf_counter() - t0
 
-    protocol = {"steps": o.steps, "lr": o.lr, "schedule": o.schedule, "batch_size": batch_size,
-                "seed": o.seed, "loss": o.loss, "points": n_train, "params": params, "models": B,
-                "precision": o.precision, "optimizer": opt_name,
-                "muon_lr": o.muon_lr}
-    if trainee.measurement is not None:  # an inverse problem: its operator (inrank.operators)
-        protocol["operator"] = trainee.measurement["operator"]
-    scaler = grad_scaler(device, o.precision)
-    identity: dict = {}
-    if o.checkpoint is not None:  # what the run is: its models (method, config, init), its data
-        identity = {"identity": {
-            "models": [model_identity(trainee.module(i), trainee.snapshot(i)) for i in range(B)],
-            "signals": [signal_identity(s) for s in signals]}}
-        if trainee.measurement is not None:
-            identity["identity"]["measurements"] = trainee.measurement["content"]
-    resumed_from = None
-    if o.checkpoint is not None and os.path.exists(o.checkpoint):
-        ck = load_checkpoint(o.checkpoint, expect={**identity, "protocol": protocol})
-        try:
-            trainee.load_state_dict(ck["models"])
-            opt.load_state_dict(ck["optimizer"])
-            if sched is not None:
-                sched.load_state_dict(ck["scheduler"])
-            order.load_state_dict(ck["order"])
-            histories, best, best_states = ck["histories"], ck["best_psnr"], ck["best_states"]
-            tracks, track_seconds = ck.get("tracks", tracks), float(ck.get("track_seconds", 0.0))
-            train_seconds, start = float(ck["train_seconds"]), int(ck["step"]) + 1
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise CheckpointError(f"checkpoint {str(o.checkpoint)!r} is damaged "
-                                  f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:120]}); "
-                                  "delete it to start over") from None
-        resumed_from = start - 1
-    name = _label(trainee, signals, opt_name)
+    def evaluate(step: int, losses: list[float], lrs: dict) -> list[torch.Tensor]:
+        preds = trainee.predict()                                          # (B, N, c)
+        for i in range(B):
+            sc = scores(preds[i], trainee.targets(i), loss=s.loss, data_range=ranges[i],
+                        test=tests[i])
+            state.record(i, {"step": step, "loss": losses[i], **lrs, **sc,
+                             "train_seconds": state.train_seconds},
+                         lambda i=i: trainee.snapshot(i))
+            if s.callbacks:
+                notify(s.callbacks, "on_eval", step,
+                       {"index": i, "signal": signals[i].name, **state.histories[i][-1]},
+                       trainee.module(i))
+        mean = sum(h[-1]["psnr"] for h in state.histories) / B
+        bar.set_postfix(psnr=f"{mean:.2f} dB" + (" mean" if B > 1 else ""), refresh=False)
+        return preds
+
+    def result(i: int, pred: torch.Tensor | None, status: str, check=None) -> FitResult:
+        hist = state.histories[i]
+        last = hist[-1] if hist else {"psnr": float("nan")}
+        common = dict(history=hist, final_psnr=last["psnr"], best_psnr=state.best[i],
+                      params=params, settings=s, batch_size=batch_size,
+                      track=state.tracks[i], track_seconds=state.track_seconds / B,
+                      resumed_from=resumed_from, operator=protocol.get("operator"),
+                      mean_psnr=floors[i], status=status)
+        if pred is None:  # a partial result
+            return FitResult(ssim=None, seconds_per_step=state.train_seconds / max(1, state.step) / B,
+                             prediction=torch.empty(0, signals[i].out_dim), **common)
+        metrics = {k: v for k, v in last.items()
+                   if k not in ("step", "loss", "lr", "muon_lr", "train_seconds")}
+        metrics.update(task_metrics(signals[i], pred, s.loss))
+        return FitResult(ssim=image_ssim(signals[i], pred),
+                         seconds_per_step=state.train_seconds / s.steps / B, prediction=pred,
+                         train_psnr=last.get("train_psnr"), test_psnr=last.get("test_psnr"),
+                         metrics=metrics, precision_check=check, **common)
+
+    name = _label(trainee, signals, s.optimizer_name)
     if resumed_from is not None:
         name += f" (resumed at step {resumed_from})"
-    bar = _progress_bar(o.steps, name, enabled=o.progress)
-    bar.update(start - 1)
+    bar = _progress_bar(s.steps, name, enabled=s.progress)
+    bar.update(state.step)
     preds = None
-    notify(o.callbacks, "on_start", {"steps": o.steps, "models": B, "resumed_from": resumed_from,
-                                     "signals": [s.name for s in signals], **protocol})
-
-    def result(i: int, done: int, pred: torch.Tensor | None) -> FitResult:
-        hist = histories[i]
-        last = hist[-1] if hist else {"psnr": float("nan")}
-        if pred is None:  # a partial result
-            return FitResult(hist, last["psnr"], best[i], None, params, train_seconds / done / B,
-                             o.steps, o.lr, batch_size, str(device), o.seed,
-                             torch.empty(0, signals[i].out_dim), loss_name=o.loss)
-        metrics = {k: v for k, v in last.items()
-                   if k not in ("step", "loss", "lr", "train_seconds")}
-        metrics.update(task_metrics(signals[i], pred, o.loss))
-        return FitResult(hist, last["psnr"], best[i], image_ssim(signals[i], pred), params,
-                         train_seconds / o.steps / B, o.steps, o.lr, batch_size, str(device),
-                         o.seed, pred, train_psnr=last.get("train_psnr"),
-                         test_psnr=last.get("test_psnr"), metrics=metrics, loss_name=o.loss)
-
-    if o.track_every is not None and start == 1:
+    notify(s.callbacks, "on_start", {"steps": s.steps, "models": B, "resumed_from": resumed_from,
+                                     "signals": [sig.name for sig in signals], **protocol})
+    if s.track_every is not None and state.step == 0:
         track(0)
     try:
-        for step in range(start, o.steps + 1):
+        for step in range(state.step + 1, s.steps + 1):
+            lrs = current_lrs(opt)                              # the lrs this step uses
             t0 = time.perf_counter()
-            losses, step_lr = train_step(trainee, order.next(), opt, sched, scaler=scaler)
-            train_seconds += time.perf_counter() - t0
+            losses = train_step(trainee, order.next(), opt, sched, scaler=scaler)
+            state.train_seconds += time.perf_counter() - t0
+            state.step = step
             bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
             if bad:
-                for i in range(B):
-                    if best_states[i] is not None:
-                        trainee.restore(i, best_states[i])
-                trainee.finish()
-                partial = [result(i, step, None) for i in range(B)]
-                notify(o.callbacks, "on_end", partial)  # loggers close their files
-                where = "" if B == 1 else f" for {[signals[i].name for i in bad]}"
-                raise DivergedError(
-                    f"loss became {losses[bad[0]]} at step {step}{where} (lr={o.lr:g}); try a "
-                    f"smaller lr. The model was restored to its best state "
-                    f"({max(best[i] for i in bad):.2f} dB)", partial[0] if B == 1 else partial)
+                _diverged(trainee, state, bad, losses, step, signals, s, floors,
+                          [result(i, None, "diverged") for i in range(B)])
             bar.update(1)
-            if step % o.eval_every == 0 or step == o.steps:
-                preds = trainee.predict()                                     # (B, N, c)
-                for i in range(B):
-                    s = scores(preds[i], trainee.targets(i), loss=o.loss, data_range=ranges[i],
-                               test=tests[i])
-                    histories[i].append({"step": step, "loss": losses[i], "lr": step_lr, **s,
-                                         "train_seconds": train_seconds})
-                    if s["psnr"] > best[i]:
-                        best[i], best_states[i] = s["psnr"], trainee.snapshot(i)
-                    if o.callbacks:
-                        notify(o.callbacks, "on_eval", step,
-                               {"index": i, "signal": signals[i].name, **histories[i][-1]},
-                               trainee.module(i))
-                mean = sum(h[-1]["psnr"] for h in histories) / B
-                bar.set_postfix(psnr=f"{mean:.2f} dB" + (" mean" if B > 1 else ""), refresh=False)
-            if o.track_every is not None and (step % o.track_every == 0 or step == o.steps):
+            if step % s.eval_every == 0 or step == s.steps:
+                preds = evaluate(step, losses, lrs)
+            if s.track_every is not None and (step % s.track_every == 0 or step == s.steps):
                 track(step)
-            if o.checkpoint is not None and (step % o.checkpoint_every == 0 or step == o.steps):
-                save_checkpoint(o.checkpoint, {
-                    "protocol": protocol, **identity, "step": step,
-                    "models": trainee.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict() if sched is not None else {},
-                    "order": order.state_dict(), "histories": histories, "best_psnr": best,
-                    "best_states": best_states, "train_seconds": train_seconds,
-                    "tracks": tracks, "track_seconds": track_seconds})
+            if checkpoint is not None and (step % s.checkpoint_every == 0 or step == s.steps):
+                save_training(checkpoint, expect, trainee, opt, sched, order, state)
     finally:
         bar.close()
     if preds is None:  # resumed from a checkpoint of the last step
         preds = trainee.predict()
     check = None
-    if o.precision != "float32" and o.check_steps:
-        check = check_precision(trainee, opt, order, sched, steps=o.check_steps, evaluate=lambda p: [
-            scores(p[i], trainee.targets(i), loss=o.loss, data_range=ranges[i], test=tests[i])["psnr"]
+    if s.precision != "float32" and s.check_steps:
+        check = check_precision(trainee, opt, order, sched, steps=s.check_steps, evaluate=lambda p: [
+            scores(p[i], trainee.targets(i), loss=s.loss, data_range=ranges[i], test=tests[i])["psnr"]
             for i in range(B)])
         if check["gain_db"] > PRECISION_LIMIT_DB:
             warnings.warn(
-                f"the {o.precision} result is precision-limited: {check['steps']} more steps in "
-                f"float32 reach {check['gain_db']:.2f} dB more than in {o.precision} from the same "
+                f"the {s.precision} result is precision-limited: {check['steps']} more steps in "
+                f"float32 reach {check['gain_db']:.2f} dB more than in {s.precision} from the same "
                 "state; use precision='float32' for the last digits", stacklevel=3)
-    if o.checkpoint is not None and os.path.exists(o.checkpoint):
-        os.unlink(o.checkpoint)
+    if checkpoint is not None and os.path.exists(checkpoint):
+        os.unlink(checkpoint)
     trainee.finish()
-    results = [result(i, o.steps, preds[i].detach().float().cpu()) for i in range(B)]
-    for r, t in zip(results, tracks):
-        r.precision, r.precision_check = o.precision, check
-        r.track, r.track_seconds = t, track_seconds / B
-        r.optimizer, r.muon_lr, r.resumed_from = protocol["optimizer"], protocol["muon_lr"], resumed_from
-        r.operator = protocol.get("operator")
-    notify(o.callbacks, "on_end", results)
+    results = [result(i, preds[i].detach().float().cpu(), _status(state.histories[i], floors[i]),
+                      check) for i in range(B)]
+    notify(s.callbacks, "on_end", results)
+    _check_learned(results, signals, s, name)
     return results
 
 
-def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: str | None = None,
-        batch_size: int | None = None, seed: int = 0, device: str | torch.device = "auto",
-        eval_every: int | None = None, progress: bool = True,
-        memory_budget: int | None = None, loss: str = "mse",
-        train_mask: torch.Tensor | None = None, checkpoint: str | os.PathLike | None = None,
-        checkpoint_every: int | None = None, precision: str = "float32",
-        check_steps: int | None = None, track_every: int | None = None,
-        track_points: int = 512, compile: bool = False, optimizer: OptimizerSpec | None = None,
-        muon_lr: float | None = None, callbacks: Sequence | None = None,
-        operator=None, measurements: torch.Tensor | None = None) -> FitResult:
+def _status(history: list[dict], floor: float | None) -> str:
+    """``"ok"``, or why a finished fit did not learn (:data:`inrank.train.result.STATUSES`)."""
+    final = history[-1]["psnr"]
+    if floor is not None and math.isfinite(floor) and final < floor:
+        return "below_mean"
+    if len(history) >= 2 and final < history[0]["psnr"]:
+        return "worse_than_start"
+    return "ok"
+
+
+def _check_learned(results: list[FitResult], signals: Sequence[Signal], s: FitSettings,
+                   name: str) -> None:
+    """Raise :class:`FitFailedError` for fits that did not learn (warn with ``accept_worse``)."""
+    failed = [i for i, r in enumerate(results) if r.status != "ok"]
+    if not failed:
+        return
+    r = results[failed[0]]
+    if r.status == "below_mean":
+        why = (f"ended at {r.final_psnr:.2f} dB, below the {r.mean_psnr:.2f} dB of predicting "
+               "the signal's mean everywhere")
+    else:
+        first = r.history[0]
+        why = (f"ended at {r.final_psnr:.2f} dB, below its first evaluation "
+               f"({first['psnr']:.2f} dB at step {first['step']}): training made it worse")
+    who = name if len(results) == 1 else (
+        f"{len(failed)} of {len(results)} fits ({', '.join(signals[i].name for i in failed)}); "
+        f"{signals[failed[0]].name}")
+    message = f"{who} {why} ({_lrs_text(s)}, {s.steps} steps); try a smaller lr or more steps"
+    if s.accept_worse:
+        warnings.warn(f"{message}; kept, as accept_worse=True asks", stacklevel=4)
+        return
+    message += " (accept_worse=True keeps such a result)"
+    raise FitFailedError(message, results[0] if len(results) == 1 else results)
+
+
+def _diverged(trainee, state: TrainingState, bad: list[int], losses: list[float], step: int,
+              signals: Sequence[Signal], s: FitSettings, floors: list, partial: list) -> None:
+    """Restore every model's best evaluated state and raise :class:`DivergedError`."""
+    for i, st in enumerate(state.best_states):
+        if st is not None:
+            trainee.restore(i, st)
+    trainee.finish()
+    notify(s.callbacks, "on_end", partial)  # loggers close their files
+    where = "" if len(partial) == 1 else f" for {[signals[i].name for i in bad]}"
+    best = max(state.best[i] for i in bad)
+    floor = max((floors[i] for i in bad if floors[i] is not None), default=None)
+    if best == -math.inf:
+        kept = "no evaluation came before it; the model holds its last finite weights"
+    elif floor is not None and best < floor:
+        kept = (f"no evaluated state beat the mean predictor ({best:.2f} dB < {floor:.2f} dB); "
+                "the model was restored to the best of them")
+    else:
+        kept = f"the model was restored to its best state ({best:.2f} dB)"
+    raise DivergedError(f"loss became {losses[bad[0]]} at step {step}{where} ({_lrs_text(s)}); "
+                        f"try a smaller lr. {kept[0].upper()}{kept[1:]}",
+                        partial[0] if len(partial) == 1 else partial)
+
+
+def fit(model: nn.Module, signal: Signal | InverseTask,
+        settings: FitOptions | FitSettings | Mapping | None = None, *,
+        train_mask: torch.Tensor | None = None, operator=None,
+        measurements: torch.Tensor | None = None, **options) -> FitResult:
     """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on
     logits), or solve an inverse problem through a measurement ``operator``.
 
+    The options (``settings``, and/or keywords of the same names) are those of
+    :class:`~inrank.train.options.FitOptions`, resolved once for the model
+    (:func:`~inrank.train.settings.resolve_settings`): what is not given is the library's
+    choice, e.g. a model :func:`inrank.build` made trains with the optimiser it was built for
+    at its preset's tuned learning rates, scaled to its width.
+
     Args:
         model: maps ``(N, d)`` coordinates to ``(N, c)`` values; trained in place.
-        signal: the target.
-        steps: optimisation steps.
-        lr: Adam learning rate.
-        schedule: ``None``/``"none"``, ``"cosine"`` (to 0) or ``"exponential"`` (10x decay).
-        batch_size: points per step; ``None`` = full batch unless it would not fit in memory,
-            in which case mini-batches are used with a warning.
-        seed: seeds the mini-batch order (the init is seeded by :func:`inrank.build`).
-        device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
-        eval_every: steps between evaluations (default ``max(1, steps // 100)``); the last
-            step is always evaluated.
-        progress: show a progress bar with the live PSNR (stderr).
-        memory_budget: bytes allowed for a full batch (default: half the free memory).
-        loss: ``"mse"``, ``"bce"`` (binary cross-entropy on logits; values must be 0/1,
-            e.g. occupancy labels) or ``"sdf"`` (SIREN's signed-distance loss on an SDF signal,
-            :func:`inrank.load_mesh_sdf`: surface, normal, eikonal and off-surface terms,
-            :mod:`inrank.train.sdf`; a batch index draws a surface point and an off-surface
-            point; the PSNR is of ``f`` on the surface against 0, peak 2), see
-            :data:`inrank.train.options.LOSSES`.
+        signal: the target; or an inverse problem (:func:`inrank.make_task`), whose signal,
+            operator and measurements it brings.
+        settings: a :class:`~inrank.train.options.FitOptions`, the
+            :class:`~inrank.train.settings.FitSettings` of an earlier fit, a dict of options,
+            or None.
         train_mask: optional ``(N,)`` bool tensor: train only on the True points and report
             ``test_psnr`` on the others (e.g. :func:`inrank.subgrid_mask`, the held-out-pixel
             protocol of Tancik et al. 2020). Evaluation always predicts every point.
-        checkpoint: a file to resume from (if it exists) and to save to every
-            ``checkpoint_every`` steps; it holds the model, optimiser, schedule, batch order,
-            history and best state, so a resumed fit ends bit for bit where an uninterrupted
-            one would (CPU). Written atomically; removed when the fit finishes.
-        checkpoint_every: steps between checkpoints (default ``max(1, steps // 20)``).
-        precision: ``"float32"`` (default), ``"bf16"`` or ``"fp16"``: the forward pass runs
-            under autocast in that dtype; weights, optimiser, loss and metrics stay float32.
-            A low-precision fit ends with a check (``check_steps`` more steps from the final
-            state, once in its precision and once in float32): ``result.precision_check``
-            holds the PSNR float32 gains and the speed-up, and a warning says when the gain
-            exceeds :data:`PRECISION_LIMIT_DB`.
-        check_steps: steps of that check (default ``min(100, max(10, steps // 10))``; 0 skips).
-        track_every: record the rank dynamics every this many steps and at step 0
-            (``result.track``, :func:`inrank.train.tracking.rank_snapshot`): the ranks of every
-            layer's features and its NTK block's share and top eigenvalues, on a fixed
-            subsample of ``track_points`` points; its time is kept out of ``seconds_per_step``.
-        track_points: the subsample's size.
-        compile: train through ``torch.compile(model)`` (a one-off compile, then a faster
-            step; worth it for long fits: benchmarks/results/compile_speed.md).
-        optimizer: None: the optimiser the model was built for (``model.built_for``,
-            :func:`inrank.build`, whose default is the method's
-            :attr:`~inrank.Preset.default_optimizer`), ``"adam"`` for other modules;
-            ``"adam"``; ``"muon"``: Muon (:class:`inrank.train.optimizers.Muon`,
-            ``torch.optim.Muon``'s update, no weight decay, scaled to Adam's RMS) on the weights of every dense layer but the first and the
-            last, Adam at ``lr`` on the rest (McGinnis et al. 2025); or a factory
-            ``f(params, lr=lr) -> torch.optim.Optimizer`` (e.g. ``torch.optim.AdamW``). The
-            schedule scales every lr alike; a checkpoint holds the whole optimiser state.
-        muon_lr: Muon's learning rate (default ``lr``).
-        callbacks: objects or functions called at every evaluation with
-            ``(step, metrics, model)`` (:mod:`inrank.train.callbacks`: ``CSVLogger``,
-            ``TensorBoardLogger``).
         operator: an inverse problem's forward operator ``A``
             (:class:`inrank.operators.Operator`, e.g. from :func:`inrank.make_task`): the
             loss is ``mse(A(model(coords)), measurements)`` on the full batch, while every PSNR
@@ -382,60 +356,95 @@ def fit(model: nn.Module, signal: Signal, *, steps: int, lr: float, schedule: st
             (inpainting). Takes ``loss="mse"`` only, no ``batch_size``, no ``train_mask``;
             :func:`inrank.fit_many` stacks many signals through one operator.
         measurements: ``(M, c)``, what ``A`` should produce (with ``operator``).
+        **options: :class:`~inrank.train.options.FitOptions` by name:
+
+            - ``steps`` (required), ``lr`` (Adam's; None: the preset's tuned value at the
+              model's width), ``optimizer`` (``"adam"``; ``"muon"``: Muon on the weights of
+              every dense layer but the first and the last, Adam at ``lr`` on the rest,
+              McGinnis et al. 2025; or a factory ``f(params, lr=lr)``; None: the one the
+              model was built for), ``muon_lr`` (None: the preset's), ``schedule``.
+            - ``batch_size``: points per step; None = full batch unless it would not fit in
+              ``memory_budget`` (default half the free memory): then mini-batches, with a
+              warning. ``seed`` seeds their order.
+            - ``loss``: ``"mse"``, ``"bce"`` (logits; 0/1 values, occupancy) or ``"sdf"``
+              (SIREN's signed-distance loss on :func:`inrank.load_mesh_sdf`'s signal: surface,
+              normal, eikonal and off-surface terms, :mod:`inrank.train.sdf`; the PSNR is of
+              ``f`` on the surface against 0, peak 2).
+            - ``checkpoint``: a file to resume from (if it exists) and to save to every
+              ``checkpoint_every`` steps (model, optimiser, schedule, batch order, history,
+              best state): a resumed fit ends bit for bit where an uninterrupted one would
+              (CPU); a checkpoint of another run is refused. Removed when the fit finishes.
+            - ``precision``: ``"float32"``, ``"bf16"`` or ``"fp16"`` autocast of the forward
+              pass; ends with ``check_steps`` more steps in float32 and in its precision from
+              the final state (``result.precision_check``), warning above
+              :data:`PRECISION_LIMIT_DB`. A CPU without bf16 units is named before training.
+            - ``track_every`` / ``track_points``: the rank dynamics (``result.track``,
+              :func:`inrank.train.tracking.rank_snapshot`), kept out of ``seconds_per_step``.
+            - ``compile``, ``device``, ``eval_every``, ``progress``, ``callbacks``
+              (:mod:`inrank.train.callbacks`), ``accept_worse``.
 
     Returns:
-        A :class:`FitResult`. The model keeps its final weights.
+        A :class:`FitResult`; ``result.settings`` holds what ran. The model keeps its final
+        weights.
 
     Raises:
         DivergedError: the loss became NaN or inf; the model is restored to its best evaluated
             state and ``err.result`` holds the partial result.
+        FitFailedError: the fit ended below the signal's mean predictor or below its first
+            evaluation (``accept_worse=True`` returns it with ``result.status`` instead).
 
     Examples:
         >>> import inrank
         >>> sig = inrank.load_image("camera", size=8)
-        >>> res = fit(inrank.build("relu", 2, 1, width=16, depth=1), sig, steps=5, lr=1e-3,
+        >>> res = fit(inrank.build("relu", 2, 1, width=16, depth=1), sig, steps=40, lr=1e-2,
         ...           progress=False)
-        >>> len(res.history), res.steps
-        (5, 5)
+        >>> len(res.history), res.steps, res.final_psnr > res.mean_psnr
+        (40, 40, True)
     """
-    optimizer = resolve_optimizer([model], optimizer)
-    o = FitOptions(steps=steps, lr=lr, schedule=schedule or "none", batch_size=batch_size,
-                   seed=seed, device=str(device), eval_every=eval_every, progress=progress,
-                   memory_budget=memory_budget, loss=loss, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every, precision=precision,
-                   check_steps=check_steps, track_every=track_every,
-                   track_points=track_points, compile=compile, optimizer=optimizer,
-                   muon_lr=muon_lr, callbacks=callbacks).checked()
-    check_pair(model, signal, o.loss)
-    dev = resolve_device(o.device)
+    if isinstance(signal, InverseTask):
+        if operator is not None or measurements is not None:
+            raise InputError("an InverseTask brings its own operator and measurements; pass "
+                             "the task alone, or its signal with operator= and measurements=")
+        signal, operator, measurements = signal.signal, signal.operator, signal.measurements
+    s = resolve_settings([model], settings, **options)
+    return fit_resolved(model, signal, s, train_mask=train_mask, operator=operator,
+                        measurements=measurements)
+
+
+def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
+                 train_mask: torch.Tensor | None = None, operator=None,
+                 measurements: torch.Tensor | None = None,
+                 checkpoint: str | os.PathLike | None = None) -> FitResult:
+    """:func:`fit` with settings already resolved for ``model`` (and ``checkpoint``, this fit's
+    file, default ``s.checkpoint``): the separate fit :func:`inrank.fit_models` runs where it
+    cannot stack."""
+    check_pair(model, signal, s.loss)
+    checkpoint = s.checkpoint if checkpoint is None else checkpoint
+    dev = torch.device(s.device)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if operator is not None or measurements is not None:  # an inverse problem
-        from .measured import measured_trainee
-
-        trainee, test = measured_trainee(model, signal, operator, measurements, o,
+        trainee, test = measured_trainee(model, signal, operator, measurements, s,
                                          train_mask=train_mask, device=dev)
-        return run_training(trainee, [signal], o, device=dev, batch_size=None,
-                            n_train=len(signal), tests=[test], params=params)[0]
-    budget = default_memory_budget(dev) if o.memory_budget is None else int(o.memory_budget)
-    if o.loss == "sdf":  # surface + off-surface points per index, gradients through gradients
-        from .sdf import SDFModel
-
+        return run_training(trainee, [signal], s, batch_size=None, n_train=len(signal),
+                            tests=[test], params=params, checkpoint=checkpoint)[0]
+    budget = default_memory_budget(dev) if s.memory_budget is None else s.memory_budget
+    if s.loss == "sdf":  # surface + off-surface points per index, gradients through gradients
         if train_mask is not None:
             raise InputError("train_mask cannot be used with loss='sdf': every surface sample "
                              "trains; score the shape with inrank.sdf_metrics")
-        if o.compile:  # torch.compile's autograd cannot differentiate a gradient again
+        if s.compile:  # torch.compile's autograd cannot differentiate a gradient again
             raise InputError("compile=True cannot be used with loss='sdf': the loss "
                              "differentiates through the input gradient, which torch.compile "
                              "does not support (double backward); pass compile=False")
-        batch = full_batch_or_minibatch(o.batch_size, len(signal), 6 * bytes_per_point(model),
+        batch = full_batch_or_minibatch(s.batch_size, len(signal), 6 * bytes_per_point(model),
                                         budget)
-        trainee = SDFModel(model, signal, dev, o.precision, compile=o.compile)
-        return run_training(trainee, [signal], o, device=dev, batch_size=batch,
-                            n_train=len(signal), tests=[None], params=params)[0]
+        trainee = SDFModel(model, signal, dev, s.precision, compile=s.compile)
+        return run_training(trainee, [signal], s, batch_size=batch, n_train=len(signal),
+                            tests=[None], params=params, checkpoint=checkpoint)[0]
     train_idx = train_indices(train_mask, len(signal))
     n = len(signal) if train_idx is None else int(train_idx.numel())
-    batch = full_batch_or_minibatch(o.batch_size, n, bytes_per_point(model), budget)
+    batch = full_batch_or_minibatch(s.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
-    trainee = OneModel(model, signal, train_idx, dev, o.loss, o.precision, compile=o.compile)
-    return run_training(trainee, [signal], o, device=dev, batch_size=batch, n_train=n,
-                        tests=[test], params=params)[0]
+    trainee = OneModel(model, signal, train_idx, dev, s.loss, s.precision, compile=s.compile)
+    return run_training(trainee, [signal], s, batch_size=batch, n_train=n,
+                        tests=[test], params=params, checkpoint=checkpoint)[0]

@@ -31,7 +31,7 @@ from ..errors import InputError, InputTypeError
 
 __all__ = ["OPTIMIZERS", "MUON_DEFAULTS", "OptimizerSpec", "hidden_weight_names",
            "newton_schulz", "Muon", "MuonAdam", "make_optimizer", "optimizer_name",
-           "resolve_optimizer"]
+           "current_lrs"]
 
 #: ``"adam"``: Adam on every parameter; ``"muon"``: Muon on the hidden dense weights, Adam on
 #: the rest.
@@ -67,52 +67,6 @@ def optimizer_name(spec: OptimizerSpec) -> str:
         return f"{getattr(spec, '__module__', '?')}.{getattr(spec, '__qualname__', repr(spec))}"
     raise InputTypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}) or a callable "
                          f"factory, got {type(spec).__name__}")
-
-
-def resolve_optimizer(models: Sequence[nn.Module], optimizer: OptimizerSpec | None) -> OptimizerSpec:
-    """The optimiser a fit of ``models`` uses: ``optimizer``, or when None the one the models
-    were built for (``model.built_for``, :func:`inrank.build`; ``"adam"`` for other modules).
-    A named optimiser other than the one a preset model was built for warns when the model's
-    knob is the other optimiser's tuned value (build it with ``optimizer=`` for this one's).
-
-    Raises:
-        InputError: ``optimizer`` is None and the models were built for different optimisers.
-    """
-    built = {getattr(m, "built_for", None) or "adam" for m in models}
-    if optimizer is None:
-        if len(built) > 1:
-            raise InputError(f"the models were built for different optimisers "
-                             f"({', '.join(sorted(built))}); pass optimizer=")
-        return built.pop() if built else "adam"
-    if isinstance(optimizer, str):
-        for m in models:
-            _warn_other_knob(m, optimizer)
-    return optimizer
-
-
-def _warn_other_knob(model: nn.Module, optimizer: str) -> None:
-    """Warn when a preset model built for another optimiser carries that optimiser's tuned knob
-    and ``optimizer``'s tuned knob differs."""
-    built, name = getattr(model, "built_for", None), getattr(model, "preset", None)
-    cfg = getattr(model, "config", None)
-    if built is None or name is None or cfg is None or built == optimizer:
-        return
-    import warnings
-    from dataclasses import replace
-
-    from ..nn.registry import knob_value, preset
-
-    p = preset(name)
-    if p.knob is None or optimizer not in OPTIMIZERS:
-        return
-    at = {o: knob_value(replace(p, config=p.config_at(width=cfg.width, depth=cfg.depth,
-                                                       optimizer=o))) for o in (built, optimizer)}
-    mine = knob_value(replace(p, config=cfg))
-    if mine == at[built] != at[optimizer]:
-        warnings.warn(f"{name} was built for {built} ({p.knob} {at[built]:g}, tuned with "
-                      f"{built}); training it with {optimizer}, whose tuned {p.knob} is "
-                      f"{at[optimizer]:g}: build it with optimizer={optimizer!r} for that one",
-                      stacklevel=4)
 
 
 def hidden_weight_names(model: nn.Module, coords: torch.Tensor | None = None) -> list[str]:
@@ -331,3 +285,14 @@ def make_optimizer(named: Sequence[tuple[str, torch.Tensor]], hidden: Sequence[s
                          "between two hidden layers); this model has none: use optimizer='adam'")
     rest = [p for n, p in named if n not in hidden]
     return MuonAdam(muon, rest, lr=lr, muon_lr=lr if muon_lr is None else muon_lr)
+
+
+def current_lrs(opt: torch.optim.Optimizer) -> dict[str, float]:
+    """The learning rates ``opt`` steps with now (after its schedule): ``{"lr"}``, Adam's (or
+    the factory's first group's); with :class:`MuonAdam` also ``{"muon_lr"}``, Muon's."""
+    if isinstance(opt, MuonAdam):
+        out = {"muon_lr": float(opt.muon.param_groups[0]["lr"])}
+        if opt.adam is not None:
+            out = {"lr": float(opt.adam.param_groups[0]["lr"]), **out}
+        return out
+    return {"lr": float(opt.param_groups[0]["lr"])}

@@ -1,6 +1,13 @@
-"""The options of a fit, checked once: :class:`FitOptions`, and the learning-rate schedules."""
+"""What a user asks of a fit: :class:`FitOptions`, checked when it is made; the learning-rate
+schedules and the training-point mask.
+
+The options leave to the library what they leave ``None`` (the learning rates and the
+optimiser: the preset's tuned values for the model); :func:`inrank.train.settings.resolve_settings`
+fills them, once, into the :class:`~inrank.train.settings.FitSettings` that the fit runs.
+"""
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,9 +18,11 @@ import torch
 from .. import validation
 from ..errors import InputError, InputTypeError
 from .callbacks import check_callbacks
+from .optimizers import optimizer_name
 from .precision import PRECISIONS
 
-__all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices"]
+__all__ = ["FitOptions", "SCHEDULES", "LOSSES", "make_scheduler", "train_indices",
+           "option_names"]
 
 #: ``"none"``, ``"cosine"`` (to 0 over the run) or ``"exponential"`` (10x decay over the run).
 SCHEDULES = ("none", "cosine", "exponential")
@@ -24,19 +33,29 @@ LOSSES = ("mse", "bce", "sdf")
 
 @dataclass(frozen=True)
 class FitOptions:
-    """How to train; :func:`inrank.fit` and :func:`inrank.fit_many` take the same options."""
+    """How to train; :func:`inrank.fit`, :func:`inrank.fit_many` and :func:`inrank.fit_models`
+    take these options (as keywords or one object). Every field is checked when the object is
+    made; ``None`` leaves a value to the library."""
 
     steps: int
     """Optimisation steps."""
-    lr: float
+    lr: float | None = None
     """Adam learning rate (the first step's, when a schedule decays it); with
-    ``optimizer="muon"`` Adam's on the first and last layers, the biases and the encodings."""
+    ``optimizer="muon"`` Adam's on the first and last layers, the biases and the encodings.
+    None: the model's preset's tuned lr at its width (:meth:`inrank.Preset.lr_for`)."""
+    optimizer: str | Callable[..., Any] | None = None
+    """One of :data:`inrank.train.optimizers.OPTIMIZERS` (``"muon"``: Muon on the hidden dense
+    weights, Adam on the rest) or a factory ``f(params, lr=lr) -> torch.optim.Optimizer``.
+    None: the optimiser the model was built for (``model.built_for``), else ``"adam"``."""
+    muon_lr: float | None = None
+    """Muon's learning rate (``optimizer="muon"`` only; on Adam's scale). None: the model's
+    preset's tuned Muon lr at its width."""
     schedule: str = "none"
     """One of :data:`SCHEDULES`."""
     batch_size: int | None = None
     """Training points per step; None = full batch (mini-batches if it would not fit)."""
     seed: int = 0
-    """Seeds the mini-batch order (the init is seeded by :func:`inrank.build`)."""
+    """Seeds the mini-batch order (the init is seeded by :func:`inrank.build`); 0 <= seed < 2^64."""
     device: str = "auto"
     """``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ..."""
     eval_every: int | None = None
@@ -63,53 +82,70 @@ class FitOptions:
     compile: bool = False
     """Train through ``torch.compile(model)`` (measured 1.1-1.2x per step on a 2-core CPU for a
     3 x 256 MLP, after a one-off compile of 3-25 s; benchmarks/results/compile_speed.md)."""
-    optimizer: str | Callable[..., Any] = "adam"
-    """One of :data:`inrank.train.optimizers.OPTIMIZERS` (``"muon"``: Muon on the hidden dense
-    weights, Adam on the rest) or a factory ``f(params, lr=lr) -> torch.optim.Optimizer``."""
-    muon_lr: float | None = None
-    """Muon's learning rate (None: ``lr`` with ``optimizer="muon"``, resolved by :meth:`checked`;
-    the update is scaled to Adam's RMS)."""
     callbacks: Sequence[Any] | None = None
     """Objects or functions that see every evaluation (:mod:`inrank.train.callbacks`)."""
+    accept_worse: bool = False
+    """Return a fit that ends below the signal's mean predictor or below its first evaluation
+    (``result.status`` says which) instead of raising :class:`inrank.FitFailedError`."""
 
-    def checked(self) -> "FitOptions":
-        """A copy with every field validated and the defaults resolved."""
+    def __post_init__(self) -> None:
+        # what the user set: the fields that differ from their defaults (a re-resolution with
+        # other options starts from these, so a computed default follows the new ``steps``)
+        object.__setattr__(self, "_given", {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(FitOptions)
+            if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default})
         steps = validation.positive_int("steps", self.steps)
-        batch = None if self.batch_size is None else validation.positive_int(
-            "batch_size", self.batch_size)
-        every = max(1, steps // 100) if self.eval_every is None else validation.positive_int(
-            "eval_every", self.eval_every)
-        ck_every = None
-        if self.checkpoint is not None:
-            ck_every = max(1, steps // 20) if self.checkpoint_every is None else \
-                validation.positive_int("checkpoint_every", self.checkpoint_every)
-        return FitOptions(
-            steps=steps, lr=validation.positive_float("lr", self.lr),
-            schedule=validation.one_of("schedule", self.schedule or "none", SCHEDULES),
-            batch_size=batch, seed=int(self.seed), device=str(self.device), eval_every=every,
-            progress=bool(self.progress), memory_budget=self.memory_budget,
-            loss=validation.one_of("loss", self.loss, LOSSES), checkpoint=self.checkpoint,
-            checkpoint_every=ck_every,
-            precision=validation.one_of("precision", self.precision, PRECISIONS),
-            check_steps=(min(100, max(10, steps // 10)) if self.check_steps is None else
-                         validation.non_negative_int("check_steps", self.check_steps)),
-            track_every=(None if self.track_every is None else
-                         validation.positive_int("track_every", self.track_every)),
-            track_points=validation.positive_int("track_points", self.track_points),
-            compile=bool(self.compile), optimizer=self._optimizer(),
-            muon_lr=(validation.positive_float("muon_lr", self.muon_lr)
-                     if self.muon_lr is not None else
-                     validation.positive_float("lr", self.lr) if self.optimizer == "muon" else None),
-            callbacks=check_callbacks(self.callbacks))
+        fill = {
+            "steps": steps,
+            "lr": None if self.lr is None else validation.positive_float("lr", self.lr),
+            "optimizer": self._optimizer(),
+            "muon_lr": (None if self.muon_lr is None
+                        else validation.positive_float("muon_lr", self.muon_lr)),
+            "schedule": validation.one_of("schedule", self.schedule or "none", SCHEDULES),
+            "batch_size": (None if self.batch_size is None
+                           else validation.positive_int("batch_size", self.batch_size)),
+            "seed": validation.seed("seed", self.seed),
+            "device": str(self.device),
+            "eval_every": (max(1, steps // 100) if self.eval_every is None
+                           else validation.positive_int("eval_every", self.eval_every)),
+            "progress": bool(self.progress),
+            "memory_budget": (None if self.memory_budget is None
+                              else validation.positive_int("memory_budget", self.memory_budget)),
+            "loss": validation.one_of("loss", self.loss, LOSSES),
+            "checkpoint_every": (None if self.checkpoint is None else
+                                 max(1, steps // 20) if self.checkpoint_every is None else
+                                 validation.positive_int("checkpoint_every",
+                                                         self.checkpoint_every)),
+            "precision": validation.one_of("precision", self.precision, PRECISIONS),
+            "check_steps": (min(100, max(10, steps // 10)) if self.check_steps is None else
+                            validation.non_negative_int("check_steps", self.check_steps)),
+            "track_every": (None if self.track_every is None else
+                            validation.positive_int("track_every", self.track_every)),
+            "track_points": validation.positive_int("track_points", self.track_points),
+            "compile": bool(self.compile),
+            "callbacks": check_callbacks(self.callbacks),
+            "accept_worse": bool(self.accept_worse),
+        }
+        for name, value in fill.items():
+            object.__setattr__(self, name, value)
 
     def _optimizer(self):
-        from .optimizers import optimizer_name
-
+        if self.optimizer is None:  # resolve_settings: the model's, then muon_lr is checked
+            return None
         optimizer_name(self.optimizer)  # a known name or a callable factory, else a clear error
         if self.muon_lr is not None and self.optimizer != "muon":
             raise InputError(f"muon_lr is Muon's learning rate; it needs optimizer='muon' (got "
-                             f"optimizer={self.optimizer!r})")
+                             f"optimizer={optimizer_name(self.optimizer)!r})")
         return self.optimizer
+
+    def replace(self, **changes: Any) -> "FitOptions":
+        """A copy with ``changes`` (checked like a new object)."""
+        return dataclasses.replace(self, **changes)
+
+
+def option_names() -> tuple[str, ...]:
+    """The names :class:`FitOptions` takes (what ``**options`` of a fit may hold)."""
+    return tuple(f.name for f in dataclasses.fields(FitOptions))
 
 
 def make_scheduler(opt: torch.optim.Optimizer, schedule: str, steps: int):

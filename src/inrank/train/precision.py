@@ -4,12 +4,23 @@ limited by its precision."""
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
+import time
+import warnings
 
 import torch
 
 from .. import validation
+from .step import train_step
 
-__all__ = ["PRECISIONS", "autocast", "grad_scaler", "check_precision"]
+__all__ = ["PRECISIONS", "autocast", "grad_scaler", "check_precision", "low_precision_slowdown",
+           "warn_slow_precision", "SLOW_PRECISION_RATIO"]
+
+#: A low precision whose matrix product is this many times slower than float32's on the CPU is
+#: named before training (CPUs without bf16 / fp16 units emulate it: 5-25x slower fits were
+#: measured on this project's AMD CI machines).
+SLOW_PRECISION_RATIO = 1.5
 
 #: ``"float32"`` (default), ``"bf16"`` (bfloat16 autocast) or ``"fp16"`` (float16 autocast with
 #: loss scaling).
@@ -23,6 +34,35 @@ def autocast(device: torch.device, precision: str):
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=_DTYPES[precision])
+
+
+@functools.lru_cache(maxsize=4)
+def low_precision_slowdown(precision: str, size: int = 256, repeats: int = 5) -> float:
+    """How many times slower a ``size`` x ``size`` matrix product runs in ``precision`` than in
+    float32 on this CPU (the median of ``repeats`` timings each; measured once per process)."""
+    def median_seconds(dtype: torch.dtype) -> float:
+        a = torch.randn(size, size, generator=torch.Generator().manual_seed(0)).to(dtype)
+        a @ a  # warm up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a @ a
+            times.append(time.perf_counter() - t0)
+        return sorted(times)[len(times) // 2]
+
+    return median_seconds(_DTYPES[precision]) / max(median_seconds(torch.float32), 1e-9)
+
+
+def warn_slow_precision(device: torch.device, precision: str) -> None:
+    """Before a CPU fit in bf16 / fp16, warn when this CPU computes that precision more slowly
+    than float32 (no bf16 / fp16 units: the products are emulated), with the measured ratio."""
+    if precision == "float32" or device.type != "cpu":
+        return
+    ratio = low_precision_slowdown(precision)
+    if ratio > SLOW_PRECISION_RATIO:
+        warnings.warn(f"{precision} is {ratio:.1f}x slower than float32 on this CPU (a 256 x 256 "
+                      "matrix product, measured now: it has no units for it, so autocast "
+                      "emulates it); precision='float32' trains faster here", stacklevel=4)
 
 
 def grad_scaler(device: torch.device, precision: str):
@@ -48,11 +88,6 @@ def check_precision(trainee, opt, order, sched, *, steps: int, evaluate) -> dict
         ``{"steps", "psnr_low", "psnr_float32", "gain_db", "seconds_per_step_low",
         "seconds_per_step_float32", "speedup"}`` (PSNRs and gains: the mean over models).
     """
-    import copy
-    import time
-
-    from .loop import train_step
-
     low = trainee.precision
     saved = (copy.deepcopy(trainee.state_dict()), copy.deepcopy(opt.state_dict()),
              order.state_dict(), sched.state_dict() if sched is not None else None)

@@ -1,11 +1,18 @@
 """What a fit returns: :class:`FitResult`."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
 
-__all__ = ["FitResult"]
+from ..markup import html_table
+from .settings import FitSettings
+
+__all__ = ["FitResult", "STATUSES"]
+
+#: ``"ok"``; ``"below_mean"``: the final PSNR is below the signal's mean predictor's;
+#: ``"worse_than_start"``: below the fit's first evaluation; ``"diverged"``: a NaN or inf loss.
+STATUSES = ("ok", "below_mean", "worse_than_start", "diverged")
 
 
 @dataclass
@@ -14,9 +21,10 @@ class FitResult:
 
     Attributes:
         history: one dict per evaluation: ``step``, ``loss`` (training loss at that step),
-            ``lr`` (the learning rate that step used, after the schedule), ``psnr`` (dB,
-            whole signal, eval mode) and ``train_seconds`` (training time so far, evaluations
-            excluded); with a ``train_mask`` also ``train_psnr`` and ``test_psnr``.
+            ``lr`` (Adam's learning rate that step used, after the schedule; with Muon also
+            ``muon_lr``), ``psnr`` (dB, whole signal, eval mode) and ``train_seconds``
+            (training time so far, evaluations excluded); with a ``train_mask`` also
+            ``train_psnr`` and ``test_psnr``.
         final_psnr: PSNR after the last step (dB), over all points. With ``loss="bce"`` the
             PSNR of the probabilities ``sigmoid(logit)`` against the 0/1 labels (peak 1).
         best_psnr: best PSNR over the evaluations (dB).
@@ -24,15 +32,17 @@ class FitResult:
         params: trainable parameter count.
         seconds_per_step: training wall time per step, evaluations excluded (a batched fit:
             the batched step's time divided by the models trained together).
-        steps, lr, batch_size, device, seed: the protocol as run.
+        settings: the :class:`~inrank.train.settings.FitSettings` the fit ran with (its
+            ``steps``, ``lr``, ``muon_lr``, ``optimizer``, ``seed``, ``precision``... are
+            also attributes of the result).
         prediction: final prediction ``(N, c)`` float32 on the CPU (logits for ``"bce"``).
+        batch_size: points per step as run (None: full batch).
         train_psnr: PSNR on the training points (dB); None without a ``train_mask``.
-        test_psnr: PSNR on the held-out points (dB); None without a ``train_mask``.
+        test_psnr: PSNR on the held-out points (dB); None without a ``train_mask`` (NaN when
+            the mask holds every point out of none).
         metrics: final task metrics by name, always ``psnr``; ``train_psnr``/``test_psnr``
             with a mask; ``snr`` (dB) for audio and 1-D signals; ``accuracy`` and ``iou``
             (on the sample points, logit > 0) for ``"bce"``.
-        loss_name: the loss, one of :data:`inrank.train.options.LOSSES`.
-        precision: the forward pass's precision (:data:`inrank.train.precision.PRECISIONS`).
         precision_check: low precision only: the same model continued a few steps in its
             precision and in float32 (:func:`inrank.train.precision.check_precision`): the
             PSNR float32 gains beyond it (``gain_db``) and the speed-up of the low precision.
@@ -41,12 +51,12 @@ class FitResult:
             numerical rank of the features it reads, its NTK block's trace share and top
             eigenvalues, on a fixed subsample of the points.
         track_seconds: wall time the tracking took (not in ``seconds_per_step``).
-        optimizer: the optimiser's name (:data:`inrank.train.optimizers.OPTIMIZERS`, or a
-            factory's qualified name).
-        muon_lr: Muon's learning rate (``optimizer="muon"``), else None.
         resumed_from: the checkpoint step the fit resumed from, None for a fresh fit.
         operator: an inverse problem's operator (name and settings,
             :meth:`inrank.operators.Operator.describe`); None for fitting.
+        mean_psnr: the PSNR (dB) of predicting the signal's mean everywhere, the floor a fit
+            must beat (None where it does not apply: SDF fits).
+        status: one of :data:`STATUSES`.
     """
 
     history: list[dict]
@@ -55,29 +65,40 @@ class FitResult:
     ssim: float | None
     params: int
     seconds_per_step: float
-    steps: int
-    lr: float
-    batch_size: int | None
-    device: str
-    seed: int
+    settings: FitSettings = field(repr=False)
     prediction: torch.Tensor = field(repr=False)
+    batch_size: int | None = None
     train_psnr: float | None = None
     test_psnr: float | None = None
     metrics: dict = field(default_factory=dict)
-    loss_name: str = "mse"
-    precision: str = "float32"
     precision_check: dict | None = None
     track: list[dict] = field(default_factory=list)
     track_seconds: float = 0.0
-    optimizer: str = "adam"
-    muon_lr: float | None = None
     resumed_from: int | None = None
     operator: dict | None = None
+    mean_psnr: float | None = None
+    status: str = "ok"
+
+    # the settings a reader of a result asks for most, by their names
+    steps = property(lambda self: self.settings.steps, doc="Optimisation steps.")
+    lr = property(lambda self: self.settings.lr, doc="Adam's learning rate.")
+    muon_lr = property(lambda self: self.settings.muon_lr, doc="Muon's lr (Muon only).")
+    optimizer = property(lambda self: self.settings.optimizer_name, doc="The optimiser's name.")
+    seed = property(lambda self: self.settings.seed, doc="The batch order's seed.")
+    device = property(lambda self: self.settings.device, doc="Where it trained.")
+    precision = property(lambda self: self.settings.precision, doc="The autocast precision.")
+    loss_name = property(lambda self: self.settings.loss, doc="The loss.")
 
     def to_dict(self) -> dict:
-        """JSON-ready metrics (no prediction)."""
-        d = asdict(self)
-        d.pop("prediction")
+        """JSON-ready metrics (no prediction): the result's fields, the settings most read
+        (``steps``, ``lr``, ``muon_lr``, ``optimizer``, ``seed``, ``device``, ``precision``,
+        ``loss_name``) and ``settings``, the whole resolved record."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("prediction", "settings")}
+        for name in ("steps", "lr", "muon_lr", "optimizer", "seed", "device", "precision",
+                     "loss_name"):
+            d[name] = getattr(self, name)
+        d["settings"] = self.settings.record()
         return d
 
     def _summary(self) -> list[tuple[str, str]]:
@@ -86,6 +107,8 @@ class FitResult:
         items = [("final_psnr", f"{self.final_psnr:.2f}"), ("best_psnr", f"{self.best_psnr:.2f}")]
         if self.test_psnr is not None:
             items.append(("test_psnr", f"{self.test_psnr:.2f}"))
+        if self.status != "ok":
+            items.append(("status", self.status))
         return items + [("ssim", ssim), ("steps", str(self.steps)), ("lr", f"{self.lr:g}"),
                         ("params", str(self.params)),
                         ("seconds_per_step", f"{self.seconds_per_step:.3g}"),
@@ -99,6 +122,4 @@ class FitResult:
 
     def _repr_html_(self) -> str:
         """The notebook display: the same summary as a two-column table."""
-        from ..report.html import html_table
-
         return html_table((["FitResult", ""], [[k, v] for k, v in self._summary()]))
