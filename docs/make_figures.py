@@ -3,6 +3,7 @@
     python docs/make_figures.py                  # everything (about 10 minutes on 2 CPU cores)
     python docs/make_figures.py --only results live blocks   # skip the gallery's fits (seconds)
     python docs/make_figures.py --only report    # the bench report's screenshot (needs chromium)
+    python docs/make_figures.py --only patterns  # the synthetic test patterns (a second)
 
 Parts (``--only`` takes any of them; each writes under ``docs/``):
 
@@ -14,6 +15,7 @@ Parts (``--only`` takes any of them; each writes under ``docs/``):
 - ``report``: a headless-Chromium screenshot of the ``table1`` report as the library writes it
   now, rebuilt from the committed run records (``figures/bench_report.png``; Debian's
   ``chromium``);
+- ``patterns``: the synthetic test patterns, one panel each (``figures/patterns.png``);
 - ``blocks``: the pages' ``<!-- generated: NAME -->`` blocks, from the data files and the
   committed results (always last).
 """
@@ -32,9 +34,10 @@ from docgen.blocks import render_pages  # noqa: E402
 from docgen.from_results import make_result_figures  # noqa: E402
 from docgen.gallery import GallerySettings, make_gallery  # noqa: E402
 from docgen.live import make_live_figures  # noqa: E402
+from docgen.patterns import make_pattern_figure  # noqa: E402
 from docgen.report import report_screenshot  # noqa: E402
 
-PARTS = ("results", "live", "gallery", "report", "blocks")
+PARTS = ("results", "live", "gallery", "report", "patterns", "blocks")
 
 
 def _blocks() -> list[Path]:
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "live": make_live_figures,
         "gallery": lambda: make_gallery(GallerySettings(), progress=args.progress),
         "report": lambda: [report_screenshot()],
+        "patterns": make_pattern_figure,
         "blocks": _blocks,
     }
     for part in PARTS:

@@ -5,6 +5,7 @@ Run through ``python docs/make_figures.py``; each module has one job:
 - :mod:`docgen.from_results`: figures drawn from committed files under ``benchmarks/results/``;
 - :mod:`docgen.live`: small diagnoses computed on the spot (seconds);
 - :mod:`docgen.gallery`: the demo's reconstructions and error maps (``inrank demo``'s code path);
+- :mod:`docgen.patterns`: the synthetic test patterns' figure and table;
 - :mod:`docgen.report`: a screenshot of the ``table1`` report, rebuilt from its run records;
 - :mod:`docgen.blocks`: the ``<!-- generated: NAME -->`` blocks of the pages, from data files;
 - :mod:`docgen.griffe_names`: a griffe extension for the ``a, b: ...`` argument lines of the

@@ -3,7 +3,8 @@
 A page holds ``<!-- generated: NAME -->`` ... ``<!-- end generated -->`` blocks, as README.md
 and BENCHMARKS.md do; the prose around them is hand-written and every number inside them is
 read from a committed file: ``benchmarks/results/`` (through ``benchmarks/render_docs.py``'s
-renderers, for the names it knows) or ``docs/data/`` (written by ``docs/make_figures.py``).
+renderers, for the names it knows) or ``docs/data/`` (written by ``docs/make_figures.py``), or,
+for the synthetic patterns' table, computed from the library in milliseconds.
 Rendering needs no fitting, so the test suite checks that every block is current.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from inrank.report.tables import markdown_table, to_markdown
 
 from . import DATA, DOCS, ROOT
 from .from_results import WIDTH_METHODS, read_result
+from .patterns import pattern_table
 
 __all__ = ["BLOCKS", "renderer", "render", "pages", "render_pages"]
 
@@ -134,6 +136,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "docs:inlet-width": _inlet_width,
     "docs:rank-dynamics": _rank_dynamics,
     "docs:gallery": _gallery,
+    "docs:patterns": pattern_table,
 }
 
 

@@ -16,15 +16,15 @@ from .bench import SuiteResult, run_suite, suites
 from .diagnosis import Diagnosis, LayerDiagnosis, LayerwiseNTK, diagnose, jacobian_ntk, layerwise_ntk
 from .errors import (DivergedError, FitFailedError, InputError, InputTypeError, InrankError,
                      MissingDependencyError, ResourceError)
-from .metrics import psnr, snr, ssim
+from .metrics import mean_psnr, psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
 from .operators import (AreaDownsample, Identity, InverseTask, Operator, ParallelBeamProjector,
                         PixelMask, make_task)
 from .report.mesh import extract_mesh
 from .runs import LoadedRun, load
 from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occupancy,
-                      load_mesh_sdf, load_signal, mesh_occupancy, mesh_sdf, save_audio,
-                      sdf_metrics, signal_1d, subgrid_mask)
+                      load_mesh_sdf, load_signal, mesh_occupancy, mesh_sdf, pattern, PATTERNS,
+                      save_audio, sdf_metrics, signal_1d, subgrid_mask)
 from .train import (FitOptions, FitResult, FitSettings, fit, fit_many, fit_models,
                     occupancy_iou, predict, resolve_settings)
 
@@ -34,10 +34,12 @@ __all__ = [
     # signals
     "Signal", "grid_coords", "load_image", "load_audio", "save_audio", "load_mesh_occupancy",
     "mesh_occupancy", "load_mesh_sdf", "mesh_sdf", "signal_1d", "load_signal", "subgrid_mask",
+    "pattern", "PATTERNS",
     # models
     "init", "CoordinateMLP", "MLPConfig", "Preset", "build", "preset", "presets",
     # training and metrics
-    "FitOptions", "FitSettings", "resolve_settings", "FitResult", "fit", "predict", "fit_many", "fit_models", "psnr", "ssim", "snr",
+    "FitOptions", "FitSettings", "resolve_settings", "FitResult", "fit", "predict", "fit_many",
+    "fit_models", "psnr", "mean_psnr", "ssim", "snr",
     "occupancy_iou", "sdf_metrics", "extract_mesh",
     # inverse problems
     "make_task", "InverseTask", "Operator", "Identity", "ParallelBeamProjector",

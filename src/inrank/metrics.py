@@ -9,7 +9,7 @@ import torch
 from .errors import InputError, InputTypeError
 from .validation import positive_int
 
-__all__ = ["mse", "psnr", "ssim", "snr"]
+__all__ = ["mse", "psnr", "mean_psnr", "ssim", "snr"]
 
 
 def _pair(pred, target) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,6 +47,38 @@ def psnr(pred, target, *, data_range: float = 1.0) -> float:
         return -math.inf if err == math.inf else math.nan
     ratio = data_range ** 2 / err
     return 10.0 * (math.log10(ratio) if ratio > 0 else 2 * math.log10(data_range) - math.log10(err))
+
+
+def mean_psnr(signal, *, data_range: float | None = None) -> float:
+    """The PSNR in dB of the mean predictor: each channel's mean predicted everywhere.
+
+    The constant with the least squared error, so the baseline a fit must beat ("never ends
+    below the signal's mean"): ``10 log10(data_range^2 / mean_c var_c)``, ``var_c`` the
+    population variance of channel ``c``.
+
+    Args:
+        signal: a :class:`~inrank.signals.Signal` (any object with ``values (N, c)`` and a
+            ``meta`` dict), or the values ``(N, c)`` themselves.
+        data_range: the peak; None: ``signal.meta["data_range"]``, else 1 (images in [0, 1]),
+            as the training loop's PSNR reads it.
+
+    Returns:
+        The PSNR in dB (``inf`` for a constant signal).
+
+    Examples:
+        >>> from inrank.signals import Signal
+        >>> sig = Signal.from_image(np.array([[0.0, 1.0]]))  # mean 0.5, MSE 0.25
+        >>> round(mean_psnr(sig), 4)
+        6.0206
+    """
+    values = signal if isinstance(signal, torch.Tensor) else getattr(signal, "values", None)
+    if not isinstance(values, torch.Tensor) or values.ndim != 2:
+        raise InputTypeError(f"mean_psnr takes a Signal (values (N, c)), got "
+                             f"{type(signal).__name__}")
+    if data_range is None:
+        data_range = float(getattr(signal, "meta", {}).get("data_range", 1.0))
+    v = values.detach().to(torch.float64)                       # (N, c)
+    return psnr(v.mean(dim=0, keepdim=True).expand_as(v), v, data_range=data_range)
 
 
 def ssim(pred, target, *, data_range: float = 1.0, shape: tuple[int, int] | None = None) -> float:

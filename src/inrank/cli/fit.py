@@ -82,7 +82,8 @@ def command(*, method: str = "relu+rei", knobs: Sequence[str] | None = None,
 def add_arguments(p: Parser) -> None:
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
         "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
-                  "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
+                  "a mesh (.obj, .ply, ...; needs inrank[mesh]), sinusoids/step/chirp or a "
+                  "synthetic pattern: pattern:NAME (inrank.PATTERNS, e.g. pattern:star)"})
     add_options(p, command, ["method"], choices={"method": presets()})
     add_options(p, command, ["knobs"])
     add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
@@ -107,14 +108,15 @@ def add_arguments(p: Parser) -> None:
                           "exponential (10x decay over the run)",
               "precision": "forward-pass autocast dtype; bf16/fp16 end with a float32 "
                            "comparison (speed-up and PSNR gain) and warn when precision-limited",
-              "seed": "seeds the init, the batch order and a mesh's samples",
+              "seed": "seeds the init, the batch order, a mesh's samples and a pattern",
               "checkpoint_every": "save OUT/checkpoint.pt every K steps; rerunning the same "
                                   "command resumes",
               "accept_worse": "keep a fit that ends below the signal's mean predictor or its "
                               "first evaluation as a result (exit 0) instead of failing (exit 1)"})
     signal = p.add_argument_group("signal (load_signal)")
     add_options(signal, load_signal, SIGNAL[1:], help={
-        "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
+        "size": "image: resize the short side to SIZE px; pattern: SIZE x SIZE px (default "
+                "128); 1-D signal: SIZE samples"})
     add_options(signal, command, ["crop"])
     add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK,
                 defaults={k: None for k in TASK},

@@ -11,8 +11,8 @@ from ..metrics import psnr, snr, ssim
 from ..signals.mesh import grid_occupancy
 from ..signals.signal import Signal, grid_coords
 
-__all__ = ["predict", "scores", "mean_predictor_psnr", "task_metrics", "image_ssim",
-           "occupancy_logits", "occupancy_iou"]
+__all__ = ["predict", "scores", "task_metrics", "image_ssim", "occupancy_logits",
+           "occupancy_iou"]
 
 
 @torch.no_grad()
@@ -40,19 +40,6 @@ def scores(pred: torch.Tensor, values: torch.Tensor, *, loss: str, data_range: f
         out["test_psnr"] = (psnr(pred[test], values[test], data_range=data_range)
                             if bool(test.any()) else float("nan"))
     return out
-
-
-def mean_predictor_psnr(values: torch.Tensor, *, loss: str, data_range: float) -> float:
-    """The PSNR (dB) of predicting the mean of ``values (N, c)`` at every point (per channel),
-    scored as :func:`scores` scores a fit: the floor a fit must beat to have learned anything
-    (``inf`` for a constant signal). For ``loss="bce"`` the mean label as the probability.
-
-    Examples:
-        >>> mean_predictor_psnr(torch.tensor([[0.0], [1.0]]), loss="mse", data_range=1.0)
-        6.020599913279624
-    """
-    mean = values.double().mean(dim=0, keepdim=True).expand_as(values)
-    return psnr(mean, values, data_range=1.0 if loss == "bce" else data_range)
 
 
 def task_metrics(signal: Signal, pred: torch.Tensor, loss: str) -> dict:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import DivergedError, FitFailedError, InputError, InputTypeError
+from ..metrics import mean_psnr
 from ..nn.layers import declared_dim
 from ..operators.tasks import InverseTask
 from ..signals.signal import Signal
@@ -27,7 +28,7 @@ from .batching import BatchOrder
 from .callbacks import notify
 from .checkpoint import model_identity, signal_identity
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
-from .evaluate import image_ssim, mean_predictor_psnr, scores, task_metrics
+from .evaluate import image_ssim, scores, task_metrics
 from .measured import measured_trainee
 from .optimizers import current_lrs, make_optimizer
 from .options import FitOptions, make_scheduler, train_indices
@@ -151,8 +152,8 @@ def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
     order = BatchOrder(n_train, batch_size, seed=s.seed)
     state = TrainingState(B)
     ranges = [float(sig.meta.get("data_range", 1.0)) for sig in signals]
-    floors = [None if s.loss == "sdf" else
-              mean_predictor_psnr(trainee.targets(i), loss=s.loss, data_range=ranges[i])
+    floors = [None if s.loss == "sdf" else  # the mean predictor (for bce: the mean label)
+              mean_psnr(trainee.targets(i), data_range=1.0 if s.loss == "bce" else ranges[i])
               for i in range(B)]
     track_idx = [track_point_indices(len(sig), s.track_points, seed=s.seed) for sig in signals]
     protocol = {**s.protocol(), "batch_size": batch_size, "points": n_train, "params": params,
