@@ -59,7 +59,8 @@ def add_arguments(p: Parser) -> None:
     from ..train.precision import PRECISIONS
 
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
-        "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
+        "source": "image file, Kodak name (kodim05: DATA/kodak/, $INRANK_DATA or "
+                  "../shared/data) or scikit-image sample name (astronaut, camera, ...), a .wav file, "
                   "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
     add_options(p, command, ["method"], choices={"method": presets()})
     add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
@@ -137,7 +138,7 @@ def run(args: Namespace, config: dict) -> int:
 
         signal = load_mesh_sdf(args.source, n_points=args.n_points, seed=args.seed)
     else:
-        signal = load_signal(args.source, size=args.size, duration=args.duration,
+        signal = load_signal(_kodak(args.source), size=args.size, duration=args.duration,
                              n_points=args.n_points, seed=args.seed)
     if args.task not in ("fit", "sdf"):  # the truth becomes the task's; the fit sees its measurements
         from ..operators.tasks import make_task
@@ -185,6 +186,18 @@ def run(args: Namespace, config: dict) -> int:
     return 0
 
 
+def _kodak(source: str) -> str:
+    """A Kodak name (``kodim05``) as the path of its image in the data folder
+    (:func:`inrank.bench.run.resolve_image`); any other source as it is."""
+    import re
+
+    if not re.fullmatch(r"kodim\d\d", str(source)):
+        return source
+    from ..bench.run import resolve_image
+
+    return resolve_image(source)
+
+
 def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
     """An inverse task's extra outputs: its classical baseline (``baseline.png``, its PSNR and
     SSIM in ``metrics.json``); returns those metrics, the task's and the baseline's words for
@@ -203,6 +216,7 @@ def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
 def _start_line(args: Namespace, signal, model, training: dict) -> str:
     """What is about to run, and the least time it can take here (its FLOPs over this
     machine's matrix-product rate), so a long request is never silent."""
+    from ..nn.mlp import LEARNED_ENCODINGS
     from ..train.flops import gemm_rate, step_flops
 
     flops = step_flops(model, len(signal)) * training["steps"]
@@ -211,8 +225,12 @@ def _start_line(args: Namespace, signal, model, training: dict) -> str:
                                      if training.get("muon_lr") else "")
     shape = "x".join(map(str, signal.shape))
     hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
+    cfg = model.config
+    net = (f"{cfg.depth} x {cfg.width} MLP" if cfg.depth else "linear read-out") + (
+        f" on a {cfg.encoding} ({sum(p.numel() for p in model.encoding.parameters()):,} table "
+        "values)" if cfg.encoding in LEARNED_ENCODINGS else "")
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
-            f"{model.config.depth} x {model.config.width} MLP, {training['steps']} "
+            f"{net}, {training['steps']} "
             f"{training['optimizer']} steps at {lr}; at least {_duration(floor)} here{hint}")
 
 

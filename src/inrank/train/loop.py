@@ -28,7 +28,8 @@ from .checkpoint import (CheckpointError, load_checkpoint, model_identity, save_
 from .device import (bytes_per_point, default_memory_budget, full_batch_or_minibatch,
                      resolve_device)
 from .evaluate import image_ssim, scores, task_metrics
-from .optimizers import OptimizerSpec, make_optimizer, optimizer_name, resolve_optimizer
+from .optimizers import (OptimizerSpec, lr_scales, make_optimizer, optimizer_name,
+                         resolve_optimizer)
 from .options import FitOptions, make_scheduler, train_indices
 from .precision import check_precision, grad_scaler
 from .tracking import rank_snapshot, track_point_indices
@@ -156,10 +157,11 @@ def run_training(trainee, signals: Sequence[Signal], options: FitOptions, *,
     """
     o, B = options, trainee.size
     opt_name = optimizer_name(o.optimizer)
+    first = trainee.models[0] if trainee.size > 1 else trainee.model
     opt = make_optimizer(trainee.named_parameters(),
                          trainee.hidden_weight_names() if o.optimizer == "muon" else [],
                          optimizer=o.optimizer, lr=o.lr, muon_lr=o.muon_lr,
-                         stacked=trainee.stacked_parameters)
+                         stacked=trainee.stacked_parameters, lr_scales=lr_scales(first))
     sched = make_scheduler(opt, o.schedule, o.steps)
     order = BatchOrder(n_train, batch_size, seed=o.seed)
     ranges = [float(s.meta.get("data_range", 1.0)) for s in signals]
