@@ -64,7 +64,7 @@ def _run(argv):
     (["fit", "missing.png"], "image not found"),
     (["fit", "camera", "--method", "nope"], "invalid choice: 'nope'"),
     (["fit", "camera", "--width", "0"], "--width must be a positive integer, got 0"),
-    (["fit", "camera", "--depth", "-2"], "--depth must be a positive integer, got -2"),
+    (["fit", "camera", "--depth", "-2"], "--depth must be >= 0, got -2"),
     (["fit", "camera", "--steps", "0"], "--steps must be a positive integer, got 0"),
     (["fit", "camera", "--steps", "x"], "--steps: expected int, got 'x'"),
     (["fit", "camera", "--steps", "1.5"], "--steps: expected int, got '1.5'"),

@@ -287,6 +287,8 @@ def test_cli_fits_both_and_load_rebuilds_them(tmp_path, capsys):
         assert "table values" in capsys.readouterr().err
         saved = json.loads((out / "model.json").read_text())
         assert saved["model"]["encoding"] == name and saved["model"]["encoding_lr_scale"] == 10
+        lr = json.loads((out / "config.json").read_text())["lr"]  # depth 0: no width to scale by
+        assert lr == inrank.preset(name).lr_for("adam", width=None if depth == "0" else 8)["lr"]
         run = inrank.load(out)
         sig = inrank.load_image("camera", size=12)
         with torch.no_grad():

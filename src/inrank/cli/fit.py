@@ -117,7 +117,8 @@ def run(args: Namespace, config: dict) -> int:
     if args.optimizer is None:  # the method's default optimiser (Adam at depth 1)
         args.optimizer = training["optimizer"] = method.optimizer_at(args.depth)
     dataclasses.replace(method.config, **picked(args, MODEL)).validate()  # before the lr rule
-    lrs = method.lr_for(args.optimizer, width=args.width)  # scaled from the tuned width
+    # scaled from the tuned width; depth 0 (a linear read-out) has no hidden width to scale by
+    lrs = method.lr_for(args.optimizer, width=args.width if args.depth else None)
     training["lr"] = lrs["lr"] if args.lr is None else args.lr
     if args.optimizer == "muon" and args.muon_lr is None:
         training["muon_lr"] = lrs["muon_lr"]
