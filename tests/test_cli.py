@@ -64,7 +64,7 @@ def _run(argv):
     (["fit", "missing.png", "--accept-worse"], "image not found"),
     (["fit", "camera", "--method", "nope", "--accept-worse"], "invalid choice: 'nope'"),
     (["fit", "camera", "--width", "0", "--accept-worse"], "--width must be a positive integer, got 0"),
-    (["fit", "camera", "--depth", "-2", "--accept-worse"], "--depth must be a positive integer, got -2"),
+    (["fit", "camera", "--depth", "-2", "--accept-worse"], "--depth must be >= 0, got -2"),
     (["fit", "camera", "--steps", "0", "--accept-worse"], "--steps must be a positive integer, got 0"),
     (["fit", "camera", "--steps", "x", "--accept-worse"], "--steps: expected int, got 'x'"),
     (["fit", "camera", "--steps", "1.5", "--accept-worse"], "--steps: expected int, got '1.5'"),

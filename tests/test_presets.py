@@ -55,8 +55,8 @@ def test_preset_registry_is_copied_and_errors_are_clear():
         inrank.build("nope", 2, 3)
     with pytest.raises(ValueError, match="unknown option"):
         inrank.build("relu", 2, 3, widht=3)
-    for bad in ({"width": 0}, {"depth": -1}):
-        with pytest.raises(ValueError, match="positive integer"):
+    for bad, says in (({"width": 0}, "positive integer"), ({"depth": -1}, "depth must be >= 0")):
+        with pytest.raises(ValueError, match=says):  # depth 0: a linear read-out
             inrank.build("relu", 2, 3, **bad)
     with pytest.raises(ValueError, match="expects coordinates"):
         inrank.build("relu", 2, 3, width=8)(torch.zeros(4, 3))

@@ -111,7 +111,7 @@ def test_weights_that_do_not_fit_the_record(run):
     (lambda text: text[: len(text) // 2], "is not valid JSON"),
     (lambda text: "[1, 2]", "has no 'model' object"),
     (lambda text: text.replace('"width"', '"wdith"'), "unknown model field(s) ['wdith']"),
-    (lambda text: text.replace('"depth": 2', '"depth": -1'), "depth must be a positive integer"),
+    (lambda text: text.replace('"depth": 2', '"depth": -1'), "depth must be >= 0"),
     (lambda text: text.replace('"method": "relu+rei"', '"method": 3'), "'method' must be a str"),
     (lambda text: text.replace('"shape": [\n    8,', '"shape": [\n    0,'), "'shape' must list"),
 ])

@@ -7,6 +7,7 @@ continues an interrupted suite. Kodak images are read from the data folder (:fun
 """
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,7 @@ from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_
 from .catalog import Suite, expand, methods_of, suite
 from .tuning import best_lrs
 
-__all__ = ["SuiteResult", "run_suite", "run_pending", "run_missing", "load_records",
+__all__ = ["SuiteResult", "run_suite", "run_pending", "run_missing", "load_records", "same_config",
            "executors", "register_executor", "Executor"]
 
 
@@ -248,6 +249,24 @@ def run_missing(runs: Sequence[Run], out: Path, *, jobs: int = 2, label: str = "
     return records
 
 
+def same_config(saved: dict, now: dict) -> bool:
+    """Whether a record's saved model config is the one a run builds ``now``: a field the
+    saved config lacks (a record written before the field existed) ran at the field's
+    :class:`~inrank.nn.mlp.MLPConfig` default.
+
+    Examples:
+        >>> same_config({"width": 8}, {"width": 8, "encoding_lr_scale": 1.0})
+        True
+        >>> same_config({"width": 8}, {"width": 8, "encoding_lr_scale": 10.0})
+        False
+    """
+    from ..nn.mlp import MLPConfig
+
+    defaults = json.loads(json.dumps(MLPConfig().to_dict()))
+    missing = {k: defaults[k] for k in now if k not in saved and k in defaults}
+    return {**missing, **saved} == now
+
+
 def load_records(out: Path, runs: Sequence[Run]) -> dict[str, dict]:
     """Finished records under ``out/runs`` that belong to ``runs``; a record whose preset
     changed since is run again (with a warning).
@@ -263,7 +282,7 @@ def load_records(out: Path, runs: Sequence[Run]) -> dict[str, dict]:
         if not path.exists():
             continue
         record = read_run_record(path, key=run.key())
-        if "config" in record and record["config"] != run.config():
+        if "config" in record and not same_config(record["config"], run.config()):
             warnings.warn(f"{path.name}: its preset {run.preset!r} changed since; running it "
                           "again", stacklevel=3)
             continue

@@ -9,6 +9,7 @@ and :func:`command`'s (the rest).
 """
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,10 +18,11 @@ from jsonargparse import Namespace
 
 from .. import files as _io
 from .. import memory, validation
+from ..bench.run import resolve_image
 from ..bench.tasks import task_loss, task_overrides
 from ..errors import FitFailedError, InputError
 from ..metrics import psnr, ssim
-from ..nn.mlp import MLPConfig
+from ..nn.mlp import LEARNED_ENCODINGS, MLPConfig
 from ..nn.registry import build, preset, presets, tuned_network
 from ..operators.tasks import NOISE_MODELS, TASKS, make_task
 from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
@@ -81,8 +83,9 @@ def command(*, method: str = "relu+rei", knobs: Sequence[str] | None = None,
 
 def add_arguments(p: Parser) -> None:
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
-        "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
-                  "a mesh (.obj, .ply, ...; needs inrank[mesh]), sinusoids/step/chirp or a "
+        "source": "image file, Kodak name (kodim05: DATA/kodak/, $INRANK_DATA or "
+                  "../shared/data) or scikit-image sample name (astronaut, camera, ...), a .wav "
+                  "file, a mesh (.obj, .ply, ...; needs inrank[mesh]), sinusoids/step/chirp or a "
                   "synthetic pattern: pattern:NAME (inrank.PATTERNS, e.g. pattern:star)"})
     add_options(p, command, ["method"], choices={"method": presets()})
     add_options(p, command, ["knobs"])
@@ -189,7 +192,7 @@ def run(args: Namespace, config: dict) -> int:
         signal = load_mesh_sdf(args.source, seed=args.seed,
                                **({} if args.n_points is None else {"n_points": args.n_points}))
     else:
-        signal = load_signal(args.source, size=args.size, duration=args.duration,
+        signal = load_signal(_kodak(args.source), size=args.size, duration=args.duration,
                              n_points=args.n_points, seed=args.seed)
     if args.crop is not None:
         signal = center_crop(signal, args.crop)
@@ -259,6 +262,14 @@ def _write(args: Namespace, signal, result, model, out: Path, task, record: dict
     return f"{summary}, {result.seconds_per_step * 1e3:.1f} ms/step -> {out}/"
 
 
+def _kodak(source: str) -> str:
+    """A Kodak name (``kodim05``) as the path of its image in the data folder
+    (:func:`inrank.bench.run.resolve_image`); any other source as it is."""
+    if not re.fullmatch(r"kodim\d\d", str(source)):
+        return source
+    return resolve_image(source)
+
+
 def _task_outputs(task, target, out: Path) -> tuple[dict, str, str]:
     """An inverse task's extra outputs: its classical baseline (``baseline.png``, its PSNR and
     SSIM in ``metrics.json``); returns those metrics, the task's and the baseline's words for
@@ -282,8 +293,12 @@ def _start_line(args: Namespace, signal, model, settings) -> str:
         f"{k} {v:g}" for k, v in settings.knob.items()) + ")"
     shape = "x".join(map(str, signal.shape))
     hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
+    cfg = model.config
+    net = (f"{cfg.depth} x {cfg.width} MLP" if cfg.depth else "linear read-out") + (
+        f" on a {cfg.encoding} ({sum(p.numel() for p in model.encoding.parameters()):,} table "
+        "values)" if cfg.encoding in LEARNED_ENCODINGS else "")
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
-            f"{model.config.depth} x {model.config.width} MLP, {settings.steps} "
+            f"{net}, {settings.steps} "
             f"{settings.optimizer_name} steps at {lr}{knob}; at least {_duration(floor)} here{hint}")
 
 

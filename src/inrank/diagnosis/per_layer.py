@@ -13,6 +13,12 @@ Roy and Vetterli's ``exp`` of the entropy of the normalised singular values / ei
 A block whose factors have ``rank(G_l) * P_l < N`` (first and last layers at moderate N) has
 its spectrum from the dual Gram of that size, exact at any N; other blocks from the
 ``(N, N)`` kernel.
+
+A model on a learned table (a feature grid or a hash grid, :mod:`inrank.nn.grids`) has one more
+block, the table's (:func:`~inrank.diagnosis.tables.table_ntk_block`: the Gram of the
+interpolation weights times the head's backpropagated factor), reported as
+``Diagnosis.encoding_table``; the input features ``[H_0, 1]`` are then the grid's encoded
+features.
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from .operators import compress_factor
 from .result import Diagnosis, LayerDiagnosis
 from .scale import DEFAULT_TOL, dual_eigenvalues, solve_block
 from .compress import compressed_blocks
+from .tables import has_table, table_ntk_block
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "diagnose", "SOLVERS", "DENSE_LIMIT", "DUAL_LIMIT"]
 
@@ -80,7 +87,7 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
         rtols: relative tolerances of the numerical ranks.
         ntk: also diagnose the NTK blocks (else features only; cheap).
         total: also the whole NTK's spectrum (one ``(N, N)`` eigendecomposition); only
-            when ``layers`` is None.
+            when ``layers`` is None. With a learned table it includes the table's block.
         layers: dense-layer indices (0-based, negative from the end) or module names whose NTK
             block spectra to compute (default all; an index out of range raises ``ValueError``;
             each hidden block costs an ``(N, N)`` eigendecomposition). Features, gradients
@@ -97,6 +104,11 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             (exact ranks are then not measured); ``"auto"``: dense up to N =
             :data:`DENSE_LIMIT`, matrix-free beyond. Each block says which in ``ntk_solver``.
         top, probes, steps: the matrix-free estimate's settings.
+
+    A model whose ``encoding`` is a learned table (``inrank.build("grid" / "hashgrid")``) also
+    gets the table's NTK block (``Diagnosis.encoding_table``, dense solver and ``layers=None``
+    only: its ``(N, N)`` kernel, :func:`~inrank.diagnosis.tables.table_ntk_block`), and every trace share
+    counts it.
         gradients: also the rank measures of each layer's gradient factor ``G_l``.
         tol: matrix-free only: the factors are streamed and compressed so that each block's
             operator is within ``tol`` times its top eigenvalue of the exact block
@@ -163,7 +175,14 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
     if ntk:
         traces = [float(((G.reshape(n, -1).double() ** 2).sum(1) * (H.double() ** 2).sum(1)).sum())
                   for G, H in zip(f.G, f.H)]
-        whole = None
+        whole = table = None
+        if has_table(model) and layers_ntk is None:  # the learned table's block
+            table = table_ntk_block(model, coords, batchnorm=batchnorm)
+            diag.encoding_table = _table_line(model, table, rtols)
+            traces.append(float(table.diagonal().sum()))
+            share = traces[-1] / sum(traces) if sum(traces) > 0 else 0.0
+            diag.encoding_table.ntk_share = share
+            whole = table.clone() if total else None
         for k, layer in enumerate(layers):
             G, H = f.G[k], f.H[k]
             layer.ntk_share = traces[k] / sum(traces) if sum(traces) > 0 else 0.0
@@ -193,6 +212,18 @@ def diagnose(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...]
             diag.total, diag.total_top = _measures(ev, n, rtols), [float(v) for v in ev[:_TOP]]
     diag.wall_seconds = time.perf_counter() - t0
     return diag
+
+
+def _table_line(model: nn.Module, block: torch.Tensor,
+                rtols: tuple[float, ...]) -> LayerDiagnosis:
+    """The table's line of a :class:`Diagnosis`: its rows and features per row, and the rank
+    measures and top eigenvalues of its NTK block ``(N, N)``."""
+    rows, feats = model.encoding.table_rows().shape
+    ev = _rank.kernel_eigenvalues(block)
+    line = LayerDiagnosis(0, "encoding.table", int(rows), int(feats), None)
+    line.ntk, line.spectrum = _measures(ev, block.shape[0], rtols), ev
+    line.ntk_top, line.ntk_solver = [float(v) for v in ev[:_TOP]], "primal"
+    return line
 
 
 def _streamed(model: nn.Module, coords: torch.Tensor, *, rtols: tuple[float, ...], layers_ntk,

@@ -68,6 +68,10 @@ class Diagnosis:
         wall_seconds: wall time of the diagnosis.
         solver: ``"dense"`` or ``"matrix-free"``, as ``diagnose(solver=...)`` resolved it.
         tol: the matrix-free path's compression tolerance (None for dense).
+        encoding_table: a learned table's line (a feature grid's or hash grid's, index 0, name
+            ``"encoding.table"``, ``fan_in`` its rows, ``fan_out`` its features per row): the
+            rank measures, top eigenvalues and trace share of its NTK block; None for models
+            without one (or a matrix-free diagnosis).
     """
 
     label: str
@@ -81,17 +85,19 @@ class Diagnosis:
     wall_seconds: float = 0.0
     solver: str = "dense"
     tol: float | None = None
+    encoding_table: LayerDiagnosis | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready (spectra left out)."""
         d = asdict(self)
-        for layer in d["layers"]:
+        for layer in d["layers"] + ([d["encoding_table"]] if d["encoding_table"] else []):
             layer.pop("spectrum")
         return d
 
     def table(self) -> tuple[list[str], list[list[str]]]:
-        """The per-layer table: ``(headers, rows)``, one row for the input features and one
-        per dense layer (a :data:`~inrank.report.tables.Table`)."""
+        """The per-layer table: ``(headers, rows)``, one row for the input features, one for a
+        learned table (``encoding.table``) and one per dense layer (a
+        :data:`~inrank.report.tables.Table`)."""
         has_ntk = any(layer.ntk is not None for layer in self.layers)
         head = ["layer", "name", "in -> out", "rank [H,1] exact"] + [
             f"rank [H,1] @{r:g}" for r in self.rtols] + ["eff rank [H,1]"]
@@ -99,6 +105,10 @@ class Diagnosis:
             head += [f"rank G @{self.rtols[0]:g}", "NTK share", "NTK rank exact"] + [
                 f"NTK rank @{r:g}" for r in self.rtols] + ["NTK eff rank", "NTK top eigenvalues"]
         rows = [_row(0, "input", "", self.input_features, None, self.rtols, has_ntk)]
+        tab = self.encoding_table
+        if tab is not None:
+            rows.append(_row(0, tab.name, f"{tab.fan_in} x {tab.fan_out}", None, tab,
+                             self.rtols, has_ntk))
         rows += [_row(layer.index, module_label(layer.name), f"{layer.fan_in} -> {layer.fan_out}",
                       layer.features, layer, self.rtols, has_ntk) for layer in self.layers]
         return head, rows
@@ -132,7 +142,9 @@ class Diagnosis:
                 f"layers={len(self.layers)}, solver={self.solver!r}, "
                 f"rank@{r:g}: features=[{', '.join(feats)}]")
         ntk = [lay.ntk.text(r) for lay in self.layers if lay.ntk is not None]
-        return text + (f", ntk=[{', '.join(ntk)}])" if ntk else ")")
+        tab = self.encoding_table
+        tab = "" if tab is None or tab.ntk is None else f", table_ntk={tab.ntk.text(r)}"
+        return text + (f", ntk=[{', '.join(ntk)}]" if ntk else "") + tab + ")"
 
     def _repr_html_(self) -> str:
         """The notebook display: a line naming the model and N above the per-layer table."""

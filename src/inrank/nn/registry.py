@@ -35,6 +35,7 @@ GROUPS = {
     "core": "the methods a comparison runs over several seeds",
     "tasks": "the methods of the generalize, audio and occupancy suites",
     "bn": "the BatchNorm placement study",
+    "grids": "the feature-grid methods (a dense grid, a multiresolution hash grid)",
 }
 #: Tuned values the registry applies over the paper defaults (absent: paper defaults). The
 #: environment variable ``INRANK_TUNED_PATH`` points it elsewhere, in this process and in the
@@ -162,6 +163,10 @@ def _p(name: str, summary: str, source: str, lr: float, *, groups: tuple[str, ..
                   knob_grid=knob_grid)
 
 
+#: The integer :class:`MLPConfig` fields (a knob value read back as a float is made an int).
+_INT_FIELDS = {f.name for f in fields(MLPConfig) if f.type in ("int", int)}
+
+
 def knob_overrides(knob: str, value: float) -> dict:
     """:func:`build` overrides that set ``knob`` (a config field or ``rei_options.NAME``).
 
@@ -173,7 +178,7 @@ def knob_overrides(knob: str, value: float) -> dict:
         name = knob.split(".", 1)[1]
         return {"rei_options": {name: int(value) if name in ("directions", "octaves")
                                 else value}}
-    if knob == "pe_octaves":
+    if knob in _INT_FIELDS:  # e.g. pe_octaves, grid_resolution, hash_levels
         return {knob: int(value)}
     return {knob: value}
 
@@ -241,6 +246,23 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
        "detached as in the authors' code", 5e-4,
        activation="finer", first_init="finer", hidden_init="siren", groups=("paper",),
        knob="omega0", knob_grid=(10.0, 20.0, 30.0, 60.0)),
+    _p("grid", "Dense feature grid (64 x 64 x 4, bilinear) read by the ReLU MLP head; depth 0: "
+       "direct output", "A single-resolution dense grid, the baseline of Mueller et al. 2022 "
+       "(Instant-NGP) and the feature grids of DVGO (Sun et al. 2022): R = 64 nodes per axis, "
+       "corners at +-1, F = 4, table init U(+-1e-4); the table trains at 10x the lr (1e-2, "
+       "Instant-NGP's), the head (the run's width x depth; depth 0: a linear read-out) at 1e-3",
+       1e-3, encoding="grid", grid_resolution=64, grid_features=4, encoding_lr_scale=10.0,
+       groups=("grids",), knob="grid_resolution", knob_grid=(16, 32, 64, 128)),
+    _p("hashgrid", "Multiresolution hash encoding (16 levels, T = 2^12, F = 2) + ReLU MLP head",
+       "Mueller, Evans, Schied and Keller, SIGGRAPH 2022 (Instant-NGP): L = 16, F = 2, "
+       "N_min = 16, b = 1.26 (N_max = 512), hash primes 1, 2654435761, 805459861, table init "
+       "U(+-1e-4); T = 2^12 (the paper: 2^14-2^24) for a budget of about 1e5 parameters "
+       "(95k at d = 2); deviations: PyTorch's Adam (betas 0.9/0.999, eps 1e-8; the paper: "
+       "0.9/0.99, 1e-15), tables at 10x the lr (1e-2, the paper's), the head (the run's width "
+       "x depth; the paper: 2 x 64) at 1e-3; no fused CUDA kernel", 1e-3, encoding="hashgrid",
+       hash_levels=16, hash_log2_table=12, hash_features=2, hash_base_resolution=16,
+       hash_growth=1.26, encoding_lr_scale=10.0, groups=("grids",), knob="hash_levels",
+       knob_grid=(8, 10, 12, 14, 16)),
 ]}
 
 

@@ -46,9 +46,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def bytes_per_point(model: nn.Module) -> int:
-    """Rough training memory per sample: activations kept for backward, float32, x4 slack."""
+    """Rough training memory per sample: activations kept for backward, float32, x4 slack, plus
+    a learned encoding's lookup (its ``point_bytes``: :mod:`inrank.nn.grids`)."""
     widths = sum(m.out_features + m.in_features for m in model.modules() if isinstance(m, nn.Linear))
-    return 4 * 4 * max(widths, 1)
+    lookup = int(getattr(getattr(model, "encoding", None), "point_bytes", 0) or 0)
+    return 4 * 4 * max(widths, 1) + lookup
 
 
 def default_memory_budget(device: torch.device) -> int:

@@ -147,7 +147,7 @@ def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
     opt = make_optimizer(trainee.named_parameters(),
                          trainee.hidden_weight_names() if s.optimizer == "muon" else [],
                          optimizer=s.optimizer, lr=s.lr, muon_lr=s.muon_lr,
-                         stacked=trainee.stacked_parameters)
+                         stacked=trainee.stacked_parameters, lr_scales=s.lr_scales)
     sched = make_scheduler(opt, s.schedule, s.steps)
     order = BatchOrder(n_train, batch_size, seed=s.seed)
     state = TrainingState(B)

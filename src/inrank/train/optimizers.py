@@ -9,6 +9,10 @@ Adam lets it collapse. The split follows them and PyTorch's advice: Muon on the 
 every dense layer but the first and the last (:func:`hidden_weight_names`), Adam on the first and
 last layers, the biases and everything else.
 
+Parameter groups: a model's learned encoding (a feature grid's or hash grid's tables, named
+``encoding.*``) trains at ``lr * config.encoding_lr_scale`` (:func:`lr_scales`), in Adam's part
+with either optimiser (a table is no hidden dense weight); the other tensors at ``lr``.
+
 :class:`Muon` is ``torch.optim.Muon``'s update (tested bit for bit against it) with two things
 that class lacks: stacked weights ``(B, out, in)`` (:func:`inrank.fit_many`: each slice gets
 the update a separate fit gives it, by batched products), and the Newton-Schulz iteration in
@@ -31,7 +35,7 @@ from ..errors import InputError, InputTypeError
 
 __all__ = ["OPTIMIZERS", "MUON_DEFAULTS", "OptimizerSpec", "hidden_weight_names",
            "newton_schulz", "Muon", "MuonAdam", "make_optimizer", "optimizer_name",
-           "current_lrs"]
+           "current_lrs", "lr_scales"]
 
 #: ``"adam"``: Adam on every parameter; ``"muon"``: Muon on the hidden dense weights, Adam on
 #: the rest.
@@ -200,7 +204,8 @@ class MuonAdam(torch.optim.Optimizer):
 
     Args:
         muon_params: the hidden weights, ``(out, in)`` each, or ``(B, out, in)`` stacked.
-        adam_params: everything else.
+        adam_params: everything else: tensors, or Adam parameter groups (dicts with
+            ``"params"`` and their own ``"lr"``).
         lr: Adam's learning rate.
         muon_lr: Muon's learning rate (on Adam's scale: :data:`MUON_DEFAULTS`).
     """
@@ -212,7 +217,8 @@ class MuonAdam(torch.optim.Optimizer):
             raise InputError("MuonAdam got no tensor for Muon; train with Adam instead")
         self.muon = Muon(muon_params, lr=muon_lr, **MUON_DEFAULTS)
         self.adam = torch.optim.Adam(adam_params, lr=lr) if adam_params else None
-        super().__init__(muon_params + adam_params, {})
+        flat = [t for g in adam_params for t in (g["params"] if isinstance(g, dict) else [g])]
+        super().__init__(muon_params + flat, {})
         self._share_groups()
 
     @torch.no_grad()
@@ -241,9 +247,38 @@ class MuonAdam(torch.optim.Optimizer):
             list(self.adam.param_groups) if self.adam is not None else [])
 
 
+def lr_scales(model: nn.Module) -> dict[str, float]:
+    """``{name prefix: factor}``: the parameters whose names start with a prefix train at
+    ``lr * factor``. A model whose config sets ``encoding_lr_scale`` (a feature grid's or hash
+    grid's tables, :class:`~inrank.nn.mlp.MLPConfig`) gives ``{"encoding.": scale}``; ``{}``
+    when every tensor trains at ``lr``.
+
+    Examples:
+        >>> import inrank
+        >>> lr_scales(inrank.build("hashgrid", 2, 3, width=8, depth=1)), lr_scales(nn.Linear(2, 1))
+        ({'encoding.': 10.0}, {})
+    """
+    scale = getattr(getattr(model, "config", None), "encoding_lr_scale", 1.0)
+    return {} if scale == 1.0 else {"encoding.": float(scale)}
+
+
+def _groups(named: Sequence[tuple[str, torch.Tensor]], lr: float,
+            scales: dict[str, float]) -> list[torch.Tensor] | list[dict]:
+    """The tensors of ``named`` as they go to Adam: a plain list when nothing is scaled, else
+    parameter groups: the unscaled tensors at ``lr`` first, then one group per prefix."""
+    pick = lambda n: next((p for p in scales if n.startswith(p)), None)  # noqa: E731
+    if not scales or all(pick(n) is None for n, _ in named):
+        return [p for _, p in named]
+    groups = [{"params": [p for n, p in named if pick(n) is None], "lr": lr}]
+    groups += [{"params": [p for n, p in named if pick(n) == prefix], "lr": lr * factor}
+               for prefix, factor in scales.items() if any(pick(n) == prefix for n, _ in named)]
+    return [g for g in groups if g["params"]]
+
+
 def make_optimizer(named: Sequence[tuple[str, torch.Tensor]], hidden: Sequence[str], *,
                    optimizer: OptimizerSpec = "adam", lr: float, muon_lr: float | None = None,
-                   stacked: bool = False) -> torch.optim.Optimizer:
+                   stacked: bool = False,
+                   lr_scales: dict[str, float] | None = None) -> torch.optim.Optimizer:
     """The optimiser of a fit over the trainable tensors ``named``.
 
     Args:
@@ -253,9 +288,13 @@ def make_optimizer(named: Sequence[tuple[str, torch.Tensor]], hidden: Sequence[s
         lr: Adam's (or the factory's) learning rate.
         muon_lr: Muon's learning rate (None: ``lr``, on Adam's scale by :data:`MUON_DEFAULTS`).
         stacked: the tensors are B models' stacked parameters (a factory is refused then).
+        lr_scales: ``{name prefix: factor}`` (:func:`lr_scales`): those tensors train in an
+            Adam group of their own at ``lr * factor`` (never Muon's); a factory then gets
+            the parameter groups (dicts, as every ``torch.optim`` optimiser takes them).
 
     Returns:
-        ``torch.optim.Adam``, a :class:`MuonAdam`, or what the factory built.
+        ``torch.optim.Adam``, a :class:`MuonAdam`, or what the factory built. Adam's first
+        group is the one at ``lr``.
 
     Examples:
         >>> import inrank
@@ -264,26 +303,30 @@ def make_optimizer(named: Sequence[tuple[str, torch.Tensor]], hidden: Sequence[s
         ...                      optimizer="muon", lr=1e-3, muon_lr=0.02)
         >>> [len(g["params"]) for g in opt.param_groups], [g["lr"] for g in opt.param_groups]
         ([2, 6], [0.02, 0.001])
+        >>> g = inrank.build("grid", 2, 3, width=8, depth=1)
+        >>> opt = make_optimizer(list(g.named_parameters()), [], lr=1e-3, lr_scales={"encoding.": 10})
+        >>> [(len(g["params"]), g["lr"]) for g in opt.param_groups]
+        [(4, 0.001), (1, 0.01)]
     """
-    params = [p for _, p in named]
+    scales = dict(lr_scales or {})
     if not isinstance(optimizer, str) and stacked:
         raise InputTypeError("a factory optimiser would see B models' stacked tensors; fit each "
                              "model with inrank.fit(..., optimizer=factory)")
     if not isinstance(optimizer, str):
         optimizer_name(optimizer)  # a callable, or a clear TypeError
-        opt = optimizer(params, lr=lr)
+        opt = optimizer(_groups(named, lr, scales), lr=lr)
         if not isinstance(opt, torch.optim.Optimizer):
             raise InputTypeError(f"the optimizer factory must return a torch.optim.Optimizer, "
                                  f"got {type(opt).__name__}")
         return opt
     if optimizer_name(optimizer) == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(_groups(named, lr, scales), lr=lr)
     hidden = set(hidden)
     muon = [p for n, p in named if n in hidden]
     if not muon:
         raise InputError("optimizer='muon' needs a hidden dense layer (depth >= 2: a weight "
                          "between two hidden layers); this model has none: use optimizer='adam'")
-    rest = [p for n, p in named if n not in hidden]
+    rest = _groups([(n, p) for n, p in named if n not in hidden], lr, scales)
     return MuonAdam(muon, rest, lr=lr, muon_lr=lr if muon_lr is None else muon_lr)
 
 

@@ -22,7 +22,7 @@ from torch import nn
 from ..errors import InputError
 from ..nn.registry import knob_value, preset, presets
 from .device import resolve_device
-from .optimizers import OPTIMIZERS, optimizer_name
+from .optimizers import OPTIMIZERS, lr_scales, optimizer_name
 from .options import FitOptions, option_names
 
 __all__ = ["FitSettings", "resolve_settings", "asked_options", "model_facts"]
@@ -41,6 +41,9 @@ class FitSettings(FitOptions):
     """L of the models (their config's), None when they have no config."""
     knob: dict | None = None
     """``{name: value}`` of the preset's knob as the models were built (None: no knob)."""
+    lr_scales: dict = field(default_factory=dict)
+    """``{parameter name prefix: factor}``: tensors that train at ``lr * factor`` (a feature
+    grid's tables, :func:`inrank.train.optimizers.lr_scales`)."""
     given: tuple[str, ...] = ()
     """The option names the user set; the library filled the others."""
     sources: dict = field(default_factory=dict)
@@ -177,10 +180,11 @@ def resolve_settings(models: Sequence[nn.Module], options: FitOptions | Mapping 
     p = preset(facts["method"]) if known else None
     if p is not None and isinstance(optimizer, str):
         _warn_other_knob(p, facts, optimizer)
-    tuned = (p.lr_for(optimizer if optimizer in OPTIMIZERS else "adam", width=facts["width"])
+    # the width rule scales by the hidden width; depth 0 (a linear read-out) has none
+    width = facts["width"] if facts["depth"] != 0 else None
+    tuned = (p.lr_for(optimizer if optimizer in OPTIMIZERS else "adam", width=width)
              if p is not None else {"lr": None, "muon_lr": None})
-    where = (f"preset {facts['method']}" + ("" if facts["width"] is None else
-                                            f" at width {facts['width']}"))
+    where = f"preset {facts['method']}" + ("" if width is None else f" at width {width}")
     lr, lr_source = _pick("lr", asked.get("lr"), tuned["lr"], where, facts)
     muon_lr, muon_source = None, None
     if optimizer == "muon":
@@ -196,8 +200,12 @@ def resolve_settings(models: Sequence[nn.Module], options: FitOptions | Mapping 
     sources = {"optimizer": opt_source, "lr": lr_source}
     if muon_source is not None:
         sources["muon_lr"] = muon_source
+    scales = [lr_scales(m) for m in models]
+    if any(sc != scales[0] for sc in scales):
+        raise InputError("the models train their tensors at different lr scales (their "
+                         "encoding_lr_scale); fit them separately")
     return FitSettings(**filled, method=facts["method"], width=facts["width"],
-                       depth=facts["depth"], knob=knob,
+                       depth=facts["depth"], knob=knob, lr_scales=scales[0],
                        given=tuple(k for k in option_names() if k in asked), sources=sources)
 
 

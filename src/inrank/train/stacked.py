@@ -3,8 +3,9 @@
 For ``CoordinateMLP`` s without BatchNorm that share their forward configuration, layer ``l`` of
 all B models is one ``torch.baddbmm(b (B, 1, out), h (B, n, in), W^T (B, in, out))``; the
 encodings (positional, random Fourier) and the activations act on the stacked tensors. This
-is what ``vmap(functional_call)`` computes, with fewer dispatches; other models fall back to
-``vmap``.
+is what ``vmap(functional_call)`` computes, with fewer dispatches; other models (BatchNorm-free
+ones of any kind, and coordinate MLPs on a learned feature grid or hash grid, whose lookups
+``vmap`` batches) fall back to ``vmap``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ FORWARD_FIELDS = ("in_dim", "out_dim", "width", "depth", "activation", "omega0",
 def stacked_forward(models: Sequence[nn.Module]) -> Callable[[dict, torch.Tensor], torch.Tensor] | None:
     """A function ``f(params, x (B, n, d)) -> (B, n, c)`` over stacked parameters (the names
     of ``model.named_parameters()`` and buffers, each ``(B, ...)``), or None when the models
-    are not plain coordinate MLPs of one forward configuration (then use ``vmap``)."""
+    are not plain coordinate MLPs of one forward configuration, or read a learned encoding
+    (a grid's table lookup: then use ``vmap``)."""
     from ..nn.encodings import FourierFeatures, PositionalEncoding
     from ..nn.mlp import CoordinateMLP
 
@@ -33,7 +35,8 @@ def stacked_forward(models: Sequence[nn.Module]) -> Callable[[dict, torch.Tensor
         return None
     configs = {tuple(getattr(m.config, f) for f in FORWARD_FIELDS) for m in models}
     first = models[0]
-    if len(configs) != 1 or first.config.batchnorm != "none":
+    if len(configs) != 1 or first.config.batchnorm != "none" \
+            or first.config.encoding not in ("none", "pe", "rff"):
         return None
     acts = list(first.acts)
     depth = len(first.linears)
