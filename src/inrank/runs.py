@@ -41,8 +41,9 @@ class LoadedRun:
         method: the preset it was built from (``model.preset`` too).
         config: its :class:`~inrank.nn.mlp.MLPConfig`.
         signal: the fitted signal's name; None if the record does not say.
-        kind: ``"image"``, ``"audio"``, ``"occupancy"`` or ``"1d"``; None if not recorded.
-        shape: the signal's grid shape (``(H, W)`` for an image), so
+        kind: ``"image"``, ``"video"``, ``"audio"``, ``"occupancy"`` or ``"1d"``; None if not
+            recorded.
+        shape: the signal's grid shape (``(H, W)`` for an image, ``(T, H, W)`` for a video), so
             ``model(inrank.grid_coords(shape))`` is the reconstruction; None if not recorded.
         overrides: the preset fields the fit changed for this signal (e.g. audio's ``omega0``).
         metrics: ``metrics.json`` (final metrics, protocol, history), None if absent.

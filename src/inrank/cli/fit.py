@@ -1,5 +1,5 @@
-"""``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
-occupancy or a 1-D signal), solve an inverse problem on an image (``--task ct``,
+"""``inrank fit SOURCE --method NAME``: fit one method to one signal (image, video, WAV audio,
+mesh occupancy or a 1-D signal), solve an inverse problem on an image (``--task ct``,
 ``superres``, ``denoise``, ``inpaint``: :func:`inrank.make_task`) or fit a mesh's signed
 distance field (``--task sdf``: :func:`inrank.load_mesh_sdf`, SIREN's loss), save everything.
 
@@ -19,7 +19,7 @@ from .args import Parser, add_options, picked
 __all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
 
 #: :func:`inrank.load_signal`'s options (``source`` is positional).
-SIGNAL = ("source", "size", "duration", "n_points")
+SIGNAL = ("source", "size", "duration", "n_points", "frames", "stride", "start")
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options; the method's preset gives the other fields.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
@@ -60,7 +60,9 @@ def add_arguments(p: Parser) -> None:
 
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
         "source": "image file or scikit-image sample name (astronaut, camera, ...), a .wav file, "
-                  "a mesh (.obj, .ply, ...; needs inrank[mesh]) or sinusoids/step/chirp"})
+                  "a mesh (.obj, .ply, ...; needs inrank[mesh]), a video (.mp4, .mkv, ...) or "
+                  "built-in clip (bikes, carphone, bigbuckbunny; needs inrank[video]) or "
+                  "sinusoids/step/chirp"})
     add_options(p, command, ["method"], choices={"method": presets()})
     add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
     net = tuned_network()  # where the registry's lrs were chosen
@@ -87,7 +89,8 @@ def add_arguments(p: Parser) -> None:
               "checkpoint_every": "save OUT/checkpoint.pt every K steps; rerunning the same "
                                   "command resumes"})
     add_options(p.add_argument_group("signal (load_signal)"), load_signal, SIGNAL[1:], help={
-        "size": "image: resize the short side to SIZE px; 1-D signal: SIZE samples"})
+        "size": "image: resize the short side to SIZE px; video: each frame's; 1-D signal: "
+                "SIZE samples"})
     add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK,
                 choices={"noise_model": NOISE_MODELS})
     add_options(p, command, ["resolution", "out", "log"], choices={"log": LOGS})
@@ -137,8 +140,7 @@ def run(args: Namespace, config: dict) -> int:
 
         signal = load_mesh_sdf(args.source, n_points=args.n_points, seed=args.seed)
     else:
-        signal = load_signal(args.source, size=args.size, duration=args.duration,
-                             n_points=args.n_points, seed=args.seed)
+        signal = load_signal(args.source, **picked(args, SIGNAL[1:]), seed=args.seed)
     if args.task not in ("fit", "sdf"):  # the truth becomes the task's; the fit sees its measurements
         from ..operators.tasks import make_task
 
@@ -210,7 +212,9 @@ def _start_line(args: Namespace, signal, model, training: dict) -> str:
     lr = f"lr {training['lr']:g}" + (f", muon_lr {training['muon_lr']:g}"
                                      if training.get("muon_lr") else "")
     shape = "x".join(map(str, signal.shape))
-    hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
+    hint = {"image": " (--size N for a smaller image)",
+            "video": " (--size N, --frames K for a smaller clip)"}.get(signal.kind, "")
+    hint = hint if floor > 300 else ""
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
             f"{model.config.depth} x {model.config.width} MLP, {training['steps']} "
             f"{training['optimizer']} steps at {lr}; at least {_duration(floor)} here{hint}")
