@@ -70,6 +70,14 @@ def test_image_size(budget):
         inrank.load_image(np.zeros((10, 40, 3)), size=7000)  # 7000 x 28000
 
 
+def test_video_frames(budget):
+    assert inrank.load_video("bikes", frames=2, size=16).shape == (2, 16, 38)  # normal use passes
+    msg, fits = _refused(lambda: inrank.load_video("bikes", size=1000), request="frames=250, size=1000")
+    assert "250 x 1000 x 2353 x 3 clip" in msg and "needs about 37 GB" in msg
+    memory.check_video(fits, (272, 640), 3, 1000)  # the advice fits ...
+    assert 0.9 * budget < memory._video_bytes(fits, 1000, 2353, 3, (272, 640)) <= budget  # ... and is not timid
+
+
 def test_one_d_signal_size(budget):
     _, fits = _refused(lambda: inrank.load_signal("chirp", size=10 ** 11), request="size=100000000000")
     memory.check_points(fits, "1d", name="size")
@@ -135,6 +143,8 @@ _MEASURED = {
     "model": ("inrank.fit(inrank.build('relu', 2, 1, width={n}, depth=3), "
               "inrank.load_image('camera', size=4), steps=2, lr=1e-3, progress=False, accept_worse=True)", 2000,
               "28 * memory._mlp_parameters([2, 2000, 2000, 2000, 1])"),
+    "video": ("inrank.load_video('bikes', frames={n})", 30,
+              "memory._video_bytes(30, 272, 640, 3, (272, 640))"),
     "grid": ("occupancy_logits(inrank.build('relu', 3, 1, width=8, depth=2), {n})", 160,
              "memory._grid_bytes(160)"),
     "ntk": ("inrank.diagnose(inrank.build('relu', 2, 3, width=64, depth=2), torch.rand({n}, 2),"

@@ -23,8 +23,8 @@ from .operators import (AreaDownsample, Identity, InverseTask, Operator, Paralle
 from .report.mesh import extract_mesh
 from .runs import LoadedRun, load
 from .signals import (Signal, grid_coords, load_audio, load_image, load_mesh_occupancy,
-                      load_mesh_sdf, load_signal, mesh_occupancy, mesh_sdf, pattern, PATTERNS,
-                      save_audio, sdf_metrics, signal_1d, subgrid_mask)
+                      load_mesh_sdf, load_signal, load_video, mesh_occupancy, mesh_sdf, pattern,
+                      PATTERNS, save_audio, sdf_metrics, signal_1d, subgrid_mask)
 from .train import (FitOptions, FitResult, FitSettings, fit, fit_many, fit_models,
                     occupancy_iou, predict, resolve_settings)
 
@@ -32,7 +32,8 @@ from ._version import __version__
 
 __all__ = [
     # signals
-    "Signal", "grid_coords", "load_image", "load_audio", "save_audio", "load_mesh_occupancy",
+    "Signal", "grid_coords", "load_image", "load_video", "load_audio", "save_audio",
+    "load_mesh_occupancy",
     "mesh_occupancy", "load_mesh_sdf", "mesh_sdf", "signal_1d", "load_signal", "subgrid_mask",
     "pattern", "PATTERNS",
     # models

@@ -19,8 +19,8 @@ import torch
 
 from .errors import ResourceError
 
-__all__ = ["available_bytes", "format_bytes", "ensure_fits", "check_image", "check_model",
-           "check_points", "check_grid", "check_dense_ntk"]
+__all__ = ["available_bytes", "format_bytes", "ensure_fits", "check_image", "check_video",
+           "check_model", "check_points", "check_grid", "check_dense_ntk"]
 
 _FALLBACK = 8 << 30  # when the system says nothing: 8 GiB
 
@@ -168,6 +168,38 @@ def check_image(shape: tuple[int, int], channels: int, size: int | None) -> None
     ensure_fits(need, request=f"size={size}",
                 what=f"a {h} x {w} x {channels} image: float64 resize, float32 values and "
                      "coordinates", fix=_fix("size", fits))
+
+
+def _video_bytes(t: int, h: int, w: int, c: int, source: tuple[int, int]) -> int:
+    # per point at the peak: the float32 frames (4 c) beside the (N, 3) coordinates being built
+    # (three float64 axes copied, stacked, then float32: 50 B as measured); the frames' list
+    # and its stacked copy (8 c) come earlier. One frame in flight: the decoded uint8 and its
+    # float64 copy at the source size, the float64 resize and its clipped copy
+    h0, w0 = source
+    return t * h * w * (4 * c + 50) + h0 * w0 * 9 * c + h * w * 16 * c
+
+
+def check_video(frames: int, source: tuple[int, int], channels: int, size: int | None) -> None:
+    """Refuse decoding ``frames`` frames of ``source = (H, W)`` pixels and ``channels``
+    channels, resized so their short side has ``size`` pixels, when the clip (float32 frames
+    and ``(N, 3)`` coordinates) cannot fit; the message names the most frames that fit.
+
+    Examples:
+        >>> check_video(16, (272, 640), 3, 48)  # fits: returns None
+    """
+    h, w = source if size is None else _resized(source, size)
+
+    def need(t: int) -> int:
+        return _video_bytes(t, h, w, channels, source)
+
+    if need(frames) <= available_bytes():
+        return
+    request = f"frames={frames}" + ("" if size is None else f", size={size}")
+    fits = _largest(need, available_bytes(), frames)
+    ensure_fits(need(frames), request=request,
+                what=f"a {frames} x {h} x {w} x {channels} clip: float32 frames and "
+                     "coordinates",
+                fix=_fix("frames", fits))
 
 
 def _mlp_parameters(dims: list[int]) -> int:

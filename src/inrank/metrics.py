@@ -9,7 +9,7 @@ import torch
 from .errors import InputError, InputTypeError
 from .validation import positive_int
 
-__all__ = ["mse", "psnr", "mean_psnr", "ssim", "snr"]
+__all__ = ["mse", "psnr", "mean_psnr", "ssim", "snr", "frame_psnr", "frame_ssim"]
 
 
 def _pair(pred, target) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,6 +148,63 @@ def _grid(a: np.ndarray, shape) -> np.ndarray:
         raise InputError(f"shape={tuple(shape)} must be the grid (H, W) of flat values (N, c) "
                          f"with N = H * W; got values of shape {a.shape}")
     return a.reshape(h, w, -1)  # (H, W, c)
+
+
+def frame_psnr(pred, target, *, shape: tuple[int, int, int], data_range: float = 1.0) -> list[float]:
+    """:func:`psnr` of each frame of a clip (dB).
+
+    Args:
+        pred, target: the same shape: clips ``(T, H, W, c)``, or flat values ``(N, c)`` in
+            row-major order over the grid ``shape`` (a video :class:`~inrank.signals.Signal`'s).
+        shape: the grid ``(T, H, W)``, e.g. ``signal.shape``.
+        data_range: the peak value (1 for frames in [0, 1]).
+
+    Returns:
+        ``T`` floats, frame by frame.
+
+    Examples:
+        >>> clip = np.zeros((2, 4, 4, 3))
+        >>> [round(v, 6) for v in frame_psnr(clip + [[[[0.1]]], [[[0.01]]]], clip, shape=(2, 4, 4))]
+        [20.0, 40.0]
+    """
+    p, t = (_frames(a, shape) for a in _pair(pred, target))
+    return [psnr(a, b, data_range=data_range) for a, b in zip(p, t)]
+
+
+def frame_ssim(pred, target, *, shape: tuple[int, int, int], data_range: float = 1.0) -> list[float]:
+    """:func:`ssim` of each frame of a clip (its mean is a video's SSIM).
+
+    Args:
+        pred, target: as :func:`frame_psnr`'s.
+        shape: the grid ``(T, H, W)``.
+        data_range: the peak value.
+
+    Returns:
+        ``T`` floats, frame by frame.
+
+    Examples:
+        >>> clip = np.linspace(0, 1, 2 * 8 * 8 * 3).reshape(2, 8, 8, 3)
+        >>> frame_ssim(clip, clip, shape=(2, 8, 8))
+        [1.0, 1.0]
+    """
+    p, t = (_frames(a.cpu().numpy(), shape) for a in _pair(pred, target))
+    return [ssim(a, b, data_range=data_range) for a, b in zip(p, t)]
+
+
+def _frames(a, shape):
+    """A clip ``(T, H, W, c)`` or flat values ``(N, c)`` / ``(N,)`` -> frames ``(T, H, W, c)``."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise InputTypeError(f"shape must be a clip's grid (T, H, W), got {shape!r}; pass "
+                             "signal.shape")
+    t, h, w = (positive_int("shape", n) for n in shape)
+    n = t * h * w
+    if a.shape[:3] == (t, h, w) and a.ndim == 4:
+        return a
+    if a.ndim not in (1, 2) or a.shape[0] != n:
+        raise InputError(f"shape={tuple(shape)} must be the grid (T, H, W) of a clip "
+                         f"(T, H, W, c) or of flat values (N, c) with N = T * H * W = {n}; got "
+                         f"values of shape {tuple(a.shape)}")
+    return a.reshape(t, h, w, -1)  # (T, H, W, c)
 
 
 def snr(pred, target) -> float:

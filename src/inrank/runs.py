@@ -44,8 +44,9 @@ class LoadedRun:
         config: its :class:`~inrank.nn.mlp.MLPConfig`.
         signal_name: the fitted signal's name (load the signal itself with
             :func:`inrank.load_signal`); None if the record does not say.
-        kind: ``"image"``, ``"audio"``, ``"occupancy"`` or ``"1d"``; None if not recorded.
-        shape: the signal's grid shape (``(H, W)`` for an image), so
+        kind: ``"image"``, ``"video"``, ``"audio"``, ``"occupancy"`` or ``"1d"``; None if not
+            recorded.
+        shape: the signal's grid shape (``(H, W)`` for an image, ``(T, H, W)`` for a video), so
             ``model(inrank.grid_coords(shape))`` is the reconstruction; None if not recorded.
         overrides: the preset fields the fit changed for this signal (e.g. audio's ``omega0``).
         metrics: ``metrics.json`` (final metrics, protocol, history), None if absent.

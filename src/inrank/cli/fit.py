@@ -1,5 +1,5 @@
-"""``inrank fit SOURCE --method NAME``: fit one method to one signal (image, WAV audio, mesh
-occupancy or a 1-D signal), solve an inverse problem on an image (``--task ct``,
+"""``inrank fit SOURCE --method NAME``: fit one method to one signal (image, video, WAV audio,
+mesh occupancy or a 1-D signal), solve an inverse problem on an image (``--task ct``,
 ``superres``, ``denoise``, ``inpaint``: :func:`inrank.make_task`) or fit a mesh's signed
 distance field (``--task sdf``: :func:`inrank.load_mesh_sdf`, SIREN's loss), save everything.
 
@@ -29,7 +29,7 @@ from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynami
 from ..report.outputs import write_outputs
 from ..run_folder import RunFolder
 from ..runs import save_run
-from ..signals.load import load_signal, signal_kind
+from ..signals.load import OPTIONS_OF, load_signal, signal_kind
 from ..signals.mesh import MESH_SUFFIXES
 from ..signals.sdf import load_mesh_sdf
 from ..signals.signal import center_crop
@@ -45,7 +45,7 @@ from .args import Parser, add_options, picked
 __all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
 
 #: :func:`inrank.load_signal`'s options (``source`` is positional).
-SIGNAL = ("source", "size", "duration", "n_points")
+SIGNAL = ("source", "size", "duration", "n_points", "frames", "stride", "start")
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options; the method's preset gives the other fields.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
@@ -85,8 +85,10 @@ def add_arguments(p: Parser) -> None:
     add_options(p, load_signal, SIGNAL[:1], positional=["source"], help={
         "source": "image file, Kodak name (kodim05: DATA/kodak/, $INRANK_DATA or "
                   "../shared/data) or scikit-image sample name (astronaut, camera, ...), a .wav "
-                  "file, a mesh (.obj, .ply, ...; needs inrank[mesh]), sinusoids/step/chirp or a "
-                  "synthetic pattern: pattern:NAME (inrank.PATTERNS, e.g. pattern:star)"})
+                  "file, a mesh (.obj, .ply, ...; needs inrank[mesh]), a video (.mp4, .mkv, ...) "
+                  "or built-in clip (bikes, carphone, bigbuckbunny; needs inrank[video]), "
+                  "sinusoids/step/chirp or a synthetic pattern: pattern:NAME (inrank.PATTERNS, "
+                  "e.g. pattern:star)"})
     add_options(p, command, ["method"], choices={"method": presets()})
     add_options(p, command, ["knobs"])
     add_options(p, command, ["task"], choices={"task": ("fit",) + tuple(TASKS) + ("sdf",)})
@@ -118,8 +120,8 @@ def add_arguments(p: Parser) -> None:
                               "first evaluation as a result (exit 0) instead of failing (exit 1)"})
     signal = p.add_argument_group("signal (load_signal)")
     add_options(signal, load_signal, SIGNAL[1:], help={
-        "size": "image: resize the short side to SIZE px; pattern: SIZE x SIZE px (default "
-                "128); 1-D signal: SIZE samples"})
+        "size": "image: resize the short side to SIZE px; video: each frame's; pattern: SIZE "
+                "x SIZE px (default 128); 1-D signal: SIZE samples"})
     add_options(signal, command, ["crop"])
     add_options(p.add_argument_group("inverse task (make_task)"), make_task, TASK,
                 defaults={k: None for k in TASK},
@@ -186,14 +188,14 @@ def run(args: Namespace, config: dict) -> int:
 
     task = None
     if args.task == "sdf":
-        if args.size is not None or args.duration is not None:
-            raise InputError("--size and --duration do nothing for --task sdf (a mesh); "
-                             "--n-points sets its samples")
+        given = [k for k in SIGNAL[1:] if k != "n_points" and args[k] != OPTIONS_OF[k][1]]
+        if given:
+            raise InputError(f"--{given[0].replace('_', '-')} does nothing for --task sdf (a "
+                             "mesh); --n-points sets its samples")
         signal = load_mesh_sdf(args.source, seed=args.seed,
                                **({} if args.n_points is None else {"n_points": args.n_points}))
     else:
-        signal = load_signal(_kodak(args.source), size=args.size, duration=args.duration,
-                             n_points=args.n_points, seed=args.seed)
+        signal = load_signal(_kodak(args.source), **picked(args, SIGNAL[1:]), seed=args.seed)
     if args.crop is not None:
         signal = center_crop(signal, args.crop)
     if args.task not in ("fit", "sdf"):  # the truth becomes the task's; the fit sees its measurements
@@ -292,7 +294,9 @@ def _start_line(args: Namespace, signal, model, settings) -> str:
     knob = "" if not settings.knob else " (" + ", ".join(
         f"{k} {v:g}" for k, v in settings.knob.items()) + ")"
     shape = "x".join(map(str, signal.shape))
-    hint = " (--size N for a smaller image)" if floor > 300 and signal.kind == "image" else ""
+    hint = {"image": " (--size N for a smaller image)",
+            "video": " (--size N, --frames K for a smaller clip)"}.get(signal.kind, "")
+    hint = hint if floor > 300 else ""
     cfg = model.config
     net = (f"{cfg.depth} x {cfg.width} MLP" if cfg.depth else "linear read-out") + (
         f" on a {cfg.encoding} ({sum(p.numel() for p in model.encoding.parameters()):,} table "

@@ -1,6 +1,6 @@
 """Reports: the one Markdown table writer, result files (CSV / JSON / Markdown), figures, HTML
 pages (bench report and demo), the machine description, and the outputs of a fit (images,
-audio, meshes)."""
+audio, meshes, video)."""
 from __future__ import annotations
 
 from .figures import new_figure, save_comparison, save_psnr_curves

@@ -1,5 +1,6 @@
 """What ``inrank fit`` writes for each signal kind besides images: audio (WAV, waveform and
-spectrogram), occupancy (marching-cubes OBJ, preview, dense-grid IoU) and 1-D signals (a plot).
+spectrogram), occupancy (marching-cubes OBJ, preview, dense-grid IoU), video (an animated
+preview, a frame strip, per-frame PSNR and SSIM) and 1-D signals (a plot).
 
 Each writer takes ``(signal, result, model, out, method)``, writes into the folder ``out`` and
 returns a one-line summary for the terminal and extra metrics for ``metrics.json``.
@@ -94,6 +95,24 @@ def _sdf(signal, result, model, out: Path, method: str, *, resolution: int = 64,
                 "grid_resolution": resolution}
 
 
+def _video(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
+    from ..metrics import frame_psnr, frame_ssim
+    from .video import save_frame_strip, save_video_preview
+
+    target, recon = signal.to_image(signal.values), signal.to_image(result.prediction)
+    psnrs = frame_psnr(result.prediction, signal.values, shape=signal.shape)
+    ssims = frame_ssim(recon, target, shape=signal.shape)
+    save_video_preview(target, recon, out / "preview.gif", fps=signal.meta.get("fps"))
+    save_frame_strip(target, recon, out / "frames.png", labels=signal.meta.get("frames"),
+                     psnrs=psnrs, title=f"{method} on {signal.name}: {result.final_psnr:.2f} dB, "
+                                        f"SSIM {result.ssim:.3f}")
+    shape = "x".join(map(str, signal.shape))
+    return (f"{method} on {signal.name} {shape} (T x H x W): PSNR {result.final_psnr:.2f} dB "
+            f"(best {result.best_psnr:.2f}; frames {min(psnrs):.2f} to {max(psnrs):.2f}), "
+            f"SSIM {result.ssim:.4f} (mean over frames)"), {
+                "frame_psnr": psnrs, "frame_ssim": ssims, "fps": signal.meta.get("fps")}
+
+
 def _one_d(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
     x = signal.coords[:, 0].numpy()
     fig = new_figure((8, 3.2))
@@ -109,7 +128,7 @@ def _one_d(signal, result, model, out: Path, method: str, **_) -> tuple[str, dic
 
 #: signal kind -> writer; images are written by :mod:`inrank.cli.fit` itself.
 WRITERS: dict[str, Callable[..., tuple[str, dict]]] = {
-    "audio": _audio, "occupancy": _occupancy, "sdf": _sdf, "1d": _one_d}
+    "audio": _audio, "occupancy": _occupancy, "sdf": _sdf, "video": _video, "1d": _one_d}
 
 
 def write_outputs(signal, result, model, out: str | Path, *, method: str,

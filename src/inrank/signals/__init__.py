@@ -1,6 +1,6 @@
 """Signals: coordinates ``(N, d)`` in ``[-1, 1]^d`` and values ``(N, c)`` on a grid.
 
-Images (imageio + scikit-image), audio (soundfile: WAV, FLAC, OGG), mesh occupancy and signed distance fields
+Images (imageio + scikit-image), video clips (PyAV), audio (soundfile: WAV, FLAC, OGG), mesh occupancy and signed distance fields
 (inside/outside by libigl's fast winding number, surface samples by trimesh) and synthetic 1-D
 signals, synthetic test patterns (band-limited noise, discs, a Sierpinski triangle, a Siemens
 star), a real CT slice (pydicom's test file); train / held-out splits; one entry point,
@@ -17,9 +17,11 @@ from .sdf import chamfer_distance, load_mesh_sdf, mesh_sdf, sdf_grid, sdf_metric
 from .signal import SKIMAGE_SAMPLES, Signal, grid_coords, load_image
 from .splits import subgrid_mask
 from .synthetic import SIGNALS_1D, chirp, signal_1d, sinusoids, step
+from .video import VIDEO_SAMPLES, VIDEO_SUFFIXES, load_video
 
 __all__ = ["Signal", "grid_coords", "load_image", "SKIMAGE_SAMPLES", "load_audio", "save_audio",
            "load_mesh", "mesh_occupancy", "load_mesh_occupancy", "MESH_SUFFIXES", "signal_1d",
            "sinusoids", "step", "chirp", "SIGNALS_1D", "subgrid_mask", "load_signal",
            "signal_kind", "load_ct_slice", "mesh_sdf", "load_mesh_sdf", "sdf_grid", "sdf_metrics",
-           "chamfer_distance", "pattern", "PATTERNS", "CALIBRATION_SEEDS", "REPORTED_SEEDS"]
+           "chamfer_distance", "pattern", "PATTERNS", "CALIBRATION_SEEDS", "REPORTED_SEEDS",
+           "load_video", "VIDEO_SAMPLES", "VIDEO_SUFFIXES"]

@@ -1,5 +1,5 @@
 """Image pixels from files and in-memory arrays, as unit floats (the readers behind
-:func:`inrank.signals.load_image`).
+:func:`inrank.signals.load_image`), and the one resize of images and video frames.
 
 Files are decoded by imageio's Pillow plugin, except 16-bit colour, which Pillow decodes to 8
 bits (its ``RGB;16B -> RGB`` unpacker keeps the high byte of each sample): a 16-bit RGB, RGBA
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["read_file", "array_pixels", "unit_float", "check_float_pixels"]
+__all__ = ["read_file", "array_pixels", "unit_float", "check_float_pixels", "resize_short_side"]
 
 #: Pillow modes without a direct array form here, and the mode imageio converts them to.
 _CONVERT_MODES = {"CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "PA": "RGBA"}
@@ -191,3 +191,18 @@ def unit_float(arr: np.ndarray, name: str) -> np.ndarray:
         raise InputError(f"{name}: unsupported pixel type {arr.dtype}; expected uint8, uint16, "
                          "bool or float in [0, 1] (convert, e.g. x.astype(np.uint8))")
     return img_as_float64(arr)
+
+
+def resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:
+    """An ``(H, W)`` or ``(H, W, c)`` float image in ``[0, 1]`` resized (bilinear, antialiased when
+    shrinking) so its short side has ``size`` pixels, clipped to ``[0, 1]``; the same array when
+    it has that size already."""
+    from skimage.transform import resize
+
+    h, w = arr.shape[:2]
+    scale = size / min(h, w)
+    new = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if new == (h, w):
+        return arr
+    out = resize(arr, new + arr.shape[2:], anti_aliasing=scale < 1, order=1, mode="reflect")
+    return np.clip(out, 0.0, 1.0)

@@ -1,8 +1,9 @@
 """Signals as coordinate -> value samples, and loaders for images.
 
 Layout: ``coords`` is ``(N, d)`` float32 in ``[-1, 1]^d`` at pixel (sample) centres, ``values`` is
-``(N, c)`` float32 (images in ``[0, 1]``), ``shape`` is the grid shape (``(H, W)`` for images), with
-points in C (row-major) order so ``values.reshape(*shape, c)`` is the image.
+``(N, c)`` float32 (images in ``[0, 1]``), ``shape`` is the grid shape (``(H, W)`` for images,
+``(T, H, W)`` for videos), with points in C (row-major) order so ``values.reshape(*shape, c)``
+is the image (the clip).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import torch
 from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
-from ._pixels import array_pixels, check_float_pixels, read_file, unit_float
+from ._pixels import array_pixels, check_float_pixels, read_file, resize_short_side, unit_float
 
 __all__ = ["Signal", "grid_coords", "load_image", "center_crop", "SKIMAGE_SAMPLES"]
 
@@ -55,7 +56,8 @@ class Signal:
         values: ``(N, c)`` float32.
         shape: grid shape, ``prod(shape) == N``.
         name: a label for tables and files.
-        kind: ``"image"``, ``"audio"``, ``"occupancy"`` or ``"1d"``.
+        kind: ``"image"``, ``"video"`` (``shape (T, H, W)``, coordinates ``(t, y, x)``),
+            ``"audio"``, ``"occupancy"`` or ``"1d"``.
     """
 
     coords: torch.Tensor
@@ -106,7 +108,8 @@ class Signal:
     def to_image(self, pred: torch.Tensor | np.ndarray) -> np.ndarray:
         """Reshape predictions ``(N, c)`` back to the grid: ``(*shape, c)`` float32 numpy.
 
-        Images are clipped to ``[0, 1]``; other kinds are returned as they are.
+        Images and videos are clipped to ``[0, 1]`` (a video's frames: ``(T, H, W, c)``); other
+        kinds are returned as they are.
         """
         arr = pred.detach().cpu().numpy() if isinstance(pred, torch.Tensor) else np.asarray(pred)
         if arr.ndim == 1:
@@ -114,7 +117,7 @@ class Signal:
         if arr.shape[0] != len(self):
             raise InputError(f"pred has {arr.shape[0]} rows, the signal has N = {len(self)}")
         out = arr.reshape(*self.shape, arr.shape[-1]).astype(np.float32)
-        return np.clip(out, 0.0, 1.0) if self.kind == "image" else out
+        return np.clip(out, 0.0, 1.0) if self.kind in ("image", "video") else out
 
 
 def load_image(source: str | Path | np.ndarray | torch.Tensor, *,
@@ -165,7 +168,7 @@ def load_image(source: str | Path | np.ndarray | torch.Tensor, *,
         arr = arr[:, :, :1]
     _memory.check_image(arr.shape[:2], arr.shape[2] if arr.ndim == 3 else 1, size)
     if size is not None:
-        arr = _resize_short_side(arr, size)
+        arr = resize_short_side(arr, size)
     return Signal.from_image(arr, name=name)
 
 
@@ -210,15 +213,3 @@ def _read(source: str | Path) -> tuple[np.ndarray, str]:
     if path.is_dir():
         raise IsADirectoryError(f"expected an image file, got a directory: {text!r}")
     return unit_float(check_float_pixels(read_file(path), text), text), path.stem
-
-
-def _resize_short_side(arr: np.ndarray, size: int) -> np.ndarray:
-    from skimage.transform import resize
-
-    h, w = arr.shape[:2]
-    scale = size / min(h, w)
-    new = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if new == (h, w):
-        return arr
-    out = resize(arr, new + arr.shape[2:], anti_aliasing=scale < 1, order=1, mode="reflect")
-    return np.clip(out, 0.0, 1.0)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .. import memory, validation
-from ..metrics import psnr, snr, ssim
+from ..metrics import frame_ssim, psnr, snr, ssim
 from ..signals.mesh import grid_occupancy
 from ..signals.signal import Signal, grid_coords
 
@@ -56,11 +56,16 @@ def task_metrics(signal: Signal, pred: torch.Tensor, loss: str) -> dict:
 
 
 def image_ssim(signal: Signal, pred: torch.Tensor) -> float | None:
-    """SSIM of a prediction ``(N, c)`` of an image signal (None for other kinds)."""
-    if signal.kind != "image":
+    """SSIM of a prediction ``(N, c)`` of an image signal, clipped to ``[0, 1]``; of a video,
+    the mean over its frames (:func:`~inrank.metrics.frame_ssim`); None for other kinds."""
+    if signal.kind not in ("image", "video"):
         return None
-    return ssim(signal.to_image(pred), signal.to_image(signal.values),
-                data_range=float(signal.meta.get("data_range", 1.0)))
+    recon, target = signal.to_image(pred), signal.to_image(signal.values)
+    data_range = float(signal.meta.get("data_range", 1.0))
+    if signal.kind == "video":
+        return float(np.mean(frame_ssim(recon, target, shape=signal.shape,
+                                        data_range=data_range)))
+    return ssim(recon, target, data_range=data_range)
 
 
 @torch.no_grad()

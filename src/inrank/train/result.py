@@ -28,7 +28,8 @@ class FitResult:
         final_psnr: PSNR after the last step (dB), over all points. With ``loss="bce"`` the
             PSNR of the probabilities ``sigmoid(logit)`` against the 0/1 labels (peak 1).
         best_psnr: best PSNR over the evaluations (dB).
-        ssim: SSIM of the final reconstruction (images), else None.
+        ssim: SSIM of the final reconstruction (images; videos: the mean over frames), else
+            None.
         params: trainable parameter count.
         seconds_per_step: training wall time per step, evaluations excluded (a batched fit:
             the batched step's time divided by the models trained together).
