@@ -128,6 +128,10 @@ class MLPConfig:
         if self.depth == 0 and self.first_init == "rei":
             raise InputError("first_init='rei' shapes a hidden layer, got depth=0 (a linear "
                              "read-out); use depth >= 1 or first_init='default'")
+        if self.depth == 0 and self.encoding == "none":
+            raise InputError("depth=0 is a linear read-out of an encoding; without one "
+                             "(encoding='none') it is a linear function of the coordinates: "
+                             "use depth >= 1")
         return self
 
     def to_dict(self) -> dict:
