@@ -79,3 +79,90 @@ def test_every_subpackage_is_a_room_with_a_public_surface():
             assert not name.startswith("_") and hasattr(mod, name), (room, name)
     for name in inrank.__all__:
         assert hasattr(inrank, name), name
+
+
+#: The floors the rooms stand on; an import goes down or stays on its floor, never up. The
+#: diagnosis stands below training: a fit's rank tracking and its ``auto`` settings read it,
+#: and it needs no training (a forward, the NTK factors, linear algebra).
+FLOORS = {
+    "version": 0, "errors": 0, "files": 0, "validation": 0, "memory": 0, "readback": 0,
+    "metrics": 0, "markup": 0, "tuned": 0,
+    "signals": 1, "nn": 1, "operators": 1,
+    "diagnosis": 2,
+    "train": 3,
+    "runs": 4, "run_folder": 4, "report": 4,
+    "bench": 5,
+    "cli": 6,
+    "inrank": 7, "__main__": 7,
+}
+#: What a module may import inside a function: an optional extra (Ray, trimesh, libigl, pydicom,
+#: TensorBoard, PyAV, scikit-video, mkdocs), or a heavy library that only some paths need
+#: (matplotlib, SciPy, scikit-image, imageio / Pillow, soundfile, tifffile, jsonargparse, tqdm),
+#: so that ``import inrank`` stays light. Everything else, and every inrank module, is
+#: imported at the top.
+LAZY = {"ray", "trimesh", "igl", "pydicom", "tensorboard", "av", "skvideo", "mkdocs",
+        "matplotlib", "scipy", "skimage", "imageio", "PIL", "soundfile", "tifffile",
+        "jsonargparse", "tqdm"}
+
+
+def _edges() -> dict[str, set[str]]:
+    """Module -> the inrank modules it imports (anywhere in its text)."""
+    mods = set(_modules())
+    edges: dict[str, set[str]] = {}
+    for module in mods:
+        path = Path(importlib.util.find_spec(module).origin)
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                source = _absolute(module, node, is_package)
+                if source.startswith("inrank"):
+                    for a in node.names:
+                        sub = f"{source}.{a.name}"
+                        edges.setdefault(module, set()).add(sub if sub in mods else source)
+            elif isinstance(node, ast.Import):
+                edges.setdefault(module, set()).update(
+                    a.name for a in node.names if a.name.startswith("inrank"))
+    return edges
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "inrank"
+
+
+def test_no_import_goes_up_a_floor():
+    up = sorted(f"{a} -> {b}" for a, bs in _edges().items() for b in bs
+                if FLOORS[_room(b)] > FLOORS[_room(a)])
+    assert up == []
+
+
+def test_the_import_graph_has_no_circle():
+    edges = _edges()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                circles.append(sorted(part))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    assert circles == []

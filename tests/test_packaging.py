@@ -47,7 +47,7 @@ def test_wheel_carries_data_files_and_metadata(dist):
     assert wheel.name.startswith(f"inrank-{inrank.__version__}-"), wheel.name
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "inrank/py.typed" in names
-    assert "inrank/_version.py" in names
+    assert "inrank/version.py" in names
     if (ROOT / "src" / "inrank" / "nn" / "tuned.json").is_file():
         assert "inrank/nn/tuned.json" in names  # the registry's tuned values ship
     packages = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src").rglob("*.py")}

@@ -159,9 +159,10 @@ def test_advise_takes_reis_other_options_as_knobs_and_keeps_the_presets_gain(mon
     real_preset = registry.preset
     tuned = replace(real_preset("relu+rei"), config=replace(real_preset("relu+rei").config,
                                                              rei_options={"gain": 7.0}))
-    monkeypatch.setattr(registry, "preset",
-                        lambda name: tuned if name == "relu+rei" else real_preset(name))
-    monkeypatch.setattr(registry, "build", spy)
+    fake = lambda name: tuned if name == "relu+rei" else real_preset(name)  # noqa: E731
+    for module in (registry, adv):  # advise imports them at its top
+        monkeypatch.setattr(module, "preset", fake)
+        monkeypatch.setattr(module, "build", spy)
     sig = inrank.load_image("camera", size=12)
     a = adv.advise(sig, "relu+rei", knob="rei_options.directions", candidates=[3, 4],
                    width=32, depth=3, points=48, inits=1,

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if img.startswith("kodim") and not (args.data / f"{img}.png").is_file():
             p.error(f"{args.data / (img + '.png')} not found; pass --data DIR holding the Kodak PNGs")
     import inrank
-    from inrank.bench.tuning import best_lrs
+    from inrank.bench.selection import best_lrs
 
     library_lr = {m: inrank.preset(m).lr for m in inrank.presets()}  # the registry's lrs
     base = dict(data=str(args.data), device=device)

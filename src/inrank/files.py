@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-__all__: list[str] = []
+import numpy as np
+
+__all__: list[str] = []  # helpers the rooms share; inrank.report.figures re-exports new_figure
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -100,6 +102,14 @@ def _finite(obj: Any, where: str, undefined: dict[str, str]) -> Any:
     return obj
 
 
+def new_figure(figsize: tuple[float, float]):
+    """A ``matplotlib.figure.Figure`` (to save with :func:`save_figure`) with constrained layout, outside pyplot: drawing it
+    switches no backend and leaves no global figure state (safe in notebooks)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
 def save_figure(fig: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Save a matplotlib figure atomically (format from the suffix of ``path``)."""
     fmt = Path(path).suffix.lstrip(".") or "png"
@@ -111,7 +121,6 @@ def save_png(path: str | os.PathLike, image: Any) -> Path:
     clipped) as an 8-bit PNG atomically: :func:`skimage.util.img_as_ubyte` (``round(255 x)``)
     then imageio's PNG writer."""
     import imageio.v3 as iio
-    import numpy as np
     from skimage.util import img_as_ubyte
 
     arr = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)

@@ -11,6 +11,7 @@ pickle that ``weights_only`` refuses, weights that do not fit the described mode
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from torch import nn
 
 from . import files as _io
 from .errors import InputError, InrankError
+from .nn.mlp import CoordinateMLP, MLPConfig
 from .train.checkpoint import tensor_digest
 
 __all__ = ["LoadedRun", "load", "load_weights", "run_record", "save_run", "saved_identity"]
@@ -77,8 +79,6 @@ def saved_identity(method: str, config: dict, state: dict[str, torch.Tensor]) ->
     config and a hash of its weights (:func:`inrank.train.checkpoint.tensor_digest`), so
     :func:`load` can tell when ``model.json``, ``model.pt`` and ``metrics.json`` come from
     different runs."""
-    import hashlib
-
     text = json.dumps(config, sort_keys=True, default=str)
     return {"method": method, "config": hashlib.sha1(text.encode()).hexdigest()[:16],
             "weights": tensor_digest(*[state[k] for k in sorted(state)])}
@@ -258,8 +258,6 @@ def _read_json(path: Path) -> Any:
 
 
 def _check_record(path: Path, content: Any) -> None:
-    from .nn.mlp import MLPConfig
-
     where = str(path)
     if not isinstance(content, dict) or not isinstance(content.get("model"), dict):
         raise InputError(f"{where!r} has no 'model' object (the MLPConfig fields inrank fit "
@@ -280,8 +278,6 @@ def _check_record(path: Path, content: Any) -> None:
 
 def _rebuild(path: Path, content: dict) -> tuple[nn.Module, Any]:
     """The model ``content["model"]`` describes, with ``model.preset`` set."""
-    from .nn.mlp import CoordinateMLP, MLPConfig
-
     try:
         config = MLPConfig(**content["model"])
         model = CoordinateMLP(config)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .run import ExecOptions, Run, data_dir, execute_run, resolve_image
 from .runner import SuiteResult, executors, register_executor, run_suite
 from .catalog import KODAK, Suite, expand, methods_of, suite, suites
-from .tuning import best_lrs, write_tuned
+from .selection import best_lrs
+from .tuning import write_tuned
 
 __all__ = ["Suite", "SuiteResult", "suites", "suite", "expand", "methods_of", "run_suite",
            "executors", "register_executor", "Run", "ExecOptions", "execute_run", "data_dir",

@@ -175,7 +175,6 @@ def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple |
     """Load the run's signal and build its model; with ``run.rank`` also the inlet rank at init."""
     from ..diagnosis.inlet import inlet_rank
     from ..nn.registry import build
-
     from .tasks import task_overrides
 
     if run.task == "image":
@@ -211,7 +210,7 @@ def offgrid_metrics(run: Run, model, options: "ExecOptions") -> dict:
 def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
                wall_seconds: float, options: "ExecOptions | None" = None) -> dict:
     """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
-    from .. import __version__
+    from ..version import __version__
     from ..diagnosis.inlet import inlet_rank
 
     rank = None

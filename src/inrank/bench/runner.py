@@ -23,7 +23,7 @@ from ..train import resolve_device
 from ..train.precision import PRECISIONS
 from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from .catalog import Suite, expand, methods_of, suite
-from .tuning import best_lrs
+from .selection import best_lrs
 
 __all__ = ["SuiteResult", "run_suite", "run_pending", "run_missing", "load_records", "same_config",
            "executors", "register_executor", "Executor"]

@@ -1,6 +1,6 @@
 """Tuning on calibration images: :func:`tune_suite` chooses every method's lr (log grid,
 extended past an edge) and knob (by off-grid PSNR) and writes them, with their grids and the
-reason, in the registry's format (:data:`inrank.nn.registry.TUNED_PATH`). :func:`best_lrs`
+reason, in the registry's format (:data:`inrank.nn.registry.TUNED_PATH`). :func:`~inrank.bench.selection.best_lrs`
 picks each method's best lr from an lr sweep's records; :func:`write_tuned` stores it."""
 from __future__ import annotations
 
@@ -12,33 +12,12 @@ from pathlib import Path
 
 from .. import files
 
-__all__ = ["best_lrs", "write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID",
+__all__ = ["write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID",
            "merge_tuned", "read_tuned", "protocol_mismatch", "PROTOCOL_FIELDS"]
 
 
-def best_lrs(records: Sequence[dict], *, protocol: dict | None = None) -> dict:
-    """The lr with the best mean final PSNR per method (diverged runs count as -inf).
-
-    Returns ``{"lr": {method: lr}, "edge": [methods whose best lr is at the grid's edge],
-    "protocol": protocol, "grid": {method: {lr: mean PSNR}}}``.
-    """
-    scores: dict[str, dict[float, list[float]]] = {}
-    for rec in records:
-        psnr = rec["metrics"]["final_psnr"]
-        value = float("-inf") if rec["status"] != "ok" or psnr is None else psnr
-        scores.setdefault(rec["run"]["method"], {}).setdefault(rec["run"]["lr"], []).append(value)
-    best, edge, grid = {}, [], {}
-    for method, by_lr in scores.items():
-        means = {lr: sum(v) / len(v) for lr, v in sorted(by_lr.items())}
-        grid[method] = {f"{lr:g}": m if math.isfinite(m) else None for lr, m in means.items()}
-        best[method] = max(means, key=means.get)
-        if len(means) > 1 and best[method] in (min(means), max(means)):
-            edge.append(method)
-    return {"lr": best, "edge": edge, "protocol": protocol, "grid": grid}
-
-
 def write_tuned(best: dict, path: str | Path, *, replace: bool = False) -> Path:
-    """Write :func:`best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
+    """Write :func:`~inrank.bench.selection.best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
     {method: {"lr", "grid", "edge", "reason"}}}``, merged into what ``path`` holds (other
     methods kept, :func:`merge_tuned`) unless ``replace``; the registry reads it from
     :data:`inrank.nn.registry.TUNED_PATH`."""

@@ -8,11 +8,19 @@ The old spelling ``--image IMAGE`` (for the positional ``SOURCE``) still works, 
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from jsonargparse import Namespace
 
+from .. import files as _io
+from ..bench.demo import compare_methods, demo_markdown, write_demo_html
+from ..nn.mlp import MLPConfig
+from ..nn.registry import preset, presets, tuned_network
+from ..signals.signal import load_image
+from ..train.optimizers import OPTIMIZERS
+from ..train.options import FitOptions
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "MODEL", "TRAINING"]
@@ -33,13 +41,6 @@ def command(*, source: str = "astronaut", out: str | Path = "inrank-out/demo") -
 
 
 def add_arguments(p: Parser) -> None:
-    from ..bench.demo import compare_methods
-    from ..nn.mlp import MLPConfig
-    from ..nn.registry import presets, tuned_network
-    from ..signals.signal import load_image
-    from ..train.optimizers import OPTIMIZERS
-    from ..train.options import FitOptions
-
     net = tuned_network()  # where the registry's lrs were chosen
     add_options(p, command, ["source"], positional=["source"], help={
         "source": "image file or scikit-image sample name (astronaut, camera, ...)"})
@@ -63,14 +64,6 @@ def add_arguments(p: Parser) -> None:
 
 
 def run(args: Namespace, config: dict) -> int:
-    import dataclasses
-
-    from .. import files as _io
-    from ..bench.demo import compare_methods, demo_markdown, write_demo_html
-    from ..nn.registry import preset
-    from ..signals.signal import load_image
-    from ..train.options import FitOptions
-
     out = Path(args.out)
     methods = tuple(args.methods)
     training = picked(args, TRAINING)

@@ -40,6 +40,7 @@ from ..train.optimizers import OPTIMIZERS
 from ..train.options import SCHEDULES, FitOptions
 from ..train.precision import PRECISIONS
 from ..train.result import FitResult
+from ..train.settings import resolve_settings
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
@@ -167,8 +168,6 @@ def _knobs(method: str, items: Sequence[str] | None) -> dict:
 
 
 def run(args: Namespace, config: dict) -> int:
-    from ..train.settings import resolve_settings
-
     out: Path = Path(args.out)
     preset(args.method)
     training = picked(args, TRAINING)

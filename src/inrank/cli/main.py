@@ -19,9 +19,12 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, NoReturn
 
+import torch
 from jsonargparse import Namespace
 
-from ..errors import FitFailedError
+from ..version import __version__
+from ..errors import FitFailedError, InrankError
+from ..memory import format_bytes
 from .args import Parser, add_config_options
 
 __all__ = ["main", "build_parser", "register", "CommandLine"]
@@ -86,8 +89,6 @@ class CommandLine(Parser):
 def build_parser(commands: Iterable[str] | None = None) -> CommandLine:
     """The full argument parser, or one with only ``commands`` (each command's options are
     derived from the library when its parser is built, so ``main`` builds one)."""
-    from .. import __version__
-
     parser = CommandLine(
         prog="inrank", description="Implicit neural representations and the inlet rank collapse.",
         env_prefix=False)
@@ -109,10 +110,6 @@ def _user_message(exc: BaseException) -> str | None:
     that are missing or unreadable, and running out of memory (the last resort behind
     :mod:`inrank.memory`'s up-front estimates). None for anything else: a bug, which keeps its
     traceback."""
-    import torch
-
-    from ..errors import InrankError
-
     if isinstance(exc, (InrankError, OSError)):
         text = re.sub(r"^\[Errno \d+\] ", "", str(exc).strip())  # "[Errno 13] Permission ..."
         return text.splitlines()[0] if text else exc.__class__.__name__
@@ -125,8 +122,6 @@ def _user_message(exc: BaseException) -> str | None:
 def _out_of_memory(exc: BaseException) -> str:
     """``out of memory (what was asked); the fix`` from numpy's, torch's CPU allocator's or
     CUDA's message."""
-    from ..memory import format_bytes
-
     text = str(exc)
     exact = re.search(r"allocate (\d+) bytes", text)  # torch's CPU allocator
     rounded = re.search(r"allocate ([\d.]+) ?([KMGTPE]?i?B)", text)  # numpy, CUDA: 224. GiB

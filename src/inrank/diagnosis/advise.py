@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .. import validation as _checks
 from ..errors import InputError
+from ..nn.init import REI_OPTION_GRIDS, rei_option_default
+from ..nn.registry import build, knob_overrides, preset, presets
 from ..signals.signal import Signal
-from ..nn.init import REI_OPTION_GRIDS
 from .predict import PREDICTORS, Prediction, predict
 from .rei_design import REI_PREDICTOR
 
@@ -114,8 +115,6 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
     Raises:
         InputError: an unknown method, or one without a knob.
     """
-    from ..nn.registry import build, knob_overrides, preset
-
     t0 = time.perf_counter()
     p = preset(method)
     if optimizer is None:
@@ -159,8 +158,6 @@ def advise(signal: Signal, method: str, *, width: int = 128, depth: int = 3,
 def _check_knob(p, name: str, width: int, depth: int, optimizer: str) -> dict | None:
     """Refuse a knob ``p`` does not have; for an ``rei_options.NAME`` knob return the preset's
     REI options at that size (the ones the candidates keep), else None."""
-    from ..nn.init import rei_option_default
-
     if name == p.knob and not name.startswith("rei_options."):
         return None
     if not name.startswith("rei_options.") or p.config.first_init != "rei":
@@ -172,6 +169,4 @@ def _check_knob(p, name: str, width: int, depth: int, optimizer: str) -> dict | 
 
 
 def _with_knobs() -> list[str]:
-    from ..nn.registry import preset, presets
-
     return [m for m in presets() if preset(m).knob is not None]

@@ -13,6 +13,7 @@ from typing import Iterator, Sequence
 
 import torch
 from torch import nn
+from torch.func import replace_all_batch_norm_modules_
 
 from .. import validation as _checks
 from ..errors import InputError, InputTypeError
@@ -72,7 +73,6 @@ def frozen_copy(model: nn.Module, coords: torch.Tensor, batchnorm: str,
     x = coords.detach().to(device=_device(m), dtype=dtype)
     norms = [mod for mod in m.modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm)]
     if batchnorm == "coupled":
-        from torch.func import replace_all_batch_norm_modules_
 
         replace_all_batch_norm_modules_(m)  # batch statistics, no running-stat updates
         return m.train(), x

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputTypeError
-from ..files import save_figure
-from ..report.figures import new_figure
+from ..files import new_figure, save_figure
 from .rank import RankMeasures
 
 __all__ = ["plot_diagnosis", "plot_rank_bars", "plot_spectra", "plot_rank_vs_width"]

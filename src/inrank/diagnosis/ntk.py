@@ -31,12 +31,20 @@ from typing import Sequence
 
 import torch
 from torch import nn
+from torch.func import functional_call, jacrev, vmap
 
 from .. import memory
 from .. import validation as _checks
 from ..nn.layers import dense_layers  # re-exported: the one walk over a model's dense layers
-from .factors import (BATCHNORM_MODES, NTKFactors, factor_chunks, frozen_copy, no_tf32,  # noqa: F401
-                      ntk_factors, select_layers)
+from .factors import (  # noqa: F401
+    BATCHNORM_MODES,
+    NTKFactors,
+    factor_chunks,
+    frozen_copy,
+    no_tf32,
+    ntk_factors,
+    select_layers,
+)
 
 __all__ = ["LayerwiseNTK", "NTKFactors", "dense_layers", "ntk_factors", "factor_chunks", "layerwise_ntk",
            "jacobian_ntk", "ntk_block", "select_layers", "frozen_copy", "no_tf32", "OUTPUTS",
@@ -162,8 +170,6 @@ def jacobian_ntk(model: nn.Module, coords: torch.Tensor, *, outputs: str = "trac
     Returns:
         :class:`LayerwiseNTK`, laid out as :func:`layerwise_ntk`'s.
     """
-    from torch.func import functional_call, jacrev, vmap
-
     _checks.one_of("outputs", outputs, OUTPUTS)
     m, x = frozen_copy(model, coords, batchnorm, dtype)
     dense = dense_layers(m, x)

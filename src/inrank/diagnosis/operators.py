@@ -19,10 +19,11 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 from .. import validation
 from ..errors import InputError
-from .ntk import OUTPUTS, frozen_copy, ntk_block, ntk_factors, no_tf32
+from .ntk import OUTPUTS, frozen_copy, no_tf32, ntk_block, ntk_factors
 
 __all__ = ["BlockOperator", "SumOperator", "JacobianOperator", "block_operators", "compress_factor",
            "row_norms2"]
@@ -267,15 +268,11 @@ class JacobianOperator:
         self.dtype, self.device = dtype, self.x.device
 
     def _f(self, x: torch.Tensor):
-        from torch.func import functional_call
-
         return lambda p: functional_call(self.model, {**self.rest, **p}, (x,))
 
     def _jtv(self, U: torch.Tensor) -> dict:
         """``J^T u`` for a block of ``B`` cotangents ``U (B, N, c)``: parameter-shaped tensors
         with a leading ``(B,)``; one linearisation per chunk, the block by ``vmap``."""
-        from torch.func import vjp, vmap
-
         total = None
         for s in range(0, self.n, self.chunk):
             _, pull = vjp(self._f(self.x[s:s + self.chunk]), self.p)
@@ -285,8 +282,6 @@ class JacobianOperator:
 
     def _jv(self, w: dict) -> torch.Tensor:
         """``J w`` for a block of ``B`` tangents (leading ``(B,)``): ``(B, N, c)``."""
-        from torch.func import jvp, vmap
-
         def one(x):
             return vmap(lambda t: jvp(self._f(x), (self.p,), (t,))[1])(w)
 
@@ -314,8 +309,6 @@ class JacobianOperator:
     def trace(self) -> float:
         """``tr(Theta_P) = sum_i sum_a |d f_a(x_i) / d P|^2`` exactly, from per-sample
         Jacobians (``vmap(jacrev)``) in chunks of at most ``2^24 / (c |P|)`` points."""
-        from torch.func import functional_call, jacrev, vmap
-
         size = sum(t.numel() for t in self.p.values())
         step = max(1, min(self.chunk, (1 << 24) // max(1, self.c * size)))
 

@@ -26,6 +26,7 @@ from torch import nn
 
 from .. import validation as _checks
 from ..errors import InputError
+from ..nn.forward import predict as predict_points
 from ..signals.signal import Signal
 from .ntk import layerwise_ntk
 from .rank import eigh_desc
@@ -185,10 +186,8 @@ def fresh_distance(outputs: Sequence[np.ndarray], target: np.ndarray) -> float:
 @torch.no_grad()
 def model_outputs(model: nn.Module, coords: torch.Tensor) -> torch.Tensor:
     """The model's output ``(N, c)`` float64 at ``coords`` (cast to its dtype), no gradient."""
-    from ..train.evaluate import predict as _predict
-
     dtype = next(model.parameters()).dtype
-    return _predict(model, coords.to(dtype)).double()
+    return predict_points(model, coords.to(dtype)).double()
 
 
 def fresh_of_models(models: Sequence[nn.Module], signal: Signal) -> float:

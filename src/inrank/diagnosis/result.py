@@ -3,14 +3,17 @@ dense layer, and their displays (a Markdown table, a short ``repr``, an HTML tab
 notebooks, a figure)."""
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..markup import html_table
+from ..markup import markdown_table
 from . import rank as _rank
-from ..report.tables import markdown_table
+from .figures import plot_diagnosis
 
 __all__ = ["LayerDiagnosis", "Diagnosis", "module_label"]
 
@@ -148,10 +151,6 @@ class Diagnosis:
 
     def _repr_html_(self) -> str:
         """The notebook display: a line naming the model and N above the per-layer table."""
-        import html
-
-        from ..markup import html_table
-
         return (f"<p><b>Diagnosis</b> of {html.escape(self.label)}: N = {self.n_points}, "
                 f"NTK spectra {self.solver}, BatchNorm statistics {self.batchnorm}</p>"
                 + html_table(self.table()))
@@ -170,8 +169,6 @@ class Diagnosis:
         Returns:
             The ``matplotlib.figure.Figure`` drawn on (the one holding ``ax`` when given).
         """
-        from .figures import plot_diagnosis
-
         return plot_diagnosis(self, path, ax=ax)
 
 

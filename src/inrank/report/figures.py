@@ -7,20 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import save_figure
+from ..files import new_figure, save_figure
 
 __all__ = ["new_figure", "abs_error", "error_scale", "error_maps_figure", "save_error_maps",
            "save_comparison", "save_psnr_curves", "save_rank_dynamics"]
 
 _ERROR_CMAP = "inferno"  # every |error| map's
-
-
-def new_figure(figsize: tuple[float, float]):
-    """A ``matplotlib.figure.Figure`` with constrained layout, outside pyplot: drawing it
-    switches no backend and leaves no global figure state (safe in notebooks)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def abs_error(target: np.ndarray, recon: np.ndarray) -> np.ndarray:

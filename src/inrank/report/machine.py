@@ -4,13 +4,13 @@ from __future__ import annotations
 import os
 import platform
 
+import torch
+
 __all__ = ["machine", "machine_line"]
 
 
 def machine() -> dict:
     """CPU model, core count, torch threads and version, Python, and the GPU when there is one."""
-    import torch
-
     cpu = platform.processor() or "unknown CPU"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:

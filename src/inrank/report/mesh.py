@@ -1,38 +1,19 @@
-"""Export an occupancy field ``f: [-1, 1]^3 -> logit``: marching cubes (scikit-image), OBJ
-files (trimesh) and a rendered preview (its grid IoU is
+"""Export an occupancy field ``f: [-1, 1]^3 -> logit``: OBJ files (trimesh) and a rendered
+preview of the marching-cubes mesh (:func:`inrank.signals.mesh.extract_mesh`; its grid IoU is
 :func:`inrank.train.evaluate.occupancy_iou`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
 from .. import files as _io
-from ..errors import InputError, MissingDependencyError
+from ..errors import MissingDependencyError
+from ..signals.mesh import extract_mesh
+from .figures import new_figure
 
 __all__ = ["extract_mesh", "save_obj", "save_mesh_preview", "render_mesh"]
-
-
-def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes (scikit-image) of a logit grid ``(R, R, R)`` at ``level``.
-
-    Returns:
-        ``vertices (V, 3)`` in ``[-1, 1]^3`` coordinates and ``faces (F, 3)``, oriented outward;
-        empty arrays when the level set is empty.
-    """
-    from skimage.measure import marching_cubes
-
-    grid = np.asarray(logits, dtype=np.float32)
-    if grid.ndim != 3:
-        raise InputError(f"logits must be a 3-D grid (R, R, R), got shape {grid.shape}")
-    if not (grid.min() < level < grid.max()):
-        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    # pad with "outside" so the surface is closed at the cube's faces
-    padded = np.pad(grid, 1, constant_values=min(float(grid.min()), level - 1.0))
-    verts, faces, _, _ = marching_cubes(padded, level=level)
-    r = np.array(grid.shape, dtype=np.float64)
-    verts = (2 * (verts - 1) + 1) / r - 1                          # cell centres -> [-1, 1]
-    return verts, np.ascontiguousarray(faces[:, ::-1]).astype(np.int64)  # outward normals
 
 
 def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
@@ -82,9 +63,7 @@ def render_mesh(vertices: np.ndarray, faces: np.ndarray, *, title: str = "",
 def _mesh_figure(vertices: np.ndarray, faces: np.ndarray, *, title: str, max_faces: int,
                  views: list[tuple[float, float]], size: tuple[float, float]):
     from matplotlib import colormaps
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    from .figures import new_figure
 
     v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
     if f.shape[0] > max_faces:  # every k-th face keeps the preview quick

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import save_figure
 from ..errors import InputError
+from ..files import save_figure
+from ..metrics import frame_psnr, frame_ssim
+from ..signals.audio import save_audio
+from ..signals.sdf import sdf_metrics
+from ..train.evaluate import occupancy_iou, occupancy_logits
 from .figures import new_figure
+from .mesh import extract_mesh, save_mesh_preview, save_obj
+from .video import save_frame_strip, save_video_preview
 
 __all__ = ["write_outputs", "save_waveforms", "WRITERS"]
 
@@ -51,8 +57,6 @@ def save_waveforms(target: np.ndarray, recon: np.ndarray, path: str | Path, *, s
 
 
 def _audio(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
-    from ..signals.audio import save_audio
-
     rate = int(signal.meta["sample_rate"])
     save_audio(out / "reconstruction.wav", result.prediction, sample_rate=rate)
     snr = result.metrics["snr"]
@@ -64,9 +68,6 @@ def _audio(signal, result, model, out: Path, method: str, **_) -> tuple[str, dic
 
 def _occupancy(signal, result, model, out: Path, method: str, *, resolution: int = 64,
                **_) -> tuple[str, dict]:
-    from ..train.evaluate import occupancy_iou, occupancy_logits
-    from .mesh import extract_mesh, save_mesh_preview, save_obj
-
     iou = occupancy_iou(model, signal, resolution=resolution)
     verts, faces = extract_mesh(occupancy_logits(model, 2 * resolution))
     save_obj(out / "reconstruction.obj", verts, faces)
@@ -79,9 +80,6 @@ def _occupancy(signal, result, model, out: Path, method: str, *, resolution: int
 
 def _sdf(signal, result, model, out: Path, method: str, *, resolution: int = 64,
          **_) -> tuple[str, dict]:
-    from ..signals.sdf import sdf_metrics
-    from .mesh import save_mesh_preview, save_obj
-
     metrics = sdf_metrics(model, signal, resolution=resolution)
     verts, faces = metrics.pop("mesh")
     save_obj(out / "reconstruction.obj", verts, faces)
@@ -96,9 +94,6 @@ def _sdf(signal, result, model, out: Path, method: str, *, resolution: int = 64,
 
 
 def _video(signal, result, model, out: Path, method: str, **_) -> tuple[str, dict]:
-    from ..metrics import frame_psnr, frame_ssim
-    from .video import save_frame_strip, save_video_preview
-
     target, recon = signal.to_image(signal.values), signal.to_image(result.prediction)
     psnrs = frame_psnr(result.prediction, signal.values, shape=signal.shape)
     ssims = frame_ssim(recon, target, shape=signal.shape)

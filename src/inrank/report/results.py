@@ -9,8 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import files as _io
-from .machine import machine_line
+from ..nn.init import rei_option_default
+from ..nn.registry import preset, presets
 from .comparison import lead_sentence, offgrid_tables
+from .html import write_figures, write_html
+from .machine import machine_line
 from .tables import Table, lr_table, per_image_table, summary_table, to_markdown, width_table
 
 __all__ = ["ROW_FIELDS", "TASK_FIELDS", "REFERENCE_POINTS", "flat_row", "results_markdown",
@@ -36,8 +39,6 @@ REFERENCE_POINTS = (
 
 def _knob(record: dict) -> str:
     """``name=value`` of the run's preset knob, read from the config it ran with ('' if none)."""
-    from ..nn.registry import preset, presets
-
     name = record["run"].get("preset")
     knob = preset(name).knob if name in presets() else None
     cfg = record.get("config") or {}
@@ -46,7 +47,6 @@ def _knob(record: dict) -> str:
     if knob.startswith("rei_options."):
         value = (cfg.get("rei_options") or {}).get(knob.split(".", 1)[1])
         if value is None:
-            from ..nn.init import rei_option_default
 
             value = rei_option_default(cfg.get("rei_variant", "kink"), knob.split(".", 1)[1])
     else:
@@ -158,8 +158,6 @@ def write_report(records: Sequence[dict], out: str | Path, *, suite, target=None
     Returns:
         Name -> path of every file written.
     """
-    from .html import write_figures, write_html
-
     out = Path(out)
     rows = [flat_row(r) for r in records]
     machine = machine_line() if machine is None else machine

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import InputError
 
@@ -151,8 +152,6 @@ def _tifffile(path: Path) -> np.ndarray:
 def array_pixels(source, name: str) -> np.ndarray:
     """An in-memory image (numpy array or torch tensor) ``(H, W)`` or ``(H, W, c)`` as a numpy
     array, checked for its layout (channel-first is refused) and, for floats, range."""
-    import torch
-
     if isinstance(source, torch.Tensor):
         t = source.detach().cpu()
         arr = (t.float() if t.is_floating_point() and t.dtype == torch.bfloat16 else t).numpy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import validation
 from ..errors import MissingDependencyError
 from .signal import Signal, load_image
 
@@ -44,7 +45,6 @@ def load_ct_slice(*, size: int | None = None) -> Signal:
     if size is not None:
         from skimage.transform import resize
 
-        from .. import validation
 
         n = validation.positive_int("size", size)
         sig = load_image(torch.from_numpy(np.clip(resize(unit, (n, n), anti_aliasing=True),

@@ -25,11 +25,12 @@ import torch
 
 from .. import memory as _memory
 from .. import validation as _checks
-from ..errors import MissingDependencyError, InputError
+from ..errors import InputError, MissingDependencyError
 from .signal import Signal, grid_coords
 
 __all__ = ["require_mesh_extra", "as_trimesh", "mesh_arrays", "load_mesh", "normalize_mesh", "sample_surface", "winding_number", "is_watertight",
-           "mesh_occupancy", "load_mesh_occupancy", "grid_occupancy", "MESH_SUFFIXES"]
+           "mesh_occupancy", "load_mesh_occupancy", "grid_occupancy", "extract_mesh",
+           "MESH_SUFFIXES"]
 
 #: File suffixes read through trimesh.
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
@@ -220,3 +221,25 @@ def grid_occupancy(signal: Signal, resolution: int) -> np.ndarray:
         w = winding_number(grid_coords((r, r, r)), signal.meta["vertices"], signal.meta["faces"])
         signal.meta[key] = (np.abs(w) > 0.5).reshape(r, r, r)
     return signal.meta[key]
+
+
+def extract_mesh(logits: np.ndarray, *, level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes (scikit-image) of a logit grid ``(R, R, R)`` at ``level``.
+
+    Returns:
+        ``vertices (V, 3)`` in ``[-1, 1]^3`` coordinates and ``faces (F, 3)``, oriented outward;
+        empty arrays when the level set is empty.
+    """
+    from skimage.measure import marching_cubes
+
+    grid = np.asarray(logits, dtype=np.float32)
+    if grid.ndim != 3:
+        raise InputError(f"logits must be a 3-D grid (R, R, R), got shape {grid.shape}")
+    if not (grid.min() < level < grid.max()):
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    # pad with "outside" so the surface is closed at the cube's faces
+    padded = np.pad(grid, 1, constant_values=min(float(grid.min()), level - 1.0))
+    verts, faces, _, _ = marching_cubes(padded, level=level)
+    r = np.array(grid.shape, dtype=np.float64)
+    verts = (2 * (verts - 1) + 1) / r - 1                          # cell centres -> [-1, 1]
+    return verts, np.ascontiguousarray(faces[:, ::-1]).astype(np.int64)  # outward normals

@@ -11,7 +11,7 @@ mini-batch draws both), the normalised mesh (``vertices``, ``faces``) for the me
 
 Train with ``fit(..., loss="sdf")`` (:mod:`inrank.train.sdf`); score the shape with
 :func:`sdf_metrics` (Chamfer distance and IoU of the zero level set against the mesh); export
-with :func:`inrank.report.mesh.extract_mesh` on ``-sdf_grid(model, R)``.
+with :func:`inrank.signals.mesh.extract_mesh` on ``-sdf_grid(model, R)``.
 
 Needs the ``mesh`` extra (``pip install 'inrank[mesh]'``): trimesh samples the surface, libigl's
 winding number labels the inside for the IoU.
@@ -27,8 +27,17 @@ from torch import nn
 from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError
-from .mesh import (as_trimesh, grid_occupancy, load_mesh, mesh_arrays, normalize_mesh,
-                   require_mesh_extra, sample_surface)
+from ..nn.forward import predict
+from .mesh import (
+    as_trimesh,
+    extract_mesh,
+    grid_occupancy,
+    load_mesh,
+    mesh_arrays,
+    normalize_mesh,
+    require_mesh_extra,
+    sample_surface,
+)
 from .signal import Signal, grid_coords
 
 __all__ = ["mesh_sdf", "load_mesh_sdf", "surface_normals", "sdf_grid", "sdf_metrics",
@@ -110,8 +119,6 @@ def load_mesh_sdf(path: str | Path, *, n_points: int = 50_000, **options) -> Sig
 def sdf_grid(model: nn.Module, resolution: int = 64, *, chunk: int = 65536) -> np.ndarray:
     """The model's signed distance on the ``R^3`` cell centres of ``[-1, 1]^3``: ``(R, R, R)``
     float32, axis order (x, y, z) as :func:`inrank.signals.signal.grid_coords`."""
-    from ..train.evaluate import predict
-
     r = _checks.positive_int("resolution", resolution)
     _memory.check_grid(r)
     dev = next(model.parameters()).device
@@ -152,8 +159,6 @@ def sdf_metrics(model: nn.Module, signal: Signal, *, resolution: int = 64,
         ``{"iou", "chamfer", "faces", "resolution"}``, and the extracted mesh as
         ``"mesh": (vertices (V, 3), faces (F, 3))``.
     """
-    from ..report.mesh import extract_mesh
-
     if signal.kind != "sdf" or "vertices" not in signal.meta:
         raise InputError(f"signal {signal.name!r} is not an SDF signal with a mesh; build it "
                          "with inrank.signals.sdf.load_mesh_sdf or mesh_sdf")

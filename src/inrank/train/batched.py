@@ -23,11 +23,12 @@ from ..nn.mlp import DEFAULT_DEPTH, DEFAULT_WIDTH
 from ..nn.registry import build
 from ..signals.signal import Signal
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
+from .flops import step_flops
 from .loop import check_pair, fit_resolved, run_training
 from .measured import MeasuredModel, StackedMeasured, check_measured
 from .options import FitOptions, train_indices
-from .settings import asked_options, resolve_settings
 from .result import FitResult
+from .settings import asked_options, resolve_settings
 from .trainees import OneModel, StackedModels
 
 __all__ = ["fit_many", "fit_models", "default_chunk", "CPU_PASS_FLOPS"]
@@ -99,7 +100,6 @@ def default_chunk(model: nn.Module, n: int, device: torch.device) -> int:
     points) up to :data:`CPU_PASS_FLOPS` (at least 1: then the models are fitted separately)."""
     if device.type != "cpu":
         return 1 << 30
-    from .flops import step_flops
 
     return max(1, int(CPU_PASS_FLOPS // max(1.0, step_flops(model, n))))
 

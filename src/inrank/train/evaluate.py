@@ -8,23 +8,12 @@ from torch import nn
 
 from .. import memory, validation
 from ..metrics import frame_ssim, psnr, snr, ssim
+from ..nn.forward import predict
 from ..signals.mesh import grid_occupancy
 from ..signals.signal import Signal, grid_coords
 
 __all__ = ["predict", "scores", "task_metrics", "image_ssim", "occupancy_logits",
            "occupancy_iou"]
-
-
-@torch.no_grad()
-def predict(model: nn.Module, coords: torch.Tensor, *, chunk: int = 65536) -> torch.Tensor:
-    """Evaluate ``model`` on ``coords (N, d)`` in chunks of ``chunk`` points, in eval mode;
-    returns ``(N, c)``. The module's train/eval mode is restored afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([model(coords[i:i + chunk]) for i in range(0, coords.shape[0], chunk)])
-    finally:
-        model.train(was_training)
 
 
 def scores(pred: torch.Tensor, values: torch.Tensor, *, loss: str, data_range: float,

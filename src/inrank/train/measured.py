@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError, InputTypeError
+from ..operators.base import Operator, check_measurements
 from ..signals.signal import Signal
 from .checkpoint import tensor_digest
 from .options import FitOptions
@@ -91,8 +92,6 @@ def check_measured(signal: Signal, operator, measurements, options: FitOptions, 
             or ``train_mask`` an operator cannot take, an operator built for another grid,
             measurements of the wrong shape.
     """
-    from ..operators.base import Operator, check_measurements
-
     if operator is None or measurements is None:
         missing = "operator" if operator is None else "measurements"
         raise InputError(f"an inverse problem needs both operator= and measurements=; "

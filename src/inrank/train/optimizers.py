@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError, InputTypeError
+from ..nn.layers import dense_layers
 
 __all__ = ["OPTIMIZERS", "MUON_DEFAULTS", "OptimizerSpec", "hidden_weight_names",
            "newton_schulz", "Muon", "MuonAdam", "make_optimizer", "optimizer_name",
@@ -82,8 +83,6 @@ def hidden_weight_names(model: nn.Module, coords: torch.Tensor | None = None) ->
         >>> hidden_weight_names(inrank.build("relu", 2, 3, width=8, depth=3))
         ['linears.1.weight', 'linears.2.weight']
     """
-    from ..nn.layers import dense_layers
-
     layers = dense_layers(model, coords)  # runs two rows of coords
     return [f"{name}.weight" for name, _ in layers[1:-1]]
 

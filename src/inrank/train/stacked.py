@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ..nn.encodings import FourierFeatures, PositionalEncoding
+from ..nn.mlp import CoordinateMLP
+
 __all__ = ["FORWARD_FIELDS", "stacked_forward"]
 
 #: The MLPConfig fields that decide a forward pass (the init fields do not).
@@ -28,9 +31,6 @@ def stacked_forward(models: Sequence[nn.Module]) -> Callable[[dict, torch.Tensor
     of ``model.named_parameters()`` and buffers, each ``(B, ...)``), or None when the models
     are not plain coordinate MLPs of one forward configuration, or read a learned encoding
     (a grid's table lookup: then use ``vmap``)."""
-    from ..nn.encodings import FourierFeatures, PositionalEncoding
-    from ..nn.mlp import CoordinateMLP
-
     if not all(isinstance(m, CoordinateMLP) for m in models):
         return None
     configs = {tuple(getattr(m.config, f) for f in FORWARD_FIELDS) for m in models}

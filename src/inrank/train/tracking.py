@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..diagnosis import diagnose
+
 __all__ = ["track_point_indices", "rank_snapshot"]
 
 
@@ -26,8 +28,6 @@ def rank_snapshot(model: nn.Module, coords: torch.Tensor, step: int, *,
         "ntk": {"share", "effective", "numerical", "top"}}, ...]}``: ``features`` are those
         the layer reads (``[H_{l-1}, 1]``).
     """
-    from ..diagnosis import diagnose
-
     d = diagnose(model, coords.detach().cpu(), rtols=(rtol,), total=False, solver="dense",
                  chunk=coords.shape[0], gradients=False)
     layers = []

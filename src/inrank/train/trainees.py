@@ -10,9 +10,11 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
 
 from ..signals.signal import Signal
 from .evaluate import predict
+from .optimizers import hidden_weight_names
 from .precision import autocast
 from .stacked import stacked_forward
 
@@ -64,8 +66,6 @@ class OneModel:
 
     def hidden_weight_names(self) -> list[str]:
         """The weights Muon trains (:func:`inrank.train.optimizers.hidden_weight_names`)."""
-        from .optimizers import hidden_weight_names
-
         return hidden_weight_names(self.model, self.coords[:2])
 
     def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
@@ -127,7 +127,6 @@ class StackedModels:
                  train_idx: Sequence[torch.Tensor | None], device: torch.device, loss: str,
                  *, chunk: int = 65536, precision: str = "float32") -> None:
         self.precision = precision
-        from torch.func import functional_call, stack_module_state, vmap
 
         self.models, self.device, self.chunk = list(models), device, chunk
         self.size = len(self.models)
@@ -157,8 +156,6 @@ class StackedModels:
 
     def hidden_weight_names(self) -> list[str]:
         """The weights Muon trains, found on the first model (all share its architecture)."""
-        from .optimizers import hidden_weight_names
-
         return hidden_weight_names(self.models[0], self.coords[0, :2])
 
     def losses(self, idx: torch.Tensor | None) -> torch.Tensor:
