@@ -42,8 +42,14 @@ class PositionalEncoding(nn.Module):
         self.out_dim = self.in_dim * (2 * self.octaves + int(self.include_input))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        arg = (x[..., None] * self.freqs).flatten(-2)  # (N, d L)
-        parts = [x] if self.include_input else []
+        return self.encode(x, self.freqs, include_input=self.include_input)
+
+    @staticmethod
+    def encode(x: torch.Tensor, freqs: torch.Tensor, *, include_input: bool) -> torch.Tensor:
+        """The encoding of ``x (..., N, d)`` at ``freqs (..., L)``: one model's ``(L,)``, or B
+        models' stacked ``(B, L)`` on ``x (B, N, d)``. Returns ``(..., N, d (2 L + 1?))``."""
+        arg = (x[..., None] * freqs[..., None, None, :]).flatten(-2)  # (..., N, d L)
+        parts = [x] if include_input else []
         return torch.cat(parts + [torch.sin(arg), torch.cos(arg)], dim=-1)
 
 
@@ -74,5 +80,12 @@ class FourierFeatures(nn.Module):
         self.out_dim = 2 * self.features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        arg = 2 * math.pi * ((x + 1) / 2) @ self.B.T  # (N, m)
+        return self.encode(x, self.B)
+
+    @staticmethod
+    def encode(x: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        """The features of ``x (..., N, d)`` for frequencies ``B (..., m, d)``: one model's
+        ``(m, d)``, or B models' stacked ``(B, m, d)`` on ``x (B, N, d)``. Returns
+        ``(..., N, 2 m)``."""
+        arg = 2 * math.pi * ((x + 1) / 2) @ B.mT  # (..., N, m)
         return torch.cat([torch.cos(arg), torch.sin(arg)], dim=-1)

@@ -2,14 +2,14 @@
 
 For ``CoordinateMLP`` s without BatchNorm that share their forward configuration, layer ``l`` of
 all B models is one ``torch.baddbmm(b (B, 1, out), h (B, n, in), W^T (B, in, out))``; the
-encodings (positional, random Fourier) and the activations act on the stacked tensors. This
+encodings' own ``encode`` (positional, random Fourier) and the activations act on the stacked
+tensors. This
 is what ``vmap(functional_call)`` computes, with fewer dispatches; other models (BatchNorm-free
 ones of any kind, and coordinate MLPs on a learned feature grid or hash grid, whose lookups
 ``vmap`` batches) fall back to ``vmap``.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -42,14 +42,11 @@ def stacked_forward(models: Sequence[nn.Module]) -> Callable[[dict, torch.Tensor
     depth = len(first.linears)
     enc = first.encoding
 
-    def encode(p: dict, x: torch.Tensor) -> torch.Tensor:
+    def encode(p: dict, x: torch.Tensor) -> torch.Tensor:  # the encodings' own forward
         if isinstance(enc, PositionalEncoding):
-            arg = (x[..., None] * p["encoding.freqs"][:, None, None, :]).flatten(-2)  # (B, n, dL)
-            parts = [x] if enc.include_input else []
-            return torch.cat(parts + [torch.sin(arg), torch.cos(arg)], dim=-1)
+            return enc.encode(x, p["encoding.freqs"], include_input=enc.include_input)
         if isinstance(enc, FourierFeatures):
-            arg = 2 * math.pi * torch.bmm((x + 1) / 2, p["encoding.B"].transpose(1, 2))  # (B, n, m)
-            return torch.cat([torch.cos(arg), torch.sin(arg)], dim=-1)
+            return enc.encode(x, p["encoding.B"])                        # (B, n, 2m)
         return x
 
     def forward(p: dict, x: torch.Tensor) -> torch.Tensor:
