@@ -14,65 +14,20 @@ from __future__ import annotations
 
 from .version import __version__
 from .bench import SuiteResult, run_suite, suites
-from .diagnosis import (
-                     Diagnosis,
-                     LayerDiagnosis,
-                     LayerwiseNTK,
-                     diagnose,
-                     jacobian_ntk,
-                     layerwise_ntk,
-)
-from .errors import (
-                     DivergedError,
-                     FitFailedError,
-                     InputError,
-                     InputTypeError,
-                     InrankError,
-                     MissingDependencyError,
-                     ResourceError,
-)
+from .diagnosis import (Diagnosis, LayerDiagnosis, LayerwiseNTK, diagnose, jacobian_ntk,
+                        layerwise_ntk)
+from .errors import (DivergedError, FitFailedError, InputError, InputTypeError, InrankError,
+                     MissingDependencyError, ResourceError)
 from .metrics import mean_psnr, psnr, snr, ssim
 from .nn import CoordinateMLP, MLPConfig, Preset, build, init, preset, presets
-from .operators import (
-                     AreaDownsample,
-                     Identity,
-                     InverseTask,
-                     Operator,
-                     ParallelBeamProjector,
-                     PixelMask,
-                     make_task,
-)
+from .operators import (AreaDownsample, Identity, InverseTask, Operator, ParallelBeamProjector,
+                        PixelMask, make_task)
 from .runs import LoadedRun, load
-from .signals import (
-                     PATTERNS,
-                     Signal,
-                     extract_mesh,
-                     grid_coords,
-                     load_audio,
-                     load_image,
-                     load_mesh_occupancy,
-                     load_mesh_sdf,
-                     load_signal,
-                     load_video,
-                     mesh_occupancy,
-                     mesh_sdf,
-                     pattern,
-                     save_audio,
-                     sdf_metrics,
-                     signal_1d,
-                     subgrid_mask,
-)
-from .train import (
-                     FitOptions,
-                     FitResult,
-                     FitSettings,
-                     fit,
-                     fit_many,
-                     fit_models,
-                     occupancy_iou,
-                     predict,
-                     resolve_settings,
-)
+from .signals import (PATTERNS, Signal, extract_mesh, grid_coords, load_audio, load_image,
+                      load_mesh_occupancy, load_mesh_sdf, load_signal, load_video, mesh_occupancy,
+                      mesh_sdf, pattern, save_audio, sdf_metrics, signal_1d, subgrid_mask)
+from .train import (FitOptions, FitResult, FitSettings, fit, fit_many, fit_models, occupancy_iou,
+                    predict, resolve_settings)
 
 __all__ = [
     # signals

@@ -28,16 +28,8 @@ from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError
 from ..nn.forward import predict
-from .mesh import (
-    as_trimesh,
-    extract_mesh,
-    grid_occupancy,
-    load_mesh,
-    mesh_arrays,
-    normalize_mesh,
-    require_mesh_extra,
-    sample_surface,
-)
+from .mesh import (as_trimesh, extract_mesh, grid_occupancy, load_mesh, mesh_arrays,
+                   normalize_mesh, require_mesh_extra, sample_surface)
 from .signal import Signal, grid_coords
 
 __all__ = ["mesh_sdf", "load_mesh_sdf", "surface_normals", "sdf_grid", "sdf_metrics",
