@@ -16,7 +16,7 @@ from ..report.figures import (error_scale, save_comparison, save_error_maps, sav
 from ..report.html import write_page
 from ..report.tables import Table, to_markdown
 from ..signals.signal import Signal
-from ..train.loop import fit
+from ..train.fit import fit
 
 __all__ = ["DemoRow", "compare_methods", "demo_table", "demo_sentence", "demo_markdown",
            "write_demo_html"]

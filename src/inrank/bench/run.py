@@ -260,7 +260,7 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     SNR, grid IoU) to ``metrics``; with ``run.keep_recon`` also
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
     """
-    from ..train.loop import fit
+    from ..train.fit import fit
     from .tasks import task_fit_kwargs
 
     t0 = time.perf_counter()

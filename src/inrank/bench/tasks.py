@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .. import validation as _checks
-from ..train.loop import fit
+from ..train.fit import fit
 from ..train.evaluate import occupancy_iou
 from ..nn.registry import build, preset
 from ..signals.signal import Signal

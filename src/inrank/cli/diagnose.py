@@ -27,7 +27,7 @@ from ..nn.registry import build, preset, presets, tuned_network
 from ..report.tables import markdown_table
 from ..runs import load, load_weights, run_record
 from ..signals.signal import load_image
-from ..train.loop import fit
+from ..train.fit import fit
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "MODEL", "DIAGNOSIS"]

@@ -35,7 +35,7 @@ from ..signals.sdf import load_mesh_sdf
 from ..signals.signal import center_crop
 from ..train.callbacks import CSVLogger, TensorBoardLogger
 from ..train.flops import gemm_rate, step_flops
-from ..train.loop import fit
+from ..train.fit import fit
 from ..train.optimizers import OPTIMIZERS
 from ..train.options import SCHEDULES, FitOptions
 from ..train.precision import PRECISIONS
@@ -51,7 +51,8 @@ SIGNAL = ("source", "size", "duration", "n_points", "frames", "stride", "start")
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
 TRAINING = ("steps", "lr", "optimizer", "muon_lr", "schedule", "batch_size", "seed", "device",
-            "precision", "track_every", "checkpoint_every", "compile", "progress", "accept_worse")
+            "precision", "track_every", "checkpoint_every", "compile", "progress", "accept_worse",
+            "auto")
 #: :func:`inrank.make_task`'s settings (``seed`` is the training's).
 TASK = ("angles", "factor", "noise", "noise_model", "keep")
 #: ``--log``: also log every evaluation to ``OUT/log.csv`` or ``OUT/tensorboard/``.
@@ -118,7 +119,10 @@ def add_arguments(p: Parser) -> None:
               "checkpoint_every": "save OUT/checkpoint.pt every K steps; rerunning the same "
                                   "command resumes",
               "accept_worse": "keep a fit that ends below the signal's mean predictor or its "
-                              "first evaluation as a result (exit 0) instead of failing (exit 1)"})
+                              "first evaluation as it is (exit 0), instead of retrying it at "
+                              "lower lrs and then failing (exit 1)",
+              "auto": "choose the method's knob (a predictor at init) and the lrs (a short "
+                      "probe, at most 25% more compute) for this signal, where not given"})
     signal = p.add_argument_group("signal (load_signal)")
     add_options(signal, load_signal, SIGNAL[1:], help={
         "size": "image: resize the short side to SIZE px; video: each frame's; pattern: SIZE "
@@ -222,6 +226,8 @@ def run(args: Namespace, config: dict) -> int:
             print(f"inrank: the failed fit's results are kept in {out}/ (metrics.json: status "
                   f"{getattr(results, 'status', 'failed')})", file=sys.stderr)
             raise
+        if settings.auto:
+            print(_auto_line(result.settings.chosen, result), file=sys.stderr)
         if result.resumed_from is not None:
             print(f"resumed from {checkpoint} at step {result.resumed_from} (same method, "
                   "config, signal and protocol)", file=sys.stderr)
@@ -303,6 +309,20 @@ def _start_line(args: Namespace, signal, model, settings) -> str:
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
             f"{net}, {settings.steps} "
             f"{settings.optimizer_name} steps at {lr}{knob}; at least {_duration(floor)} here{hint}")
+
+
+def _auto_line(chosen: dict, result) -> str:
+    """One line: what ``--auto`` chose, among what, and what it cost against the fit."""
+    probe, knob = chosen.get("probe", {}), chosen.get("knob", {})
+    fit_seconds = result.seconds_per_step * result.steps
+    what = probe.get("choice") or probe.get("kept", "")
+    among = (f" among {len(probe.get('round1', {}))} (FreSh chose "
+             f"{knob['knob']} {knob['choice']:g})" if knob.get("choice") is not None else
+             f" among {len(probe.get('round1', {}))}" if probe.get("round1") else "")
+    return (f"auto: {what}{among}; lr {result.lr:g}"
+            + ("" if result.muon_lr is None else f", muon_lr {result.muon_lr:g}")
+            + f"; {chosen.get('seconds', 0):.1f} s, {chosen.get('seconds', 0) / max(fit_seconds, 1e-9):.2f}"
+            "x the fit's training time (all in metrics.json, settings.chosen)")
 
 
 def _duration(seconds: float) -> str:

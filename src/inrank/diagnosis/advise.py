@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from torch import nn
 
 from .. import validation as _checks
 from ..errors import InputError
 from ..nn.init import REI_OPTION_GRIDS, rei_option_default
 from ..nn.registry import build, knob_overrides, preset, presets
 from ..signals.signal import Signal
-from .predict import PREDICTORS, Prediction, predict
-from .rei_design import REI_PREDICTOR
+from .predict import PREDICTORS, Prediction, fresh_of_models, predict
+from .rei_design import REI_PREDICTOR, held_out_split
 
-__all__ = ["Advice", "advise", "RECOMMENDED"]
+__all__ = ["Advice", "advise", "choose_knob", "KnobChoice", "RECOMMENDED"]
 
 #: The predictor :func:`advise` names as its choice: the one that lost the least off-grid PSNR
 #: against table1's grid searches (28 knob grids, both protocols and optimisers; FreSh 0.42 dB
@@ -170,3 +172,70 @@ def _check_knob(p, name: str, width: int, depth: int, optimizer: str) -> dict | 
 
 def _with_knobs() -> list[str]:
     return [m for m in presets() if preset(m).knob is not None]
+
+
+@dataclass
+class KnobChoice:
+    """A knob chosen at init by one predictor (:func:`choose_knob`).
+
+    Attributes:
+        knob: the knob; candidates: its values tried; scores: the predictor's score of each.
+        predictor: the predictor's name; choice: the value chosen; seconds: the wall time.
+    """
+
+    knob: str
+    candidates: list[float]
+    scores: list[float]
+    predictor: str
+    choice: float
+    seconds: float
+
+    def record(self) -> dict:
+        """JSON-ready."""
+        return {"knob": self.knob, "predictor": self.predictor, "choice": self.choice,
+                "candidates": self.candidates, "scores": self.scores, "seconds": self.seconds}
+
+
+def choose_knob(signal: Signal, make_model: Callable[[float, int], nn.Module], knob: str,
+                candidates: Sequence[float], *, seed: int = 0, inits: int = 3,
+                points: int = 256) -> KnobChoice:
+    """Choose ``knob`` for ``signal`` at init with the one predictor the project's validation
+    recommends (the cheap path of :func:`advise`): FreSh's spectrum distance for an image
+    (forward passes of ``inits`` initialisations per candidate), the NTK's linearised
+    off-grid PSNR on held-out points for an REI option or a signal without an image grid
+    (one kernel of ``points`` points per candidate).
+
+    Args:
+        signal: the target.
+        make_model: ``make_model(value, seed) -> model`` at init with the knob at ``value``.
+        knob: its name (``"pe_octaves"``, ``"rei_options.gain"``, ...).
+        candidates: the values to rank.
+        seed: the first init's seed (FreSh averages seeds ``seed .. seed + inits - 1``).
+        inits, points: as :func:`advise`.
+
+    Returns:
+        A :class:`KnobChoice`.
+    """
+    t0 = time.perf_counter()
+    values = [float(v) for v in candidates]
+    if not values:
+        raise InputError(f"no candidates to rank for {knob}")
+    fresh = signal.kind == "image" and not knob.startswith("rei_options.")
+    scores = []
+    for v in values:
+        if fresh:
+            models = [make_model(v, seed + k) for k in range(_checks.positive_int("inits", inits))]
+            scores.append(fresh_of_models(models, signal))
+        else:
+            fit_part, held = held_out_split(signal, seed)
+            scores.append(predict(make_model(v, seed), fit_part, points=points, offgrid=held,
+                                  offgrid_points=points, steps=(0, 500), seed=seed,
+                                  ks=(16,)).score("linear_offgrid"))
+    name = "fresh" if fresh else "linear_offgrid"
+    ok = [i for i, x in enumerate(scores) if math.isfinite(x)]
+    if not ok:
+        raise InputError(f"no candidate of {knob} could be scored on {signal.name!r}")
+    best = (min if fresh else max)(ok, key=lambda i: scores[i])
+    return KnobChoice(knob, values, [float(x) for x in scores], name, values[best],
+                      time.perf_counter() - t0)
+

@@ -262,6 +262,18 @@ class CoordinateMLP(nn.Module):
             if isinstance(norm, nn.BatchNorm1d):
                 norm.reset_parameters()
 
+    def reconfigure_(self, config: MLPConfig, *,
+                     generator: torch.Generator | None = None) -> "CoordinateMLP":
+        """Rebuild this module in place for ``config`` (new layers drawn from ``generator``),
+        keeping its identity and the attributes :func:`inrank.build` set (``preset``,
+        ``built_for``, ``seed``, ``knobs``): how a knob chosen for a signal (``auto``) reaches a
+        model that is already built. Returns the module."""
+        keep = {k: v for k, v in self.__dict__.items()
+                if k in ("preset", "built_for", "seed", "knobs")}
+        self.__init__(config, generator=generator)
+        self.__dict__.update(keep)
+        return self
+
     @property
     def in_dim(self) -> int:
         """d, the coordinate dimension the model expects."""

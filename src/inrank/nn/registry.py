@@ -25,6 +25,7 @@ from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
+           "with_knobs",
            "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network",
            "LR_WIDTH_EXPONENT", "width_lr_scale", "REI_GAIN_AT_DEPTH", "rei_gain_for"]
 
@@ -142,7 +143,7 @@ class Preset:
         _check_optimizer(optimizer)
         cfg = replace(self.config, width=width, depth=depth)
         if optimizer == "muon":
-            cfg = _with_knobs(cfg, self.muon_tuned.get("config", {}))
+            cfg = with_knobs(cfg, self.muon_tuned.get("config", {}))
         if self.knob == "rei_options.gain" and depth in REI_GAIN_AT_DEPTH:
             gain = {"gain": REI_GAIN_AT_DEPTH[depth]}
             cfg = replace(cfg, rei_options={**cfg.rei_options, **gain})
@@ -382,12 +383,12 @@ def preset(name: str, *, tuned: bool = True) -> Preset:
     muon = tuned.get("muon") or {}
     if muon.get("muon_lr") is not None:
         p = replace(p, muon_lr=float(muon["muon_lr"]), muon_tuned=copy.deepcopy(muon))
-    config = _with_knobs(p.config, tuned.get("config", {}))
+    config = with_knobs(p.config, tuned.get("config", {}))
     return replace(p, lr=float(tuned.get("lr", p.lr)), config=config, tuned=copy.deepcopy(tuned))
 
 
-def _with_knobs(config: MLPConfig, knobs: dict) -> MLPConfig:
-    """``config`` with tuned ``knobs`` (``{knob: value}``, e.g. ``{"rei_options.gain": 10}``)
+def with_knobs(config: MLPConfig, knobs: dict) -> MLPConfig:
+    """``config`` with ``knobs`` (``{knob: value}``, e.g. ``{"rei_options.gain": 10}``)
     set; an REI option merges into the other REI options."""
     for knob, value in knobs.items():
         over = knob_overrides(knob, value)
@@ -471,7 +472,7 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
     cfg = replace(p.config_at(width=width, depth=depth, optimizer=optimizer, **overrides),
                   in_dim=in_dim, out_dim=out_dim)
     if knobs:
-        cfg = _with_knobs(cfg, _checked_knobs(p, knobs))
+        cfg = with_knobs(cfg, _checked_knobs(p, knobs))
     ignored = (set(overrides) | {k.split(".")[0] for k in knobs or {}}) - cfg.used_fields()
     if ignored:
         raise InputError(f"{', '.join(sorted(ignored))} does nothing for {name} (its network "
@@ -481,6 +482,8 @@ def build(name: str, in_dim: int, out_dim: int, *, width: int = DEFAULT_WIDTH,
         validation.seed("seed", seed)))
     model.preset = name
     model.built_for = optimizer
+    model.seed = int(seed)                      # what a rebuild with another knob draws from
+    model.knobs = dict(knobs or {})             # the knobs the caller set (auto keeps them)
     return model
 
 

@@ -8,7 +8,8 @@ from .batching import BatchOrder
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .device import resolve_device
 from .evaluate import occupancy_iou, occupancy_logits, predict
-from .loop import fit, run_training
+from .fit import fit
+from .loop import run_training
 from .options import LOSSES, SCHEDULES, FitOptions
 from .result import FitResult
 from .settings import FitSettings, resolve_settings

@@ -8,6 +8,7 @@ result of its own separate fit, to the order of float sums.
 """
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections import defaultdict
@@ -18,13 +19,15 @@ import torch
 from torch import nn
 
 from .. import validation
-from ..errors import InputError, InputTypeError
+from ..errors import DivergedError, FitFailedError, InputError, InputTypeError
 from ..nn.mlp import DEFAULT_DEPTH, DEFAULT_WIDTH
 from ..nn.registry import build
 from ..signals.signal import Signal
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
 from .flops import step_flops
-from .loop import check_pair, fit_resolved, run_training
+from .auto import choose_settings
+from .fit import RETRIES, backed_off, fit_resolved
+from .loop import check_pair, run_training
 from .measured import MeasuredModel, StackedMeasured, check_measured
 from .options import FitOptions, train_indices
 from .result import FitResult
@@ -148,7 +151,8 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
         measurements: with ``operator``, one ``(M, c)`` tensor per signal.
 
     With ``loss="sdf"`` (signed distance fields) each model fits on its own, as
-    :func:`inrank.fit` (the loss differentiates through each model's input gradient).
+    :func:`inrank.fit` (the loss differentiates through each model's input gradient); so does
+    each with ``auto`` (its knob and lrs are chosen for its own signal).
 
     Returns:
         One :class:`FitResult` per signal, in order.
@@ -176,14 +180,18 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
             masks[i] = None if unseen is None else ~unseen  # the measured points "train"
     batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                     for model in models for m in model.modules())
-    if batchnorm or o.loss == "sdf":  # SDF: gradients through input gradients, one by one
+    if batchnorm or o.loss == "sdf" or o.auto:  # one by one
         if batchnorm:
             warnings.warn("BatchNorm models cannot be batched with vmap: fitting them one by one",
                           stacklevel=2)
-        return [fit_resolved(m, s, o, checkpoint=_checkpoint_for(o.checkpoint, i),
-                             **({"operator": operator, "measurements": y} if measured else
-                                {"train_mask": k}))
-                for i, (m, s, k, y) in enumerate(zip(models, signals, masks, ys))]
+        results = []
+        for i, (m, s, k, y) in enumerate(zip(models, signals, masks, ys)):
+            inputs = ({"operator": operator, "measurements": y} if measured else
+                      {"train_mask": k})
+            own = choose_settings(m, s, o, **inputs) if o.auto else o  # its signal's knob, lrs
+            results.append(fit_resolved(m, s, own, checkpoint=_checkpoint_for(o.checkpoint, i),
+                                        **inputs))
+        return results
     if chunk is not None:
         chunk = validation.positive_int("chunk", chunk)
     groups: dict[tuple, list[int]] = defaultdict(list)
@@ -220,8 +228,37 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
                                         precision=o.precision)
             tests = [None if masks[i] is None else ~masks[i].to(dev) for i in part]
             params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
-            for i, res in zip(part, run_training(trainee, [signals[i] for i in part], o,
-                                                 batch_size=batch, n_train=n, tests=tests,
-                                                 params=params, checkpoint=checkpoint)):
+            inits = {i: copy.deepcopy(models[i].state_dict()) for i in part}
+            try:
+                done = run_training(trainee, [signals[i] for i in part], o, batch_size=batch,
+                                    n_train=n, tests=tests, params=params,
+                                    checkpoint=checkpoint)
+            except FitFailedError as err:  # retried one by one, as separate fits would be
+                done = _separately(err, part, models, signals, masks, ys, inits, o,
+                                   operator if measured else None)
+            for i, res in zip(part, done):
                 results[i] = res
     return results  # type: ignore[return-value]
+
+
+def _separately(err: FitFailedError, part: list[int], models, signals, masks, ys, inits, o,
+                operator) -> list[FitResult]:
+    """The results of a batched pass that failed: a divergence stopped every model, so each
+    fits again on its own; a pass that ended with some models below their floor keeps the
+    others and retries those from their initial weights at a lower lr (:func:`fit_resolved`)."""
+    results = err.result if isinstance(err.result, list) else [err.result]
+    out = []
+    for i, r in zip(part, results):
+        if not isinstance(err, DivergedError) and r.status == "ok":
+            out.append(r)
+            continue
+        models[i].load_state_dict(inits[i])
+        inputs = ({"operator": operator, "measurements": ys[i]} if operator is not None else
+                  {"train_mask": masks[i]})
+        if isinstance(err, DivergedError):
+            out.append(fit_resolved(models[i], signals[i], o, **inputs))
+        else:
+            retry, attempt = backed_off(o, r)
+            out.append(fit_resolved(models[i], signals[i], retry, retries=RETRIES - 1,
+                                    failed=[attempt], **inputs))
+    return out

@@ -6,7 +6,8 @@ model, or B stacked models) with one :class:`~inrank.train.settings.FitSettings`
 from named pieces: the batch order (:mod:`~inrank.train.batching`), one step
 (:mod:`~inrank.train.step`), evaluation (:mod:`~inrank.train.evaluate`), the training state
 and its checkpoint (:mod:`~inrank.train.state`) and the result (:mod:`~inrank.train.result`).
-:func:`fit` trains one model; :func:`inrank.fit_many` trains many with the same loop.
+:func:`inrank.fit` (:mod:`~inrank.train.fit`) trains one model; :func:`inrank.fit_many` trains
+many with the same loop.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -22,26 +23,21 @@ from torch import nn
 from ..errors import DivergedError, FitFailedError, InputError, InputTypeError
 from ..metrics import mean_psnr
 from ..nn.layers import declared_dim
-from ..operators.tasks import InverseTask
 from ..signals.signal import Signal
 from .batching import BatchOrder
 from .callbacks import notify
 from .checkpoint import model_identity, signal_identity
-from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
 from .evaluate import image_ssim, scores, task_metrics
-from .measured import measured_trainee
 from .optimizers import current_lrs, make_optimizer
-from .options import FitOptions, make_scheduler, train_indices
+from .options import make_scheduler
 from .precision import check_precision, grad_scaler, warn_slow_precision
 from .result import FitResult
-from .sdf import SDFModel
-from .settings import FitSettings, resolve_settings
+from .settings import FitSettings
 from .state import TrainingState, resume_training, save_training
 from .step import train_step
 from .tracking import rank_snapshot, track_point_indices
-from .trainees import OneModel
 
-__all__ = ["fit", "fit_resolved", "run_training", "check_pair", "PRECISION_LIMIT_DB"]
+__all__ = ["run_training", "check_pair", "PRECISION_LIMIT_DB"]
 
 #: A low-precision fit whose float32 continuation gains more than this (dB) is precision-limited.
 PRECISION_LIMIT_DB = 0.5
@@ -324,128 +320,3 @@ def _diverged(trainee, state: TrainingState, bad: list[int], losses: list[float]
     raise DivergedError(f"loss became {losses[bad[0]]} at step {step}{where} ({_lrs_text(s)}); "
                         f"try a smaller lr. {kept[0].upper()}{kept[1:]}",
                         partial[0] if len(partial) == 1 else partial)
-
-
-def fit(model: nn.Module, signal: Signal | InverseTask,
-        settings: FitOptions | FitSettings | Mapping | None = None, *,
-        train_mask: torch.Tensor | None = None, operator=None,
-        measurements: torch.Tensor | None = None, **options) -> FitResult:
-    """Fit ``model`` to ``signal`` with Adam (or Muon) on the mean squared error (or BCE on
-    logits), or solve an inverse problem through a measurement ``operator``.
-
-    The options (``settings``, and/or keywords of the same names) are those of
-    :class:`~inrank.train.options.FitOptions`, resolved once for the model
-    (:func:`~inrank.train.settings.resolve_settings`): what is not given is the library's
-    choice, e.g. a model :func:`inrank.build` made trains with the optimiser it was built for
-    at its preset's tuned learning rates, scaled to its width.
-
-    Args:
-        model: maps ``(N, d)`` coordinates to ``(N, c)`` values; trained in place.
-        signal: the target; or an inverse problem (:func:`inrank.make_task`), whose signal,
-            operator and measurements it brings.
-        settings: a :class:`~inrank.train.options.FitOptions`, the
-            :class:`~inrank.train.settings.FitSettings` of an earlier fit, a dict of options,
-            or None.
-        train_mask: optional ``(N,)`` bool tensor: train only on the True points and report
-            ``test_psnr`` on the others (e.g. :func:`inrank.subgrid_mask`, the held-out-pixel
-            protocol of Tancik et al. 2020). Evaluation always predicts every point.
-        operator: an inverse problem's forward operator ``A``
-            (:class:`inrank.operators.Operator`, e.g. from :func:`inrank.make_task`): the
-            loss is ``mse(A(model(coords)), measurements)`` on the full batch, while every PSNR
-            (and ``best_psnr``) compares ``model(coords)`` with ``signal.values``, the ground
-            truth the loss never sees; ``test_psnr`` is on the points ``A`` does not measure
-            (inpainting). Takes ``loss="mse"`` only, no ``batch_size``, no ``train_mask``;
-            :func:`inrank.fit_many` stacks many signals through one operator.
-        measurements: ``(M, c)``, what ``A`` should produce (with ``operator``).
-        **options: :class:`~inrank.train.options.FitOptions` by name:
-
-            - ``steps`` (required), ``lr`` (Adam's; None: the preset's tuned value at the
-              model's width), ``optimizer`` (``"adam"``; ``"muon"``: Muon on the weights of
-              every dense layer but the first and the last, Adam at ``lr`` on the rest,
-              McGinnis et al. 2025; or a factory ``f(params, lr=lr)``; None: the one the
-              model was built for), ``muon_lr`` (None: the preset's), ``schedule``.
-            - ``batch_size``: points per step; None = full batch unless it would not fit in
-              ``memory_budget`` (default half the free memory): then mini-batches, with a
-              warning. ``seed`` seeds their order.
-            - ``loss``: ``"mse"``, ``"bce"`` (logits; 0/1 values, occupancy) or ``"sdf"``
-              (SIREN's signed-distance loss on :func:`inrank.load_mesh_sdf`'s signal: surface,
-              normal, eikonal and off-surface terms, :mod:`inrank.train.sdf`; the PSNR is of
-              ``f`` on the surface against 0, peak 2).
-            - ``checkpoint``: a file to resume from (if it exists) and to save to every
-              ``checkpoint_every`` steps (model, optimiser, schedule, batch order, history,
-              best state): a resumed fit ends bit for bit where an uninterrupted one would
-              (CPU); a checkpoint of another run is refused. Removed when the fit finishes.
-            - ``precision``: ``"float32"``, ``"bf16"`` or ``"fp16"`` autocast of the forward
-              pass; ends with ``check_steps`` more steps in float32 and in its precision from
-              the final state (``result.precision_check``), warning above
-              :data:`PRECISION_LIMIT_DB`. A CPU without bf16 units is named before training.
-            - ``track_every`` / ``track_points``: the rank dynamics (``result.track``,
-              :func:`inrank.train.tracking.rank_snapshot`), kept out of ``seconds_per_step``.
-            - ``compile``, ``device``, ``eval_every``, ``progress``, ``callbacks``
-              (:mod:`inrank.train.callbacks`), ``accept_worse``.
-
-    Returns:
-        A :class:`FitResult`; ``result.settings`` holds what ran. The model keeps its final
-        weights.
-
-    Raises:
-        DivergedError: the loss became NaN or inf; the model is restored to its best evaluated
-            state and ``err.result`` holds the partial result.
-        FitFailedError: the fit ended below the signal's mean predictor or below its first
-            evaluation (``accept_worse=True`` returns it with ``result.status`` instead).
-
-    Examples:
-        >>> import inrank
-        >>> sig = inrank.load_image("camera", size=8)
-        >>> res = fit(inrank.build("relu", 2, 1, width=16, depth=1), sig, steps=40, lr=1e-2,
-        ...           progress=False)
-        >>> len(res.history), res.steps, res.final_psnr > res.mean_psnr
-        (40, 40, True)
-    """
-    if isinstance(signal, InverseTask):
-        if operator is not None or measurements is not None:
-            raise InputError("an InverseTask brings its own operator and measurements; pass "
-                             "the task alone, or its signal with operator= and measurements=")
-        signal, operator, measurements = signal.signal, signal.operator, signal.measurements
-    s = resolve_settings([model], settings, **options)
-    return fit_resolved(model, signal, s, train_mask=train_mask, operator=operator,
-                        measurements=measurements)
-
-
-def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
-                 train_mask: torch.Tensor | None = None, operator=None,
-                 measurements: torch.Tensor | None = None,
-                 checkpoint: str | os.PathLike | None = None) -> FitResult:
-    """:func:`fit` with settings already resolved for ``model`` (and ``checkpoint``, this fit's
-    file, default ``s.checkpoint``): the separate fit :func:`inrank.fit_models` runs where it
-    cannot stack."""
-    check_pair(model, signal, s.loss)
-    checkpoint = s.checkpoint if checkpoint is None else checkpoint
-    dev = torch.device(s.device)
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if operator is not None or measurements is not None:  # an inverse problem
-        trainee, test = measured_trainee(model, signal, operator, measurements, s,
-                                         train_mask=train_mask, device=dev)
-        return run_training(trainee, [signal], s, batch_size=None, n_train=len(signal),
-                            tests=[test], params=params, checkpoint=checkpoint)[0]
-    budget = default_memory_budget(dev) if s.memory_budget is None else s.memory_budget
-    if s.loss == "sdf":  # surface + off-surface points per index, gradients through gradients
-        if train_mask is not None:
-            raise InputError("train_mask cannot be used with loss='sdf': every surface sample "
-                             "trains; score the shape with inrank.sdf_metrics")
-        if s.compile:  # torch.compile's autograd cannot differentiate a gradient again
-            raise InputError("compile=True cannot be used with loss='sdf': the loss "
-                             "differentiates through the input gradient, which torch.compile "
-                             "does not support (double backward); pass compile=False")
-        batch = full_batch_or_minibatch(s.batch_size, len(signal), 6 * bytes_per_point(model),
-                                        budget)
-        trainee = SDFModel(model, signal, dev, s.precision, compile=s.compile)
-        return run_training(trainee, [signal], s, batch_size=batch, n_train=len(signal),
-                            tests=[None], params=params, checkpoint=checkpoint)[0]
-    train_idx = train_indices(train_mask, len(signal))
-    n = len(signal) if train_idx is None else int(train_idx.numel())
-    batch = full_batch_or_minibatch(s.batch_size, n, bytes_per_point(model), budget)
-    test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
-    trainee = OneModel(model, signal, train_idx, dev, s.loss, s.precision, compile=s.compile)
-    return run_training(trainee, [signal], s, batch_size=batch, n_train=n,
-                        tests=[test], params=params, checkpoint=checkpoint)[0]

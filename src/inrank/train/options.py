@@ -86,7 +86,12 @@ class FitOptions:
     """Objects or functions that see every evaluation (:mod:`inrank.train.callbacks`)."""
     accept_worse: bool = False
     """Return a fit that ends below the signal's mean predictor or below its first evaluation
-    (``result.status`` says which) instead of raising :class:`inrank.FitFailedError`."""
+    (``result.status`` says which) as it is, instead of retrying it at a lower lr and then
+    raising :class:`inrank.FitFailedError`."""
+    auto: bool = False
+    """Choose for the signal what is not given: the preset's knob by a predictor at init and
+    the learning rate(s) by a short probe (:mod:`inrank.train.auto`; at most 25% more compute
+    than the fit; ``result.settings.chosen`` records every candidate's score)."""
 
     def __post_init__(self) -> None:
         # what the user set: the fields that differ from their defaults (a re-resolution with
@@ -125,6 +130,7 @@ class FitOptions:
             "compile": bool(self.compile),
             "callbacks": check_callbacks(self.callbacks),
             "accept_worse": bool(self.accept_worse),
+            "auto": bool(self.auto),
         }
         for name, value in fill.items():
             object.__setattr__(self, name, value)

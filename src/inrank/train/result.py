@@ -58,6 +58,9 @@ class FitResult:
         mean_psnr: the PSNR (dB) of predicting the signal's mean everywhere, the floor a fit
             must beat (None where it does not apply: SDF fits).
         status: one of :data:`STATUSES`.
+        retries: the attempts that failed before this one (``lr``, ``muon_lr``, ``status``,
+            ``final_psnr``): a fit that ends below its mean predictor, below its first
+            evaluation or diverges is retried at a lower lr (:func:`inrank.fit`).
     """
 
     history: list[dict]
@@ -79,6 +82,7 @@ class FitResult:
     operator: dict | None = None
     mean_psnr: float | None = None
     status: str = "ok"
+    retries: list[dict] = field(default_factory=list)
 
     # the settings a reader of a result asks for most, by their names
     steps = property(lambda self: self.settings.steps, doc="Optimisation steps.")

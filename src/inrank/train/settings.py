@@ -44,6 +44,10 @@ class FitSettings(FitOptions):
     lr_scales: dict = field(default_factory=dict)
     """``{parameter name prefix: factor}``: tensors that train at ``lr * factor`` (a feature
     grid's tables, :func:`inrank.train.optimizers.lr_scales`)."""
+    chosen: dict = field(default_factory=dict)
+    """What ``auto`` chose and why (:mod:`inrank.train.auto`): ``{"knob": ..., "lr": ...,
+    "cost": ...}`` with every candidate's score; a fit retried at a lower lr adds
+    ``"backed_off"``. Empty otherwise."""
     given: tuple[str, ...] = ()
     """The option names the user set; the library filled the others."""
     sources: dict = field(default_factory=dict)
@@ -86,6 +90,15 @@ class FitSettings(FitOptions):
                 value = list(value)
             out[f.name] = value
         return out
+
+    def with_lrs(self, factor: float, *, why: str, **chosen) -> "FitSettings":
+        """These settings with Adam's and Muon's lrs times ``factor`` (``why``: the source the
+        record gives them) and ``chosen`` added to :attr:`chosen`."""
+        return dataclasses.replace(
+            self, lr=float(f"{self.lr * factor:.6g}"),
+            muon_lr=None if self.muon_lr is None else float(f"{self.muon_lr * factor:.6g}"),
+            sources={**self.sources, "lr": why, **({"muon_lr": why} if self.muon_lr else {})},
+            chosen={**self.chosen, **chosen})
 
     def protocol(self) -> dict:
         """What makes two runs the same training (a checkpoint's identity, with the points,

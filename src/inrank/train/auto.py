@@ -1,0 +1,192 @@
+"""Settings chosen for the signal when it is fitted (``auto``): what the user did not give.
+
+1. **Knob candidates.** The preset's knob (PE's octaves, RFF's sigma, SIREN's omega0, REI's
+   gain, ...) as the model has it, and the value the predictor the project's validation
+   recommends chooses at init, before any training
+   (:func:`inrank.diagnosis.advise.choose_knob`: FreSh's spectrum distance for an image, the
+   NTK's linearised off-grid PSNR for an REI option or another kind of signal).
+2. **A probe** over those knobs x the preset's lrs times :data:`LR_FACTORS` (Adam's and Muon's
+   together), each candidate trained from the same initial weights on a seeded subset of the
+   training points (at least :data:`PROBE_POINTS`, a quarter of them when more),
+   :data:`PROBE_SHARE` of the fit's steps in all. A candidate's score is the PSNR it is
+   headed for at the fit's steps: its PSNR at the end of its probe plus its gain over the
+   probe's second half per doubling of the steps (PSNR grows about linearly in log steps; a
+   fast start that stalls scores low). Round 1 scores every candidate after ``s1`` steps;
+   round 2 the preset's own (the incumbent) and the best two after ``2 s1``. A challenger
+   replaces the incumbent only when it leads it by :data:`MARGIN_DB` (or the incumbent
+   diverged). An inverse problem scores its measurement loss (the truth is never read). A fit
+   too short for ``s1`` of :data:`MIN_PROBE_STEPS` keeps the preset's settings and says so.
+
+Everything chosen, every candidate's score and the seconds it took land in
+``FitSettings.chosen`` (and so in ``FitResult.settings`` and ``metrics.json``).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+import warnings
+
+import torch
+from torch import nn
+
+from ..diagnosis.advise import choose_knob
+from ..errors import DivergedError
+from ..nn.mlp import CoordinateMLP
+from ..nn.registry import knob_value, preset, with_knobs
+from ..signals.signal import Signal
+from .once import fit_once
+from .settings import FitSettings
+
+__all__ = ["choose_settings", "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "MIN_PROBE_STEPS", "MARGIN_DB"]
+
+#: The lr multipliers the probe tries (a decade each side of the preset's, in half decades).
+LR_FACTORS = (0.1, 10 ** -0.5, 1.0, 10 ** 0.5, 10.0)
+#: The probe's steps (on a subset of the points) as a share of the fit's.
+PROBE_SHARE = 0.2
+#: The probe trains on at least this many points (all of them when there are fewer).
+PROBE_POINTS = 1024
+#: A probe round shorter than this cannot tell lrs apart: the preset's are kept.
+MIN_PROBE_STEPS = 8
+#: A probe's challenger replaces the preset's knob and lrs only when it leads them by this
+#: much (dB) after round 2: short runs favour what learns fast (higher lrs, lower frequencies),
+#: not always what ends best.
+MARGIN_DB = 1.0
+
+
+def choose_settings(model: nn.Module, signal: Signal, s: FitSettings, *,
+                    train_mask: torch.Tensor | None = None, operator=None,
+                    measurements: torch.Tensor | None = None) -> FitSettings:
+    """``s`` with the knob (rebuilt into ``model`` in place) and the lrs chosen for
+    ``signal``, where the user gave none; see the module docstring.
+
+    Returns:
+        The settings to fit with; ``settings.chosen`` holds ``knob`` (the predictor's scores),
+        ``probe`` (every candidate's score per round) and ``seconds``.
+    """
+    t0 = time.perf_counter()
+    inverse = operator is not None or measurements is not None
+    knob, knobs = _knob_candidates(model, signal, s, inverse)
+    lr_given = s.sources.get("lr") == "given" or s.sources.get("muon_lr") == "given"
+    factors = (1.0,) if lr_given else LR_FACTORS
+    probe, (value, factor) = _probe(model, signal, s, knobs, factors, train_mask, operator,
+                                    measurements)
+    if value is not None and knob.get("knob") is not None:
+        p = preset(s.method)
+        if value != knob_value(dataclasses.replace(p, config=model.config)):
+            model.reconfigure_(with_knobs(model.config, {p.knob: value}),
+                               generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
+        s = dataclasses.replace(s, knob={p.knob: value})
+    chosen = {"knob": knob, "probe": probe, "seconds": time.perf_counter() - t0}
+    if factor == 1.0:
+        return dataclasses.replace(s, chosen={**s.chosen, **chosen})
+    return s.with_lrs(factor, why=f"auto: the probe's choice, x{factor:.3g} the preset's",
+                      **chosen)
+
+
+def _knob_candidates(model: nn.Module, signal: Signal, s: FitSettings,
+                     inverse: bool) -> tuple[dict, list]:
+    """The knob values the probe tries: the model's own and the predictor's choice (one value
+    when they agree, or when the knob cannot be chosen: ``[None]``); the predictor's record."""
+    p = preset(s.method) if s.method is not None else None
+    if p is None or p.knob is None or not isinstance(model, CoordinateMLP):
+        return {"kept": "the model has no preset knob to choose"}, [None]
+    if p.knob in getattr(model, "knobs", {}):
+        return {"kept": f"{p.knob} was given"}, [None]
+    if inverse:
+        return {"kept": "an inverse problem: the predictor would read the truth, which the fit "
+                        "never sees"}, [None]
+    if signal.kind == "sdf":
+        return {"kept": "no predictor is validated for signed distance fields"}, [None]
+    cfg, seed = model.config, int(getattr(model, "seed", 0))
+
+    def make(value: float, k: int) -> nn.Module:
+        return CoordinateMLP(with_knobs(cfg, {p.knob: value}),
+                             generator=torch.Generator().manual_seed(k))
+
+    choice = choose_knob(signal, make, p.knob, p.knob_grid, seed=seed, points=128)
+    own = knob_value(dataclasses.replace(p, config=cfg))
+    return choice.record(), list(dict.fromkeys([own, choice.choice]))
+
+
+def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factors: tuple,
+           train_mask, operator, measurements) -> tuple[dict, tuple]:
+    """Successive halving over ``knobs`` x ``factors``; ``(record, (knob, factor))``."""
+    if len(knobs) * len(factors) == 1:
+        return {"kept": "nothing to choose (the knob and the lrs are given or fixed)"}, \
+            (knobs[0], factors[0])
+    inverse = operator is not None or measurements is not None
+    train = (torch.ones(len(signal), dtype=torch.bool) if train_mask is None
+             else train_mask.detach().cpu().bool())
+    n_train = int(train.sum())
+    sub = not inverse and s.loss != "sdf" and s.batch_size is None
+    n_probe = min(n_train, max(PROBE_POINTS, n_train // 4)) if sub else n_train
+    count = len(knobs) * len(factors)
+    units = count + 3 * 2                      # round 1, then the incumbent and 2 more x 2 s1
+    # counted in steps, not point-steps: a small network's step costs about the same on fewer
+    # points (Muon's orthogonalisation, the launches), so the subset only makes it cheaper
+    s1 = int(PROBE_SHARE * s.steps // units)
+    if s1 < MIN_PROBE_STEPS:
+        return {"kept": f"{s.steps} steps are too few for a probe (a round would be {s1} "
+                        f"steps, fewer than {MIN_PROBE_STEPS})"}, (knobs[0], 1.0)
+    mask = train
+    if n_probe < n_train:  # a seeded subset of the training points
+        idx = train.nonzero().squeeze(1)
+        g = torch.Generator().manual_seed(s.seed)
+        mask = torch.zeros_like(train)
+        mask[idx[torch.randperm(len(idx), generator=g)[:n_probe]]] = True
+    inputs = {"train_mask": None if bool(mask.all()) else mask, "operator": operator,
+              "measurements": measurements}
+    p = preset(s.method) if knobs[0] is not None else None
+
+    def score(knob, factor: float, steps: int) -> float:
+        """The PSNR the candidate is headed for at ``s.steps``: its PSNR after ``steps``,
+        extrapolated by its gain over the last half of them, per doubling of the steps (a
+        fit's PSNR grows about linearly in log steps; a fast start that stalls scores low)."""
+        if knob is None:
+            trial = copy.deepcopy(model)
+        else:
+            trial = copy.deepcopy(model).reconfigure_(
+                with_knobs(model.config, {p.knob: knob}),
+                generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
+        ps = dataclasses.replace(
+            s.with_lrs(factor, why="probe"), steps=steps, eval_every=steps // 2,
+            progress=False, checkpoint=None, callbacks=(), track_every=None, check_steps=0,
+            accept_worse=True, auto=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a probe below its floor is just a low score
+                result = fit_once(trial, signal, ps, **inputs)
+        except DivergedError:
+            return -math.inf
+        h = result.history
+        if inverse:  # the measurement loss, as a PSNR-like number; the truth is not read
+            at = [10 * math.log10(1 / e["loss"]) if 0 < e["loss"] < math.inf else -math.inf
+                  for e in h[-2:]]
+        else:
+            at = [e.get("train_psnr", e["psnr"]) for e in h[-2:]]
+        if not all(math.isfinite(v) for v in at):
+            return -math.inf
+        gain = max(0.0, at[-1] - at[0]) if len(at) == 2 else 0.0
+        return at[-1] + gain * math.log2(s.steps / steps)
+
+    pairs = [(k, f) for k in knobs for f in factors]
+    incumbent = (knobs[0], 1.0)                       # the preset's knob and lrs
+    first = {pair: score(*pair, s1) for pair in pairs}
+    finite = [pair for pair in pairs if math.isfinite(first[pair]) and pair != incumbent]
+    top = [incumbent] + sorted(finite, key=lambda pair: -first[pair])[:2]
+    second = {pair: score(*pair, 2 * s1) for pair in top}
+    challenger = max(top[1:], key=lambda pair: second[pair], default=None)
+    best = incumbent
+    if challenger is not None and (second[challenger] > second[incumbent] + MARGIN_DB or
+                                   not math.isfinite(second[incumbent])):
+        best = challenger
+    name = lambda pair: (f"x{pair[1]:.3g}" if pair[0] is None else  # noqa: E731
+                         f"{p.knob} {pair[0]:g}, x{pair[1]:.3g}")
+    return {"choice": name(best), "round1": {name(k): v for k, v in first.items()},
+            "round2": {name(k): v for k, v in second.items()}, "steps": [s1, 2 * s1],
+            "points": n_probe,
+            "margin_db": MARGIN_DB,
+            "steps_share": (count * s1 + 2 * len(top) * s1) / s.steps
+            }, best

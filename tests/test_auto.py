@@ -1,0 +1,104 @@
+"""Issue 36: a fit that does not learn is retried at a lower lr, and ``auto`` chooses the knob
+and the lrs for the signal (``inrank.train.auto``), recording what it chose and what it cost."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+import inrank
+from inrank.cli import main
+from inrank.train import auto
+
+
+@pytest.fixture(scope="module")
+def camera():
+    return inrank.load_image("camera", size=16)
+
+
+def test_a_fit_below_the_mean_is_retried_at_a_lower_lr_and_says_so(camera):
+    with pytest.warns(UserWarning, match=r"below mean at lr 0\.3 .*retrying from its initial "
+                                         r"weights at lr 0\.0948683"):
+        res = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera,
+                         steps=150, lr=0.3, optimizer="adam", progress=False)
+    assert res.status == "ok" and res.final_psnr > res.mean_psnr
+    assert [(a["lr"], a["status"]) for a in res.retries] == [(0.3, "below_mean")]
+    assert res.lr == pytest.approx(0.3 * 10 ** -0.5, rel=1e-5)
+    assert res.settings.sources["lr"].startswith("backed off")
+
+
+def test_a_fit_that_fails_at_every_lr_fails_in_one_line_naming_the_retries(camera):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(inrank.FitFailedError, match=r"below the .*after 2 retries") as info:
+            inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera,
+                       steps=150, lr=3.0, optimizer="adam", progress=False)
+    assert [a["lr"] for a in info.value.result.retries] == [3.0, pytest.approx(0.948683)]
+
+
+def test_accept_worse_never_retries(camera):
+    with pytest.warns(UserWarning, match="kept, as accept_worse=True asks"):
+        res = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), camera,
+                         steps=150, lr=3.0, optimizer="adam", progress=False, accept_worse=True)
+    assert res.retries == [] and res.lr == 3.0 and res.status == "below_mean"
+
+
+def test_a_batched_fit_retries_only_its_failing_models(camera):
+    coins = inrank.load_image("coins", size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solo = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2, seed=0), coins,
+                          steps=150, lr=0.3, optimizer="adam", progress=False, seed=0)
+        many = inrank.fit_many("relu", [camera, coins], steps=150, lr=0.3, optimizer="adam",
+                               width=16, depth=2, seed=0, progress=False)
+    assert [a["lr"] for a in many[0].retries] == [0.3] and many[0].status == "ok"
+    assert many[1].retries == solo.retries                 # the same fate as its separate fit
+    assert many[1].final_psnr == pytest.approx(solo.final_psnr, abs=1e-4)
+
+
+def test_auto_chooses_the_knob_and_lrs_and_records_every_candidate(camera):
+    model = inrank.build("pe", 2, 1, width=16, depth=2, seed=3)
+    res = inrank.fit(model, camera, steps=800, progress=False, auto=True, accept_worse=True)
+    chosen = res.settings.chosen
+    knob = chosen["knob"]
+    assert knob["predictor"] == "fresh" and knob["knob"] == "pe_octaves"
+    assert len(knob["scores"]) == len(inrank.preset("pe").knob_grid)
+    probe = chosen["probe"]
+    grid = {float(k.split(", x")[1]) for k in probe["round1"]}
+    assert grid == {float(f"{f:.3g}") for f in auto.LR_FACTORS}
+    assert len(probe["round2"]) == 3 and probe["steps"][1] == 2 * probe["steps"][0]
+    assert probe["steps_share"] <= auto.PROBE_SHARE + 1e-9
+    octaves, factor = probe["choice"].split(", x")
+    assert model.config.pe_octaves == int(octaves.split()[-1]) == res.settings.knob["pe_octaves"]
+    want = inrank.preset("pe").lr_for(res.optimizer, width=16)["lr"] * float(factor)
+    assert res.lr == pytest.approx(want, rel=1e-2)
+    assert chosen["seconds"] > 0
+
+
+def test_auto_keeps_what_was_given_and_too_short_a_fit(camera):
+    model = inrank.build("pe", 2, 1, width=16, depth=2, knobs={"pe_octaves": 3})
+    res = inrank.fit(model, camera, steps=400, lr=1e-3, progress=False, auto=True,
+                     accept_worse=True)
+    assert res.settings.chosen["knob"] == {"kept": "pe_octaves was given"}
+    assert "nothing to choose" in res.settings.chosen["probe"]["kept"] and res.lr == 1e-3
+    short = inrank.fit(inrank.build("relu", 2, 1, width=16, depth=2), camera, steps=20,
+                       progress=False, auto=True, accept_worse=True)
+    assert "too few for a probe" in short.settings.chosen["probe"]["kept"]
+
+
+def test_auto_on_an_inverse_problem_never_reads_the_truth(camera):
+    task = inrank.make_task("denoise", camera, noise=0.1)
+    res = inrank.fit(inrank.build("pe", 2, 1, width=16, depth=2), task, steps=800,
+                     progress=False, auto=True, accept_worse=True)
+    assert "inverse problem" in res.settings.chosen["knob"]["kept"]
+    assert res.settings.chosen["probe"]["points"] == len(camera)  # no subset: full batches
+
+
+def test_cli_auto_prints_one_line_and_records_it(tmp_path, capsys):
+    assert main(["fit", "camera", "--size", "16", "--steps", "600", "--method", "relu",
+                 "--auto", "--out", str(tmp_path), "--no-progress", "--accept-worse"]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("auto: ")]
+    assert len(lines) == 1 and "x the fit's training time" in lines[0]
+    settings = json.loads((tmp_path / "metrics.json").read_text())["settings"]
+    assert settings["auto"] is True and "round1" in settings["chosen"]["probe"]
