@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from inrank.nn.registry import presets_markdown
+from inrank.nn.registry import preset, presets
 from inrank.report.results import REFERENCE_POINTS
 from inrank.report.tables import (format_mean_std, lr_table, markdown_table, mean_std,
                                   per_image_table, summary_table, to_markdown, width_table)
@@ -35,6 +35,21 @@ _BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w:.-]+) -->\n)(?P<body>.*?)(<!
 
 def _json(path: str, root: Path = RESULTS):
     return json.loads((root / path).read_text(encoding="utf-8"))
+
+
+def presets_markdown() -> str:
+    """The README's table of methods, from the registry: name, what it is, default (Adam) lr,
+    Muon lr (tuned, or ``-``: then the Adam lr), the default optimiser
+    (:attr:`inrank.Preset.default_optimizer`) and groups."""
+    lines = ["| method | what | lr | muon lr | default optimiser | groups |",
+             "|---|---|---:|---:|---|---|"]
+    for name in presets():
+        p = preset(name)
+        what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
+        muon = "-" if p.muon_lr is None else f"{p.muon_lr:g}"
+        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {p.default_optimizer} | "
+                     f"{', '.join(p.groups) or '-'} |")
+    return "\n".join(lines)
 
 
 def _bench(folder: str, *, kind: str = "summary") -> str:

@@ -38,7 +38,7 @@ def test_a_stale_table_is_caught():
     docs = _render_docs()
     text = "x\n<!-- generated: presets -->\n| old |\n<!-- end generated -->\ny\n"
     new, stale = docs.render(text)
-    assert stale == ["presets"] and registry.presets_markdown() in new
+    assert stale == ["presets"] and docs.presets_markdown() in new
     assert docs.render(new)[1] == []
     with pytest.raises(KeyError, match="unknown generated block"):
         docs.render("<!-- generated: nope -->\n<!-- end generated -->")
@@ -62,7 +62,7 @@ def test_adding_a_preset_is_one_registry_entry(monkeypatch, tmp_path):
     assert "relu-tanh" in {r.method for r in expand(suite("kodak"))}          # every-method suites
     assert "relu-tanh" in {r.method for r in expand(suite("width"))}          # group suites
     assert "relu-tanh" in build_parser().parse_args(["demo"]).methods         # the demo's default
-    assert "| `relu-tanh` | tanh MLP (a test method) |" in registry.presets_markdown()  # README
+    assert "| `relu-tanh` | tanh MLP (a test method) |" in _render_docs().presets_markdown()  # README
     model = inrank.build("relu-tanh", 2, 1, width=8, depth=1)
     assert type(model.acts[0]).__name__ == "Tanh"
     with pytest.raises(ValueError, match="exists already"):
