@@ -95,7 +95,7 @@ class Reader:
     def fail(self, problem: str) -> InputError:
         return InputError(f"{self.path} is not {self.what} ({problem}); {self.fix}")
 
-    def field(self, obj: Mapping, key: str, check: _Check, where: str = "",
+    def field(self, obj: Mapping, key: str, check: Check, where: str = "",
               required: bool = True) -> Any:
         """``obj[key]`` after ``check``; a missing key raises if ``required``, else None."""
         name = f"{where}{key!r}" if not where else f"{where}[{key!r}]"
