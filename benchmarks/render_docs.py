@@ -1,13 +1,14 @@
 """Regenerate every generated block of README.md and BENCHMARKS.md from the registry and the
 committed result files; ``--check`` exits 1 (naming the blocks) when a block is stale.
 
-    python benchmarks/render_docs.py            # rewrite the blocks in place
-    python benchmarks/render_docs.py --check    # what the test suite runs
+    python -m benchmarks.render_docs            # rewrite the blocks in place
+    python -m benchmarks.render_docs --check    # what the test suite runs
 
 A generated block sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``;
 the prose around it stays hand-written. NAME is a key of :data:`BLOCKS`, or
 ``include:FILE.md``: a result file's own Markdown, which its benchmark writes from the same
-run as the JSON beside it.
+run as the JSON beside it. This module imports only inrank (the docs site loads it by its
+path), so ``python benchmarks/render_docs.py`` runs too.
 """
 from __future__ import annotations
 
@@ -146,7 +147,8 @@ def _table1() -> str:
         return f"No table1 run has finished yet (0 of {planned})."
     done = len(rows)
     head = (f"{done} of {planned} runs finished" + ("" if done == planned else
-            " (the suite is still running: `python benchmarks/fidelity/table1.py` continues it)") + ".")
+            " (the suite is still running: `python -m benchmarks.fidelity.table1` continues "
+            "it)") + ".")
     top = max(rows, key=lambda r: r["final_psnr"])
     above = sum(r["final_psnr"] > 50 for r in rows)
     head += (f" Highest fit PSNR of a single run: {top['final_psnr']:.2f} dB ({top['method']}, "
@@ -470,8 +472,15 @@ def _include(name: str) -> str:
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
     text = "\n".join(lines).strip()
+    # a command as the script named itself when it ran, as it runs now: python -m benchmarks.X.Y
+    text = _SCRIPT.sub(lambda m: f"{m.group(1)} -m {m.group(2).replace('/', '.')}", text)
     # images the result file links beside itself, seen from the repository root
     return re.sub(r"\]\((?!https?:|/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text)
+
+
+#: ``python benchmarks/FOLDER/SCRIPT.py``, the spelling of results written before the scripts
+#: ran as modules.
+_SCRIPT = re.compile(r"\b(python3?) (benchmarks/[\w/]+)\.py\b")
 
 
 def _renderer(name: str) -> Callable[[], str]:

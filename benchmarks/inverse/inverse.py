@@ -1,9 +1,9 @@
 """Which prior solves an inverse problem best: relu, relu+rei, relu+rei-kink, pe, siren, wire or
 finer, against the classical baseline? (issue 26, item 3)
 
-    python benchmarks/inverse/inverse.py            # calibration, then test; resumable, 2 processes
-    python benchmarks/inverse/inverse.py --optimizers adam   # Adam only
-    python benchmarks/inverse/inverse.py --render   # only rewrite the .md and figure from the .json
+    python -m benchmarks.inverse.inverse            # calibration, then test; resumable, 2 processes
+    python -m benchmarks.inverse.inverse --optimizers adam   # Adam only
+    python -m benchmarks.inverse.inverse --render   # only rewrite the .md and figure from the .json
 
 Tasks (``inrank.make_task``), on 48 x 48 centre crops (48 px short side), the network queried
 on the full grid, trained on the measurements only: ``ct`` (20 parallel-beam angles over
@@ -16,7 +16,8 @@ baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x
 Muon (``name (muon)``), 250 full-batch steps, seed 0, the task's noise and mask seed 0.
 
 Calibration signals are separate from the reported ones: each method's lr (the registry's
-``lr_for(optimizer, width=128)``, lr and muon_lr alike, times a factor) and the TV weight
+``lr_for(optimizer, width=128)`` under the 3 x 128 tuned values, ``--tuned``; lr and muon_lr
+alike, times a factor) and the TV weight
 (0.05, 0.1, 0.2) are chosen per task on ``coffee`` only. The factor grid starts at 0.3, 1, 3
 and grows outward one step at a time (0.1, 0.03 / 10, 30) while the best factor sits on its
 edge, so a method is not judged at an lr the grid cut short; a choice at 0.03 or 30 is still
@@ -31,21 +32,13 @@ baseline | methods on one test image per task, one colour scale); run records un
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
+from benchmarks.frame import RESULTS, TUNED_W128, command, in_processes, parser, read_result
+
 OUT = RESULTS / "inverse"
 
 TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
@@ -180,13 +173,10 @@ def run_all(specs: list[tuple], jobs: int) -> dict[str, dict]:
         else:
             pending.append(spec)
     print(f"{len(found)} of {len(specs)} runs found, {len(pending)} to run", file=sys.stderr)
-    with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(run_one, *spec) for spec in pending]
-        for i, fut in enumerate(as_completed(futures), 1):
-            rec = fut.result()
-            found[rec["id"]] = rec
-            print(f"[{i}/{len(pending)}] {rec['id']}: {rec['psnr']:.2f} dB "
-                  f"({rec['wall_seconds']:.0f} s)", file=sys.stderr)
+    for i, (_, rec) in enumerate(in_processes(run_one, pending, jobs=jobs), 1):
+        found[rec["id"]] = rec
+        print(f"[{i}/{len(pending)}] {rec['id']}: {rec['psnr']:.2f} dB "
+              f"({rec['wall_seconds']:.0f} s)", file=sys.stderr)
     return found
 
 
@@ -222,17 +212,20 @@ def score(rec: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    p.add_argument("--render", action="store_true", help="only rewrite the .md and figure")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes")
-    p.add_argument("--optimizers", nargs="+", choices=("adam", "muon"), default=["adam", "muon"],
-                   help="run the methods with these optimisers (both: about 35 min on 2 cores)")
-    args = p.parse_args(argv)
+    p = parser(__doc__, render=True, jobs=2, optimizers=["adam", "muon"], tuned=TUNED_W128)
+    args = p.parse_args(argv)  # --optimizers: both take about 35 min on 2 cores
+    if args.render:
+        render(read_result("inverse"), OUT)
+        return 0
+    from inrank.nn.registry import tuned_values
+
+    with tuned_values(args.tuned):
+        return _solve(args)
+
+
+def _solve(args) -> int:
     from inrank.files import write_json
 
-    if args.render:
-        render(json.loads((RESULTS / "inverse.json").read_text()), OUT)
-        return 0
     t0 = time.perf_counter()
     labels = [m for m in LABELS if method_and_optimizer(m)[1] in args.optimizers]
     calib, grids = choose_factors(labels, args.jobs)
@@ -277,7 +270,7 @@ def render(result: dict, out: Path) -> None:
     runs, base = result["runs"], result["baselines"]
     pr = result["protocol"]
     hours = sum(r["wall_seconds"] for r in runs + result["selection"]["calibration_runs"])
-    md = [f"# Inverse problems (issue 26)\n\nGenerated by `python benchmarks/inverse/inverse.py` "
+    md = [f"# Inverse problems (issue 26)\n\nGenerated by `{command(__file__)}` "
           f"({len(runs) + len(result['selection']['calibration_runs'])} fits, "
           f"{hours / 60:.0f} min of fitting summed over the fits, one torch thread each, 2 "
           "processes at a time). "
