@@ -8,7 +8,8 @@ examples are sized to run in seconds; an example too slow for this test is made 
 
 The shell examples: every ``python -m benchmarks.FOLDER.SCRIPT`` / ``python benchmarks/...`` /
 ``python docs/...`` / ``bash benchmarks/...`` command of README.md, BENCHMARKS.md,
-CONTRIBUTING.md, benchmarks/README.md and docs/ names a script that exists, and each ``--option`` it passes is one the script's ``--help`` lists (a benchmark runs
+CONTRIBUTING.md, benchmarks/README.md, benchmarks/ARCHIVE.md and docs/ names a script that
+exists, and each ``--option`` it passes is one the script's ``--help`` lists (a benchmark runs
 as the module it is, as ``python -m`` runs it). (``inrank ...`` command lines are parsed by
 ``tests/test_cli_config.py``.)
 """
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 #: where shell commands are documented (README and the pages, plus these).
 COMMAND_DOCS = [*PAGES, ROOT / "BENCHMARKS.md", ROOT / "CONTRIBUTING.md",
-                ROOT / "benchmarks" / "README.md"]
+                ROOT / "benchmarks" / "README.md", ROOT / "benchmarks" / "ARCHIVE.md"]
 _FENCE = re.compile(r"(?:^<!-- example: not run \((?P<why>[^)]+)\) -->\n)?^```python\n(?P<code>.*?)^```",
                     re.S | re.M)
 _SCRIPT = re.compile(r"(?:python3?|bash) ((?:benchmarks|docs)/[\w/.-]+\.(?:py|sh))([^`\n]*)")
