@@ -37,7 +37,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.frame import RESULTS, TUNED_W128, command, in_processes, parser, read_result
+from benchmarks.frame import (RESULTS, TUNED_W128, command, in_processes, parser, rerender,
+                              write_result)
 
 OUT = RESULTS / "inverse"
 
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__, render=True, jobs=2, optimizers=["adam", "muon"], tuned=TUNED_W128)
     args = p.parse_args(argv)  # --optimizers: both take about 35 min on 2 cores
     if args.render:
-        render(read_result("inverse"), OUT)
+        rerender("inverse", lambda result: render(result, OUT))
         return 0
     from inrank.nn.registry import tuned_values
 
@@ -224,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _solve(args) -> int:
-    from inrank.files import write_json
-
     t0 = time.perf_counter()
     labels = [m for m in LABELS if method_and_optimizer(m)[1] in args.optimizers]
     calib, grids = choose_factors(labels, args.jobs)
@@ -252,17 +251,16 @@ def _solve(args) -> int:
               "runs": sorted((test[run_id(*s[:4])] for s in specs), key=lambda r: r["id"]),
               "baselines": base, "wall_seconds_this_call": time.perf_counter() - t0,
               "machine": machine()}
-    write_json(RESULTS / "inverse.json", result)
-    render(result, OUT)
+    write_result("inverse", result, lambda result: render(result, OUT))
     return 0
 
 
-def render(result: dict, out: Path) -> None:
-    """``inverse.md`` (per task: each method's mean over the test images beside the baseline,
-    and paired differences with 95% intervals) and ``inverse.png`` from ``result``."""
+def render(result: dict, out: Path) -> str:
+    """The Markdown of ``inverse.md`` (per task: each method's mean over the test images beside
+    the baseline, and paired differences with 95% intervals); draws ``inverse.png`` from
+    ``result`` too."""
     from statistics import fmean
 
-    from inrank.files import write_text
     from inrank.report.comparison import mean_interval
     from inrank.report.machine import machine_line
     from inrank.report.tables import markdown_table
@@ -326,8 +324,8 @@ def render(result: dict, out: Path) -> None:
         fig_rows.append((task, FIGURE_IMAGE.get(task, "kodim05"), methods))
     md += ["![reconstructions: truth | baseline | methods](inverse.png)\n",
            machine_line(result["machine"]) + "\n"]
-    write_text(RESULTS / "inverse.md", "\n".join(md))
     _figure(fig_rows, result["selection"]["tv_weight"], out)
+    return "\n".join(md)
 
 
 def _tv_text(tv: float | dict) -> str:
