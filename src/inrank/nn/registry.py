@@ -376,8 +376,14 @@ def tuned_values(source: str | Path | Mapping | None) -> Iterator[None]:
 
 
 def tuned_payload() -> dict:
-    """The tuned values the registry applies now (``{}``: the paper defaults): the innermost
-    :func:`tuned_values`' source, else :data:`TUNED_PATH`'s content (no file: ``{}``)."""
+    """A copy of the tuned values the registry applies now (``{}``: the paper defaults): the
+    innermost :func:`tuned_values`' source, else :data:`TUNED_PATH`'s content (no file:
+    ``{}``); what an executor hands its workers."""
+    return copy.deepcopy(_payload())
+
+
+def _payload() -> dict:
+    """The tuned values in effect (the shared, cached object: read, never change it)."""
     if _ACTIVE:
         source = _ACTIVE[-1]
         return source if isinstance(source, dict) else _file_payload(source)
@@ -399,7 +405,7 @@ def _read_payload(path: str, mtime_ns: int) -> dict:
 
 def _tuned_file() -> dict:
     """The tuned values by method (:func:`tuned_payload`'s ``methods``)."""
-    return tuned_payload().get("methods", {})
+    return _payload().get("methods", {})
 
 
 def tuned_network() -> dict[str, int]:
@@ -414,7 +420,7 @@ def tuned_network() -> dict[str, int]:
         ['depth', 'size', 'steps', 'width']
     """
     defaults = MLPConfig()
-    proto = tuned_payload().get("protocol", {})
+    proto = _payload().get("protocol", {})
     suite = proto.get("suite", {})
     return {"width": int((suite.get("widths") or [defaults.width])[0]),
             "depth": int(suite.get("depth", defaults.depth)), "size": int(suite.get("size", 64)),
