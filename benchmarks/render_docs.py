@@ -1,13 +1,15 @@
-"""Regenerate every generated block of README.md and BENCHMARKS.md from the registry and the
-committed result files; ``--check`` exits 1 (naming the blocks) when a block is stale.
+"""Regenerate every generated block of README.md, BENCHMARKS.md and benchmarks/ARCHIVE.md from
+the registry and the committed result files; ``--check`` exits 1 (naming the blocks) when a
+block is stale.
 
-    python benchmarks/render_docs.py            # rewrite the blocks in place
-    python benchmarks/render_docs.py --check    # what the test suite runs
+    python -m benchmarks.render_docs            # rewrite the blocks in place
+    python -m benchmarks.render_docs --check    # what the test suite runs
 
 A generated block sits between ``<!-- generated: NAME -->`` and ``<!-- end generated -->``;
 the prose around it stays hand-written. NAME is a key of :data:`BLOCKS`, or
 ``include:FILE.md``: a result file's own Markdown, which its benchmark writes from the same
-run as the JSON beside it.
+run as the JSON beside it. This module imports only inrank (the docs site loads it by its
+path), so ``python benchmarks/render_docs.py`` runs too.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ import json
 import re
 import statistics
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from inrank.nn.registry import presets_markdown
+from inrank.nn.registry import preset, presets
 from inrank.report.results import REFERENCE_POINTS
 from inrank.report.tables import (format_mean_std, lr_table, markdown_table, mean_std,
                                   per_image_table, summary_table, to_markdown, width_table)
@@ -28,13 +31,28 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: results of the superseded benchmarks, beside their scripts in ``benchmarks/archive/``.
 ARCHIVE = ROOT / "benchmarks" / "archive" / "results"
-DOCS = (ROOT / "README.md", ROOT / "BENCHMARKS.md")
+DOCS = (ROOT / "README.md", ROOT / "BENCHMARKS.md", ROOT / "benchmarks" / "ARCHIVE.md")
 _BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w:.-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                     re.S)
 
 
 def _json(path: str, root: Path = RESULTS):
     return json.loads((root / path).read_text(encoding="utf-8"))
+
+
+def presets_markdown() -> str:
+    """The README's table of methods, from the registry: name, what it is, default (Adam) lr,
+    Muon lr (tuned, or ``-``: then the Adam lr), the default optimiser
+    (:attr:`inrank.Preset.default_optimizer`) and groups."""
+    lines = ["| method | what | lr | muon lr | default optimiser | groups |",
+             "|---|---|---:|---:|---|---|"]
+    for name in presets():
+        p = preset(name)
+        what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
+        muon = "-" if p.muon_lr is None else f"{p.muon_lr:g}"
+        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {p.default_optimizer} | "
+                     f"{', '.join(p.groups) or '-'} |")
+    return "\n".join(lines)
 
 
 def _bench(folder: str, *, kind: str = "summary") -> str:
@@ -131,12 +149,78 @@ def _table1() -> str:
         return f"No table1 run has finished yet (0 of {planned})."
     done = len(rows)
     head = (f"{done} of {planned} runs finished" + ("" if done == planned else
-            " (the suite is still running: `python benchmarks/fidelity/table1.py` continues it)") + ".")
+            " (the suite is still running: `python -m benchmarks.fidelity.table1` continues "
+            "it)") + ".")
     top = max(rows, key=lambda r: r["final_psnr"])
     above = sum(r["final_psnr"] > 50 for r in rows)
     head += (f" Highest fit PSNR of a single run: {top['final_psnr']:.2f} dB ({top['method']}, "
              f"{top['signal']}, seed {top['seed']}); runs above 50 dB: {above} of {len(rows)}.")
     return "\n".join([head, *_offgrid_markdown(rows)])
+
+
+def _headline() -> str:
+    """The headline (README's first table, BENCHMARKS.md's first): ``table1``'s methods, each
+    with its default optimiser (:attr:`inrank.Preset.default_optimizer`), fit and off-grid
+    PSNR; relu+rei's paired gaps to relu and to the best other method off-grid, with their
+    intervals; and one sentence saying what they mean, its words chosen by the numbers."""
+    from inrank.bench import methods_of, suite
+    from inrank.report.comparison import paired_differences
+
+    rows, planned = _table1_rows()
+    if not rows:
+        return f"No table1 run has finished yet (0 of {planned})."
+    s = suite("table1")
+    label = {m: f"{m} ({preset(m).default_optimizer})" for m in methods_of(s)}
+    label = {m: lab for m, lab in label.items() if any(r["method"] == lab for r in rows)}
+    stats = {m: [mean_std([r[k] for r in rows if r["method"] == lab])
+                 for k in ("final_psnr", "offgrid_psnr")] for m, lab in label.items()}
+    top = [max(st[k][0] for st in stats.values()) for k in (0, 1)]
+    body = [[f"`{m}`", preset(m).default_optimizer]
+            + [(format_mean_std(*st[k]), st[k][0] == top[k]) for k in (0, 1)] + [str(st[0][2])]
+            for m, st in stats.items()]
+    best = max((m for m in stats if m != "relu+rei"), key=lambda m: stats[m][1][0])
+
+    def gap(other: str, metric: str) -> dict:
+        return paired_differences(rows, label["relu+rei"], label[other], metric)
+
+    def text(d: dict) -> str:
+        return f"{d['mean']:+.2f} dB [{d['low']:+.2f}, {d['high']:+.2f}]"
+
+    vs = {o: (gap(o, "final_psnr"), gap(o, "offgrid_psnr")) for o in ("relu", best)}
+    n = vs["relu"][1]["n"]
+    side = {o: "above" if d["low"] > 0 else "below" if d["high"] < 0 else "level"
+            for o, (_, d) in vs.items()}
+    relu, other = vs["relu"][1], vs[best][1]
+    sentence = {"above": f"`relu+rei` beats the plain `relu` it initialises by {relu['mean']:.2f} "
+                         "dB off-grid at the same size and cost per step",
+                "below": f"`relu+rei` trails the plain `relu` it initialises by "
+                         f"{-relu['mean']:.2f} dB off-grid",
+                "level": "`relu+rei` is level with the plain `relu` it initialises off-grid "
+                         "(the interval holds 0)"}[side["relu"]]
+    span = stats[best][1][0] - stats["relu"][1][0]
+    if side["relu"] == "above" and span > 0:
+        sentence += f", {100 * relu['mean'] / span:.0f}% of the way from `relu` to `{best}`"
+    sentence += {"above": f", and beats `{best}`, the best other method, by {other['mean']:.2f} dB",
+                 "below": f"; `{best}`, the best method off-grid, stays {-other['mean']:.2f} dB "
+                          "ahead of it",
+                 "level": f", and is level with `{best}`, the best other method"}[side[best]]
+    if side["relu"] == "above" and side[best] == "below":
+        sentence += (": the inlet remedy lifts a ReLU network, and does not make it the best "
+                     "representation in this regime")
+    head = (f"`table1`: Kodak kodim01-08 at {s.size} px short side, {s.depth} x {s.widths[0]} "
+            "(the network must compress), each method with its default optimiser at its tuned "
+            f"values; mean ± std over images and seeds, {len(rows)} of {planned} runs; "
+            "off-grid = evaluated at 2x, between the training pixels. PSNR in dB:")
+    pairs = (f"`relu+rei` paired per image ({n} images, seeds averaged; 95% Student-t "
+             f"interval): against `relu` {text(vs['relu'][0])} fit, {text(relu)} off-grid; "
+             f"against `{best}` (the best other method off-grid) {text(vs[best][0])} fit, "
+             f"{text(other)} off-grid.")
+    def wrap(t: str) -> str:
+        return textwrap.fill(t, 96, break_on_hyphens=False, break_long_words=False)
+
+    return "\n".join([wrap(head), "", markdown_table(
+        ["method", "optimiser", "fit PSNR", "off-grid PSNR", "runs"], body, align="llrrr"),
+        "", wrap(pairs), "", wrap(f"**What it means:** {sentence}.")])
 
 
 def _table1_why() -> str:
@@ -438,6 +522,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "rei-ablation": _rei_ablation,
     "rei-depth": _rei_depth,
     "references": lambda: REFERENCE_POINTS.strip(),
+    "headline": _headline,
     "table1": _table1,
     "table1:per-image": _table1_per_image,
     "table1:tuned": _tuned,
@@ -448,15 +533,29 @@ BLOCKS: dict[str, Callable[[], str]] = {
 }
 
 
-def _include(name: str) -> str:
+def _include(name: str, level: int = 1) -> str:
     """A result file's own Markdown (written by its benchmark from the same run), without its
-    title: ``include:NAME.md`` blocks."""
+    title and with its headings nested below the including section's ``level``:
+    ``include:NAME.md`` blocks."""
     lines = (RESULTS / name).read_text(encoding="utf-8").splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
     text = "\n".join(lines).strip()
+    # a command as the script named itself when it ran, as it runs now: python -m benchmarks.X.Y
+    text = _SCRIPT.sub(lambda m: f"{m.group(1)} -m {m.group(2).replace('/', '.')}", text)
+    levels = [len(h) for h, _ in _HEADING.findall(text)]
+    shift = level + 1 - min(levels, default=level + 1)
+    if shift > 0:
+        text = _HEADING.sub(lambda m: f"{'#' * min(6, len(m.group(1)) + shift)} {m.group(2)}",
+                            text)
     # images the result file links beside itself, seen from the repository root
     return re.sub(r"\]\((?!https?:|/)([^)]+\.png)\)", r"](benchmarks/results/\1)", text)
+
+
+#: ``python benchmarks/FOLDER/SCRIPT.py``, the spelling of results written before the scripts
+#: ran as modules.
+_SCRIPT = re.compile(r"\b(python3?) (benchmarks/[\w/]+)\.py\b")
+_HEADING = re.compile(r"^(#{1,6}) (.+)$", re.M)
 
 
 def _renderer(name: str) -> Callable[[], str]:
@@ -468,13 +567,35 @@ def _renderer(name: str) -> Callable[[], str]:
     return BLOCKS[name]
 
 
+def _level(text: str) -> int:
+    """The level of the last hand-written heading of ``text`` (1 if none)."""
+    found = _HEADING.findall(_BLOCK.sub("", text))
+    return len(found[-1][0]) if found else 1
+
+
 def render(text: str) -> tuple[str, list[str]]:
-    """``text`` with every generated block rewritten, and the names of the blocks that changed."""
+    """``text`` with every generated block rewritten, and the names of the blocks that changed.
+
+    An included result file's headings nest below the section that includes it, and one whose
+    title the document would hold twice is told apart by the file's name."""
     changed: list[str] = []
+    blocks = list(_BLOCK.finditer(text))
+    bodies = {}
+    for m in blocks:
+        name = m.group("name")
+        bodies[m.start()] = (_include(name.split(":", 1)[1], _level(text[:m.start()]))
+                             if name.startswith("include:") else _renderer(name)())
+    titles = [t for _, t in _HEADING.findall(_BLOCK.sub("", text))]
+    titles += [t for body in bodies.values() for _, t in _HEADING.findall(body)]
+    twice = {t for t in titles if titles.count(t) > 1}
 
     def sub(m: re.Match) -> str:
-        name = m.group("name")
-        body = _renderer(name)().rstrip("\n") + "\n"
+        name, body = m.group("name"), bodies[m.start()]
+        if name.startswith("include:"):
+            stem = Path(name.split(":", 1)[1]).stem
+            body = _HEADING.sub(lambda h: f"{h.group(1)} {h.group(2)} ({stem})"
+                                if h.group(2) in twice else h.group(0), body)
+        body = body.rstrip("\n") + "\n"
         if body != m.group("body"):
             changed.append(name)
         return m.group(1) + body + m.group(4)

@@ -1,7 +1,7 @@
 """Render a bench report (``report.html``) in headless Chromium and save a screenshot, to check
 that the page renders in a real browser.
 
-    python benchmarks/render_report.py benchmarks/archive/results/bench/quick/report.html \
+    python -m benchmarks.render_report benchmarks/archive/results/bench/quick/report.html \
         [--png benchmarks/archive/results/bench/quick/report_screenshot.png --width 1200 --height 2400]
 
 Needs Debian's ``chromium`` package (``apt-get install -y chromium``). Exits non-zero, saying so,

@@ -58,9 +58,11 @@ def threads(request) -> int:
 def _paper_defaults():
     """Tests check the library's mechanics at the paper defaults: the registry ignores the
     committed tuned values (``src/inrank/nn/tuned.json``; ``tests/test_tuned.py`` checks that
-    file), in this process and, through ``INRANK_TUNED_PATH``, in every worker process an
-    executor starts. Session-scoped, so module fixtures see it too. A test that wants tuned
-    values points ``TUNED_PATH`` at its own file."""
+    file), in this process (``registry.TUNED_PATH``), in every worker process an executor
+    starts (the executors hand their workers the values in effect here, explicitly) and,
+    through ``INRANK_TUNED_PATH``, in the command-line subprocesses some tests start.
+    Session-scoped, so module fixtures see it too. A test that wants tuned values points
+    ``TUNED_PATH`` at its own file."""
     from inrank.nn import registry
 
     mp = pytest.MonkeyPatch()

@@ -98,13 +98,13 @@ def test_lists_take_spaces_or_commas():
 
 
 def _documented_command_lines() -> list[tuple[list[str], str | None]]:
-    """Every ``inrank COMMAND ...`` of the docs' bash blocks (README, BENCHMARKS, CONTRIBUTING,
-    docs/), their inline examples with options and values (not placeholders like ``K``) and
-    benchmarks/archive/run_cpu_suites.sh: its argv, and
-    the file its output is redirected to (``> FILE``), if any."""
+    """Every ``inrank COMMAND ...`` of the docs' bash blocks (README, BENCHMARKS and its archive,
+    CONTRIBUTING, docs/), their inline examples with options and values (not placeholders like
+    ``K``) and benchmarks/archive/run_cpu_suites.sh: its argv, and the file its output is
+    redirected to (``> FILE``), if any."""
     lines = []
-    docs = [ROOT / "README.md", ROOT / "BENCHMARKS.md", ROOT / "CONTRIBUTING.md",
-            *sorted(ROOT.glob("docs/**/*.md"))]
+    docs = [ROOT / "README.md", ROOT / "BENCHMARKS.md", ROOT / "benchmarks" / "ARCHIVE.md",
+            ROOT / "CONTRIBUTING.md", *sorted(ROOT.glob("docs/**/*.md"))]
     for doc in docs:
         text = doc.read_text(encoding="utf-8")
         for block in re.findall(r"```bash\n(.*?)```", text, re.S):

@@ -6,10 +6,12 @@ them into one session), in a temporary folder that holds the user files the page
 (REASON) -->`` is not run: a registry entry to paste into the source, a cluster's address. The
 examples are sized to run in seconds; an example too slow for this test is made smaller.
 
-The shell examples: every ``python benchmarks/...`` / ``python docs/...`` / ``bash
-benchmarks/...`` command of README.md, BENCHMARKS.md, CONTRIBUTING.md, benchmarks/README.md and
-docs/ names a script that exists, and each ``--option`` it passes is one the script's ``--help``
-lists. (``inrank ...`` command lines are parsed by ``tests/test_cli_config.py``.)
+The shell examples: every ``python -m benchmarks.FOLDER.SCRIPT`` / ``python benchmarks/...`` /
+``python docs/...`` / ``bash benchmarks/...`` command of README.md, BENCHMARKS.md,
+CONTRIBUTING.md, benchmarks/README.md, benchmarks/ARCHIVE.md and docs/ names a script that
+exists, and each ``--option`` it passes is one the script's ``--help`` lists (a benchmark runs
+as the module it is, as ``python -m`` runs it). (``inrank ...`` command lines are parsed by
+``tests/test_cli_config.py``.)
 """
 from __future__ import annotations
 
@@ -27,10 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 #: where shell commands are documented (README and the pages, plus these).
 COMMAND_DOCS = [*PAGES, ROOT / "BENCHMARKS.md", ROOT / "CONTRIBUTING.md",
-                ROOT / "benchmarks" / "README.md"]
+                ROOT / "benchmarks" / "README.md", ROOT / "benchmarks" / "ARCHIVE.md"]
 _FENCE = re.compile(r"(?:^<!-- example: not run \((?P<why>[^)]+)\) -->\n)?^```python\n(?P<code>.*?)^```",
                     re.S | re.M)
 _SCRIPT = re.compile(r"(?:python3?|bash) ((?:benchmarks|docs)/[\w/.-]+\.(?:py|sh))([^`\n]*)")
+#: ``python -m benchmarks.FOLDER.SCRIPT``: a benchmark run as a module (its path: the script;
+#: an upper-case name is a placeholder).
+_MODULE = re.compile(r"python3? -m (benchmarks(?:\.[a-z0-9_]+)+)\b(?!\.)([^`\n]*)")
 
 
 def python_blocks(page: Path) -> list[tuple[int, str, str | None]]:
@@ -98,7 +103,10 @@ def documented_scripts() -> dict[str, set[str]]:
             s.replace("\n", " ") for s in re.findall(r"`([^`]+)`", text)]
         for span in spans:
             for line in span.splitlines() or [span]:
-                for script, rest in _SCRIPT.findall(line.split(" # ")[0]):
+                line = line.split(" # ")[0]
+                commands = _SCRIPT.findall(line) + [(module.replace(".", "/") + ".py", rest)
+                                                    for module, rest in _MODULE.findall(line)]
+                for script, rest in commands:
                     rest = re.split(r"[|;&>]", rest)[0]
                     found.setdefault(script, set()).update(re.findall(r"(?<!\S)(--[\w-]+)", rest))
     return found
@@ -114,10 +122,25 @@ def test_documented_scripts_exist_and_take_their_options(monkeypatch):
         if not script.endswith(".py") or not options:
             continue
         monkeypatch.setattr(sys, "argv", [script, "--help"])
-        monkeypatch.setattr(sys, "path", list(sys.path))  # scripts put their folder first
+        monkeypatch.setattr(sys, "path", [str(ROOT), *sys.path])  # as python -m from the root
         out = io.StringIO()
         with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as stop:
-            runpy.run_path(str(ROOT / script), run_name="__main__")
+            if script.startswith("benchmarks/"):  # a package module, as python -m runs it
+                runpy.run_module(script[:-3].replace("/", "."), run_name="__main__",
+                                 alter_sys=True)
+            else:
+                runpy.run_path(str(ROOT / script), run_name="__main__")
         assert stop.value.code in (0, None), f"{script} --help exited {stop.value.code}"
         unknown = sorted(o for o in options if o not in out.getvalue())
         assert unknown == [], f"the docs pass {unknown} to {script}, whose --help lacks them"
+
+
+def test_benchmarks_are_documented_as_the_modules_they_run_as():
+    """A benchmark stands on ``benchmarks.frame``, so it runs as ``python -m benchmarks.X.Y``
+    from the repository root; the docs show that form (``render_docs.py``, which imports only
+    inrank, also runs as a file)."""
+    as_files = {script for doc in COMMAND_DOCS
+                for script, _ in _SCRIPT.findall(doc.read_text(encoding="utf-8"))
+                if script.startswith("benchmarks/") and script.endswith(".py")}
+    assert as_files <= {"benchmarks/render_docs.py"}, \
+        f"documented as files, not as python -m benchmarks...: {sorted(as_files)}"

@@ -66,3 +66,21 @@ def test_batched_executor_runs_task_suites_like_local(tmp_path, data_dir):
         assert a["signal"] == b["signal"] and "snr" in b
         assert b["snr"] == pytest.approx(a["snr"], abs=PSNR_TOL)
         assert b["final_psnr"] == pytest.approx(a["final_psnr"], abs=PSNR_TOL)
+
+
+def test_worker_processes_apply_the_tuned_values_handed_to_them(tmp_path):
+    """The processes executor hands each worker the tuned values in effect in the caller
+    (here set by ``tuned_values``), explicitly: the worker builds the run with them, not with
+    the file its own registry would read."""
+    import json
+
+    from inrank.nn.registry import tuned_values
+
+    tuned = {"methods": {"relu+rei": {"lr": 2e-3, "config": {"rei_options.gain": 7.0}}}}
+    with tuned_values(tuned):
+        res = run_suite("quick", methods=["relu+rei"], images=["camera"], steps=2, size=8,
+                        widths=[8], out=tmp_path, executor="processes", jobs=1,
+                        progress=False, plots=False)
+    assert res.ran == 1
+    record = json.loads(next((tmp_path / "runs").glob("*.json")).read_text())
+    assert record["run"]["lr"] == 2e-3 and record["config"]["rei_options"]["gain"] == 7.0

@@ -15,7 +15,8 @@ from inrank.bench.runner import load_records
 from inrank.bench.catalog import expand, suite
 from inrank.cli import main
 from inrank.errors import InputError
-from inrank.readback import check_run_record, check_tuned_values, read_json, read_run_record
+from inrank.nn.tuned_file import check_tuned_values
+from inrank.readback import check_run_record, read_json, read_run_record
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = dict(methods=["relu"], images=["camera"], steps=2, size=8, progress=False, plots=False)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import inrank
-from inrank.bench.tuning import merge_tuned, tune_suite, write_tuned
+from inrank.bench.tuning import tune_suite, write_tuned
+from inrank.nn.tuned_file import merge_tuned
 from inrank.cli import main
 from inrank.errors import InputError
 

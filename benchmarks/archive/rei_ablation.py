@@ -2,8 +2,8 @@
 
 One command:
 
-    python benchmarks/archive/rei_ablation.py                 # profile cpu without a GPU, full with one
-    python benchmarks/archive/rei_ablation.py --quick         # smoke version (32 px, 300 steps, ~2 min)
+    python -m benchmarks.archive.rei_ablation                 # profile cpu without a GPU, full with one
+    python -m benchmarks.archive.rei_ablation --quick         # smoke version (32 px, 300 steps, ~2 min)
 
 Profiles (every run seeded: init seed 0, full-batch Adam, no schedule):
 
@@ -25,20 +25,18 @@ training. A last stage varies the knobs of the chosen ``triangle`` variant on th
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inrank.report.machine import machine  # noqa: E402
-from rei_ablation_report import plot, render  # noqa: E402
+from inrank.report.machine import machine
+
+from benchmarks.archive.rei_ablation_report import plot, render
+from benchmarks.frame import ARCHIVE, DATA, in_processes, parser
 
 QUICK_SUITE = ("kodim01", "kodim05", "kodim23")  # the bench quick suite's images
 SWEEP_IMAGE, SWEEP_SIZE, SWEEP_STEPS = "coffee", 32, 500  # the lr-sweep suite's protocol
@@ -121,19 +119,11 @@ def run_one(task: dict) -> dict:
 
 
 def _pool_map(tasks: list[dict], jobs: int, log) -> list[dict]:
-    if jobs <= 1:
-        out = []
-        for t in tasks:
-            out.append(run_one(t))
-            log(out[-1])
-        return out
-    import torch.multiprocessing as mp
-
+    """Every task's record (:func:`run_one`), in ``jobs`` processes, each logged as it ends."""
     out = []
-    with mp.get_context("spawn").Pool(jobs) as pool:
-        for rec in pool.imap_unordered(run_one, tasks):
-            out.append(rec)
-            log(rec)
+    for _, rec in in_processes(run_one, [(t,) for t in tasks], jobs=jobs):
+        out.append(rec)
+        log(rec)
     return out
 
 
@@ -149,17 +139,14 @@ def _knobs(profile: str) -> dict[str, tuple[str, dict, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__, device="auto", data=DATA / "kodak")
     p.add_argument("--profile", choices=("full", "cpu", "quick"), default=None,
                    help="cpu: 64 px astronaut + quick suite at 32 px, 3000 steps (default without a "
                         "GPU; ~50 min on 2 cores); full: everything at 64 px (default with a GPU); "
                         "quick: 32 px, 300 steps smoke")
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: 2 on CPU, 12 on GPU)")
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak",
-                   help="folder with the Kodak PNGs")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "archive" / "results")
+    p.add_argument("--out", type=Path, default=ARCHIVE)
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # workers set it too; keeps the machine line honest
     cuda = torch.cuda.is_available() and args.device != "cpu"

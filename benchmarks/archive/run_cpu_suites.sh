@@ -13,5 +13,5 @@ BENCH=(.venv/bin/inrank bench)
 "${BENCH[@]}" quick --out $OUT/quick --threads 1
 "${BENCH[@]}" width --out $OUT/width --threads 1
 for s in quick width lr-sweep; do
-  .venv/bin/python benchmarks/render_report.py $OUT/$s/report.html
+  .venv/bin/python -m benchmarks.render_report $OUT/$s/report.html
 done

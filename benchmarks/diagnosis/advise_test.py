@@ -1,8 +1,8 @@
 """The predictors' choices on table1's test images, and target-aware REI (issue 27, items 3-4).
 
-    python benchmarks/diagnosis/advise_test.py            # resumable (one record per cell / run)
-    python benchmarks/diagnosis/advise_test.py --no-run   # score and render what is finished
-    python benchmarks/diagnosis/advise_test.py --render   # only rewrite the .md from the .json
+    python -m benchmarks.diagnosis.advise_test            # resumable (one record per cell / run)
+    python -m benchmarks.diagnosis.advise_test --no-run   # score and render what is finished
+    python -m benchmarks.diagnosis.advise_test --render   # only rewrite the .md from the .json
 
 **Item 3 on the test images.** The grid search chose each knob on the calibration images
 (table1's tuning at 3 x 72, ``src/inrank/nn/tuned.json``); table1 then ran that value on the
@@ -29,33 +29,30 @@ Writes ``benchmarks/results/advise_test.{json,md}``; cells and runs under
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import statistics
 import sys
 from dataclasses import replace
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
+import torch
+
+from inrank.bench.catalog import expand, suite
+from inrank.bench.runner import load_records, run_missing
+from inrank.diagnosis.predict import PREDICTORS
+from inrank.diagnosis.rei_design import REI_PREDICTOR, default_rei_candidates
+from inrank.files import write_json
+from inrank.nn.registry import build, knob_overrides
+from inrank.report.comparison import mean_interval
+from inrank.report.machine import machine_line
+from inrank.report.tables import markdown_table
+
+from benchmarks.diagnosis.advise_validation import (INITS, OFFGRID_POINTS, POINTS, STEPS, grids,
+                                                    score_models)
+from benchmarks.frame import RESULTS, TUNED, command, parser, read_result, rerender, write_result
+
 OUT = RESULTS / "advise_test"
 TABLE1 = RESULTS / "bench" / "table1"
-TUNED = HERE.parent / "src" / "inrank" / "nn" / "tuned.json"
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import torch  # noqa: E402
-
-from advise_validation import INITS, OFFGRID_POINTS, POINTS, STEPS, grids, score_models  # noqa: E402,E501
-from inrank.bench.catalog import expand, suite  # noqa: E402
-from inrank.bench.runner import load_records, run_missing  # noqa: E402
-from inrank.diagnosis.predict import PREDICTORS  # noqa: E402
-from inrank.diagnosis.rei_design import REI_PREDICTOR, default_rei_candidates  # noqa: E402
-from inrank.files import write_json  # noqa: E402
-from inrank.nn.registry import build, knob_overrides  # noqa: E402
-from inrank.report.comparison import mean_interval  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
 
 TRAINED = ("fresh", "linear_offgrid")   # predictors whose test-image choices are trained
 REI = "relu+rei"
@@ -171,32 +168,25 @@ def item4(images: list[str], jobs: int, run: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--render", action="store_true", help="only re-render from the .json")
-    ap.add_argument("--no-run", action="store_true", help="score and render; train nothing")
-    ap.add_argument("--jobs", type=int, default=2, help="training processes")
+    ap = parser(__doc__, render=True, no_run=True, jobs=2)
     ap.add_argument("--items", nargs="+", choices=("3", "4"), default=["4", "3"],
                     help="which items to run (item 4 first: its runs are fewer)")
     args = ap.parse_args(argv)
     if args.render:
-        payload = json.loads((RESULTS / "advise_test.json").read_text())
-    else:
-        torch.set_num_threads(1)
-        images = list(suite("table1").images)
-        old = (json.loads((RESULTS / "advise_test.json").read_text())
-               if (RESULTS / "advise_test.json").is_file() else {})
-        payload = {"machine": machine(), "images": images,
-                   "protocol": {"points": POINTS, "offgrid_points": OFFGRID_POINTS,
-                                "steps": list(STEPS), "inits": INITS, "trained": list(TRAINED),
-                                "rei_predictor": REI_PREDICTOR}}
-        payload["item4"] = item4(images, args.jobs, not args.no_run) if "4" in args.items \
-            else old.get("item4")
-        payload["item3"] = item3(images, args.jobs, not args.no_run) if "3" in args.items \
-            else old.get("item3")
-        write_json(RESULTS / "advise_test.json", payload)
-    text = render(payload)
-    (RESULTS / "advise_test.md").write_text(text)
-    print(text)
+        rerender("advise_test", render)
+        return 0
+    torch.set_num_threads(1)
+    images = list(suite("table1").images)
+    old = read_result("advise_test") if (RESULTS / "advise_test.json").is_file() else {}
+    payload = {"images": images,
+               "protocol": {"points": POINTS, "offgrid_points": OFFGRID_POINTS,
+                            "steps": list(STEPS), "inits": INITS, "trained": list(TRAINED),
+                            "rei_predictor": REI_PREDICTOR}}
+    payload["item4"] = (item4(images, args.jobs, not args.no_run) if "4" in args.items
+                        else old.get("item4"))
+    payload["item3"] = (item3(images, args.jobs, not args.no_run) if "3" in args.items
+                        else old.get("item3"))
+    write_result("advise_test", payload, render)
     return 0
 
 
@@ -207,7 +197,7 @@ def _iv(d: list[float]) -> str:
 
 def render(p: dict) -> str:
     out = ["# Predictors on table1's test images; target-aware REI (issue 27)", "",
-           f"Generated by `python benchmarks/diagnosis/advise_test.py` "
+           f"Generated by `{command(__file__)}` "
            f"({machine_line(p['machine'])}). Test images: {', '.join(p['images'])} "
            "(96 px, off-grid at 2x); table1's protocol (3 x 72, 1,000 steps, tuned lrs).", ""]
     if p.get("item4"):

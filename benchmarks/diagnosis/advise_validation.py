@@ -1,7 +1,7 @@
 """Do the predictors at init choose the knob a grid search chooses? (issue 27, item 3)
 
-    python benchmarks/diagnosis/advise_validation.py            # resumable (one record per cell)
-    python benchmarks/diagnosis/advise_validation.py --render   # only rewrite the .md from .json
+    python -m benchmarks.diagnosis.advise_validation            # resumable (one record per cell)
+    python -m benchmarks.diagnosis.advise_validation --render   # only rewrite the .md from .json
 
 The grid searches are table1's committed tuning records (``inrank tune table1``, at 3 x 128,
 archived, and at 3 x 72, :data:`PROTOCOLS`): for every method with a knob, each knob value
@@ -19,7 +19,6 @@ Writes ``benchmarks/results/advise_validation.{json,md}``; per-cell records unde
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -28,28 +27,25 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
+import torch
+
+from inrank.bench.catalog import Suite, expand
+from inrank.bench.run import image_signal, resolve_image
+from inrank.bench.runner import load_records
+from inrank.diagnosis.predict import PREDICTORS, predict
+from inrank.files import write_json
+from inrank.nn.registry import build, knob_overrides
+from inrank.report.machine import machine_line
+from inrank.report.tables import markdown_table
+
+from benchmarks.frame import (ROOT, RESULTS, TUNED, TUNED_W128, command, parser, rerender,
+                              write_result)
+
 OUT = RESULTS / "advise_validation"
 #: The grid searches validated: label -> (tuned-values file, folder of its tuning's runs/):
 #: table1 at 3 x 128 (archived when table1 moved to 3 x 72) and table1 at 3 x 72.
-PROTOCOLS = {
-    "table1 3x128": (HERE / "archive" / "results" / "tune_table1_w128" / "tuned_registry.json",
-                     HERE / "archive" / "results" / "tune_table1_w128"),
-    "table1 3x72": (HERE.parent / "src" / "inrank" / "nn" / "tuned.json",
-                    RESULTS / "tune" / "table1"),
-}
-
-import torch  # noqa: E402
-
-from inrank.bench.catalog import Suite, expand  # noqa: E402
-from inrank.bench.run import image_signal, resolve_image  # noqa: E402
-from inrank.bench.runner import load_records  # noqa: E402
-from inrank.diagnosis.predict import PREDICTORS, predict  # noqa: E402
-from inrank.files import write_json  # noqa: E402
-from inrank.nn.registry import build, knob_overrides  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
+PROTOCOLS = {"table1 3x128": (TUNED_W128, TUNED_W128.parent),
+             "table1 3x72": (TUNED, RESULTS / "tune" / "table1")}
 
 POINTS, OFFGRID_POINTS, STEPS, INITS = 1024, 512, (0, 100, 500), 3
 
@@ -122,28 +118,23 @@ def spearman(a: list[float], b: list[float]) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--render", action="store_true", help="only re-render from the .json")
-    args = ap.parse_args(argv)
+    args = parser(__doc__, render=True).parse_args(argv)
     if args.render:
-        payload = json.loads((RESULTS / "advise_validation.json").read_text())
-    else:
-        torch.set_num_threads(1)
-        rows, protocols = [], {}
-        for label, (tuned_path, records) in PROTOCOLS.items():
-            tuned = json.loads(tuned_path.read_text())
-            s = protocol_suite(tuned)
-            protocols[label] = {"widths": list(s.widths), "size": s.size,
-                                "calibration": list(s.calibration),
-                                "tuned": str(tuned_path.relative_to(HERE.parent))}
-            rows += protocol_rows(label, tuned, s, records)
-        payload = {"rows": rows, "machine": machine(), "protocols": protocols,
-                   "protocol": {"points": POINTS, "offgrid_points": OFFGRID_POINTS,
-                                "steps": list(STEPS), "inits": INITS}}
-        write_json(RESULTS / "advise_validation.json", payload)
-    text = render(payload)
-    (RESULTS / "advise_validation.md").write_text(text)
-    print(text)
+        rerender("advise_validation", render)
+        return 0
+    torch.set_num_threads(1)
+    rows, protocols = [], {}
+    for label, (tuned_path, records) in PROTOCOLS.items():
+        tuned = json.loads(tuned_path.read_text())
+        s = protocol_suite(tuned)
+        protocols[label] = {"widths": list(s.widths), "size": s.size,
+                            "calibration": list(s.calibration),
+                            "tuned": str(tuned_path.relative_to(ROOT))}
+        rows += protocol_rows(label, tuned, s, records)
+    write_result("advise_validation", {
+        "rows": rows, "protocols": protocols,
+        "protocol": {"points": POINTS, "offgrid_points": OFFGRID_POINTS, "steps": list(STEPS),
+                     "inits": INITS}}, render)
     return 0
 
 
@@ -226,7 +217,7 @@ def render(p: dict) -> str:
     where = "; ".join(f"{k}: width {v['widths'][0]}, {v['size']} px, calibration images "
                       f"{', '.join(v['calibration'])}" for k, v in p["protocols"].items())
     out = ["# Predictors at init against table1's grid searches (issue 27)", "",
-           f"Generated by `python benchmarks/diagnosis/advise_validation.py` "
+           f"Generated by `{command(__file__)}` "
            f"({machine_line(p['machine'])}). The grid searches: {grids_n} knob grids of "
            f"`inrank tune table1` under two protocols ({where}; each knob value trained 500 "
            "steps at the method's tuned lr, Adam and Muon where the knob was tuned with it). "

@@ -1,7 +1,7 @@
 """The paper's diagnosis table, reproduced: rank of the first hidden layer's features and of the
 first two NTK blocks, per method and width, at init; and where BatchNorm's rank restoration shows.
 
-    python benchmarks/diagnosis/inlet_rank.py [--size 48 --widths 64,128,256,512 --depth 3 --steps 300]
+    python -m benchmarks.diagnosis.inlet_rank [--size 48 --widths 64,128,256,512 --depth 3 --steps 300]
 
 Coordinates: the pixel grid of the built-in astronaut image at SIZE x SIZE (N = SIZE^2), outputs
 c = 3. Every model is a depth-3 MLP from ``inrank.build`` (seed 0), diagnosed with
@@ -11,19 +11,13 @@ equals the training-mode one). Parts:
 1. method x width: ``[H_1, 1]`` ranks; NTK blocks 1 and 2 (numerical rank, effective rank, share).
 2. BatchNorm at width 256: every layer's features, gradients ``G_l`` and NTK block.
 3. BatchNorm exactly batch-coupled vs frozen statistics (``jacobian_ntk``), small N and width.
-4. After STEPS full-batch Adam steps on the image: the same per-layer ranks.
+4. After STEPS full-batch Adam steps on the image (the 3 x 128 tuned lrs, ``--tuned``): the
+   same per-layer ranks.
 
 Writes benchmarks/results/inlet_rank.{json,md}.
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
 from dataclasses import asdict, is_dataclass
 import sys
 import time
@@ -31,15 +25,15 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import inrank  # noqa: E402
-from inrank.diagnosis import rank  # noqa: E402
-from inrank.files import write_json, write_text  # noqa: E402
-from inrank.diagnosis.ntk import jacobian_ntk  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
+import inrank
+from inrank.diagnosis import rank
+from inrank.diagnosis.ntk import jacobian_ntk
+from inrank.nn.registry import tuned_values
+from inrank.report.machine import machine, machine_line
+from inrank.report.tables import markdown_table
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import RESULTS, TUNED_W128, command, flags, parser, write_result
+
 METHODS = ("relu", "relu+rei", "pe", "rff", "siren", "bn", "bn-all")
 BN_METHODS = ("relu", "bn", "bn-all")
 
@@ -151,8 +145,8 @@ def _hand_written_reading(path: Path) -> str:
     return text[i + 1:] if i >= 0 else ""
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=300, threads=1, tuned=TUNED_W128)
     ap.add_argument("--size", type=int, default=48, help="image side; N = size^2 (48)")
     ap.add_argument("--widths", default="64,128,256,512")
     ap.add_argument("--depth", type=int, default=3)
@@ -160,11 +154,14 @@ def main() -> int:
     ap.add_argument("--bn-width", type=int, default=256, help="width of parts 2 and 4 (256)")
     ap.add_argument("--coupled-size", type=int, default=24, help="image side of part 3 (24)")
     ap.add_argument("--coupled-width", type=int, default=64, help="width of part 3 (64)")
-    ap.add_argument("--steps", type=int, default=300, help="Adam steps of part 4 (300)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    with tuned_values(args.tuned):
+        return _diagnose(args)
+
+
+def _diagnose(args) -> int:
     widths = [int(w) for w in args.widths.split(",")]
     signal = inrank.load_image("astronaut", size=args.size)
     t_start = time.perf_counter()
@@ -191,16 +188,16 @@ def main() -> int:
 
     info = machine()
     n = signal.coords.shape[0]
-    write_json(args.out / "inlet_rank.json", {
+    payload = {
         "machine": info, "n_points": n, "depth": args.depth, "seed": args.seed,
         "widths": widths, "rows": rows, "bn_per_layer_init": bn_data,
         "coupled": {"size": args.coupled_size, "width": args.coupled_width, "rows": coupled_rows},
         "trained": {"steps": args.steps, "psnr": psnrs, "per_layer": trained_data},
-        "seconds": time.perf_counter() - t_start})
+        "seconds": time.perf_counter() - t_start}
     md = [
         "# Inlet rank diagnosis", "",
-        f"`python benchmarks/diagnosis/inlet_rank.py --size {args.size} --widths {args.widths} --depth "
-        f"{args.depth} --steps {args.steps}` ({time.perf_counter() - t_start:.0f} s). "
+        f"`{command(__file__, *flags(args, 'size', 'widths', 'depth', 'steps'))}` "
+        f"({time.perf_counter() - t_start:.0f} s). "
         + machine_line(info), "",
         f"Coordinates: the {args.size}x{args.size} pixel grid of the astronaut image (N = {n}), "
         f"c = 3 outputs, depth {args.depth}, seed {args.seed}, at init. Float64. [H1, 1]: the "
@@ -222,10 +219,9 @@ def main() -> int:
         "PSNR: " + ", ".join(f"{m} {p:.2f} dB" for m, p in psnrs.items()) + ".", "",
         trained_table, "",
     ]
-    md_path = args.out / "inlet_rank.md"
-    reading = _hand_written_reading(md_path)
-    write_text(md_path, "\n".join(md) + (f"\n{reading}" if reading else ""))
-    print("\n".join(md))
+    reading = _hand_written_reading(args.out / "inlet_rank.md")
+    write_result("inlet_rank", payload, "\n".join(md) + (f"\n{reading}" if reading else ""),
+                 folder=args.out)
     return 0
 
 

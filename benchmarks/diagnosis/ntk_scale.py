@@ -5,7 +5,7 @@ effective and numerical ranks (batched, deflated stochastic Lanczos quadrature),
 peak memory and the FLOP floor; the dense path beside it where it fits, and the agreement of
 the two at N = 4056.
 
-    python benchmarks/diagnosis/ntk_scale.py [--sizes 52,104,208,512 --tol 1e-6]
+    python -m benchmarks.diagnosis.ntk_scale [--sizes 52,104,208,512 --tol 1e-6]
 
 Each (size, path) runs in its own process (a clean peak-memory reading) and is saved as it
 finishes; rerunning resumes (``--sizes 512 --redo`` reruns the whole-image row alone). Writes
@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-OUT = HERE / "results"
-DATA = HERE.parents[1] / "shared" / "data" / "kodak"
+from benchmarks.frame import DATA as _SHARED, RESULTS, ROOT, command, parser, write_result
+
+DATA = _SHARED / "kodak"
 
 
 def algorithm_flops(n: int, model, blocks: list[dict]) -> float:
@@ -135,8 +135,8 @@ def render(payload: dict) -> str:
              "Each row ran in its own process; peak memory is that process's maximum resident "
              "set; CPU time is its user + system time (2 threads: on an idle machine the wall "
              "time is about half of it, on a shared one more).")
-    command = ("`python benchmarks/gpu/ntk_scale_gpu.py --data DIR --out OUT`" if gpu else
-               "`python benchmarks/diagnosis/ntk_scale.py`")
+    gpu_script = ROOT / "benchmarks" / "gpu" / "ntk_scale_gpu.py"
+    run = (command(gpu_script, "--data DIR --out OUT") if gpu else command(__file__))
     lines = [f"# Layer-wise NTK at scale: compressed, matrix-free spectra{' (GPU)' if gpu else ''}",
              "",
              f"{payload['image']} resized (short side = `size`), 3 x 256 ReLU MLP at init, "
@@ -152,7 +152,7 @@ def render(payload: dict) -> str:
              f"{where} FLOP floor: the FLOPs the compressed algorithm needs (factor passes, "
              "Grams, projections, products, dual Grams) over the rate of a "
              f"{'4096' if gpu else '1024'}^3 float32 matrix product measured in the same "
-             f"process (up to {rate:,.0f} GFLOP/s). Command: {command}.", "",
+             f"process (up to {rate:,.0f} GFLOP/s). Command: `{run}`.", "",
              machine_line(payload["machine"]),
              "", markdown_table(head, body, align="rlrrrrrr"), "", "Per block (ranks: the "
              "compressed r_g x r_h of the factors' c D x P columns; bound: the compression's "
@@ -212,13 +212,13 @@ def render_jacobian(j: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from inrank.diagnosis.scale import DEFAULT_TOL
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--sizes", default="52,104,208,512")
     ap.add_argument("--dense-max", type=int, default=4096, help="largest N for the dense path")
     ap.add_argument("--image", default="kodim05")
     ap.add_argument("--top", type=int, default=32)
     ap.add_argument("--probes", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=20, help="Lanczos steps per SLQ probe (20)")
     ap.add_argument("--block", type=int, default=8, help="vectors per block Lanczos product")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL,
                     help="compression tolerance (operator error over the top eigenvalue)")
@@ -230,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(int(size), path, args.image, args.top, args.probes,
                                  args.steps, args.tol, args.block)))
         return 0
-    from inrank.files import write_json, write_text
+    from inrank.files import write_json
     from inrank.report.machine import machine
 
-    out = OUT / "ntk_scale.json"
+    out = RESULTS / "ntk_scale.json"
     payload = json.loads(out.read_text()) if out.is_file() else {"results": []}
     sizes = [int(s) for s in args.sizes.split(",")]
     keep = [r for r in payload["results"] if r["path"] in ("dense", "compressed")
@@ -246,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         for path in ("dense", "compressed"):
             if (size, path) in done or (path == "dense" and n > args.dense_max):
                 continue
-            proc = subprocess.run([sys.executable, __file__, "--one", f"{size},{path}",
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.diagnosis.ntk_scale",
+                                   "--one", f"{size},{path}",
                                    "--image", args.image, "--top", str(args.top), "--probes",
                                    str(args.probes), "--steps", str(args.steps), "--tol",
                                    str(args.tol), "--block", str(args.block)],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, cwd=ROOT)
             if proc.returncode != 0:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 return proc.returncode
@@ -259,8 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             r = payload["results"][-1]
             print(f"N={r['n']} {path}: {r['seconds']:.0f} s, {r['peak_rss_gb']:.2f} GB",
                   file=sys.stderr, flush=True)
-    write_text(OUT / "ntk_scale.md", render(payload))
-    print(render(payload))
+    write_result("ntk_scale", payload, render)
     return 0
 
 

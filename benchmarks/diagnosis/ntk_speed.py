@@ -1,8 +1,8 @@
 """``layerwise_ntk`` against the Jacobian-contraction NTK of the PyTorch NTK tutorial, on the
 same 3 x 256 ReLU MLP: median wall time, peak memory, their ratio, and agreement.
 
-    python benchmarks/diagnosis/ntk_speed.py [--ns 256,1024,2048,4096 --repeats 3 --threads 2]
-    python benchmarks/diagnosis/ntk_speed.py --device cuda --tag gpu      # on a GPU machine
+    python -m benchmarks.diagnosis.ntk_speed [--ns 256,1024,2048,4096 --repeats 3 --threads 2]
+    python -m benchmarks.diagnosis.ntk_speed --device cuda --tag gpu      # on a GPU machine
 
 Each (implementation, N, outputs) case runs in a fresh child process so that its peak memory
 is its own: on the CPU the peak resident set size (``ru_maxrss``) minus the child's size after a
@@ -15,7 +15,6 @@ rewrites the Markdown from a results file.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -28,9 +27,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import RESULTS, ROOT, command, parser, write_result
+
 WIDTH, DEPTH, C = 256, 3, 3
+
+
+#: This script as a child process (one case each: a clean peak-memory reading).
+_CHILD = [sys.executable, "-m", "benchmarks.diagnosis.ntk_speed"]
 
 
 def _model(device: str):
@@ -98,24 +101,22 @@ def child(impl: str, n: int, outputs: str, repeats: int, device: str, save: str)
     print(json.dumps({"times": times, "peak_mb": peak}))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, threads=2, device="cpu")
     ap.add_argument("--ns", default="256,1024,2048,4096")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ref-repeats", type=int, default=1,
                     help="repeats of the reference when its estimated time exceeds 20 s (1)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--device", default="cpu")
     ap.add_argument("--ref-max-gb", type=float, default=7.0)
     ap.add_argument("--ref-max-tflop", type=float, default=4.0)
     ap.add_argument("--extra-ns", default="",
                     help="more N for layerwise_ntk alone (trace), e.g. 16384")
     ap.add_argument("--tag", default="")
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--render", default=None, metavar="JSON",
                     help="only rewrite the Markdown beside a results JSON")
     ap.add_argument("--child", nargs=4, metavar=("IMPL", "N", "OUTPUTS", "SAVE"), default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.render:
         from inrank.files import write_text
@@ -149,10 +150,10 @@ def main() -> int:
                 if impl == "tutorial" and args.device == "cpu" and tflop > 0.5:
                     reps = args.ref_repeats
                 save = os.path.join(tmp, f"{impl}.pt")
-                cmd = [sys.executable, __file__, "--child", impl, str(n), outputs, save,
+                cmd = [*_CHILD, "--child", impl, str(n), outputs, save,
                        "--repeats", str(reps), "--threads", str(args.threads),
                        "--device", args.device]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
+                proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
                 if proc.returncode != 0:
                     row[impl] = {"failed": proc.stderr.strip().splitlines()[-1][:200]}
                     print(f"{outputs} N={n} {impl}: failed: {row[impl]['failed']}", file=sys.stderr)
@@ -170,9 +171,9 @@ def main() -> int:
             rows.append(row)
     for n in [int(v) for v in args.extra_ns.split(",") if v]:
         row = {"n": n, "outputs": "trace", "tutorial": {"skipped": "layerwise only"}}
-        cmd = [sys.executable, __file__, "--child", "layerwise", str(n), "trace", "-",
+        cmd = [*_CHILD, "--child", "layerwise", str(n), "trace", "-",
                "--repeats", "1", "--threads", str(args.threads), "--device", args.device]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             row["layerwise"] = {"failed": proc.stderr.strip().splitlines()[-1][:200]}
         else:
@@ -184,16 +185,11 @@ def main() -> int:
     info = machine()
     info["torch_threads"] = args.threads
     suffix = f"_{args.tag}" if args.tag else ""
-    from inrank.files import write_json, write_text
-
     data = {"machine": info, "device": args.device, "command": " ".join(sys.argv[1:]),
             "model": f"relu {DEPTH} x {WIDTH}, d=2, c={C}", "params": params,
             "repeats": args.repeats, "rows": rows, "seconds": time.perf_counter() - t_start,
             "load_avg_start": load_start, "load_avg_end": list(os.getloadavg())}
-    write_json(args.out / f"ntk_speed{suffix}.json", data)
-    text = render(data)
-    write_text(args.out / f"ntk_speed{suffix}.md", text)
-    print(text)
+    write_result(f"ntk_speed{suffix}", data, render, folder=args.out)
     return 0
 
 
@@ -211,7 +207,7 @@ def render(data: dict) -> str:
     if "note" in data:
         load += " " + data["note"]
     lines = [f"# Layer-wise NTK vs Jacobian contraction ({data['device']})", "",
-             f"`python benchmarks/diagnosis/ntk_speed.py {data.get('command', '')}` "
+             f"`{command(__file__, data.get('command', ''))}` "
              f"({data['seconds']:.0f} s). " + machine_line(data["machine"]) + load, "",
              f"Model: `inrank.build('relu', 2, 3, width={WIDTH}, depth={DEPTH})`, "
              f"{data['params']} parameters, float64, TF32 off. `layerwise` = "

@@ -1,28 +1,25 @@
 """Audio fitting: the task presets on short clips of bach.wav and counting.wav (SIREN's clips).
 
-    python benchmarks/fidelity/audio.py [--seconds 0.25 --steps 300 --width 128 --depth 3]
+    python -m benchmarks.fidelity.audio [--lrs 3.16e-5,1e-4,3.16e-4,1e-3,3.16e-3,1e-2 --steps 300]
 
-Each clip starts where it is loud (inrank.tasks.TASK_SUITES["audio"]["offset"]: bach 1.0 s,
-counting 0.4 s; counting at 1.0 s is near-silent, RMS 0.0016).
-
-Frequency scales follow the clip length (inrank.tasks: SIREN omega0 = 3000 T / 7, RFF
-sigma = 500 T, PE octaves to ~2 kHz). Writes benchmarks/results/audio.{json,md}.
+The ``audio`` suite's runs (:data:`inrank.bench.tasks.TASK_SUITES`: 0.25 s clips, each from where
+it is loud: bach at 1.0 s, counting at 0.4 s; counting at 1.0 s is near-silent, RMS 0.0016),
+Adam, seed 0, through the runner (records under benchmarks/results/audio/runs/, resumable).
+Frequency scales follow the clip length (inrank.bench.tasks: SIREN omega0 = 3000 T / 7, RFF
+sigma = 500 T, PE octaves to ~2 kHz). With ``--lrs`` every method runs at each lr of the grid
+and each clip is reported at the lr that was best on the other clips. Writes
+benchmarks/results/audio.{json,md}.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import sys
-from pathlib import Path
 
-import torch
+from inrank.bench.tasks import TASK_SUITES, task_overrides, task_signal
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/_tables.py
-from inrank.bench.tasks import TASK_SUITES, run_audio  # noqa: E402
-from _tables import OUT, run_jobs, task_arguments, task_signals, write_results  # noqa: E402
-from inrank.files import write_json  # noqa: E402
-
-RUNS = OUT / "audio" / "runs"
+from benchmarks.fidelity.task_frame import (task_markdown, task_parser, task_records,
+                                            task_rows, task_runs)
+from benchmarks.frame import DATA, command, write_result
 
 
 def cross_select(rows: list[dict]) -> list[dict]:
@@ -45,48 +42,41 @@ def cross_select(rows: list[dict]) -> list[dict]:
     return out
 
 
-def main() -> None:
-    args = task_arguments("audio", __doc__, "clips", ("duration",), extra=lambda ap: ap.add_argument(
-        "--lrs", default="", help="comma-separated lr grid: each clip is reported at the lr "
-        "that was best on the other clips (default: each method's registry lr)"))
-    torch.set_num_threads(1)
-    signals = task_signals("audio", args.signals, duration=args.duration)
-    offsets = TASK_SUITES["audio"]["offset"]
-    methods = args.methods.split(",")
+def main(argv: list[str] | None = None) -> int:
+    ap = task_parser("audio", __doc__, "clips")
+    ap.add_argument("--lrs", default="", help="comma-separated lr grid: each clip is reported "
+                    "at the lr that was best on the other clips (default: each method's "
+                    "registry lr)")
+    args = ap.parse_args(argv)
     lrs = [float(x) for x in args.lrs.split(",") if x]
-    if lrs:  # one record per fit under results/audio/runs: a rerun or a wider grid resumes
-        grid = []
-        for lr in lrs:
-            for signal in signals:
-                for method in methods:
-                    path = RUNS / (f"{method}-{signal.name}-lr{lr:g}-{args.steps}steps-"
-                                   f"{args.width}x{args.depth}-{args.duration:g}s.json")
-                    if not path.is_file():
-                        write_json(path, run_jobs(run_audio, [signal], [method], steps=args.steps,
-                                                  width=args.width, depth=args.depth, seed=0,
-                                                  lr=lr)[0])
-                    grid.append(json.loads(path.read_text(encoding="utf-8")))
-    else:
-        grid = run_jobs(run_audio, signals, methods, steps=args.steps, width=args.width,
-                        depth=args.depth, seed=0)
+    runs = [r for lr in lrs for r in task_runs("audio", args, lr=lr)] or task_runs("audio", args)
+    grid = task_rows(runs, task_records("audio", runs, args.jobs), ("snr",))
+    signals = {name: task_signal("audio", name, DATA) for name in args.signals.split(",")}
+    for row in grid:
+        over = task_overrides(row["method"], signals[row["signal"]])
+        row["overrides"] = ";".join(f"{k}={v:g}" for k, v in over.items())
     rows = cross_select(grid) if lrs else grid
     cols = [("signal", "clip", ""), ("method", "method", ""), ("psnr", "PSNR", ".2f"),
             ("snr", "SNR", ".2f"), ("lr", "lr", ".3g"), ("overrides", "overrides", "")]
     if lrs:
         cols += [("lr_chosen_on", "lr chosen on", ""), ("lr_edge", "lr at grid edge", "")]
-    write_results("audio", "Audio fitting", rows, cols,
-                  {"clips": args.signals, "duration": args.duration,
-                   "offsets_s": ";".join(f"{k}={v}" for k, v in offsets.items()),
-                   "samples": len(signals[0]), "steps": args.steps, "width": args.width,
-                   "depth": args.depth,
-                   "lr": (f"grid {args.lrs}, each clip at the lr best on the other clip"
-                          if lrs else "preset default"), "seed": 0, "batch": "full"},
-                  "PSNR in dB with peak-to-peak 2 (audio in [-1, 1]); SNR = 10 log10(sum y^2 / "
-                  "sum (y_hat - y)^2) in dB. PSNR looks high for quiet clips; SNR is the "
-                  "informative column (0 dB = predicting silence). Command: `python "
-                  "benchmarks/fidelity/audio.py" + (f" --lrs {args.lrs}" if lrs else "") + "`.",
-                  extra={"grid": grid} if lrs else None)
+    proto = TASK_SUITES["audio"]
+    payload = {"protocol": {
+        "clips": args.signals, "duration": proto["duration"],
+        "offsets_s": ";".join(f"{k}={v}" for k, v in proto["offset"].items()),
+        "samples": len(next(iter(signals.values()))), "steps": args.steps, "width": args.width,
+        "depth": args.depth, "lr": (f"grid {args.lrs}, each clip at the lr best on the other "
+                                    "clip" if lrs else "preset default"),
+        "optimizer": "adam", "seed": 0, "batch": "full"}, "rows": rows}
+    if lrs:
+        payload["grid"] = grid
+    notes = ("PSNR in dB with peak-to-peak 2 (audio in [-1, 1]); SNR = 10 log10(sum y^2 / "
+             "sum (y_hat - y)^2) in dB. PSNR looks high for quiet clips; SNR is the informative "
+             "column (0 dB = predicting silence). Command: `"
+             + command(__file__, *(["--lrs", args.lrs] if lrs else [])) + "`.")
+    write_result("audio", payload, lambda p: task_markdown("Audio fitting", p, cols, notes))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,8 @@
 """Do the gaps between methods shrink as the network must compress harder? (issue 25, item 2)
 
-    python benchmarks/fidelity/compression.py            # both phases, resumable, 2 processes
-    python benchmarks/fidelity/compression.py --no-run   # render what is finished
-    python benchmarks/fidelity/compression.py --render   # only rewrite the .md/.png from .json
+    python -m benchmarks.fidelity.compression            # both phases, resumable, 2 processes
+    python -m benchmarks.fidelity.compression --no-run   # render what is finished
+    python -m benchmarks.fidelity.compression --render   # only rewrite the .md/.png from .json
 
 table1 fits 41,472 values (Kodak at 96 px) with about 34k parameters (3 x 128): a ratio of
 values to parameters of 1.2, where SIREN nearly interpolates. This benchmark keeps the image
@@ -12,41 +12,34 @@ relu+rei-kink, pe and siren with Adam and Muon, 1000 full-batch steps, seed 0, f
 off-grid PSNR (2x), on table1's test images kodim01-04.
 
 Learning rates: at width 128 each method's tuned values (table1's calibration images, per
-optimiser: :meth:`inrank.Preset.lr_for`). At the narrower widths the width rule scales them
-(``lr_for(width=)``), then a multiplier of both lrs (0.316 / 1 / 3.16) is chosen per method,
-optimiser and width on the calibration images (coffee, chelsea; 500 steps; mean fit PSNR); a
-choice on an edge of that grid is flagged. Runs of table1's own protocol (Adam, width 128) are
-read from table1's committed records.
+optimiser: :meth:`inrank.Preset.lr_for`; the 3 x 128 tuned values, ``--tuned``). At the narrower
+widths the width rule scales them (``lr_for(width=)``), then a multiplier of both lrs (0.316 / 1
+/ 3.16) is chosen per method, optimiser and width on the calibration images (coffee, chelsea;
+500 steps; mean fit PSNR); a choice on an edge of that grid is flagged. Runs of table1's own
+protocol (Adam, width 128) are read from table1's committed records.
 
 Writes ``benchmarks/results/compression.{json,md,png}``; run records under
 ``benchmarks/results/compression/runs/``.
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
-OUT = RESULTS / "compression"
-TABLE1 = HERE / "archive" / "results" / "bench" / "table1_w128"  # table1 at 3 x 128 (archived)
+from inrank.bench.run import Run
+from inrank.bench.runner import load_records, run_missing
+from inrank.nn.registry import preset, tuned_values
+from inrank.report.comparison import mean_interval
+from inrank.report.machine import machine_line
+from inrank.report.tables import markdown_table
 
-from inrank.bench.run import Run  # noqa: E402
-from inrank.bench.runner import load_records, run_missing  # noqa: E402
-from inrank.nn.registry import preset  # noqa: E402
-from inrank.report.comparison import mean_interval  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
+from benchmarks.frame import (ARCHIVE, RESULTS, TUNED_W128, command, parser, rerender,
+                              write_result)
+
+OUT = RESULTS / "compression"
+TABLE1 = ARCHIVE / "bench" / "table1_w128"  # table1 at 3 x 128 (archived)
 
 CALIBRATION = ("coffee", "chelsea")
 TEST = ("kodim01", "kodim02", "kodim03", "kodim04")
@@ -115,21 +108,21 @@ def multiplier(chosen: dict, opt: str, m: str, w: int) -> float | None:
     return None if c is None else c["multiplier"]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--render", action="store_true", help="only render the .md and .png")
-    ap.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=OPTIMIZERS,
-                    help="run these optimisers' half (the others' records are still read)")
-    ap.add_argument("--no-run", action="store_true",
-                    help="render from the records found, running nothing (a partial sweep)")
-    args = ap.parse_args()
-    path = RESULTS / "compression.json"
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, jobs=2, render=True, no_run=True, optimizers=list(OPTIMIZERS),
+                tuned=TUNED_W128)
+    args = ap.parse_args(argv)  # --optimizers: run that half (the other's records are read)
     if args.render:
-        payload = json.loads(path.read_text())
-        (RESULTS / "compression.md").write_text(render(payload))
-        figure(payload, RESULTS / "compression.png")
-        return 0
+        payload = rerender("compression", render)
+    else:
+        with tuned_values(args.tuned):
+            payload = write_result("compression", _sweep(args), render)
+    figure(payload, RESULTS / "compression.png")
+    return 0
+
+
+def _sweep(args) -> dict:
+    """Run (or, with ``--no-run``, read) the selection and the sweep; the result's payload."""
     t0 = time.perf_counter()
     chosen = {**select(args.jobs, False, tuple(o for o in OPTIMIZERS if o not in args.optimizers)),
               **select(args.jobs, not args.no_run, tuple(args.optimizers))}
@@ -150,17 +143,12 @@ def main() -> int:
              "params": recs[r.id]["metrics"].get("params"),
              "device": recs[r.id]["metrics"].get("device"),
              "values": _values(recs[r.id])} for r in runs if r.id in recs]
-    payload = {"rows": rows, "selection": chosen, "machine": machine(),
-               "planned": len(OPTIMIZERS) * len(WIDTHS) * len(METHODS) * len(TEST),
-               "seconds": None if args.no_run else time.perf_counter() - t0,
-               "size": SIZE, "depth": DEPTH, "steps": STEPS, "tune_steps": TUNE_STEPS,
-               "widths": list(WIDTHS), "multipliers": list(MULTIPLIERS),
-               "calibration": list(CALIBRATION), "test": list(TEST)}
-    path.write_text(json.dumps(payload, indent=1))
-    (RESULTS / "compression.md").write_text(render(payload))
-    figure(payload, RESULTS / "compression.png")
-    print(f"-> {path}", file=sys.stderr)
-    return 0
+    return {"rows": rows, "selection": chosen,
+            "planned": len(OPTIMIZERS) * len(WIDTHS) * len(METHODS) * len(TEST),
+            "seconds": None if args.no_run else time.perf_counter() - t0,
+            "size": SIZE, "depth": DEPTH, "steps": STEPS, "tune_steps": TUNE_STEPS,
+            "widths": list(WIDTHS), "multipliers": list(MULTIPLIERS),
+            "calibration": list(CALIBRATION), "test": list(TEST)}
 
 
 CHANNELS = 3  # Kodak images are RGB
@@ -203,7 +191,7 @@ def render(p: dict) -> str:
     rows = p["rows"]
     done = len(rows)
     out = ["# Compression sweep: table1's methods as the network narrows (issue 25, item 2)", "",
-           "Generated by `python benchmarks/fidelity/compression.py` ("
+           f"Generated by `{command(__file__)}` ("
            + ("rendered from the records finished so far" if p["seconds"] is None else
               f"{p['seconds'] / 60:.0f} min") + "). " + machine_line(p["machine"]), "",
            f"Kodak {', '.join(p['test'])} at {p['size']} px short side, depth {p['depth']}, widths "

@@ -1,6 +1,6 @@
 """The field's Kodak protocol on one GPU, sized to a time budget (issue 14).
 
-    PYTHONPATH=src python3 benchmarks/fidelity/kodak_gpu.py --data DATA --out OUT [--budget 660]
+    PYTHONPATH=src python3 -m benchmarks.fidelity.kodak_gpu --data DATA --out OUT [--budget 660]
 
 Protocol: Kodak at full size (768 x 512), 3 x 256, full-batch steps with Adam and with Muon
 (``--optimizers``; the optimiser column of issue 25) at the registry's tuned values (scaled to
@@ -12,7 +12,6 @@ was cut is written in ``OUT/plan.json`` and ``results.md``. Results: ``OUT/resul
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,6 +22,8 @@ import torch
 from inrank.bench import KODAK, run_suite
 from inrank.files import write_json
 from inrank.report.machine import machine
+
+from benchmarks.frame import parser
 
 METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "rff", "siren", "bn")
 FULL_STEPS = 5000
@@ -44,12 +45,11 @@ def _time_per_step(method: str, data: Path, size: int | None, device: str, out: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__, device="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--data", type=Path, required=True, help="folder holding kodak/")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--budget", type=float, default=660.0, help="seconds for the table (660)")
     ap.add_argument("--size", type=int, default=None, help="short side (full size); a CPU check")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--optimizers", default="adam,muon",
                     help="comma list: each method with each, at its tuned lrs (adam,muon)")
     args = ap.parse_args(argv)

@@ -13,4 +13,4 @@ DATA=${1:-.data}
 OUT=${2:-inrank-out/kodak-gpu}
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-python3 benchmarks/fidelity/kodak_gpu.py --data "$DATA" --out "$OUT" --budget "${BUDGET:-660}"
+python3 -m benchmarks.fidelity.kodak_gpu --data "$DATA" --out "$OUT" --budget "${BUDGET:-660}"

@@ -1,44 +1,46 @@
 """3-D occupancy: the task presets on the Stanford bunny and armadillo (BCE on logits).
 
-    python benchmarks/fidelity/occupancy.py [--n-points 20000 --steps 500 --batch-size 4096 --resolution 48]
+    python -m benchmarks.fidelity.occupancy [--steps 500 --width 128 --depth 3 --jobs 2]
 
-Labels by the generalized winding number; IoU on the training samples and on a dense
-resolution^3 grid of cell centres. Needs inrank[mesh]. Writes benchmarks/results/occupancy.{json,md}.
+The ``occupancy`` suite's runs (:data:`inrank.bench.tasks.TASK_SUITES`: 20,000 samples labelled
+by the generalized winding number, batches of 4,096, IoU on a 48^3 grid of cell centres), each
+method at its registry lr with Adam, seed 0, through the runner (records under
+benchmarks/results/occupancy/runs/, resumable). Needs inrank[mesh]. Writes
+benchmarks/results/occupancy.{json,md}.
 """
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
 
-import torch
+from inrank.bench.tasks import TASK_SUITES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/_tables.py
-from inrank.bench.tasks import run_occupancy  # noqa: E402
-from _tables import run_jobs, task_arguments, task_signals, write_results  # noqa: E402
+from benchmarks.fidelity.task_frame import (task_markdown, task_parser, task_records,
+                                            task_rows, task_runs)
+from benchmarks.frame import write_result
+
+COLUMNS = [("signal", "mesh", ""), ("method", "method", ""), ("grid_iou", "grid IoU", ".4f"),
+           ("iou", "sample IoU", ".4f"), ("accuracy", "sample accuracy", ".4f"),
+           ("seconds_per_step", "s/step", ".3f")]
 
 
-def main() -> None:
-    args = task_arguments("occupancy", __doc__, "meshes", ("n_points", "batch_size", "resolution"))
-    torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    signals = task_signals("occupancy", args.signals, n_points=args.n_points)
-    print(f"sampling + labelling: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    rows = run_jobs(run_occupancy, signals, args.methods.split(","), steps=args.steps,
-                    width=args.width, depth=args.depth, seed=0, batch_size=args.batch_size,
-                    resolution=args.resolution)
-    cols = [("signal", "mesh", ""), ("method", "method", ""), ("grid_iou", "grid IoU", ".4f"),
-            ("iou", "sample IoU", ".4f"), ("accuracy", "sample accuracy", ".4f"),
-            ("seconds_per_step", "s/step", ".3f")]
-    write_results("occupancy", "3-D occupancy", rows, cols,
-                  {"meshes": args.signals, "n_points": args.n_points,
-                   "sampling": "50% surface + N(0, 0.01^2 or 0.05^2), 50% uniform in [-1,1]^3",
-                   "steps": args.steps, "batch": args.batch_size, "width": args.width,
-                   "depth": args.depth, "lr": "preset default", "seed": 0,
-                   "grid": f"{args.resolution}^3 cell centres"},
-                  "Grid IoU: IoU of logit > 0 against the winding-number inside of the mesh on the "
-                  "dense grid (the held-out measure). Sample IoU/accuracy: on the training points.")
+def main(argv: list[str] | None = None) -> int:
+    args = task_parser("occupancy", __doc__, "meshes").parse_args(argv)
+    proto = TASK_SUITES["occupancy"]
+    runs = task_runs("occupancy", args)
+    rows = task_rows(runs, task_records("occupancy", runs, args.jobs),
+                     ("accuracy", "iou", "grid_iou"))
+    write_result("occupancy", {
+        "protocol": {"meshes": args.signals, "n_points": proto["n_points"],
+                     "sampling": "50% surface + N(0, 0.01^2 or 0.05^2), 50% uniform in [-1,1]^3",
+                     "steps": args.steps, "batch": proto["batch_size"], "width": args.width,
+                     "depth": args.depth, "lr": "preset default", "optimizer": "adam",
+                     "seed": 0, "grid": f"{proto['resolution']}^3 cell centres"},
+        "rows": rows}, lambda p: task_markdown(
+            "3-D occupancy", p, COLUMNS,
+            "Grid IoU: IoU of logit > 0 against the winding-number inside of the mesh on the "
+            "dense grid (the held-out measure). Sample IoU/accuracy: on the training points."))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

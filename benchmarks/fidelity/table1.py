@@ -2,21 +2,19 @@
 calibration images with Adam, then with Muon, then run `inrank bench table1` (both optimisers) on
 Kodak kodim01-08; every phase resumes after an interruption (rerun the same command).
 
-    python benchmarks/fidelity/table1.py [--jobs 2] [--executor processes]
+    python -m benchmarks.fidelity.table1 [--jobs 2] [--executor processes]
 
 Writes src/inrank/nn/tuned.json (the registry's tuned values; a copy with the tuning runs under
 benchmarks/results/tune/table1/), benchmarks/results/bench/table1/ (results.{csv,json,md},
 report.html, figures) and benchmarks/results/table1_timing.json (wall time per phase, summed
-over resumptions, with the machine). Then `python benchmarks/render_docs.py` puts the tables in
-BENCHMARKS.md.
+over resumptions, with the machine). Then `python -m benchmarks.render_docs` puts the tables in
+BENCHMARKS.md and README.md.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from inrank.bench import run_suite, suite
 from inrank.bench.tuning import tune_suite
@@ -24,7 +22,7 @@ from inrank.files import write_json
 from inrank.nn.registry import TUNED_PATH
 from inrank.report.machine import machine
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import RESULTS, parser
 
 
 def _timed(log: dict, phase: str, fn):
@@ -37,9 +35,8 @@ def _timed(log: dict, phase: str, fn):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__, jobs=2)
     ap.add_argument("--executor", default="processes", help="bench executor (processes)")
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (2)")
     ap.add_argument("--skip-tune", action="store_true", help="use the committed tuned values")
     args = ap.parse_args(argv)
     timing = RESULTS / "table1_timing.json"

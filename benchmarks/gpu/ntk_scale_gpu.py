@@ -1,9 +1,9 @@
 """The whole-image layer-wise NTK diagnosis on one GPU (issue 28): the rows of
-``benchmarks/diagnosis/ntk_scale.py`` measured on CUDA, the same algorithm (factors streamed
+``python -m benchmarks.diagnosis.ntk_scale`` measured on CUDA, the same algorithm (factors streamed
 and compressed to ``--tol``, block Lanczos, batched SLQ) and the same accuracy check against
 the dense blocks at N = 4,056.
 
-    python benchmarks/gpu/ntk_scale_gpu.py --data DIR --out OUT [--sizes 52,512]
+    python -m benchmarks.gpu.ntk_scale_gpu --data DIR --out OUT [--sizes 52,512]
 
 ``DIR`` holds ``kodim05.png`` (the shared Kodak folder, copied into the working tree when the
 device machine cannot see it). Writes ``OUT/ntk_scale_gpu.{json,md}``; commit them under
@@ -13,21 +13,12 @@ device machine cannot see it). Writes ``OUT/ntk_scale_gpu.{json,md}``; commit th
 """
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _scale_module():
-    spec = importlib.util.spec_from_file_location(
-        "ntk_scale", ROOT / "benchmarks" / "diagnosis" / "ntk_scale.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks.diagnosis import ntk_scale as scale
+from benchmarks.frame import parser
 
 
 def learned_fourier_row(n_side: int, *, top: int, probes: int, steps: int, block: int,
@@ -63,7 +54,7 @@ def learned_fourier_row(n_side: int, *, top: int, probes: int, steps: int, block
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--data", type=Path, required=True, help="folder with kodim05.png")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--sizes", default="52,512")
@@ -82,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("ntk_scale_gpu: no CUDA device here; run it on a GPU machine", file=sys.stderr)
         return 2
-    scale = _scale_module()
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {"results": [], "machine": machine(), "image": "kodim05", "top": args.top,
                "probes": args.probes, "steps": args.steps, "block": args.block,

@@ -1,9 +1,9 @@
 """Which prior solves an inverse problem best: relu, relu+rei, relu+rei-kink, pe, siren, wire or
 finer, against the classical baseline? (issue 26, item 3)
 
-    python benchmarks/inverse/inverse.py            # calibration, then test; resumable, 2 processes
-    python benchmarks/inverse/inverse.py --optimizers adam   # Adam only
-    python benchmarks/inverse/inverse.py --render   # only rewrite the .md and figure from the .json
+    python -m benchmarks.inverse.inverse            # calibration, then test; resumable, 2 processes
+    python -m benchmarks.inverse.inverse --optimizers adam   # Adam only
+    python -m benchmarks.inverse.inverse --render   # only rewrite the .md and figure from the .json
 
 Tasks (``inrank.make_task``), on 48 x 48 centre crops (48 px short side), the network queried
 on the full grid, trained on the measurements only: ``ct`` (20 parallel-beam angles over
@@ -16,7 +16,8 @@ baseline biharmonic inpainting; PSNR on the unseen pixels). Every network is 3 x
 Muon (``name (muon)``), 250 full-batch steps, seed 0, the task's noise and mask seed 0.
 
 Calibration signals are separate from the reported ones: each method's lr (the registry's
-``lr_for(optimizer, width=128)``, lr and muon_lr alike, times a factor) and the TV weight
+``lr_for(optimizer, width=128)`` under the 3 x 128 tuned values, ``--tuned``; lr and muon_lr
+alike, times a factor) and the TV weight
 (0.05, 0.1, 0.2) are chosen per task on ``coffee`` only. The factor grid starts at 0.3, 1, 3
 and grows outward one step at a time (0.1, 0.03 / 10, 30) while the best factor sits on its
 edge, so a method is not judged at an lr the grid cut short; a choice at 0.03 or 30 is still
@@ -31,21 +32,14 @@ baseline | methods on one test image per task, one colour scale); run records un
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
+from benchmarks.frame import (RESULTS, TUNED_W128, command, in_processes, parser, rerender,
+                              write_result)
+
 OUT = RESULTS / "inverse"
 
 TASKS = {"ct": ("ct", {"angles": 20}), "superres": ("superres", {"factor": 4}),
@@ -180,13 +174,10 @@ def run_all(specs: list[tuple], jobs: int) -> dict[str, dict]:
         else:
             pending.append(spec)
     print(f"{len(found)} of {len(specs)} runs found, {len(pending)} to run", file=sys.stderr)
-    with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(run_one, *spec) for spec in pending]
-        for i, fut in enumerate(as_completed(futures), 1):
-            rec = fut.result()
-            found[rec["id"]] = rec
-            print(f"[{i}/{len(pending)}] {rec['id']}: {rec['psnr']:.2f} dB "
-                  f"({rec['wall_seconds']:.0f} s)", file=sys.stderr)
+    for i, (_, rec) in enumerate(in_processes(run_one, pending, jobs=jobs), 1):
+        found[rec["id"]] = rec
+        print(f"[{i}/{len(pending)}] {rec['id']}: {rec['psnr']:.2f} dB "
+              f"({rec['wall_seconds']:.0f} s)", file=sys.stderr)
     return found
 
 
@@ -222,17 +213,18 @@ def score(rec: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    p.add_argument("--render", action="store_true", help="only rewrite the .md and figure")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes")
-    p.add_argument("--optimizers", nargs="+", choices=("adam", "muon"), default=["adam", "muon"],
-                   help="run the methods with these optimisers (both: about 35 min on 2 cores)")
-    args = p.parse_args(argv)
-    from inrank.files import write_json
-
+    p = parser(__doc__, render=True, jobs=2, optimizers=["adam", "muon"], tuned=TUNED_W128)
+    args = p.parse_args(argv)  # --optimizers: both take about 35 min on 2 cores
     if args.render:
-        render(json.loads((RESULTS / "inverse.json").read_text()), OUT)
+        rerender("inverse", lambda result: render(result, OUT))
         return 0
+    from inrank.nn.registry import tuned_values
+
+    with tuned_values(args.tuned):
+        return _solve(args)
+
+
+def _solve(args) -> int:
     t0 = time.perf_counter()
     labels = [m for m in LABELS if method_and_optimizer(m)[1] in args.optimizers]
     calib, grids = choose_factors(labels, args.jobs)
@@ -259,17 +251,16 @@ def main(argv: list[str] | None = None) -> int:
               "runs": sorted((test[run_id(*s[:4])] for s in specs), key=lambda r: r["id"]),
               "baselines": base, "wall_seconds_this_call": time.perf_counter() - t0,
               "machine": machine()}
-    write_json(RESULTS / "inverse.json", result)
-    render(result, OUT)
+    write_result("inverse", result, lambda result: render(result, OUT))
     return 0
 
 
-def render(result: dict, out: Path) -> None:
-    """``inverse.md`` (per task: each method's mean over the test images beside the baseline,
-    and paired differences with 95% intervals) and ``inverse.png`` from ``result``."""
+def render(result: dict, out: Path) -> str:
+    """The Markdown of ``inverse.md`` (per task: each method's mean over the test images beside
+    the baseline, and paired differences with 95% intervals); draws ``inverse.png`` from
+    ``result`` too."""
     from statistics import fmean
 
-    from inrank.files import write_text
     from inrank.report.comparison import mean_interval
     from inrank.report.machine import machine_line
     from inrank.report.tables import markdown_table
@@ -277,7 +268,7 @@ def render(result: dict, out: Path) -> None:
     runs, base = result["runs"], result["baselines"]
     pr = result["protocol"]
     hours = sum(r["wall_seconds"] for r in runs + result["selection"]["calibration_runs"])
-    md = [f"# Inverse problems (issue 26)\n\nGenerated by `python benchmarks/inverse/inverse.py` "
+    md = [f"# Inverse problems (issue 26)\n\nGenerated by `{command(__file__)}` "
           f"({len(runs) + len(result['selection']['calibration_runs'])} fits, "
           f"{hours / 60:.0f} min of fitting summed over the fits, one torch thread each, 2 "
           "processes at a time). "
@@ -333,8 +324,8 @@ def render(result: dict, out: Path) -> None:
         fig_rows.append((task, FIGURE_IMAGE.get(task, "kodim05"), methods))
     md += ["![reconstructions: truth | baseline | methods](inverse.png)\n",
            machine_line(result["machine"]) + "\n"]
-    write_text(RESULTS / "inverse.md", "\n".join(md))
     _figure(fig_rows, result["selection"]["tv_weight"], out)
+    return "\n".join(md)
 
 
 def _tv_text(tv: float | dict) -> str:

@@ -8,13 +8,12 @@ Per B: ``inrank.fit_many`` (its default number of models per pass) against B sep
 each (training-step FLOPs counted from the architecture, ``inrank.train.flops``) beside the
 rate of a 1024^3 float32 matrix product on this machine (the practical limit).
 
-    python benchmarks/speed/batched_fit.py [--steps 50 --rounds 5]
+    python -m benchmarks.speed.batched_fit [--steps 50 --rounds 5]
 
 Writes benchmarks/results/batched_fit.{json,md}.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -24,14 +23,12 @@ import numpy as np
 import torch
 
 import inrank
-from inrank.files import write_json, write_text
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.batched import CPU_PASS_FLOPS, default_chunk, fit_many
 from inrank.train.flops import gemm_rate, step_flops
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "benchmarks" / "results"
+from benchmarks.frame import DATA, command, options, parser, write_result
 REGIMES = {"compute-bound": {"width": 256, "batches": (1, 8, 24), "kind": "kodak32"},
            "many small signals": {"width": 64, "batches": (1, 16, 64), "kind": "crops32"}}
 
@@ -66,14 +63,12 @@ def table(rows: list[dict]) -> str:
          for r in rows], align="lrrrrrrrrr")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=50)
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=50, data=DATA / "kodak")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--method", default="relu")
     ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     rate = gemm_rate()
     rows = []
     for regime, spec in REGIMES.items():
@@ -124,14 +119,13 @@ def main() -> None:
              "from the architecture (`inrank.train.flops.step_flops`) over the time; a 1024^3 "
              f"float32 matrix product reaches {rate / 1e9:.1f} GFLOP/s here "
              f"({torch.get_num_threads()} threads), the practical limit. Command: "
-             f"`python benchmarks/speed/batched_fit.py --steps {args.steps} --rounds {args.rounds}`.",
+             f"`{command(__file__, '--steps', args.steps, '--rounds', args.rounds)}`.",
              "", machine_line(info), "", table(rows)]
-    write_json(OUT / "batched_fit.json", {"benchmark": "batched_fit", "machine": info,
-                                          "gemm_gflops": rate / 1e9, **vars(args),
-                                          "data": str(args.data), "rows": rows})
-    write_text(OUT / "batched_fit.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result("batched_fit", {"benchmark": "batched_fit", "machine": info,
+                                 "gemm_gflops": rate / 1e9, **options(args), "rows": rows},
+                 "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,27 +2,24 @@
 (issue 16) Eager against compiled (default mode), the same full-batch Adam step on the 64 px
 astronaut, 3 x 256; interleaved rounds, medians; the one-off compile time beside it.
 
-    python benchmarks/speed/compile_speed.py [--steps 100 --rounds 5]
+    python -m benchmarks.speed.compile_speed [--steps 100 --rounds 5]
 
 Writes benchmarks/results/compile_speed.{json,md}.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 import inrank
-from inrank.files import write_json, write_text
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.flops import step_flops
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import command, options, parser, write_result
 
 
 def _steps(model, x, y, steps: int) -> float:
@@ -44,12 +41,11 @@ def _steps(model, x, y, steps: int) -> float:
     return (time.perf_counter() - t0) / steps
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=100)
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=100)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--methods", default="relu,siren,pe")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     sig = inrank.load_image("astronaut", size=64)
     rows = []
     for m in args.methods.split(","):
@@ -76,7 +72,7 @@ def main() -> None:
     lines = ["# torch.compile on a coordinate MLP's training step", "",
              f"Astronaut 64 px (4,096 points), 3 x 256, full-batch Adam, {args.steps} steps per "
              f"round, {args.rounds} interleaved rounds; `torch.compile` default mode. Command: "
-             f"`python benchmarks/speed/compile_speed.py --steps {args.steps} --rounds {args.rounds}`.",
+             f"`{command(__file__, '--steps', args.steps, '--rounds', args.rounds)}`.",
              "", machine_line(info), "",
              markdown_table(["method", "eager ms/step", "compiled ms/step", "speed-up (median)",
                              "min", "max", "compile time (s)", "eager GFLOP/s",
@@ -86,10 +82,10 @@ def main() -> None:
                               f"{r['speedup_max']:.2f}x", f"{r['compile_s']:.0f}",
                               f"{r['eager_gflops']:.1f}", f"{r['compiled_gflops']:.1f}"]
                              for r in rows])]
-    write_json(OUT / "compile_speed.json", {"machine": info, **vars(args), "rows": rows})
-    write_text(OUT / "compile_speed.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result("compile_speed", {"machine": info, **options(args), "rows": rows},
+                 "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

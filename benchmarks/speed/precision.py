@@ -1,37 +1,30 @@
 """Speed and PSNR of fits per method and precision (issue 16): float32, bf16 and fp16
-autocast on the 64 px astronaut, 3 x 256, full-batch Adam at each method's registry lr.
+autocast on the 64 px astronaut, 3 x 256, full-batch Adam at each method's registry lr (the
+3 x 128 tuned values, ``--tuned``).
 
 Per (method, precision): PSNR after the steps (evaluated in float32), the median training
 step time over interleaved rounds, the achieved GFLOP/s (training-step FLOPs counted from the
 architecture) beside the rate of a 1024^3 matrix product in that dtype on this machine, and the
 precision check of ``inrank.fit`` (float32's PSNR gain from the final state).
 
-    python benchmarks/speed/precision.py [--steps 500 --rounds 3 --device cpu]
+    python -m benchmarks.speed.precision [--steps 500 --rounds 3 --device cpu]
 
 Writes benchmarks/results/precision[_DEVICE].{json,md} (the CPU's without a suffix).
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
 import statistics
 import sys
-from pathlib import Path
 
 import torch
 
 import inrank
-from inrank.files import write_json, write_text
+from inrank.nn.registry import tuned_values
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.flops import gemm_rate, step_flops
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import TUNED_W128, command, options, parser, write_result
 DTYPES = {"float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -46,18 +39,21 @@ def table(rows: list[dict], rates: dict) -> str:
         align="llrrrrrr")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=500)
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=500, device="cpu", tuned=TUNED_W128)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--methods", default="relu,relu+rei,pe,siren")
     ap.add_argument("--precisions", default="float32,bf16,fp16")
-    ap.add_argument("--device", default="cpu")
     ap.add_argument("--image", default="astronaut", help="a scikit-image sample or a path")
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--name", default="precision", help="results/NAME.{json,md}")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    with tuned_values(args.tuned):
+        return _measure(args)
+
+
+def _measure(args) -> int:
     sig = inrank.load_image(args.image, size=args.size)
     precisions = args.precisions.split(",")
     rates = {p: gemm_rate(dtype=DTYPES[p], device=args.device) for p in precisions}
@@ -93,19 +89,18 @@ def main() -> None:
              "state, the same number of steps continued in float32 against in the fit's precision "
              "(`FitResult.precision_check`). GEMM rates (1024^3 product, this machine): "
              + ", ".join(f"{p} {v / 1e9:.1f} GFLOP/s" for p, v in rates.items())
-             + f". Command: `python benchmarks/speed/precision.py --steps {args.steps} --rounds "
-             f"{args.rounds} --device {args.device}"
+             + ". Command: `" + command(__file__, "--steps", args.steps, "--rounds", args.rounds,
+                                        "--device", args.device)
              + ("" if args.name == "precision" else
                 f" --image {args.image} --size {args.size} --width {args.width} --methods "
                 f"{args.methods} --precisions {args.precisions} --name {args.name}")
              + "`.", "", machine_line(info), "",
              table(rows, rates)]
-    write_json(OUT / f"{args.name}{suffix}.json", {"machine": info, **vars(args),
-                                                 "gemm_gflops": {p: v / 1e9 for p, v in rates.items()},
-                                                 "rows": rows})
-    write_text(OUT / f"{args.name}{suffix}.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result(f"{args.name}{suffix}", {
+        "machine": info, **options(args), "gemm_gflops": {p: v / 1e9 for p, v in rates.items()},
+        "rows": rows}, "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

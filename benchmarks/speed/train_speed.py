@@ -1,27 +1,23 @@
 """Seconds per step of ``inrank.fit`` against a minimal hand-written PyTorch loop, and of
 ``relu+rei`` against ``relu``: medians of interleaved runs, with per-round ratios.
 
-    python benchmarks/speed/train_speed.py [--size 64 --steps 200 --rounds 7]
+    python -m benchmarks.speed.train_speed [--size 64 --steps 200 --rounds 7]
 
 Writes benchmarks/results/train_speed.{json,md}.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import inrank  # noqa: E402
-from inrank.files import write_json, write_text  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
+import inrank
+from inrank.report.machine import machine, machine_line
+from inrank.report.tables import markdown_table
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import command, flags, parser, write_result
 
 
 def hand_loop(model: torch.nn.Module, coords: torch.Tensor, values: torch.Tensor, steps: int,
@@ -65,14 +61,13 @@ def tables(times: dict[str, list[float]], walls: dict[str, list[float]],
     return steps + "\n\n" + per_round
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=200)
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--depth", type=int, default=3)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     signal = inrank.load_image("astronaut", size=args.size)
     build = lambda name: inrank.build(name, 2, 3, width=args.width, depth=args.depth, seed=0)  # noqa: E731
     runs = {
@@ -109,18 +104,17 @@ def main() -> None:
     lines = ["# Training speed: inrank.fit vs a hand-written loop", "",
              f"astronaut {args.size} px, {args.depth} x {args.width} MLP, full-batch Adam, "
              f"{args.steps} steps per run, {args.rounds} interleaved rounds (order alternating). "
-             f"Command: `python benchmarks/speed/train_speed.py --size {args.size} --steps {args.steps} "
-             f"--rounds {args.rounds}`.", "", machine_line(info), "",
+             f"Command: `{command(__file__, *flags(args, 'size', 'steps', 'rounds'))}`.",
+             "", machine_line(info), "",
              tables(times, walls, ratios)]
     lines += ["", "Training step: the time `inrank.fit` counts in `FitResult.seconds_per_step` (the "
               "optimisation step with its loss check and progress bookkeeping; evaluations excluded). "
               "Whole call: everything `inrank.fit` does, including its periodic evaluation (a full "
               "forward pass every steps // 100 steps), best-state copies and the final SSIM; the "
               "hand loop does nothing but train."]
-    write_json(OUT / "train_speed.json", result)
-    write_text(OUT / "train_speed.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result("train_speed", result, "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,40 +1,37 @@
 """Rank dynamics during training (issue 17): relu, relu+rei, pe and siren on the 64 px
 astronaut, 3 x 256, each method at its registry lr, with ``track_every`` records of every
 layer's feature ranks and NTK-block shares; the tracking's overhead against the training time
-(and against a fit without tracking, interleaved).
+(and against a fit without tracking, interleaved); the 3 x 128 tuned values (``--tuned``).
 
-    python benchmarks/training/rank_dynamics.py [--steps 1000 --every 100]
+    python -m benchmarks.training.rank_dynamics [--steps 1000 --every 100]
 
 Writes benchmarks/results/rank_dynamics.{json,md,png}.
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
+import sys
 import time
-from pathlib import Path
 
 import inrank
-from inrank.files import write_json, write_text
+from inrank.nn.registry import tuned_values
 from inrank.report.figures import save_rank_dynamics
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import RESULTS, TUNED_W128, command, options, parser, write_result
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=1000)
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=1000, tuned=TUNED_W128)
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--points", type=int, default=512)
     ap.add_argument("--methods", default="relu,relu+rei,pe,siren")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    with tuned_values(args.tuned):
+        return _track(args)
+
+
+def _track(args) -> int:
     sig = inrank.load_image("astronaut", size=64)
     rows, tracks = [], {}
     for m in args.methods.split(","):
@@ -54,7 +51,7 @@ def main() -> None:
                      "wall_tracked": walls[True][0], "wall_plain": walls[False][0],
                      "track": res.track})
         print(m, f"{res.final_psnr:.2f} dB, tracking {100 * rows[-1]['overhead']:.1f}%", flush=True)
-    save_rank_dynamics(tracks, OUT / "rank_dynamics.png",
+    save_rank_dynamics(tracks, RESULTS / "rank_dynamics.png",
                        title=f"astronaut 64 px, 3 x 256: every {args.every} steps on "
                              f"{args.points} points")
     info = machine()
@@ -70,13 +67,13 @@ def main() -> None:
     lines = ["# Rank dynamics during training", "",
              f"Astronaut 64 px, 3 x 256, {args.steps} full-batch Adam steps at each method's "
              f"registry lr; `fit(track_every={args.every}, track_points={args.points})`. Overhead = "
-             "tracking time / training time of the same fit. Command: `python "
-             f"benchmarks/training/rank_dynamics.py --steps {args.steps} --every {args.every}`.", "",
+             "tracking time / training time of the same fit. Command: "
+             f"`{command(__file__, '--steps', args.steps, '--every', args.every)}`.", "",
              machine_line(info), "", table, "", "![rank dynamics](rank_dynamics.png)"]
-    write_json(OUT / "rank_dynamics.json", {"machine": info, **vars(args), "rows": rows})
-    write_text(OUT / "rank_dynamics.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result("rank_dynamics", {"machine": info, **options(args), "rows": rows},
+                 "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

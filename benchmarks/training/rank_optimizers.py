@@ -1,34 +1,29 @@
 """Does Muon keep the hidden features' rank where Adam loses it, and does REI's structure
 survive under Muon without its gain? (issue 23, item 6)
 
-    python benchmarks/training/rank_optimizers.py [--steps 1000 --every 100]
+    python -m benchmarks.training.rank_optimizers [--steps 1000 --every 100]
 
 relu, relu+rei (gain 10, the preset), relu+rei at gain 1, pe and siren on the 64 px astronaut
 (no table's image), 3 x 128 (the tuned network), full-batch, each method at its tuned lrs for
-each optimiser (:meth:`inrank.Preset.lr_for`), seed 0, with ``fit(track_every=...)``: the
-effective rank of the features every dense layer reads, against the step.
+each optimiser (:meth:`inrank.Preset.lr_for`; the 3 x 128 tuned values, ``--tuned``), seed 0,
+with ``fit(track_every=...)``: the effective rank of the features every dense layer reads,
+against the step.
 
 Writes benchmarks/results/rank_optimizers.{json,md,png}.
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
+import sys
 import time
 from pathlib import Path
 
 import inrank
-from inrank.files import write_json, write_text
+from inrank.nn.registry import tuned_values
 from inrank.report.figures import new_figure, save_figure
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 
-OUT = Path(__file__).resolve().parents[1] / "results"  # benchmarks/results
+from benchmarks.frame import RESULTS, TUNED_W128, command, options, parser, write_result
 #: (label, preset, build overrides)
 METHODS = [("relu", "relu", {}), ("relu+rei", "relu+rei", {}),
            ("relu+rei gain 1", "relu+rei", {"rei_options": {"gain": 1.0}}),
@@ -60,12 +55,16 @@ def figure(rows: list[dict], path: Path, title: str) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=1000)
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, steps=1000, tuned=TUNED_W128)
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--points", type=int, default=512)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    with tuned_values(args.tuned):
+        return _track(args)
+
+
+def _track(args) -> int:
     sig = inrank.load_image("astronaut", size=64)
     net = inrank.nn.registry.tuned_network()
     rows = []
@@ -81,7 +80,7 @@ def main() -> None:
             print(label, opt, f"{res.final_psnr:.2f} dB", flush=True)
     title = (f"astronaut 64 px, {net['depth']} x {net['width']}: effective ranks every "
              f"{args.every} steps on {args.points} points (Adam solid, Muon dashed)")
-    figure(rows, OUT / "rank_optimizers.png", title)
+    figure(rows, RESULTS / "rank_optimizers.png", title)
     info = machine()
 
     def eff(r, k, at):
@@ -98,14 +97,14 @@ def main() -> None:
     lines = ["# Rank through training: Adam and Muon", "",
              f"Astronaut 64 px (in no table), {net['depth']} x {net['width']}, {args.steps} "
              "full-batch steps at each method's tuned lrs for each optimiser, seed 0; "
-             f"`fit(track_every={args.every}, track_points={args.points})`. Command: `python "
-             f"benchmarks/training/rank_optimizers.py --steps {args.steps} --every {args.every}` "
+             f"`fit(track_every={args.every}, track_points={args.points})`. Command: "
+             f"`{command(__file__, '--steps', args.steps, '--every', args.every)}` "
              f"({(time.perf_counter() - t_all) / 60:.0f} min).", "", machine_line(info), "",
              table, "", "![rank through training](rank_optimizers.png)"]
-    write_json(OUT / "rank_optimizers.json", {"machine": info, **vars(args), "rows": rows})
-    write_text(OUT / "rank_optimizers.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_result("rank_optimizers", {"machine": info, **options(args), "rows": rows},
+                 "\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,9 +1,10 @@
 """Do the defaults hold at every width and depth? (issue 23, item 4)
 
-    python benchmarks/training/width_depth.py            # both phases, resumable, 2 processes
-    python benchmarks/training/width_depth.py --render   # only rewrite the .md from the .json
+    python -m benchmarks.training.width_depth            # both phases, resumable, 2 processes
+    python -m benchmarks.training.width_depth --render   # only rewrite the .md from the .json
 
-The registry's learning rates were tuned at width 128 and depth 3 (table1's protocol). This
+The registry's learning rates were tuned at width 128 and depth 3 (table1's protocol; the
+3 x 128 tuned values, ``--tuned``). This
 benchmark (1) chooses, on the calibration images only (coffee, chelsea), how each lr scales with
 the width: ``lr(D) = lr(128) * (128 / D) ** a`` for ``a`` in 0, 0.5, 1, scored by the mean fit
 PSNR of relu and relu+rei at width 256 (depth 3); Adam's exponent first, then Muon's
@@ -18,29 +19,21 @@ Writes ``benchmarks/results/width_depth.json`` and ``.md``; run records under
 """
 from __future__ import annotations
 
-import sys as _sys
-from pathlib import Path as _Path
-
-_sys.path.insert(0, str(_Path(__file__).resolve().parents[1]))  # benchmarks/_tuned_w128.py
-import _tuned_w128  # noqa: E402,F401  # its committed results: table1's 3 x 128 tuned values
-
-import argparse
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]  # benchmarks/
-RESULTS = HERE / "results"
+from inrank.bench.run import Run, overrides_tuple
+from inrank.bench.runner import run_missing
+from inrank.nn.registry import (LR_WIDTH_EXPONENT, preset, rei_gain_for, tuned_network,
+                                tuned_values)
+from inrank.report.comparison import mean_interval
+from inrank.report.machine import machine_line
+from inrank.report.tables import markdown_table
+
+from benchmarks.frame import RESULTS, TUNED_W128, command, parser, rerender, write_result
+
 OUT = RESULTS / "width_depth"
-
-from inrank.bench.run import Run, overrides_tuple  # noqa: E402
-from inrank.bench.runner import run_missing  # noqa: E402
-from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, rei_gain_for, tuned_network  # noqa: E402
-from inrank.report.comparison import mean_interval  # noqa: E402
-from inrank.report.machine import machine, machine_line  # noqa: E402
-from inrank.report.tables import markdown_table  # noqa: E402
 
 CALIBRATION = ("coffee", "chelsea")
 TEST = ("kodim03", "kodim05")
@@ -152,20 +145,20 @@ def cells() -> list[tuple[int, int]]:
     return [(w, d) for w in WIDTHS for d in DEPTHS if (w, d) not in DROPPED]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--render", action="store_true", help="only render the .md")
-    ap.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS))
+def main(argv: list[str] | None = None) -> int:
+    ap = parser(__doc__, jobs=2, render=True, optimizers=list(OPTIMIZERS), no_run=True,
+                tuned=TUNED_W128)
     ap.add_argument("--select-only", action="store_true",
                     help="run the selections (lr exponents, depth-2 gain), not the grid")
-    ap.add_argument("--no-run", action="store_true",
-                    help="render from the records found, running nothing (a partial grid)")
-    args = ap.parse_args()
-    path = RESULTS / "width_depth.json"
+    args = ap.parse_args(argv)
     if args.render:
-        (RESULTS / "width_depth.md").write_text(render(json.loads(path.read_text())))
+        rerender("width_depth", render)
         return 0
+    with tuned_values(args.tuned):
+        return _measure(args)
+
+
+def _measure(args) -> int:
     t0 = time.perf_counter()
     rule, selection, grid, gains, gain_selection, probes = {}, {}, [], {}, {}, {}
     preset_gain: dict[str, float] = {}
@@ -202,14 +195,12 @@ def main() -> int:
     planned = {opt: len(cells()) * len(METHODS) * len(CALIBRATION + TEST) for opt in rule}
     payload = {"planned": planned, "rule": rule, "selection": selection, "grid": grid,
                "gain": gains, "gain_selection": gain_selection, "gains": list(GAINS),
-               "probes": probes, "preset_gain": preset_gain, "machine": machine(),
+               "probes": probes, "preset_gain": preset_gain,
                "seconds": None if args.no_run else time.perf_counter() - t0,
                "size": SIZE, "steps": STEPS,
                "calibration": list(CALIBRATION), "test": list(TEST), "dropped": list(DROPPED),
                "exponents": list(EXPONENTS), "select_widths": list(SELECT_WIDTHS)}
-    path.write_text(json.dumps(payload, indent=1))
-    (RESULTS / "width_depth.md").write_text(render(payload))
-    print(f"-> {path}", file=sys.stderr)
+    write_result("width_depth", payload, render)
     return 0
 
 
@@ -227,7 +218,7 @@ def paired(grid: list[dict], opt: str, w: int, d: int, key: str) -> tuple[float,
 
 def render(p: dict) -> str:
     out = ["# Defaults across width and depth (issue 23, item 4)", "",
-           "Generated by `python benchmarks/training/width_depth.py` ("
+           f"Generated by `{command(__file__)}` ("
            + ("rendered from the records finished so far" if p["seconds"] is None else
               f"{p['seconds'] / 60:.0f} min") + "). " + machine_line(p["machine"]), "",
            f"relu and relu+rei, {p['size']} px short side, {p['steps']} full-batch steps, seed 0, "

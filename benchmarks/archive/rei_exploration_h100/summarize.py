@@ -1,6 +1,6 @@
 """Merge the H100 exploration sweeps into exploration.json and tables.md (this folder).
 
-    python benchmarks/archive/rei_exploration_h100/summarize.py
+    python -m benchmarks.archive.rei_exploration_h100.summarize
 """
 from __future__ import annotations
 

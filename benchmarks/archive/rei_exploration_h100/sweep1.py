@@ -1,7 +1,6 @@
 import json, os, sys, time, itertools
-sys.path.insert(0, os.path.dirname(__file__))
 import torch, inrank
-from prototype import init_model, ranks
+from benchmarks.archive.rei_exploration_h100.prototype import init_model, ranks
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 sig = inrank.load_image("astronaut", size=64)
 cfgs = []

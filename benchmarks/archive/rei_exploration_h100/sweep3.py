@@ -1,11 +1,10 @@
 import json, os, sys, time, itertools
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch
 import torch.multiprocessing as mp
 
 def run(cfg):
     import inrank
-    from prototype import init_model, ranks
+    from benchmarks.archive.rei_exploration_h100.prototype import init_model, ranks
     torch.set_num_threads(1)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     cfg = dict(cfg); rec = dict(cfg)

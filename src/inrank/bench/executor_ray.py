@@ -3,7 +3,9 @@
 Each run becomes one task calling the same :func:`inrank.bench.execute_run` as the local
 executor, with its resource request (1 GPU when ``device`` is CUDA, else ``num_cpus`` CPUs) and
 ``max_retries`` retries, so the records, and the files the runner writes from them, are exactly
-the local executor's. Ray is the optional extra ``inrank[ray]``.
+the local executor's. Each task carries the tuned values in effect on the driver
+(:func:`inrank.nn.registry.tuned_payload`), so a node applies them without the driver's file.
+Ray is the optional extra ``inrank[ray]``.
 
 To use an existing cluster, start Ray on the nodes (``ray start --head`` on one, ``ray start
 --address HEAD:6379`` on the others, each with inrank installed and the data folder at the same
@@ -15,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from .run import ExecOptions, Run, execute_run
 from ..errors import MissingDependencyError
+from ..nn.registry import tuned_payload, tuned_values
 
 __all__ = ["ray_executor", "import_ray"]
 
@@ -50,14 +53,16 @@ def ray_executor(runs: Sequence[Run], options: ExecOptions, *, address: str | No
                         max_retries=max_retries, retry_exceptions=True)(_task)
     worker_options = ExecOptions(data=options.data, device=options.device, progress=False,
                                  address=options.address)
-    pending = [remote.remote(run, worker_options) for run in runs]
+    tuned = tuned_payload()
+    pending = [remote.remote(run, worker_options, tuned) for run in runs]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         yield ray.get(done[0])
 
 
-def _task(run: Run, options: ExecOptions) -> dict:
+def _task(run: Run, options: ExecOptions, tuned: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    return execute_run(run, options)
+    with tuned_values(tuned):
+        return execute_run(run, options)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import files, validation
 from ..errors import InputError
-from ..nn.registry import preset
+from ..nn.registry import preset, tuned_payload, tuned_values
 from ..readback import read_run_record
 from ..report.results import flat_row, write_report
 from ..train import resolve_device
@@ -76,7 +76,9 @@ def _ray(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
 def _processes(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """``options.jobs`` worker processes on this machine, each with its share of the CPU
     threads; records arrive as runs finish. On a CPU, two one-thread processes do more fits
-    per hour than one two-thread process when the matrices are small."""
+    per hour than one two-thread process when the matrices are small. Each run goes with the
+    tuned values in effect here (:func:`inrank.nn.registry.tuned_payload`): a worker applies
+    them, whatever its own registry would read."""
     import multiprocessing as mp
     import os
 
@@ -84,8 +86,9 @@ def _processes(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     worker = ExecOptions(data=options.data, device=options.device, progress=False,
                          address=options.address, jobs=1)
+    tuned = tuned_payload()
     with mp.get_context("spawn").Pool(jobs, initializer=_set_threads, initargs=(threads,)) as pool:
-        yield from pool.imap_unordered(_execute, [(run, worker) for run in runs])
+        yield from pool.imap_unordered(_execute, [(run, worker, tuned) for run in runs])
 
 
 def _set_threads(n: int) -> None:
@@ -94,8 +97,10 @@ def _set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def _execute(item: tuple[Run, ExecOptions]) -> dict:
-    return execute_run(*item)
+def _execute(item: tuple[Run, ExecOptions, dict]) -> dict:
+    run, options, tuned = item
+    with tuned_values(tuned):
+        return execute_run(run, options)
 
 
 #: executor name -> :data:`Executor`.

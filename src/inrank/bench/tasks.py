@@ -1,6 +1,8 @@
-"""Task-level protocols beyond image fitting, as plain functions a bench suite can call:
-held-out-pixel generalisation, audio, 3-D occupancy and signed distance fields. Each ``run_*`` fits one preset to one
-signal and returns one flat results row (a dict of JSON-ready values).
+"""Task-level protocols beyond image fitting, as plain functions a bench suite calls:
+held-out-pixel generalisation, audio, 3-D occupancy, signed distance fields and the inverse
+problems (their signals, model overrides, loss, fit arguments and metrics); a task's runs go
+through the bench runner like any suite's. :func:`run_generalize` fits one preset to one image
+outside it and returns one flat results row.
 
 Per-task hyperparameters (frequency scales that depend on the signal, the loss) live here so
 the CLI, the benchmarks and the suites share them.
@@ -8,7 +10,6 @@ the CLI, the benchmarks and the suites share them.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 from .. import validation as _checks
@@ -19,7 +20,7 @@ from ..signals.signal import Signal
 from ..signals.splits import subgrid_mask
 
 __all__ = ["TASK_SUITES", "INVERSE_SUITES", "inverse_signal", "GENERATED_SHAPES", "task_overrides", "task_loss", "task_signal",
-           "task_fit_kwargs", "task_metrics", "run_generalize", "run_audio", "run_occupancy"]
+           "task_fit_kwargs", "task_metrics", "run_generalize"]
 
 def _audio_overrides(method: str, duration: float) -> dict:
     """Frequency scales in Hz terms, so they mean the same for any clip length T.
@@ -53,7 +54,7 @@ def task_loss(signal: Signal) -> str:
 
 
 #: The protocols of the ``generalize``, ``audio`` and ``occupancy`` suites (what
-#: ``benchmarks/{generalize,audio,occupancy}.py`` run by default), sized for a 2-core CPU.
+#: ``python -m benchmarks.fidelity.{generalize,audio,occupancy}`` run), sized for a 2-core CPU.
 TASK_SUITES: dict[str, dict] = {
     "generalize": {"summary": "train on the even pixel sub-grid (Tancik et al. 2020), PSNR on "
                               "the held-out 3/4 of pixels", "signals": ("kodim05", "kodim23"),
@@ -212,27 +213,3 @@ def run_generalize(method: str, signal: Signal, *, steps: int = 1000, width: int
     res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True,
               progress=False, **task_fit_kwargs("generalize", signal))
     return _row(method, signal, res, seed, width, depth)
-
-
-def run_audio(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
-              depth: int = 3, seed: int = 0, lr: float | None = None) -> dict:
-    """Fit an audio clip; report PSNR (peak-to-peak 2) and SNR (dB)."""
-    overrides = task_overrides(method, signal)
-    model = build(method, 1, signal.out_dim, width=width, depth=depth, seed=seed, **overrides)
-    res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True, progress=False)
-    return _row(method, signal, res, seed, width, depth,
-                overrides=";".join(f"{k}={v:g}" for k, v in overrides.items()))
-
-
-def run_occupancy(method: str, signal: Signal, *, steps: int = 1000, width: int = 128,
-                  depth: int = 3, seed: int = 0, lr: float | None = None,
-                  batch_size: int | None = None, resolution: int = 64) -> dict:
-    """Fit occupancy with BCE on logits; report accuracy and IoU on the samples and the IoU on
-    a dense ``resolution^3`` grid (``grid_iou``)."""
-    model = build(method, 3, 1, width=width, depth=depth, seed=seed)
-    res = fit(model, signal, steps=steps, lr=lr, seed=seed, accept_worse=True, loss="bce",
-              batch_size=batch_size, progress=False)
-    t0 = time.perf_counter()
-    extra = task_metrics("occupancy", model, signal, resolution=resolution)
-    return _row(method, signal, res, seed, width, depth, **extra,
-                eval_seconds=time.perf_counter() - t0)

@@ -1,30 +1,29 @@
 """Tuning on calibration images: :func:`tune_suite` chooses every method's lr (log grid,
 extended past an edge) and knob (by off-grid PSNR) and writes them, with their grids and the
-reason, in the registry's format (:data:`inrank.nn.registry.TUNED_PATH`). :func:`~inrank.bench.selection.best_lrs`
-picks each method's best lr from an lr sweep's records; :func:`write_tuned` stores it."""
+reason, in the registry's format (:mod:`inrank.nn.tuned_file`, which reads, checks, merges
+and writes it). :func:`~inrank.bench.selection.best_lrs` picks each method's best lr from an lr
+sweep's records; :func:`write_tuned` stores it."""
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import files
+from ..nn.tuned_file import write_tuned_file
 
-__all__ = ["write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID",
-           "merge_tuned", "read_tuned", "protocol_mismatch", "PROTOCOL_FIELDS"]
+__all__ = ["write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID"]
 
 
 def write_tuned(best: dict, path: str | Path, *, replace: bool = False) -> Path:
     """Write :func:`~inrank.bench.selection.best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
     {method: {"lr", "grid", "edge", "reason"}}}``, merged into what ``path`` holds (other
-    methods kept, :func:`merge_tuned`) unless ``replace``; the registry reads it from
-    :data:`inrank.nn.registry.TUNED_PATH`."""
+    methods kept, :func:`inrank.nn.tuned_file.merge_tuned`) unless ``replace``; the registry
+    reads it from :data:`inrank.nn.registry.TUNED_PATH`."""
     methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": {"lr": m in best["edge"]},
                    "reason": "best mean final PSNR of the sweep"} for m, lr in best["lr"].items()}
-    return _write_merged(Path(path), {"protocol": best["protocol"], "methods": methods},
-                         replace=replace)
+    return write_tuned_file(path, {"protocol": best["protocol"], "methods": methods},
+                            replace=replace)
 
 
 #: The learning-rate grid a tuning run starts from: half-decades from 1e-5 to 1e-2.
@@ -92,7 +91,7 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
         max_extensions: how often an lr grid may grow past an edge.
         save: also write the tuned values there (``src/inrank/nn/tuned.json`` is the file the
             registry reads), merged into what the file holds: other methods and the other
-            optimiser's entries are kept (:func:`merge_tuned`).
+            optimiser's entries are kept (:func:`inrank.nn.tuned_file.merge_tuned`).
         images, steps: replace the calibration images or the tuning steps (smoke tests).
         optimizer: the optimiser whose lr is tuned (``"adam"`` also tunes the knobs).
         replace_saved: write ``save`` anew with only this call's methods instead of merging.
@@ -268,90 +267,12 @@ def _search_grid(names: Sequence[str], grid0: Sequence[float], runs_of, execute,
     return grids, scores
 
 
-def merge_tuned(old: dict, new: dict) -> dict:
-    """``new`` tuned values laid over ``old`` (both in the registry's format): methods that
-    ``new`` does not name keep their entries, and a method's Adam fields and its ``"muon"``
-    entry are replaced only by a tuning of that optimiser.
-
-    Examples:
-        >>> old = {"protocol": {"steps": 5}, "methods": {"a": {"lr": 1.0}, "b": {"lr": 2.0}}}
-        >>> merge_tuned(old, {"protocol": {}, "methods": {"a": {"muon": {"muon_lr": 3.0}}}})["methods"]
-        {'a': {'lr': 1.0, 'muon': {'muon_lr': 3.0}}, 'b': {'lr': 2.0}}
-    """
-    methods = {m: dict(v) for m, v in old.get("methods", {}).items()}
-    for m, entry in new.get("methods", {}).items():
-        merged = methods.setdefault(m, {})
-        if set(entry) == {"muon"}:        # a Muon tuning: the Adam fields stay
-            merged["muon"] = entry["muon"]
-        else:                             # an Adam tuning: the Muon entry stays
-            muon = merged.get("muon")
-            merged.clear()
-            merged.update(entry)
-            if muon is not None and "muon" not in entry:
-                merged["muon"] = muon
-    adam_tuning = any(set(e) != {"muon"} for e in new.get("methods", {}).values())
-    protocol = new.get("protocol") if adam_tuning or not old.get("protocol") else old["protocol"]
-    return {"protocol": protocol, "methods": methods}
-
-
 def _finish(tuned: dict, protocol: dict, out: Path, save, replace_saved: bool, ran: int,
             found: int) -> TuneResult:
     """Write ``out/tuned.json`` (this call's values merged over earlier calls' in ``out``) and,
     with ``save``, the same merge into that file (or ``save`` anew with ``replace_saved``)."""
     payload = {"protocol": protocol, "methods": tuned}
-    path = _write_merged(out / "tuned.json", payload, replace=False)
+    path = write_tuned_file(out / "tuned.json", payload, replace=False)
     if save is not None:
-        path = _write_merged(Path(save), payload, replace=replace_saved)
+        path = write_tuned_file(save, payload, replace=replace_saved)
     return TuneResult(tuned, path, ran, found)
-
-
-#: What makes two tunings comparable: the suite's protocol fields (``suite``) and the tuning's
-#: own (``calibration``, ``steps``). Values tuned under different ones never share a file.
-PROTOCOL_FIELDS = {"suite": ("name", "size", "widths", "depth", "param_tolerance", "task",
-                             "group", "calibration", "tune_steps"),
-                   "": ("calibration", "steps")}
-
-
-def protocol_mismatch(old: dict, new: dict) -> str | None:
-    """The first protocol field in which two tuned-values payloads' protocols differ, as
-    ``"field: OLD here, NEW in this tuning"`` (None when they agree or one has none).
-
-    Examples:
-        >>> protocol_mismatch({"suite": {"widths": [128]}}, {"suite": {"widths": [72]}})
-        'suite.widths: [128] here, [72] in this tuning'
-        >>> protocol_mismatch({}, {"steps": 500}) is None
-        True
-    """
-    if not old or not new:
-        return None
-    old, new = json.loads(json.dumps(old)), json.loads(json.dumps(new))  # tuples as lists
-    for part, fields in PROTOCOL_FIELDS.items():
-        a, b = (old.get(part) or {}, new.get(part) or {}) if part else (old, new)
-        for f in fields:
-            if a.get(f) != b.get(f):
-                name = f"{part}.{f}" if part else f
-                return f"{name}: {a.get(f)} here, {b.get(f)} in this tuning"
-    return None
-
-
-def _write_merged(path: Path, payload: dict, *, replace: bool) -> Path:
-    if not replace and path.is_file():
-        old = read_tuned(path)
-        differs = protocol_mismatch(old.get("protocol") or {}, payload.get("protocol") or {})
-        if differs:
-            from ..errors import InputError
-
-            raise InputError(f"{path} holds values tuned under another protocol ({differs}); "
-                             "merging would mix them: write it anew (replace_saved=True, "
-                             "inrank tune --replace-tuned) or save elsewhere")
-        payload = merge_tuned(old, payload)
-    return files.write_json(path, payload)
-
-
-def read_tuned(path: str | Path) -> dict:
-    """Read a tuned-values file, refusing a truncated one or one that is not in the registry's
-    format with one line naming the file and the fix (:func:`inrank.readback.check_tuned_values`)."""
-    from ..readback import TUNED_FIX, check_tuned_values, read_json
-
-    payload = read_json(path, what="an inrank tuned-values file", fix=TUNED_FIX)
-    return check_tuned_values(payload, path)

@@ -6,14 +6,18 @@ registry through :func:`presets`, :func:`preset` and :func:`build`; lookups retu
 Adding a method is one :class:`Preset` entry here (or :func:`register_preset` at run time).
 
 Defaults come from each method's paper; where a tuning run has chosen a value on calibration
-signals (``inrank bench lr-sweep --save-tuned``), :data:`TUNED_PATH` holds it, with its grid
-and reason, and :func:`preset` applies it: the same value for ``inrank fit`` and ``inrank bench``.
+signals (``inrank tune``), :data:`TUNED_PATH` holds it, with its grid and reason, and
+:func:`preset` applies it: the same value for ``inrank fit`` and ``inrank bench``. Another
+file's values (an archived tuning), or none, apply within :func:`tuned_values`; the file's
+format is :mod:`inrank.nn.tuned_file`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -23,11 +27,12 @@ from .. import validation
 from ..errors import InputError
 from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
+from .tuned_file import check_tuned_values, read_tuned
 
-__all__ = ["Preset", "presets", "preset", "build", "register_preset", "presets_markdown",
-           "with_knobs",
-           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_network",
-           "LR_WIDTH_EXPONENT", "width_lr_scale", "REI_GAIN_AT_DEPTH", "rei_gain_for"]
+__all__ = ["Preset", "presets", "preset", "build", "register_preset", "with_knobs",
+           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_values",
+           "tuned_payload", "tuned_network", "LR_WIDTH_EXPONENT", "width_lr_scale",
+           "REI_GAIN_AT_DEPTH", "rei_gain_for"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
 GROUPS = {
@@ -38,10 +43,14 @@ GROUPS = {
     "bn": "the BatchNorm placement study",
     "grids": "the feature-grid methods (a dense grid, a multiresolution hash grid)",
 }
-#: Tuned values the registry applies over the paper defaults (absent: paper defaults). The
-#: environment variable ``INRANK_TUNED_PATH`` points it elsewhere, in this process and in the
-#: worker processes an executor starts (a missing file: the paper defaults).
+#: Tuned values the registry applies over the paper defaults (a missing file: the paper
+#: defaults), unless :func:`tuned_values` names others. ``INRANK_TUNED_PATH`` sets it for a
+#: whole process (the tests' command-line subprocesses run at the paper defaults so); the
+#: executors hand their workers the values in effect explicitly (:func:`tuned_payload`).
 TUNED_PATH = Path(os.environ.get("INRANK_TUNED_PATH") or Path(__file__).with_name("tuned.json"))
+#: The sources :func:`tuned_values` set, innermost last: a file (read as it is at each lookup)
+#: or a payload.
+_ACTIVE: list[Path | dict] = []
 
 
 @dataclass(frozen=True)
@@ -328,9 +337,61 @@ def presets(group: str | None = None) -> list[str]:
     return [name for name, p in _REGISTRY.items() if group in p.groups]
 
 
-def _tuned_payload() -> dict:
-    """The whole tuned-values file at :data:`TUNED_PATH` (``{}`` when there is none)."""
-    path = Path(TUNED_PATH)
+@contextlib.contextmanager
+def tuned_values(source: str | Path | Mapping | None) -> Iterator[None]:
+    """Within the block, the registry applies the tuned values of ``source`` instead of
+    :data:`TUNED_PATH`'s: a tuned-values file (read as it is at each lookup, so a tuning that
+    rewrites it is seen), a payload as such a file holds, or None (the paper defaults).
+
+    It holds in this process; the executors hand their worker processes the values in effect
+    (:func:`tuned_payload`) with each run, so a suite run inside the block uses them throughout.
+
+    Raises:
+        InputError: a path that is not a file, or values not in the tuned-values format
+            (:func:`inrank.nn.tuned_file.check_tuned_values`).
+
+    Examples:
+        >>> with tuned_values({"methods": {"relu": {"lr": 0.02}}}):
+        ...     preset("relu").lr
+        0.02
+        >>> with tuned_values(None):
+        ...     preset("relu+rei").lr
+        0.0005
+    """
+    if source is None:
+        entry: Path | dict = {}
+    elif isinstance(source, Mapping):
+        entry = check_tuned_values(copy.deepcopy(dict(source)))
+    else:
+        entry = Path(source)
+        if not entry.is_file():
+            raise InputError(f"tuned-values file not found: {str(entry)!r}; give the path of "
+                             "a file `inrank tune` wrote (e.g. src/inrank/nn/tuned.json)")
+        _file_payload(entry)  # a malformed file fails here, before the block runs
+    _ACTIVE.append(entry)
+    try:
+        yield
+    finally:
+        _ACTIVE.pop()
+
+
+def tuned_payload() -> dict:
+    """A copy of the tuned values the registry applies now (``{}``: the paper defaults): the
+    innermost :func:`tuned_values`' source, else :data:`TUNED_PATH`'s content (no file:
+    ``{}``); what an executor hands its workers."""
+    return copy.deepcopy(_payload())
+
+
+def _payload() -> dict:
+    """The tuned values in effect (the shared, cached object: read, never change it)."""
+    if _ACTIVE:
+        source = _ACTIVE[-1]
+        return source if isinstance(source, dict) else _file_payload(source)
+    return _file_payload(Path(TUNED_PATH))
+
+
+def _file_payload(path: Path) -> dict:
+    """The checked content of the tuned-values file ``path`` (``{}`` when it is missing)."""
     if not path.is_file():
         return {}
     return _read_payload(str(path), path.stat().st_mtime_ns)
@@ -339,15 +400,12 @@ def _tuned_payload() -> dict:
 @functools.lru_cache(maxsize=4)
 def _read_payload(path: str, mtime_ns: int) -> dict:
     """The checked payload (a truncated or malformed file: one InputError naming it)."""
-    from ..readback import TUNED_FIX, check_tuned_values, read_json
-
-    return check_tuned_values(read_json(path, what="an inrank tuned-values file", fix=TUNED_FIX),
-                              path)
+    return read_tuned(path)
 
 
 def _tuned_file() -> dict:
-    """The tuned values by method, from :data:`TUNED_PATH` (``{}`` when there is none)."""
-    return _tuned_payload().get("methods", {})
+    """The tuned values by method (:func:`tuned_payload`'s ``methods``)."""
+    return _payload().get("methods", {})
 
 
 def tuned_network() -> dict[str, int]:
@@ -362,7 +420,7 @@ def tuned_network() -> dict[str, int]:
         ['depth', 'size', 'steps', 'width']
     """
     defaults = MLPConfig()
-    proto = _tuned_payload().get("protocol", {})
+    proto = _payload().get("protocol", {})
     suite = proto.get("suite", {})
     return {"width": int((suite.get("widths") or [defaults.width])[0]),
             "depth": int(suite.get("depth", defaults.depth)), "size": int(suite.get("size", 64)),
@@ -408,21 +466,6 @@ def register_preset(p: Preset) -> None:
     if unknown:
         raise InputError(f"unknown group(s) {sorted(unknown)}; choose from: {', '.join(GROUPS)}")
     _REGISTRY[p.name] = p
-
-
-def presets_markdown() -> str:
-    """The README's table of methods: name, what it is, default (Adam) lr, Muon lr (tuned, or
-    ``-``: then the Adam lr), the default optimiser (:attr:`Preset.default_optimizer`) and
-    groups."""
-    lines = ["| method | what | lr | muon lr | default optimiser | groups |",
-             "|---|---|---:|---:|---|---|"]
-    for name in presets():
-        p = preset(name)
-        what = p.summary.replace("|", "\\|")  # a cell may not hold a bare pipe
-        muon = "-" if p.muon_lr is None else f"{p.muon_lr:g}"
-        lines.append(f"| `{name}` | {what} | {p.lr:g} | {muon} | {p.default_optimizer} | "
-                     f"{', '.join(p.groups) or '-'} |")
-    return "\n".join(lines)
 
 
 _CONFIG_FIELDS = {f.name for f in fields(MLPConfig)}

@@ -1,0 +1,1 @@
+"""Superseded protocols, kept as measured."""

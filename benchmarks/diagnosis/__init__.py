@@ -1,0 +1,1 @@
+"""Where is the rank lost, and how fast and how large can the layer-wise NTK be computed?"""

@@ -1,0 +1,1 @@
+"""How well does each method fit a signal?"""

@@ -1,0 +1,1 @@
+"""Which method is the better prior for an inverse problem?"""

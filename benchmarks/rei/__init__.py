@@ -1,0 +1,1 @@
+"""Which Rank-Expanding Initialization design, and what does it change?"""

@@ -1,0 +1,1 @@
+"""How fast does a fit run?"""

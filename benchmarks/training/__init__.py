@@ -1,0 +1,1 @@
+"""What do training and the optimiser do to rank and fidelity?"""
