@@ -166,3 +166,19 @@ def test_the_import_graph_has_no_circle():
         if v not in index:
             visit(v)
     assert circles == []
+def test_imports_sit_at_the_top_unless_an_extra_needs_them_inside():
+    inside = []
+    for module in _modules():
+        path = Path(importlib.util.find_spec(module).origin)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top:
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    name = node.module
+                else:
+                    name = node.names[0].name if isinstance(node, ast.Import) else "inrank"
+                lazy = name.split(".")[0] in LAZY or name == "torch.utils.tensorboard"
+                if name.split(".")[0] == "inrank" or not lazy:
+                    inside.append(f"{module}:{node.lineno} {name}")
+    assert inside == []

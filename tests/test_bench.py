@@ -16,7 +16,7 @@ from inrank.report.results import ROW_FIELDS
 from inrank.cli import main
 from inrank.errors import DivergedError
 
-fit_module = importlib.import_module("inrank.train.fit")
+fit_module = importlib.import_module("inrank.bench.run")
 
 TINY = dict(methods=["relu", "siren"], images=["camera"], steps=2, size=8, widths=[16],
             progress=False, plots=False)

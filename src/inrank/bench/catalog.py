@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import validation
-from ..nn.registry import preset, presets, width_lr_scale
+from ..nn.registry import build, preset, presets, width_lr_scale
+from ..train.optimizers import optimizer_name
 from .run import Run, overrides_dict, overrides_tuple
 from .tasks import TASK_SUITES
 
@@ -152,8 +153,6 @@ def _params(method: str, width: int, depth: int, overrides: tuple) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _count(method: str, config: str, width: int, depth: int, overrides: tuple) -> int:
-    from ..nn.registry import build
-
     model = build(method, 2, 3, width=width, depth=depth, **overrides_dict(overrides))
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -189,8 +188,6 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
             (:meth:`inrank.Preset.lr_for`). With Muon the lr multipliers scale the Muon lr;
             Adam's stays at the method's.
     """
-    from ..train.optimizers import optimizer_name
-
     report = s.report_image if s.report_image in s.images else s.images[0]
     images = tuple(images or s.images)
     runs = []

@@ -8,8 +8,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from .run import ExecOptions, Run, execute_run, prepare_run, run_record
 from ..errors import DivergedError
+from ..train.batched import fit_models
+from .run import ExecOptions, Run, execute_run, prepare_run, run_record
+from .tasks import task_fit_kwargs
 
 __all__ = ["batched_executor"]
 
@@ -23,9 +25,6 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
     falls back to :func:`execute_run` per run (so a divergence is recorded exactly as the
     local executor records it).
     """
-    from ..train.batched import fit_models
-    from .tasks import task_fit_kwargs
-
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .run import ExecOptions, Run, execute_run
+import torch
+
 from ..errors import MissingDependencyError
 from ..nn.registry import tuned_payload, tuned_values
+from .run import ExecOptions, Run, execute_run
 
 __all__ = ["ray_executor", "import_ray"]
 
@@ -61,8 +63,6 @@ def ray_executor(runs: Sequence[Run], options: ExecOptions, *, address: str | No
 
 
 def _task(run: Run, options: ExecOptions, tuned: dict) -> dict:
-    import torch
-
     torch.set_num_threads(1)
     with tuned_values(tuned):
         return execute_run(run, options)

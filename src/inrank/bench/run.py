@@ -12,8 +12,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..diagnosis.inlet import inlet_rank
 from ..errors import DivergedError
+from ..metrics import psnr
+from ..nn.mlp import MLPConfig
+from ..nn.registry import build, preset
+from ..report.mesh import render_mesh
 from ..signals.signal import SKIMAGE_SAMPLES, Signal, load_image
+from ..train.evaluate import image_ssim, predict
+from ..train.fit import fit
+from ..version import __version__
+from .tasks import task_fit_kwargs, task_metrics, task_overrides, task_signal
 
 __all__ = ["Run", "ExecOptions", "data_dir", "resolve_image", "image_signal", "execute_run",
            "prepare_run", "run_record", "offgrid_metrics", "overrides_tuple", "overrides_dict"]
@@ -30,8 +39,6 @@ def overrides_tuple(overrides: dict) -> tuple:
 
 def overrides_dict(overrides: tuple) -> dict:
     """The inverse of :func:`overrides_tuple`: ``{field: value}`` for :func:`inrank.build`."""
-    from ..nn.mlp import MLPConfig
-
     dict_fields = {k for k, v in MLPConfig().__dict__.items() if isinstance(v, dict)}
     return {k: dict(v) if k in dict_fields else v for k, v in overrides}
 
@@ -82,8 +89,6 @@ class Run:
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
         a record whose config differs is stale (the preset changed) and runs again."""
-        from ..nn.registry import preset
-
         cfg = preset(self.preset).config_at(width=self.width, depth=self.depth,
                                             optimizer=self.optimizer,
                                             **overrides_dict(self.overrides)).to_dict()
@@ -166,17 +171,11 @@ def image_signal(source: str, size: int | None, name: str) -> Signal:
 @functools.lru_cache(maxsize=4)
 def _task_signal(task: str, name: str, data: Path) -> Signal:
     """A task's signal, cached: labelling a mesh takes seconds."""
-    from .tasks import task_signal
-
     return task_signal(task, name, data)
 
 
 def prepare_run(run: Run, options: ExecOptions) -> tuple[Signal, object, tuple | None]:
     """Load the run's signal and build its model; with ``run.rank`` also the inlet rank at init."""
-    from ..diagnosis.inlet import inlet_rank
-    from ..nn.registry import build
-    from .tasks import task_overrides
-
     if run.task == "image":
         signal = image_signal(resolve_image(run.signal, options.data), run.size, Path(run.signal).stem)
     else:
@@ -196,9 +195,6 @@ def offgrid_metrics(run: Run, model, options: "ExecOptions") -> dict:
     """The trained ``model`` evaluated at twice the run's image size, on the image resized to
     that size (every pixel, most of them between the training grid's): ``offgrid_psnr`` (dB)
     and ``offgrid_ssim``. A model that aliased its training grid scores low here."""
-    from ..metrics import psnr
-    from ..train.evaluate import image_ssim, predict
-
     fine = image_signal(resolve_image(run.signal, options.data), 2 * run.size,
                         f"{Path(run.signal).stem}@2x")
     model.eval()
@@ -210,9 +206,6 @@ def offgrid_metrics(run: Run, model, options: "ExecOptions") -> dict:
 def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple | None,
                wall_seconds: float, options: "ExecOptions | None" = None) -> dict:
     """The JSON-ready record of a finished (or diverged) run; see :func:`execute_run`."""
-    from ..version import __version__
-    from ..diagnosis.inlet import inlet_rank
-
     rank = None
     if run.rank:
         model.cpu().eval()
@@ -232,14 +225,12 @@ def run_record(run: Run, signal: Signal, model, result, status: str, r0: tuple |
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if run.task != "image" and status == "ok":
-        from .tasks import task_metrics
 
         record["metrics"].update({k: v for k, v in result.metrics.items() if k != "psnr"})
         extra = task_metrics(run.task, model.cpu(), signal, keep_mesh=run.keep_recon)
         mesh = extra.pop("_mesh", None)
         record["metrics"].update(extra)
         if mesh is not None:  # the report's picture of the shape
-            from ..report.mesh import render_mesh
 
             record["_recon"] = render_mesh(*mesh, title=run.method)
     if run.offgrid and status == "ok":
@@ -260,9 +251,6 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     SNR, grid IoU) to ``metrics``; with ``run.keep_recon`` also
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
     """
-    from ..train.fit import fit
-    from .tasks import task_fit_kwargs
-
     t0 = time.perf_counter()
     signal, model, r0 = prepare_run(run, options)
     extra = task_fit_kwargs(run.task, signal) if run.task != "image" else {}

@@ -8,21 +8,28 @@ continues an interrupted suite. Kodak images are read from the data folder (:fun
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import torch
+
 from .. import files, validation
 from ..errors import InputError
+from ..nn.mlp import MLPConfig
 from ..nn.registry import preset, tuned_payload, tuned_values
 from ..readback import read_run_record
 from ..report.results import flat_row, write_report
 from ..train import resolve_device
 from ..train.precision import PRECISIONS
-from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from .catalog import Suite, expand, methods_of, suite
+from .executor_batched import batched_executor
+from .executor_ray import ray_executor
+from .run import ExecOptions, Run, data_dir, execute_run, image_signal, resolve_image
 from .selection import best_lrs
 
 __all__ = ["SuiteResult", "run_suite", "run_pending", "run_missing", "load_records", "same_config",
@@ -61,15 +68,11 @@ def _local(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
 
 def _batched(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """Runs that share an architecture and an image shape, trained together (``fit_models``)."""
-    from .executor_batched import batched_executor
-
     return batched_executor(runs, options)
 
 
 def _ray(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """Each run a Ray task (extra ``inrank[ray]``); ``options.address`` picks the cluster."""
-    from .executor_ray import ray_executor
-
     return ray_executor(runs, options, address=options.address)
 
 
@@ -79,9 +82,6 @@ def _processes(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     per hour than one two-thread process when the matrices are small. Each run goes with the
     tuned values in effect here (:func:`inrank.nn.registry.tuned_payload`): a worker applies
     them, whatever its own registry would read."""
-    import multiprocessing as mp
-    import os
-
     jobs = max(1, options.jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     worker = ExecOptions(data=options.data, device=options.device, progress=False,
@@ -92,8 +92,6 @@ def _processes(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
 
 
 def _set_threads(n: int) -> None:
-    import torch
-
     torch.set_num_threads(n)
 
 
@@ -265,8 +263,6 @@ def same_config(saved: dict, now: dict) -> bool:
         >>> same_config({"width": 8}, {"width": 8, "encoding_lr_scale": 10.0})
         False
     """
-    from ..nn.mlp import MLPConfig
-
     defaults = json.loads(json.dumps(MLPConfig().to_dict()))
     missing = {k: defaults[k] for k in now if k not in saved and k in defaults}
     return {**missing, **saved} == now

@@ -13,11 +13,16 @@ import math
 from pathlib import Path
 
 from .. import validation as _checks
-from ..train.fit import fit
-from ..train.evaluate import occupancy_iou
+from ..metrics import psnr
 from ..nn.registry import build, preset
-from ..signals.signal import Signal
+from ..operators.tasks import crop_task
+from ..signals.audio import load_audio
+from ..signals.mesh import load_mesh_occupancy, require_mesh_extra
+from ..signals.sdf import load_mesh_sdf, mesh_sdf, sdf_metrics
+from ..signals.signal import Signal, load_image
 from ..signals.splits import subgrid_mask
+from ..train.evaluate import occupancy_iou
+from ..train.fit import fit
 
 __all__ = ["TASK_SUITES", "INVERSE_SUITES", "inverse_signal", "GENERATED_SHAPES", "task_overrides", "task_loss", "task_signal",
            "task_fit_kwargs", "task_metrics", "run_generalize"]
@@ -98,8 +103,6 @@ GENERATED_SHAPES = ("torus",)
 
 def _generated_shape(name: str):
     """``(vertices, faces)`` of a generated calibration shape (:data:`GENERATED_SHAPES`)."""
-    from ..signals.mesh import require_mesh_extra
-
     trimesh = require_mesh_extra("trimesh", "generated shapes")
     if name == "torus":  # a genus-1 shape: thin and thick parts, a hole
         m = trimesh.creation.torus(major_radius=1.0, minor_radius=0.35, major_sections=96,
@@ -111,10 +114,6 @@ def _generated_shape(name: str):
 def task_signal(task: str, name: str, data: Path, **options) -> Signal:
     """The signal ``name`` of ``task`` from the data folder ``data`` (holding ``kodak/``,
     ``audio/``, ``meshes/``), with the suite's options unless overridden."""
-    from ..signals.signal import load_image
-    from ..signals.audio import load_audio
-    from ..signals.mesh import load_mesh_occupancy
-
     proto = {**TASK_SUITES[_checks.one_of("task", task, tuple(TASK_SUITES))], **options}
     data = Path(data)
     if task == "audio":
@@ -125,7 +124,6 @@ def task_signal(task: str, name: str, data: Path, **options) -> Signal:
         return load_mesh_occupancy(data / "meshes" / f"{name}.obj", n_points=proto["n_points"],
                                    seed=0)
     if task == "sdf":
-        from ..signals.sdf import load_mesh_sdf, mesh_sdf
 
         if name in GENERATED_SHAPES:
             return mesh_sdf(*_generated_shape(name), n_points=proto["n_points"], seed=0,
@@ -142,8 +140,6 @@ def inverse_signal(task: str, image: Signal, size: int, name: str) -> Signal:
     """The truth of inverse suite ``task`` on a ``size x size`` centre crop of ``image`` (gray
     for CT), with its :class:`~inrank.operators.InverseTask` (operator, measurements, baseline;
     noise and mask seed 0) in ``meta["inverse_task"]``."""
-    from ..operators.tasks import crop_task
-
     kind, settings, _ = INVERSE_SUITES[task]
     t = crop_task(kind, image, size, seed=0, **settings)
     truth = t.signal
@@ -176,13 +172,11 @@ def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = N
         res = resolution or TASK_SUITES["occupancy"]["resolution"]
         return {"grid_iou": occupancy_iou(model, signal, resolution=res)}
     if task == "sdf":
-        from ..signals.sdf import sdf_metrics
 
         m = sdf_metrics(model, signal, resolution=resolution or TASK_SUITES["sdf"]["resolution"])
         return {"chamfer": m["chamfer"], "grid_iou": m["iou"],
                 **({"_mesh": m["mesh"]} if keep_mesh else {})}
     if task in INVERSE_SUITES:  # the classical reconstruction from the same measurements
-        from ..metrics import psnr
 
         t = signal.meta["inverse_task"]
         base = t.baseline()                                               # (N, c)

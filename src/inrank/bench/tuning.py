@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .. import validation
+from ..errors import InputError
+from ..nn.registry import knob_overrides, knob_value, preset
 from ..nn.tuned_file import write_tuned_file
+from .catalog import expand, methods_of, suite
+from .run import ExecOptions, data_dir
+from .runner import load_records, run_pending
 
 __all__ = ["write_tuned", "tune_suite", "TuneResult", "LR_GRID", "MUON_LR_GRID"]
 
@@ -99,15 +105,6 @@ def tune_suite(name: str, *, methods: Sequence[str] | None = None,
     Returns:
         A :class:`TuneResult`.
     """
-    from dataclasses import asdict, replace
-
-    from .. import validation
-    from ..errors import InputError
-    from ..nn.registry import knob_overrides, knob_value, preset
-    from .catalog import expand, methods_of, suite
-    from .run import ExecOptions, data_dir
-    from .runner import load_records, run_pending
-
     s = suite(name)
     if methods is not None:
         s = replace(s, methods=tuple(dict.fromkeys(methods)))

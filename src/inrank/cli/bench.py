@@ -6,11 +6,18 @@ is resumes, it); ``OUT/config.json`` is the suite's protocol, written by :func:`
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import torch
 from jsonargparse import Namespace
 
+from .. import files as _io
+from .. import validation
+from ..bench import executors, run_suite, suite, suites, write_tuned
+from ..errors import InputError
+from ..train.precision import PRECISIONS
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "command", "SUITE"]
@@ -32,9 +39,6 @@ def command(*, threads: int | None = None, save_tuned: Path | None = None) -> No
 
 
 def add_arguments(p: Parser) -> None:
-    from ..bench import executors, run_suite, suite, suites
-    from ..train.precision import PRECISIONS
-
     p.description = "Run a benchmark suite. Suites: " + "; ".join(
         f"{n}: {suite(n).summary}" for n in suites())
     add_options(p, run_suite, {"suite": "name"}, positional=["suite"], choices={"suite": suites()},
@@ -58,13 +62,7 @@ def add_arguments(p: Parser) -> None:
 
 
 def run(args: Namespace, config: dict) -> int:
-    from .. import files as _io
-    from .. import validation
-    from ..bench import run_suite, suite, write_tuned
-    from ..errors import InputError
-
     if args.threads is not None:
-        import torch
 
         torch.set_num_threads(validation.positive_int("threads", args.threads))
     grid = args.lr_multipliers or suite(args.suite).lr_multipliers
@@ -75,7 +73,6 @@ def run(args: Namespace, config: dict) -> int:
     _io.write_json(out / "command.json", config)
     res = run_suite(args.suite, **picked(args, SUITE), out=out)
     if args.save_tuned is not None:
-        import json
 
         write_tuned(json.loads(res.files["best_lr"].read_text()), args.save_tuned)
     print(f"inrank bench {args.suite}: {res.ran} run(s) done, {res.skipped} already finished "

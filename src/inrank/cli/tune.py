@@ -11,6 +11,10 @@ from pathlib import Path
 
 from jsonargparse import Namespace
 
+from .. import files as _io
+from ..bench import executors, suite, suites
+from ..bench.tuning import tune_suite
+from ..report.tables import markdown_table
 from .args import Parser, add_options, picked
 
 __all__ = ["add_arguments", "run", "TUNING"]
@@ -23,9 +27,6 @@ TUNING = {"methods": "methods", "images": "images", "steps": "steps", "save_tune
 
 
 def add_arguments(p: Parser) -> None:
-    from ..bench import executors, suite, suites
-    from ..bench.tuning import tune_suite
-
     tunable = [n for n in suites() if suite(n).calibration]
     add_options(p, tune_suite, {"suite": "name"}, positional=["suite"],
                 choices={"suite": tunable}, help={"suite": ", ".join(tunable)})
@@ -48,10 +49,6 @@ def add_arguments(p: Parser) -> None:
 
 
 def run(args: Namespace, config: dict) -> int:
-    from .. import files as _io
-    from ..bench.tuning import tune_suite
-    from ..report.tables import markdown_table
-
     out = Path(args.out or Path("inrank-out/tune") / args.suite)
     _io.write_json(out / "config.json", config)
     options = {TUNING[k]: v for k, v in picked(args, TUNING).items()}

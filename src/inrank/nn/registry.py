@@ -25,7 +25,7 @@ import torch
 
 from .. import validation
 from ..errors import InputError
-from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS
+from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS, rei_option_default
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
 from .tuned_file import check_tuned_values, read_tuned
 
@@ -199,7 +199,6 @@ def knob_value(p: "Preset") -> float | None:
         return None
     if p.knob.startswith("rei_options."):
         name = p.knob.split(".", 1)[1]
-        from .init import rei_option_default
 
         return p.config.rei_options.get(name, rei_option_default(p.config.rei_variant, name))
     return getattr(p.config, p.knob)
@@ -299,7 +298,6 @@ def rei_gain_for(depth: int, name: str = "relu+rei", optimizer: str = "adam") ->
     """
     p = preset(name)
     cfg = p.config_at(width=p.config.width, depth=depth, optimizer=optimizer)
-    from .init import rei_option_default
 
     return float(cfg.rei_options.get("gain", rei_option_default(cfg.rei_variant, "gain")))
 
@@ -314,7 +312,6 @@ def width_lr_scale(optimizer: str, width: int | None) -> dict[str, float]:
     """
     if width is None:
         return {"lr": 1.0, "muon_lr": 1.0}
-    from .. import validation
 
     ratio = tuned_network()["width"] / validation.positive_int("width", width)
     exps = LR_WIDTH_EXPONENT[optimizer]
