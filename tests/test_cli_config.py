@@ -244,6 +244,7 @@ def test_tune_reruns_from_its_config(tmp_path, capsys, monkeypatch):
         return tuning.TuneResult({}, tmp_path / "tuned.json", 0, 0)
 
     monkeypatch.setattr(tuning, "tune_suite", tune_suite)
+    monkeypatch.setattr(importlib.import_module("inrank.cli.tune"), "tune_suite", tune_suite)
     out = tmp_path / "tune"
     assert main(["tune", "table1", "--methods", "relu", "--images", "camera", "--steps", "2",
                  "--save-tuned", str(tmp_path / "t.json"), "--out", str(out)]) == 0

@@ -39,7 +39,7 @@ from ..signals.signal import Signal
 from .once import fit_once
 from .settings import FitSettings
 
-__all__ = ["choose_settings", "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "MIN_PROBE_STEPS", "MARGIN_DB"]
+__all__ = ["choose_settings", "knob_grid_around", "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "MIN_PROBE_STEPS", "MARGIN_DB"]
 
 #: The lr multipliers the probe tries (a decade each side of the preset's, in half decades).
 LR_FACTORS = (0.1, 10 ** -0.5, 1.0, 10 ** 0.5, 10.0)
@@ -105,9 +105,27 @@ def _knob_candidates(model: nn.Module, signal: Signal, s: FitSettings,
         return CoordinateMLP(with_knobs(cfg, {p.knob: value}),
                              generator=torch.Generator().manual_seed(k))
 
-    choice = choose_knob(signal, make, p.knob, p.knob_grid, seed=seed, points=128)
     own = knob_value(dataclasses.replace(p, config=cfg))
+    choice = choose_knob(signal, make, p.knob, knob_grid_around(p, own), seed=seed, points=128)
     return choice.record(), list(dict.fromkeys([own, choice.choice]))
+
+
+def knob_grid_around(p, value: float) -> list[float]:
+    """Preset ``p``'s knob grid, moved to ``value`` when a task set the knob elsewhere (audio's
+    SIREN omega0 follows the clip's length): each grid value times ``value`` over the preset's
+    own, integers rounded (octaves, directions).
+
+    Examples:
+        >>> import inrank
+        >>> knob_grid_around(inrank.preset("siren", tuned=False), 60.0)
+        [20.0, 40.0, 60.0, 120.0]
+    """
+    base = knob_value(p)
+    if not base or value == base:
+        return [float(v) for v in p.knob_grid]
+    whole = all(float(v).is_integer() for v in p.knob_grid) and float(base).is_integer()
+    return [float(round(v * value / base)) if whole else float(f"{v * value / base:.6g}")
+            for v in p.knob_grid]
 
 
 def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factors: tuple,
