@@ -28,7 +28,7 @@ from .. import memory as _memory
 from .. import validation as _checks
 from ..errors import InputError
 
-__all__ = ["DenseGrid", "HashGrid", "INTERPOLATIONS", "HASH_PRIMES", "TABLE_INIT"]
+__all__ = ["DenseGrid", "HashGrid", "INTERPOLATIONS", "HASH_PRIMES", "TABLE_INIT", "fill_table_"]
 
 #: ``DenseGrid`` interpolation: ``"linear"`` (bi-/trilinear) or ``"cubic"`` (bicubic, d <= 2).
 INTERPOLATIONS = ("linear", "cubic")
@@ -64,6 +64,16 @@ def _cubic_weights(t: torch.Tensor) -> list[torch.Tensor]:
 
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
+
+
+@torch.no_grad()
+def fill_table_(table: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill a feature table from ``U(-1e-4, 1e-4)`` in place (Instant-NGP's init), drawing from
+    ``generator`` (seed 0 when None); returns ``table``."""
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    init = torch.empty(table.shape).uniform_(-TABLE_INIT, TABLE_INIT, generator=generator)
+    return table.copy_(init)
 
 class DenseGrid(nn.Module):
     """A dense grid of learned feature vectors, interpolated at the coordinate.
@@ -112,13 +122,9 @@ class DenseGrid(nn.Module):
         self.out_dim = self.features
         self.reset_parameters(generator=generator)
 
-    @torch.no_grad()
     def reset_parameters(self, *, generator: torch.Generator | None = None) -> None:
         """Fill the table from ``U(-1e-4, 1e-4)`` in place, drawing from ``generator``."""
-        if generator is None:
-            generator = torch.Generator().manual_seed(0)
-        init = torch.empty(self.table.shape).uniform_(-TABLE_INIT, TABLE_INIT, generator=generator)
-        self.table.copy_(init)
+        fill_table_(self.table, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, d = x.shape[0], self.in_dim
@@ -257,13 +263,9 @@ class HashGrid(nn.Module):
             self.register_buffer(name, value, persistent=False)
         self.reset_parameters(generator=generator)
 
-    @torch.no_grad()
     def reset_parameters(self, *, generator: torch.Generator | None = None) -> None:
         """Fill the table from ``U(-1e-4, 1e-4)`` in place, drawing from ``generator``."""
-        if generator is None:
-            generator = torch.Generator().manual_seed(0)
-        init = torch.empty(self.table.shape).uniform_(-TABLE_INIT, TABLE_INIT, generator=generator)
-        self.table.copy_(init)
+        fill_table_(self.table, generator=generator)
 
     @property
     def point_bytes(self) -> int:

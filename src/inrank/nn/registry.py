@@ -286,8 +286,6 @@ _REGISTRY: dict[str, Preset] = {p.name: p for p in [
 LR_WIDTH_EXPONENT = {"adam": {"lr": 1.0}, "muon": {"lr": 1.0, "muon_lr": 1.0}}
 
 
-
-
 def rei_gain_for(depth: int, name: str = "relu+rei", optimizer: str = "adam") -> float:
     """The REI gain preset ``name`` builds with at ``depth`` for ``optimizer``
     (:data:`REI_GAIN_AT_DEPTH`, else its gain tuned with that optimiser, else the default).
@@ -298,7 +296,6 @@ def rei_gain_for(depth: int, name: str = "relu+rei", optimizer: str = "adam") ->
     """
     p = preset(name)
     cfg = p.config_at(width=p.config.width, depth=depth, optimizer=optimizer)
-
     return float(cfg.rei_options.get("gain", rei_option_default(cfg.rei_variant, "gain")))
 
 
@@ -312,7 +309,6 @@ def width_lr_scale(optimizer: str, width: int | None) -> dict[str, float]:
     """
     if width is None:
         return {"lr": 1.0, "muon_lr": 1.0}
-
     ratio = tuned_network()["width"] / validation.positive_int("width", width)
     exps = LR_WIDTH_EXPONENT[optimizer]
     return {k: ratio ** exps.get(k, 0.0) for k in ("lr", "muon_lr")}

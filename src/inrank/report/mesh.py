@@ -64,7 +64,6 @@ def _mesh_figure(vertices: np.ndarray, faces: np.ndarray, *, title: str, max_fac
                  views: list[tuple[float, float]], size: tuple[float, float]):
     from matplotlib import colormaps
 
-
     v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
     if f.shape[0] > max_faces:  # every k-th face keeps the preview quick
         f = f[:: int(np.ceil(f.shape[0] / max_faces))]

@@ -45,7 +45,6 @@ def load_ct_slice(*, size: int | None = None) -> Signal:
     if size is not None:
         from skimage.transform import resize
 
-
         n = validation.positive_int("size", size)
         sig = load_image(torch.from_numpy(np.clip(resize(unit, (n, n), anti_aliasing=True),
                                                   0, 1).astype(np.float32)))
