@@ -32,7 +32,7 @@ class Suite:
     images: tuple[str, ...]
     """Kodak names (``kodim01``), scikit-image samples (``coffee``) or image paths."""
     steps: int
-    """Full-batch Adam steps per run."""
+    """Steps per run (full batch unless ``batch_size``)."""
     methods: tuple[str, ...] = ()
     """Method names (presets); empty means every method of ``group``."""
     group: str | None = None
@@ -77,6 +77,10 @@ class Suite:
     lr_width_rule: bool = False
     """Scale the registry's lrs from the tuned width to the suite's width by the measured
     width rule (:func:`inrank.nn.registry.width_lr_scale`); False keeps them as tuned."""
+    batch_size: int | None = None
+    """Points per step (None: full batch), for images too large for full-batch steps here."""
+    auto: bool = False
+    """Every fit chooses its knob and lrs for its image (``inrank.fit(auto=True)``)."""
 
 
 _SUITES: dict[str, Suite] = {s.name: s for s in [
@@ -218,6 +222,7 @@ def expand(s: Suite, *, overrides: dict[str, dict] | None = None,
                             muon_lr=(float(f"{muon0 * rule['muon_lr'] * mult:.6g}") if muon
                                      else None),
                             evals=s.evals, rank=s.rank, task=s.task, offgrid=s.offgrid,
+                            batch_size=s.batch_size, auto=s.auto,
                             keep_recon=s.task not in ("audio", "occupancy") and image == report
                             and seed == method_seeds[0]))
     return runs

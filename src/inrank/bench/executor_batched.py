@@ -29,9 +29,9 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
     for run in runs:
         groups[(run.task, run.preset, run.overrides, run.size, run.seed, run.width, run.depth,
                 run.steps, run.lr, run.evals, run.offgrid, run.precision, run.optimizer,
-                run.muon_lr)].append(run)
+                run.muon_lr, run.batch_size, run.auto)].append(run)
     for group in groups.values():
-        if len(group) == 1:
+        if len(group) == 1 or group[0].auto:  # auto chooses per signal: one fit each
             yield execute_run(group[0], options)
             continue
         t0 = time.perf_counter()
@@ -52,7 +52,8 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                                      eval_every=max(1, run0.steps // run0.evals),
                                      progress=options.progress, train_mask=masks,
                                      precision=run0.precision, optimizer=run0.optimizer,
-                                     muon_lr=run0.muon_lr, accept_worse=True, **extra[0])
+                                     muon_lr=run0.muon_lr, batch_size=run0.batch_size,
+                                     accept_worse=True, **extra[0])
             except DivergedError:
                 for i in idx:
                     yield execute_run(group[i], options)

@@ -85,6 +85,10 @@ class Run:
     Adam's, on the tensors Muon does not train)."""
     muon_lr: float | None = None
     """Muon's learning rate (``optimizer="muon"`` only)."""
+    batch_size: int | None = None
+    """Points per step (None: full batch)."""
+    auto: bool = False
+    """The fit chooses its knob and lrs for its signal (``inrank.fit(auto=True)``)."""
 
     def config(self) -> dict:
         """The model config this run builds (its preset's, now), less ``in_dim``/``out_dim``:
@@ -106,7 +110,9 @@ class Run:
             **({"offgrid": True} if self.offgrid else {}),
             **({"precision": self.precision} if self.precision != "float32" else {}),
             **({"optimizer": self.optimizer, "muon_lr": self.muon_lr}
-               if self.optimizer != "adam" else {})}))
+               if self.optimizer != "adam" else {}),
+            **({"batch_size": self.batch_size} if self.batch_size is not None else {}),
+            **({"auto": True} if self.auto else {})}))
 
     @property
     def id(self) -> str:
@@ -256,10 +262,12 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     extra = task_fit_kwargs(run.task, signal) if run.task != "image" else {}
     status = "ok"
     try:
-        result = fit(model, signal, steps=run.steps, lr=run.lr, seed=run.seed,
-                     device=options.device, eval_every=max(1, run.steps // run.evals),
-                     progress=options.progress, precision=run.precision,
-                     optimizer=run.optimizer, muon_lr=run.muon_lr, accept_worse=True, **extra)
+        lrs = {} if run.auto else {"lr": run.lr, "muon_lr": run.muon_lr}  # auto chooses them
+        result = fit(model, signal, steps=run.steps, seed=run.seed, device=options.device,
+                     eval_every=max(1, run.steps // run.evals), progress=options.progress,
+                     precision=run.precision, optimizer=run.optimizer,
+                     batch_size=run.batch_size, auto=run.auto, accept_worse=True, **lrs,
+                     **extra)
     except DivergedError as err:
         status, result = "diverged", err.result
     return run_record(run, signal, model, result, status, r0, time.perf_counter() - t0,

@@ -125,7 +125,8 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
               lr_multipliers: Sequence[float] | None = None,
               address: str | None = None, jobs: int = 2,
               precision: str = "float32",
-              optimizers: Sequence[str] | None = None) -> SuiteResult:
+              optimizers: Sequence[str] | None = None, auto: bool = False,
+              batch_size: int | None = None) -> SuiteResult:
     """Run suite ``name`` (resumable) and write its results and report under ``out``.
 
     Args:
@@ -148,6 +149,9 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
         report_image: the image shown in the HTML report.
         plots: draw the figures (curves, width plot, reconstructions); tables are always written.
         lr_multipliers: replace the suite's lr grid (multiples of each method's base lr).
+        auto: every fit chooses its knob and lrs for its image (``inrank.fit(auto=True)``; a
+            suite may ask for it too).
+        batch_size: points per step (None: the suite's; full batch by default).
 
     Returns:
         A :class:`SuiteResult`; ``rows`` covers every run of the suite.
@@ -168,6 +172,10 @@ def run_suite(name: str, *, methods: Sequence[str] | None = None,
         changes["size"] = validation.positive_int("size", size)
     if report_image is not None:
         changes["report_image"] = report_image
+    if auto:
+        changes["auto"] = True
+    if batch_size is not None:
+        changes["batch_size"] = validation.positive_int("batch_size", batch_size)
     if lr_multipliers is not None:
         changes["lr_multipliers"] = tuple(validation.positive_float("lr multiplier", x)
                                           for x in dict.fromkeys(lr_multipliers))

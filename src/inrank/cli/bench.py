@@ -25,7 +25,7 @@ __all__ = ["add_arguments", "run", "command", "SUITE"]
 #: :func:`inrank.run_suite`'s options (``name`` is the positional ``suite``).
 SUITE = ("methods", "images", "steps", "seeds", "widths", "size", "lr_multipliers", "executor",
          "jobs", "address", "precision", "optimizers", "data", "device", "report_image",
-         "progress", "plots")
+         "progress", "plots", "auto", "batch_size")
 
 
 def command(*, threads: int | None = None, save_tuned: Path | None = None) -> None:
