@@ -95,7 +95,7 @@ def test_a_changed_protocol_is_a_new_run(tmp_path):
 
 
 def test_suites_are_data_from_the_preset_registry():
-    assert bench.suites() == ["table1", "quick", "kodak", "width", "bn-placement", "lr-sweep",
+    assert bench.suites() == ["table1", "quick", "kodak", "kodak256", "width", "bn-placement", "lr-sweep",
                               "generalize", "audio", "occupancy", "sdf", "ct", "superres",
                               "denoise", "inpaint"]
     quick = bench.expand(bench.suite("quick"))

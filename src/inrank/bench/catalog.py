@@ -95,15 +95,6 @@ _SUITES: dict[str, Suite] = {s.name: s for s in [
           group="paper", core_group="core", param_tolerance=0.15, offgrid=True,
           calibration=("coffee", "chelsea"), tune_steps=500, report_image="kodim05",
           optimizers=("adam", "muon")),
-    Suite("kodak256", "table1 at the users' scale: Kodak kodim01-08 at 256 px short side "
-          "(256 x 384 x 3 = 294,912 values), 3 x 196 (about 78k parameters: table1's 3.8 "
-          "values per parameter; encodings that add more run narrower), 1000 steps of 8,192 "
-          "points, Adam and Muon at the registry's tuned values scaled to width 196 by the width "
-          "rule, seed 0; fit, best, SSIM and off-grid PSNR (at 2x)",
-          images=KODAK[:8], size=256, steps=1000, widths=(196,), seeds=(0,), evals=20,
-          methods=("relu", "relu+rei", "relu+rei-kink", "pe", "siren"), param_tolerance=0.15,
-          offgrid=True, report_image="kodim05", optimizers=("adam", "muon"),
-          lr_width_rule=True, batch_size=8192),
     Suite("quick", "table1's protocol, small (a smoke test): kodim01 and kodim05 at 48 px short "
           "side, 3 x 64 (about 9k parameters for 10k values), 300 steps, one seed",
           images=("kodim01", "kodim05"), size=48, steps=300, widths=(64,), evals=10,
@@ -114,6 +105,15 @@ _SUITES: dict[str, Suite] = {s.name: s for s in [
           "reported alone (a GPU job)",
           images=KODAK, steps=5000, seeds=(0, 1, 2), evals=100, report_image="kodim01",
           subsets={"kodim01-08": KODAK[:8]}, lr_width_rule=True),
+    Suite("kodak256", "table1 at the users' scale: Kodak kodim01-08 at 256 px short side "
+          "(256 x 384 x 3 = 294,912 values), 3 x 196 (about 78k parameters: table1's 3.8 "
+          "values per parameter; encodings that add more run narrower), 1000 steps of 8,192 "
+          "points, Adam and Muon at the registry's tuned values scaled to width 196 by the width "
+          "rule, seed 0; fit, best, SSIM and off-grid PSNR (at 2x)",
+          images=KODAK[:8], size=256, steps=1000, widths=(196,), seeds=(0,), evals=20,
+          methods=("relu", "relu+rei", "relu+rei-kink", "pe", "siren"), param_tolerance=0.15,
+          offgrid=True, report_image="kodim05", optimizers=("adam", "muon"),
+          lr_width_rule=True, batch_size=8192),
     Suite("width", "PSNR and first-layer rank against width 64-512 for the demo's methods; "
           "each at its registry lr at every width (the lr is held fixed across the sweep)",
           images=("kodim05",), size=32, steps=500, group="demo", widths=(64, 128, 256, 512),
