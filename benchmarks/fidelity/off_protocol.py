@@ -314,14 +314,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="parameter budgets (%(default)s)")
     ap.add_argument("--parts", nargs="+", default=["preset", "auto", "grid"],
                     choices=("preset", "auto", "grid"), help="what to run (%(default)s)")
+    ap.add_argument("--grid-signals", nargs="+", default=None, metavar="SIGNAL",
+                    help="run the grid on these signals only (names as the table shows "
+                         "them, or a family: photo, pattern, audio, 1d); the others' grid "
+                         "cells wait for a later run (default: every signal)")
     args = ap.parse_args(argv)
     if args.render:
         rerender("off_protocol", markdown)
         return 0
     from inrank.nn.registry import tuned_values
 
+    keep = args.grid_signals
     with tuned_values(args.tuned):
-        runs = [r for r in plan(args.budgets) if r["part"] in args.parts]
+        runs = [r for r in plan(args.budgets) if r["part"] in args.parts and (
+            r["part"] != "grid" or keep is None or r["signal"] in keep
+            or r["signal"].split(":")[0] in keep)]
         recs = records(runs, args.jobs)
     payload = {"command": command(__file__), "planned": len(runs), "found": len(recs),
                "steps": STEPS, "depth": DEPTH, "methods": list(METHODS),
