@@ -125,6 +125,7 @@ def fit(model: nn.Module, signal: Signal | InverseTask,
     s = resolve_settings([model], settings, **options)
     inputs = {"train_mask": train_mask, "operator": operator, "measurements": measurements}
     if s.auto:  # the knob and the lrs for this signal, from a predictor and a probe
+        check_pair(model, signal, s.loss)        # before any probe trains on the pair
         s = choose_settings(model, signal, s, **inputs)
     return fit_resolved(model, signal, s, **inputs)
 
