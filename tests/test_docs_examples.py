@@ -82,6 +82,17 @@ def test_examples_run_as_pasted(page, tmp_path, monkeypatch, one_thread):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # add-a-method registers
     monkeypatch.chdir(tmp_path)
     _user_files(tmp_path)
+    import inrank
+
+    fits = []
+    real_fit = inrank.fit
+
+    def recorded(model, signal, *args, **kwargs):  # every fit an example runs, kept
+        result = real_fit(model, signal, *args, **kwargs)
+        fits.append((model, result))
+        return result
+
+    monkeypatch.setattr(inrank, "fit", recorded)
     namespace: dict = {"__name__": "__main__"}
     for line, code, why in python_blocks(page):
         if why:
@@ -92,6 +103,19 @@ def test_examples_run_as_pasted(page, tmp_path, monkeypatch, one_thread):
         except Exception as exc:
             raise AssertionError(f"the example at {page.relative_to(ROOT)}:{line} fails as "
                                  f"pasted: {type(exc).__name__}: {exc}") from exc
+    checked = 0
+    for model, result in fits:  # a preset model the example gave no lr trains at the tuned ones
+        name, cfg = getattr(model, "preset", None), getattr(model, "config", None)
+        if name not in inrank.presets() or result.settings.sources.get("lr") == "given":
+            continue
+        checked += 1
+        width = cfg.width if cfg.depth else None
+        tuned = inrank.preset(name).lr_for(result.optimizer, width=width)
+        assert (result.lr, result.muon_lr) == (tuned["lr"], tuned["muon_lr"]), (
+            f"{page.relative_to(ROOT)}: {name} trained at lr {result.lr}, muon_lr "
+            f"{result.muon_lr}; its tuned values at width {width} are {tuned}")
+    if page.name in ("README.md", "getting-started.md", "index.md"):  # they fit a preset
+        assert checked >= 1, f"{page.name}: no fit of a preset model was checked"
 
 
 def documented_scripts() -> dict[str, set[str]]:
