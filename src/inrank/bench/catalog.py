@@ -139,7 +139,7 @@ def suites() -> list[str]:
 
     Examples:
         >>> suites()
-        ['table1', 'quick', 'kodak', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy', 'sdf', 'ct', 'superres', 'denoise', 'inpaint']
+        ['table1', 'quick', 'kodak', 'kodak256', 'width', 'bn-placement', 'lr-sweep', 'generalize', 'audio', 'occupancy', 'sdf', 'ct', 'superres', 'denoise', 'inpaint']
     """
     return list(_SUITES)
 

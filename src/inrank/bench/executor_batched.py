@@ -44,7 +44,7 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                 yield execute_run(group[idx[0]], options)
                 continue
             run0, sigs = group[idx[0]], [prepared[i][0] for i in idx]
-            extra = [task_fit_kwargs(run0.task, s) if run0.task != "image" else {} for s in sigs]
+            extra = [task_fit_kwargs(run0.task, s, run0.batch_size) for s in sigs]
             masks = [e.pop("train_mask", None) for e in extra]
             try:
                 results = fit_models([prepared[i][1] for i in idx], sigs, steps=run0.steps,
@@ -52,7 +52,7 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                                      eval_every=max(1, run0.steps // run0.evals),
                                      progress=options.progress, train_mask=masks,
                                      precision=run0.precision, optimizer=run0.optimizer,
-                                     muon_lr=run0.muon_lr, batch_size=run0.batch_size,
+                                     muon_lr=run0.muon_lr,
                                      accept_worse=True, **extra[0])
             except DivergedError:
                 for i in idx:

@@ -259,14 +259,14 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     """
     t0 = time.perf_counter()
     signal, model, r0 = prepare_run(run, options)
-    extra = task_fit_kwargs(run.task, signal) if run.task != "image" else {}
+    extra = task_fit_kwargs(run.task, signal, run.batch_size)
     status = "ok"
     try:
         lrs = {} if run.auto else {"lr": run.lr, "muon_lr": run.muon_lr}  # auto chooses them
         result = fit(model, signal, steps=run.steps, seed=run.seed, device=options.device,
                      eval_every=max(1, run.steps // run.evals), progress=options.progress,
                      precision=run.precision, optimizer=run.optimizer,
-                     batch_size=run.batch_size, auto=run.auto, accept_worse=True, **lrs,
+                     auto=run.auto, accept_worse=True, **lrs,
                      **extra)
     except DivergedError as err:
         status, result = "diverged", err.result

@@ -148,18 +148,23 @@ def inverse_signal(task: str, image: Signal, size: int, name: str) -> Signal:
     return truth
 
 
-def task_fit_kwargs(task: str, signal: Signal) -> dict:
-    """Extra :func:`inrank.fit` arguments of ``task``: the held-out mask, the loss, the batch."""
+def task_fit_kwargs(task: str, signal: Signal, batch_size: int | None = None) -> dict:
+    """Extra :func:`inrank.fit` arguments of ``task``: the held-out mask, the loss, the batch.
+
+    ``batch_size`` is the run's own (``None``: the task's, else a full batch); it is always in
+    the returned dict, so callers pass it through this one place and never twice.
+    """
+    if task == "image":
+        return {"batch_size": batch_size}
     if task == "generalize":
-        return {"train_mask": subgrid_mask(signal.shape)}
-    if task == "occupancy":
-        return {"loss": "bce", "batch_size": TASK_SUITES["occupancy"]["batch_size"]}
-    if task == "sdf":
-        return {"loss": "sdf", "batch_size": TASK_SUITES["sdf"]["batch_size"]}
+        return {"train_mask": subgrid_mask(signal.shape), "batch_size": batch_size}
+    if task in ("occupancy", "sdf"):
+        return {"loss": "bce" if task == "occupancy" else "sdf",
+                "batch_size": batch_size or TASK_SUITES[task]["batch_size"]}
     if task in INVERSE_SUITES:
         t = signal.meta["inverse_task"]
-        return {"operator": t.operator, "measurements": t.measurements}
-    return {}
+        return {"operator": t.operator, "measurements": t.measurements, "batch_size": batch_size}
+    return {"batch_size": batch_size}
 
 
 def task_metrics(task: str, model, signal: Signal, *, resolution: int | None = None,
