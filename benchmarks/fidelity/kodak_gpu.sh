@@ -4,9 +4,10 @@
 #
 # From this machine, with the device tool: copy the data into the working tree first
 # (the ../shared folder does not travel), then run this script there:
-#   mkdir -p .data && cp -r ../shared/data/kodak .data/ && echo /.data/ >> .git/info/exclude
+#   mkdir -p .data && cp -r ../shared/data/kodak .data/      (.gitignore ignores .data/)
 #   device run (carry: [".data"]):  bash benchmarks/fidelity/kodak_gpu.sh .data $OUT
 # and commit OUT's results.{md,json,csv} and plan.json under benchmarks/results/bench/kodak-gpu/.
+# benchmarks/gpu/run_all.sh runs it after benchmarks/gpu/fit_speed.py in one device call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${1:-.data}
