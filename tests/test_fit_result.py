@@ -1,6 +1,8 @@
 """FitResult's notebook displays: a short repr and an HTML table, not the whole history."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 import inrank
@@ -43,3 +45,26 @@ def test_repr_of_a_real_fit():
     assert repr(res).startswith(f"FitResult(final_psnr={res.final_psnr:.2f}, ")
     assert f"steps=2, lr=0.001, params={res.params}" in repr(res)
     assert f"history=[{len(res.history)} evaluations])" in repr(res)
+
+
+def test_the_default_evaluation_cadence_keeps_evaluations_cheap_under_mini_batches():
+    """An evaluation passes every point forward: with mini-batches of B of N points it costs
+    about N / (3 B) steps, so the default cadence stretches to keep it near 5% of the training
+    time; a cadence the user gives is kept."""
+    import inrank
+    from inrank.train.loop import EVAL_SHARE
+
+    signal = inrank.load_image("camera", size=32)                      # 1024 points
+    model = inrank.build("relu", 2, 1, width=16, depth=2, seed=0)
+    res = inrank.fit(model, signal, steps=200, lr=1e-3, batch_size=64, progress=False,
+                     accept_worse=True)
+    steps = [h["step"] for h in res.history]
+    every = steps[1] - steps[0]
+    assert every == min(200 // 10, math.ceil(1024 / (3 * 64 * EVAL_SHARE)))  # 20, not 2
+    share = (1024 / (3 * 64)) / every                # evaluations' cost over the steps'
+    assert share <= 0.3 and len(steps) == 200 // every
+    given = inrank.fit(model, signal, steps=20, lr=1e-3, batch_size=64, eval_every=2,
+                       progress=False, accept_worse=True)
+    assert [h["step"] for h in given.history] == list(range(2, 21, 2))
+    full = inrank.fit(model, signal, steps=200, lr=1e-3, progress=False, accept_worse=True)
+    assert full.history[1]["step"] - full.history[0]["step"] == 2       # full batch: steps // 100

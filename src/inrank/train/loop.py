@@ -109,6 +109,34 @@ def _lrs_text(s: FitSettings) -> str:
     return f"lr={s.lr:g}" + ("" if s.muon_lr is None else f", muon_lr={s.muon_lr:g}")
 
 
+#: The share of the training time the default evaluation cadence allows evaluations
+EVAL_SHARE = 0.05
+
+
+def evaluation_cadence(settings: FitSettings, batch_size: int | None, n_points: int) -> int:
+    """Steps between evaluations: ``settings.eval_every`` when the user gave it; else its
+    default (``steps // 100``), made longer under mini-batches so that evaluations stay at
+    about :data:`EVAL_SHARE` of the training time.
+
+    An evaluation is a forward pass over all ``n_points``, about ``n_points / (3 B)`` training
+    steps of ``B`` points (forward and backward); so under mini-batches the cadence is at least
+    ``n_points / (3 B EVAL_SHARE)`` steps, and at most ``steps // 10`` (ten evaluations, the
+    best-state choice's resolution). Full batches keep the default.
+
+    Examples:
+        >>> import inrank
+        >>> from inrank.train.settings import resolve_settings
+        >>> s = resolve_settings([inrank.build("relu", 2, 3, width=16, depth=2)], steps=1000)
+        >>> evaluation_cadence(s, None, 98304), evaluation_cadence(s, 8192, 98304)
+        (10, 80)
+    """
+    s = settings
+    if "eval_every" in s.given or batch_size is None or batch_size >= n_points:
+        return s.eval_every
+    wanted = math.ceil(n_points / (3 * batch_size * EVAL_SHARE))
+    return max(s.eval_every, min(wanted, max(1, s.steps // 10)))
+
+
 def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
                  batch_size: int | None, n_train: int,
                  tests: Sequence[torch.Tensor | None], params: int,
@@ -146,6 +174,7 @@ def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
                          stacked=trainee.stacked_parameters, lr_scales=s.lr_scales)
     sched = make_scheduler(opt, s.schedule, s.steps)
     order = BatchOrder(n_train, batch_size, seed=s.seed)
+    eval_every = evaluation_cadence(s, batch_size, len(signals[0]))
     state = TrainingState(B)
     ranges = [float(sig.meta.get("data_range", 1.0)) for sig in signals]
     floors = [None if s.loss == "sdf" else  # the mean predictor (for bce: the mean label)
@@ -234,7 +263,7 @@ def run_training(trainee, signals: Sequence[Signal], settings: FitSettings, *,
                 _diverged(trainee, state, bad, losses, step, signals, s, floors,
                           [result(i, None, "diverged") for i in range(B)])
             bar.update(1)
-            if step % s.eval_every == 0 or step == s.steps:
+            if step % eval_every == 0 or step == s.steps:
                 preds = evaluate(step, losses, lrs)
             if s.track_every is not None and (step % s.track_every == 0 or step == s.steps):
                 track(step)

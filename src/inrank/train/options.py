@@ -59,7 +59,9 @@ class FitOptions:
     device: str = "auto"
     """``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ..."""
     eval_every: int | None = None
-    """Steps between evaluations (``max(1, steps // 100)``); the last step always is."""
+    """Steps between evaluations (``max(1, steps // 100)``, longer under mini-batches so that
+    evaluations stay near 5% of the training time:
+    :func:`inrank.train.loop.evaluation_cadence`); the last step always is."""
     progress: bool = True
     """Show a progress bar with the live PSNR (stderr)."""
     memory_budget: int | None = None
