@@ -53,7 +53,7 @@ def render(p: dict) -> str:
     """The Markdown of a fit_speed result ``p``."""
     o, gemm = p["options"], p["gemm_flops"]
     h, w = p["shape"][:2]
-    lines = [f"# inrank.fit at the user's scale ({p['device']})", ""]
+    lines = [f"### inrank.fit at the user's scale ({p['device']})", ""]
     if p["dry_run"]:
         lines += ["**Dry run**: every stage at tiny size; the numbers measure nothing.", ""]
     lines += [

@@ -26,6 +26,7 @@ WIDTH_METHODS = ("relu", "relu+rei", "pe", "siren", "bn")
 COPIED = {
     "psnr_vs_width.png": ARCHIVE / "results" / "bench" / "width" / "psnr_vs_width.png",
     "rank_optimizers.png": RESULTS / "rank_optimizers.png",
+    "grid_rank.png": RESULTS / "grid_rank.png",
 }
 
 
