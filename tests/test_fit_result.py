@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 import inrank
@@ -68,3 +69,34 @@ def test_the_default_evaluation_cadence_keeps_evaluations_cheap_under_mini_batch
     assert [h["step"] for h in given.history] == list(range(2, 21, 2))
     full = inrank.fit(model, signal, steps=200, lr=1e-3, progress=False, accept_worse=True)
     assert full.history[1]["step"] - full.history[0]["step"] == 2       # full batch: steps // 100
+
+
+def test_compile_is_the_users_word_or_the_measured_rule_and_the_result_says_which(monkeypatch):
+    """compile=None (the default) compiles a CPU fit of at least COMPILE_MIN_FLOPS of training
+    work when a C++ compiler is there, and trains small fits eagerly; the result's settings say
+    what ran; fit_many refuses compile=True for a batched pass rather than ignoring it."""
+    import inrank
+    from inrank.errors import InputError
+    from inrank.train import compiling
+    from inrank.train.flops import step_flops
+
+    signal = inrank.load_image("camera", size=16)
+    model = inrank.build("relu", 2, 1, width=16, depth=2, seed=0)
+    small = inrank.fit(model, signal, steps=3, progress=False, accept_worse=True)
+    assert small.settings.compile is False                     # far below the threshold
+    work = step_flops(model, len(signal)) * 3
+    monkeypatch.setattr(compiling, "COMPILE_MIN_FLOPS", work)   # as if this fit were large
+    monkeypatch.setattr(compiling, "cxx_compiler", lambda: "g++")
+    big = inrank.fit(model, signal, steps=3, progress=False, accept_worse=True)
+    assert big.settings.compile is True
+    assert inrank.fit(model, signal, steps=3, progress=False, accept_worse=True,
+                      compile=False).settings.compile is False
+    monkeypatch.setattr(compiling, "cxx_compiler", lambda: None)  # no compiler: eager
+    assert inrank.fit(model, signal, steps=3, progress=False,
+                      accept_worse=True).settings.compile is False
+    models = [inrank.build("relu", 2, 1, width=16, depth=2, seed=i) for i in range(2)]
+    with pytest.raises(InputError, match="compile=True cannot be used with batched passes"):
+        inrank.fit_models(models, [signal, signal], steps=3, progress=False, compile=True)
+    batched = inrank.fit_models(models, [signal, signal], steps=3, progress=False,
+                                accept_worse=True)
+    assert [r.settings.compile for r in batched] == [False, False]

@@ -52,7 +52,7 @@ def batched_executor(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict
                                      eval_every=max(1, run0.steps // run0.evals),
                                      progress=options.progress, train_mask=masks,
                                      precision=run0.precision, optimizer=run0.optimizer,
-                                     muon_lr=run0.muon_lr,
+                                     muon_lr=run0.muon_lr, compile=False,
                                      accept_worse=True, **extra[0])
             except DivergedError:
                 for i in idx:

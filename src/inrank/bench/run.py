@@ -256,6 +256,7 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
     ``rank`` (or ``None``) and ``wall_seconds``; task runs add their metrics (held-out PSNR,
     SNR, grid IoU) to ``metrics``; with ``run.keep_recon`` also
     ``_recon``, the ``(H, W, c)`` reconstruction, which the runner saves and removes.
+    Runs train eagerly (``compile=False``), so that their seconds per step compare.
     """
     t0 = time.perf_counter()
     signal, model, r0 = prepare_run(run, options)
@@ -266,7 +267,7 @@ def execute_run(run: Run, options: ExecOptions = ExecOptions()) -> dict:
         result = fit(model, signal, steps=run.steps, seed=run.seed, device=options.device,
                      eval_every=max(1, run.steps // run.evals), progress=options.progress,
                      precision=run.precision, optimizer=run.optimizer,
-                     auto=run.auto, accept_worse=True, **lrs,
+                     auto=run.auto, accept_worse=True, compile=False, **lrs,
                      **extra)
     except DivergedError as err:
         status, result = "diverged", err.result

@@ -12,7 +12,8 @@ The command line's conventions, applied to every derived option:
 
 - ``--batch-size`` and ``--batch_size`` both work (the flag shares the argument's name, and the
   config key is the argument's name);
-- a ``bool`` becomes a switch pair, ``--compile`` / ``--no-compile``;
+- a ``bool`` becomes a switch pair, ``--compile`` / ``--no-compile`` (``bool | None``: left
+  out, None);
 - a sequence takes one or more values, space or comma separated (``--seeds 0 1 2``,
   ``--methods relu,pe``), and a list in a config file;
 - ``--config FILE`` reads options from a YAML or JSON file, ``--print-config`` (or
@@ -316,9 +317,9 @@ def add_options(parser: Parser | argparse._ArgumentGroup, source: type | Callabl
             continue
         flags = flag_names(option)
         item = _sequence_item(hint)
-        if hint is bool:
+        if hint is bool or hint == typing.Optional[bool]:  # None: the library's choice
             parser.add_argument(flags[0], action=ActionYesNo(no_prefix="no-"), dest=option,
-                                default=bool(default), help=text)
+                                default=None if default is None else bool(default), help=text)
         elif item is not None:
             parser.add_argument(*flags, action=Items, item=item, dest=option,
                                 default=None if default is None else list(default),

@@ -9,6 +9,7 @@ result of its own separate fit, to the order of float sums.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import warnings
 from collections import defaultdict
@@ -26,6 +27,7 @@ from ..signals.signal import Signal
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
 from .flops import step_flops
 from .auto import choose_settings
+from .compiling import compiles
 from .fit import RETRIES, backed_off, fit_resolved
 from .loop import check_pair, run_training
 from .measured import MeasuredModel, StackedMeasured, check_measured
@@ -194,6 +196,10 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
         return results
     if chunk is not None:
         chunk = validation.positive_int("chunk", chunk)
+    if o.compile and (measured or (len(models) > 1 and chunk != 1)):
+        raise InputError("compile=True cannot be used with batched passes (torch.compile does "
+                         "not trace fit_many's vmap over stacked models or operators); fit "
+                         "with chunk=1 (or inrank.fit for an operator), or leave compile unset")
     groups: dict[tuple, list[int]] = defaultdict(list)
     indices: list[torch.Tensor | None] = []
     for i, (m, s, k) in enumerate(zip(models, signals, masks)):
@@ -216,12 +222,16 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
             part = idx[start:start + size]
             checkpoint = _checkpoint_for(o.checkpoint, passes)
             passes += 1
+            # what this pass runs: a single model compiles where the default says it pays
+            compiled = (len(part) == 1 and not measured
+                        and compiles(o, models[part[0]], batch or n, dev))
+            run = o if o.compile is compiled else dataclasses.replace(o, compile=compiled)
             if measured:
                 trainee = _measured_trainee([models[i] for i in part], [signals[i] for i in part],
                                             operator, [ys[i] for i in part], dev, o.precision)
             elif len(part) == 1:  # nothing to batch: the separate fit itself
                 trainee = OneModel(models[part[0]], signals[part[0]], indices[part[0]], dev,
-                                   o.loss, o.precision)
+                                   o.loss, o.precision, compile=run.compile)
             else:
                 trainee = StackedModels([models[i] for i in part], [signals[i] for i in part],
                                         [indices[i] for i in part], dev, o.loss,
@@ -230,7 +240,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
             params = sum(p.numel() for p in models[part[0]].parameters() if p.requires_grad)
             inits = {i: copy.deepcopy(models[i].state_dict()) for i in part}
             try:
-                done = run_training(trainee, [signals[i] for i in part], o, batch_size=batch,
+                done = run_training(trainee, [signals[i] for i in part], run, batch_size=batch,
                                     n_train=n, tests=tests, params=params,
                                     checkpoint=checkpoint)
             except FitFailedError as err:  # retried one by one, as separate fits would be

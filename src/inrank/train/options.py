@@ -81,9 +81,11 @@ class FitOptions:
     """Record the rank dynamics every this many steps (and at step 0); None: not at all."""
     track_points: int = 512
     """Points of the fixed subsample the rank dynamics are measured on."""
-    compile: bool = False
-    """Train through ``torch.compile(model)`` (measured 1.1-1.2x per step on a 2-core CPU for a
-    3 x 256 MLP, after a one-off compile of 3-25 s; benchmarks/results/compile_speed.md)."""
+    compile: bool | None = None
+    """Train through ``torch.compile(model)`` (True) or eagerly (False). None: where it was
+    measured to pay, a CPU fit of at least 4 TFLOP of training work (about two minutes eager
+    on 2 cores; 1.18-1.46x per step after a 7-15 s first call), eagerly otherwise and on GPUs
+    (:mod:`inrank.train.compiling`); ``result.settings.compile`` says what ran."""
     callbacks: Sequence[Any] | None = None
     """Objects or functions that see every evaluation (:mod:`inrank.train.callbacks`)."""
     accept_worse: bool = False
@@ -129,7 +131,7 @@ class FitOptions:
             "track_every": (None if self.track_every is None else
                             validation.positive_int("track_every", self.track_every)),
             "track_points": validation.positive_int("track_points", self.track_points),
-            "compile": bool(self.compile),
+            "compile": None if self.compile is None else bool(self.compile),
             "callbacks": check_callbacks(self.callbacks),
             "accept_worse": bool(self.accept_worse),
             "auto": bool(self.auto),
