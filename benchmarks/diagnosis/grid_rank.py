@@ -20,67 +20,58 @@ Writes benchmarks/results/grid_rank.json, .md and grid_rank.png.
 """
 from __future__ import annotations
 
+import statistics
 import sys
+
+from scipy.stats import spearmanr
+
+import inrank
+from inrank.files import new_figure, save_figure
+from inrank.markup import markdown_table
+from inrank.metrics import psnr
+from inrank.nn.registry import tuned_values
 
 from benchmarks.frame import DATA, RESULTS, TUNED, command, parser, rerender, write_result
 
 IMAGES = ("kodim05", "kodim23")
 SIZE, STEPS, BUDGET = 48, 400, 5000
 #: method -> build options (sized to about BUDGET parameters at 3 output channels)
-NETWORKS = {
-    "relu": {"width": 48, "depth": 3},
-    "relu+rei": {"width": 48, "depth": 3},
-    "pe": {"width": 40, "depth": 3},
-    "siren": {"width": 48, "depth": 3},
-    "grid": {"width": 16, "depth": 1, "grid_resolution": 32, "grid_features": 4},
-    "hashgrid": {"width": 32, "depth": 1, "hash_levels": 8, "hash_log2_table": 8,
-                 "hash_features": 2},
-}
+NETWORKS = {**{m: {"width": 48, "depth": 3} for m in ("relu", "relu+rei")},
+            "pe": {"width": 40, "depth": 3}, "siren": {"width": 48, "depth": 3},
+            "grid": {"width": 16, "depth": 1, "grid_resolution": 32, "grid_features": 4},
+            "hashgrid": {"width": 32, "depth": 1, "hash_levels": 8, "hash_log2_table": 8,
+                         "hash_features": 2}}
 
 
 def measure(method: str, image: str) -> dict:
-    import torch
-
-    import inrank
-    from inrank.metrics import psnr
-
-    sig = inrank.load_image(DATA / "kodak" / f"{image}.png", size=SIZE)
-    fine = inrank.load_image(DATA / "kodak" / f"{image}.png", size=2 * SIZE)
-    opts = dict(NETWORKS[method])
-    width, depth = opts.pop("width"), opts.pop("depth")
-    model = inrank.build(method, 2, 3, width=width, depth=depth, seed=0, optimizer="adam",
-                         **opts)
+    sig, fine = (inrank.load_image(DATA / "kodak" / f"{image}.png", size=s)
+                 for s in (SIZE, 2 * SIZE))
+    model = inrank.build(method, 2, 3, seed=0, optimizer="adam", **NETWORKS[method])
 
     def inlet(stage: str) -> dict:
         d = inrank.diagnose(model, sig.coords, rtols=(1e-3,), total=False)
-        first = d.layers[0]
-        tab = d.encoding_table
-        return {f"{stage}_inlet_effective": d.input_features.effective,
-                f"{stage}_inlet_numerical": d.input_features.at(1e-3),
-                f"{stage}_inlet_cols": first.fan_in + 1,
-                f"{stage}_first_share": first.ntk_share,
-                f"{stage}_first_ntk_effective": first.ntk.effective if first.ntk else None,
-                f"{stage}_table_ntk_effective": tab.ntk.effective if tab and tab.ntk else None,
-                f"{stage}_table_ntk_numerical": tab.ntk.at(1e-3) if tab and tab.ntk else None,
-                f"{stage}_table_share": tab.ntk_share if tab else None}
+        first, tab = d.layers[0], d.encoding_table
+        table = tab.ntk if tab and tab.ntk else None
+        return {f"{stage}_{k}": v for k, v in {
+            "inlet_effective": d.input_features.effective,
+            "inlet_numerical": d.input_features.at(1e-3), "inlet_cols": first.fan_in + 1,
+            "first_share": first.ntk_share,
+            "first_ntk_effective": first.ntk.effective if first.ntk else None,
+            "table_ntk_effective": table.effective if table else None,
+            "table_ntk_numerical": table.at(1e-3) if table else None,
+            "table_share": tab.ntk_share if tab else None}.items()}
 
-    rec = {"method": method, "image": image, "width": width, "depth": depth,
+    rec = {"method": method, "image": image, **NETWORKS[method],
            "params": sum(p.numel() for p in model.parameters()), **inlet("init")}
     res = inrank.fit(model, sig, steps=STEPS, progress=False, optimizer="adam", seed=0,
                      accept_worse=True)
-    model.eval()
-    with torch.no_grad():
-        off = psnr(inrank.predict(model, fine.coords).clamp(0, 1), fine.values)
+    off = psnr(inrank.predict(model, fine.coords).clamp(0, 1), fine.values)  # eval, no grad
     rec.update(inlet("trained"), fit_psnr=psnr(res.prediction.clamp(0, 1), sig.values),
                offgrid_psnr=off, lr=res.lr)
     return rec
 
 
 def figure(rows: list[dict], path) -> None:
-    import statistics
-
-    from inrank.files import new_figure, save_figure
-
     fig = new_figure((11, 4))
     ax1, ax2 = fig.subplots(1, 2)
     methods = list(dict.fromkeys(r["method"] for r in rows))
@@ -103,28 +94,22 @@ def figure(rows: list[dict], path) -> None:
 
 
 def markdown(payload: dict) -> str:
-    import statistics
-
-    from inrank.markup import markdown_table
-
     rows = payload["rows"]
 
-    def mean(m, key):
+    def f(m: str, key: str, fmt: str = ".1f") -> str:  # the mean over the images, formatted
         vals = [r[key] for r in rows if r["method"] == m and r[key] is not None]
-        return statistics.fmean(vals) if vals else None
+        return format(statistics.fmean(vals), fmt) if vals else "-"
 
-    def f(x, fmt=".1f"):
-        return "-" if x is None else format(x, fmt)
+    def pair(m: str, key: str, fmt: str = ".1f") -> str:
+        return f"{f(m, 'init_' + key, fmt)} / {f(m, 'trained_' + key, fmt)}"
 
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    body = [[m, f(mean(m, "params"), ".0f"),
-             f"{f(mean(m, 'init_inlet_effective'))} / {f(mean(m, 'trained_inlet_effective'))}",
-             f"{f(mean(m, 'init_inlet_numerical'), '.0f')} / "
-             f"{f(mean(m, 'trained_inlet_numerical'), '.0f')} (of {f(mean(m, 'init_inlet_cols'), '.0f')})",
-             f"{f(mean(m, 'init_table_ntk_effective'))} / {f(mean(m, 'trained_table_ntk_effective'))}",
-             f"{f(mean(m, 'trained_table_share'), '.2f')}" if mean(m, "trained_table_share")
-             is not None else f"{f(mean(m, 'trained_first_share'), '.2f')} (layer 1)",
-             f(mean(m, "fit_psnr"), ".2f"), f(mean(m, "offgrid_psnr"), ".2f")] for m in methods]
+    body = [[m, f(m, "params", ".0f"), pair(m, "inlet_effective"),
+             f"{pair(m, 'inlet_numerical', '.0f')} (of {f(m, 'init_inlet_cols', '.0f')})",
+             pair(m, "table_ntk_effective"),
+             f(m, "trained_table_share", ".2f") if f(m, "trained_table_share") != "-"
+             else f"{f(m, 'trained_first_share', '.2f')} (layer 1)",
+             f(m, "fit_psnr", ".2f"), f(m, "offgrid_psnr", ".2f")]
+            for m in dict.fromkeys(r["method"] for r in rows)]
     rho = payload["spearman"]
     return "\n".join([
         "## The inlet rank of feature grids", "",
@@ -147,19 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.render:
         payload = rerender("grid_rank", markdown)
-        figure(payload["rows"], RESULTS / "grid_rank.png")
-        return 0
-    from scipy.stats import spearmanr
-
-    from inrank.nn.registry import tuned_values
-
-    with tuned_values(args.tuned):
-        rows = [measure(m, img) for img in IMAGES for m in NETWORKS]
-    rho = float(spearmanr([r["trained_inlet_effective"] for r in rows],
-                          [r["offgrid_psnr"] for r in rows]).statistic)
-    payload = {"command": command(__file__), "rows": rows, "spearman": rho}
-    write_result("grid_rank", payload, markdown)
-    figure(rows, RESULTS / "grid_rank.png")
+    else:
+        with tuned_values(args.tuned):
+            rows = [measure(m, img) for img in IMAGES for m in NETWORKS]
+        rho = float(spearmanr([r["trained_inlet_effective"] for r in rows],
+                              [r["offgrid_psnr"] for r in rows]).statistic)
+        payload = write_result("grid_rank", {"command": command(__file__), "rows": rows,
+                                             "spearman": rho}, markdown)
+    figure(payload["rows"], RESULTS / "grid_rank.png")
     return 0
 
 

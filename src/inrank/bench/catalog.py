@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import validation
+from ..errors import InputError
 from ..nn.registry import build, preset, presets, width_lr_scale
 from ..train.optimizers import optimizer_name
 from .run import Run, overrides_dict, overrides_tuple
@@ -183,6 +184,10 @@ def matched_width(method: str, width: int, depth: int, tolerance: float,
     w = width
     while w > 1 and _params(method, w, depth, overrides) > budget:
         w -= 1
+    if _params(method, w, depth, overrides) > budget:  # e.g. a grid's table alone is larger
+        raise InputError(f"{method} has more than {budget:.0f} parameters at any width (the "
+                         f"budget of relu at {depth} x {width}); size its encoding down "
+                         "(inrank.nn.grid_budget.grid_options_for sizes a grid's table)")
     return w
 
 
