@@ -9,7 +9,6 @@ result of its own separate fit, to the order of float sums.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import warnings
 from collections import defaultdict
@@ -225,7 +224,7 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
             # what this pass runs: a single model compiles where the default says it pays
             compiled = (len(part) == 1 and not measured
                         and compiles(o, models[part[0]], batch or n, dev))
-            run = o if o.compile is compiled else dataclasses.replace(o, compile=compiled)
+            run = o if o.compile is compiled else o.decided(compile=compiled)
             if measured:
                 trainee = _measured_trainee([models[i] for i in part], [signals[i] for i in part],
                                             operator, [ys[i] for i in part], dev, o.precision)

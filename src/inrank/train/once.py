@@ -4,7 +4,6 @@ inverse problem's, a signed distance field's), then the one loop
 does the probe of ``auto`` settings."""
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import torch
@@ -70,4 +69,4 @@ def fit_once(model: nn.Module, signal: Signal, s: FitSettings, *,
 def _decided(s: FitSettings, model: nn.Module, n_points: int, device: torch.device) -> FitSettings:
     """``s`` with ``compile`` True or False: the user's, or the default's for this fit."""
     wanted = compiles(s, model, n_points, device)
-    return s if s.compile is wanted else dataclasses.replace(s, compile=wanted)
+    return s if s.compile is wanted else s.decided(compile=wanted)

@@ -10,6 +10,7 @@ downstream reads the registry again or re-derives a value.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import warnings
@@ -89,6 +90,14 @@ class FitSettings(FitOptions):
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
+        return out
+
+    def decided(self, **values: Any) -> "FitSettings":
+        """A copy with what the fit decided once it knew its batch (``compile``) filled in:
+        not a new resolution (nothing is checked again, the copy is of these settings)."""
+        out = copy.copy(self)
+        for name, value in values.items():
+            object.__setattr__(out, name, value)
         return out
 
     def with_lrs(self, factor: float, *, why: str, **chosen) -> "FitSettings":
