@@ -8,12 +8,14 @@ compiles by default when its training work, :func:`~inrank.train.flops.step_flop
 steps, is at least :data:`COMPILE_MIN_FLOPS`: about two minutes of eager steps here, where
 the slowest measured gain (1.18x) saves more than the slowest first call costs. On a GPU the
 default stays eager until ``benchmarks/gpu/run_all.sh`` has measured it there. A CPU without
-a C++ compiler (which inductor needs) trains eager.
+a C++ compiler or Python's headers (which inductor needs) trains eager.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import sysconfig
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -29,7 +31,10 @@ COMPILE_MIN_FLOPS = 4e12
 
 
 def cxx_compiler() -> str | None:
-    """The C++ compiler inductor would use on a CPU (``$CXX``, g++, clang++, c++), or None."""
+    """The C++ compiler inductor would use on a CPU (``$CXX``, g++, clang++, c++), or None;
+    None too when Python's headers, which its generated modules include, are missing."""
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
+        return None
     for name in (os.environ.get("CXX"), "g++", "clang++", "c++"):
         if name and shutil.which(name):
             return name
