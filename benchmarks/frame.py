@@ -6,7 +6,7 @@ Every script runs as a module from the repository root, ``python -m benchmarks.F
 (:func:`command` spells it). A grid of bench runs (:class:`inrank.bench.run.Run`) goes through
 the runner's resume (:func:`inrank.bench.runner.run_missing`, or ``run_suite``); the tuned
 values a script's results were measured under are named explicitly, ``--tuned`` into
-:func:`inrank.nn.registry.tuned_values`, and every worker is handed them.
+:func:`inrank.nn.tuned_state.tuned_values`, and every worker is handed them.
 """
 from __future__ import annotations
 
@@ -136,10 +136,10 @@ def rerender(name: str, render: Callable[[dict], str], folder: Path = RESULTS) -
 def in_processes(fn: Callable, items: Iterable[tuple], *, jobs: int) -> Iterator[tuple]:
     """``fn(*item)`` for every item, in ``jobs`` spawned worker processes (in this one when
     ``jobs`` is 1), yielding ``(item, result)`` as each finishes. Each call runs under the
-    tuned values in effect here (:func:`inrank.nn.registry.tuned_payload`), handed to the
+    tuned values in effect here (:func:`inrank.nn.tuned_state.tuned_payload`), handed to the
     worker with the item: for a script's own fits, which are not bench runs (those go through
     :func:`inrank.bench.runner.run_missing`, whose executors do the same)."""
-    from inrank.nn.registry import tuned_payload
+    from inrank.nn.tuned_state import tuned_payload
 
     tuned = tuned_payload()
     items = list(items)
@@ -154,7 +154,7 @@ def in_processes(fn: Callable, items: Iterable[tuple], *, jobs: int) -> Iterator
 
 
 def _call(fn: Callable, item: tuple, tuned: dict):
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(tuned):
         return fn(*item)

@@ -330,9 +330,9 @@ def table1_figure(path: Path = TABLE1_FIGURE) -> Path | None:
 def _tuned() -> str:
     """The registry's tuned values (``src/inrank/nn/tuned.json``): per method its lr and knob,
     the grids they were chosen from, and a flag where the choice sits on a grid's edge."""
-    from inrank.nn import registry
+    from inrank.nn import tuned_state
 
-    path = Path(registry.TUNED_PATH)
+    path = Path(tuned_state.TUNED_PATH)
     if not path.is_file():
         return "No tuned values yet: every method runs at its paper default."
     payload = json.loads(path.read_text(encoding="utf-8"))

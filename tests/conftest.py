@@ -58,17 +58,17 @@ def threads(request) -> int:
 def _paper_defaults():
     """Tests check the library's mechanics at the paper defaults: the registry ignores the
     committed tuned values (``src/inrank/nn/tuned.json``; ``tests/test_tuned.py`` checks that
-    file), in this process (``registry.TUNED_PATH``), in every worker process an executor
+    file), in this process (``tuned_state.TUNED_PATH``), in every worker process an executor
     starts (the executors hand their workers the values in effect here, explicitly) and,
     through ``INRANK_TUNED_PATH``, in the command-line subprocesses some tests start.
     Session-scoped, so module fixtures see it too. A test that wants tuned values points
     ``TUNED_PATH`` at its own file."""
-    from inrank.nn import registry
+    from inrank.nn import tuned_state
 
     mp = pytest.MonkeyPatch()
     path = ROOT / "tests" / "no-such-tuned.json"
     mp.setenv("INRANK_TUNED_PATH", str(path))
-    mp.setattr(registry, "TUNED_PATH", path)
+    mp.setattr(tuned_state, "TUNED_PATH", path)
     yield
     mp.undo()
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from inrank.nn import tuned_state
 import inrank
 import importlib
 
@@ -29,7 +30,7 @@ def _records(out):
 def test_tiny_suite_writes_every_output(tmp_path, monkeypatch):
     tuned = tmp_path / "tuned.json"  # the registry's tuned values: siren's lr; relu keeps its own
     tuned.write_text(json.dumps({"methods": {"siren": {"lr": 1.25e-4}}}))
-    monkeypatch.setattr(presets_module, "TUNED_PATH", tuned)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", tuned)
     res = bench.run_suite("quick", out=tmp_path, **{**TINY, "plots": True})
     assert (res.ran, res.skipped) == (2, 0)
     assert [r["method"] for r in res.rows] == ["relu", "siren"]
@@ -130,7 +131,7 @@ def test_lr_sweep_saves_tuned_values_that_the_registry_applies(tmp_path, monkeyp
     best = max(relu["grid"], key=relu["grid"].get)
     assert float(best) == relu["lr"] and relu["edge"] == {"lr": best != "0.001"}
     assert "by learning rate" in (out / "results.md").read_text()
-    monkeypatch.setattr(presets_module, "TUNED_PATH", tuned)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", tuned)
     assert inrank.preset("relu").lr == relu["lr"] and inrank.preset("relu").tuned == relu
     runs = bench.expand(bench.suite("quick"))
     assert {r.lr for r in runs if r.method == "relu"} == {relu["lr"]}

@@ -64,7 +64,8 @@ def test_shared_flags_and_the_command_a_result_names(frame):
 def test_workers_are_handed_the_tuned_values_in_effect(frame, jobs):
     """``in_processes`` runs each call under the caller's tuned values (here set by
     ``tuned_values``), in spawned workers too: nothing reaches them through the environment."""
-    from inrank.nn.registry import preset, tuned_values
+    from inrank.nn.registry import preset
+    from inrank.nn.tuned_state import tuned_values
 
     tuned = {"methods": {"relu": {"lr": 0.0123}}}
     with tuned_values(tuned):

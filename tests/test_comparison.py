@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
+from inrank.nn import tuned_state
 import inrank
 from inrank.bench import expand, suite
 from inrank.bench.catalog import matched_width
@@ -90,7 +91,6 @@ def test_no_bold_above_the_interpolation_limit():
 
 
 def test_tuning_chooses_on_calibration_images_and_extends_edges(tmp_path, monkeypatch):
-    from inrank.nn import registry
 
     res = tune_suite("quick", methods=["relu", "pe"], images=["camera", "moon"], steps=3,
                      out=tmp_path / "t", progress=False, save=tmp_path / "tuned.json")
@@ -108,7 +108,7 @@ def test_tuning_chooses_on_calibration_images_and_extends_edges(tmp_path, monkey
     assert res.tuned["pe"]["config"]["pe_octaves"] == max(knob, key=knob.get)
     assert set(knob) == {4, 6, 8, 10}
     # the registry applies the saved values
-    monkeypatch.setattr(registry, "TUNED_PATH", tmp_path / "tuned.json")
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", tmp_path / "tuned.json")
     assert inrank.preset("pe").config.pe_octaves == res.tuned["pe"]["config"]["pe_octaves"]
     assert inrank.preset("pe").lr == res.tuned["pe"]["lr"]
     assert inrank.preset("pe", tuned=False).config.pe_octaves == 10
@@ -117,12 +117,11 @@ def test_tuning_chooses_on_calibration_images_and_extends_edges(tmp_path, monkey
 
 
 def test_tuned_rei_gain_reaches_the_model(tmp_path, monkeypatch):
-    from inrank.nn import registry
 
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 2e-4, "config": {
         "rei_options.gain": 3.0}}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
     p = inrank.preset("relu+rei")
     assert p.lr == 2e-4 and p.config.rei_options == {"gain": 3.0}
     a = inrank.build("relu+rei", 2, 3, width=32, depth=3, seed=0)  # depth 2 has its own rule
@@ -133,12 +132,11 @@ def test_tuned_rei_gain_reaches_the_model(tmp_path, monkeypatch):
 def test_matched_width_follows_the_tuned_config(tmp_path, monkeypatch):
     """Fewer PE octaves (a tuned value) mean fewer inputs, so a wider matched network; the
     parameter count is not cached on the method's name alone."""
-    from inrank.nn import registry
 
     paper = matched_width("pe", 128, 3, 0.05)
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"methods": {"pe": {"lr": 1e-3, "config": {"pe_octaves": 4}}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
     tuned = matched_width("pe", 128, 3, 0.05)
     assert tuned > paper
     count = lambda m, w: sum(p.numel() for p in inrank.build(m, 2, 3, width=w, depth=3).parameters())  # noqa: E731
@@ -228,12 +226,11 @@ def test_a_knob_tuned_with_muon_reaches_the_models_built_for_muon(tmp_path, monk
     Adam's."""
     from inrank.bench import tuning
     from inrank.bench.run import Run
-    from inrank.nn import registry
 
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"methods": {"relu+rei": {"lr": 1e-3, "config": {
         "rei_options.gain": 10.0}}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
     monkeypatch.setattr(tuning, "MUON_LR_GRID", (1e-3, 1e-2))
     res = tune_suite("quick", methods=["relu+rei"], images=["camera"], steps=2, optimizer="muon",
                      out=tmp_path / "t", progress=False, save=path, max_extensions=0)
@@ -268,7 +265,6 @@ def test_each_method_trains_with_the_optimiser_its_calibration_favours(tmp_path,
     PSNR on the calibration images; build, fit, fit_many, inrank fit and inrank demo use it
     when none is named, and a model trained with the other one's knob says so."""
     from inrank.cli import main
-    from inrank.nn import registry
 
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"methods": {
@@ -276,7 +272,7 @@ def test_each_method_trains_with_the_optimiser_its_calibration_favours(tmp_path,
                      "muon": {"muon_lr": 1e-2, "offgrid_psnr": 25.5,
                               "config": {"rei_options.gain": 3.0}}},
         "relu": {"lr": 1e-3, "offgrid_psnr": 23.0, "muon": {"muon_lr": 1e-2, "offgrid_psnr": 22.0}}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
     assert inrank.preset("relu+rei").default_optimizer == "muon"
     assert inrank.preset("relu").default_optimizer == "adam"
     assert inrank.preset("siren").default_optimizer == "adam"        # untuned
@@ -308,12 +304,11 @@ def test_the_default_optimiser_is_adam_where_muon_cannot_train(tmp_path, monkeyp
     back to Adam for a method whose default is Muon (they refused with '--optimizer muon',
     an option the user never gave)."""
     from inrank.cli import main
-    from inrank.nn import registry
 
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"methods": {"pe": {"lr": 1e-3, "offgrid_psnr": 24.0,
                                                    "muon": {"muon_lr": 1e-2, "offgrid_psnr": 25.0}}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
     p = inrank.preset("pe")
     assert (p.optimizer_at(3), p.optimizer_at(1)) == ("muon", "adam")
     assert inrank.build("pe", 2, 1, width=8, depth=1).built_for == "adam"

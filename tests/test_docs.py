@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from inrank.nn import tuned_state
 import inrank
 from inrank.bench import expand, suite
 from inrank.cli import build_parser
@@ -28,7 +29,7 @@ def test_generated_tables_are_current(monkeypatch):
     """Every table between generated markers equals what the committed results give
     (fix: ``python benchmarks/render_docs.py``), with the committed tuned values as the
     registry reads them outside the tests."""
-    monkeypatch.setattr(registry, "TUNED_PATH", ROOT / "src" / "inrank" / "nn" / "tuned.json")
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", ROOT / "src" / "inrank" / "nn" / "tuned.json")
     docs = _render_docs()
     for path in docs.DOCS:
         _, stale = docs.render(path.read_text(encoding="utf-8"))

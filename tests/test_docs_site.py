@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from inrank.nn import tuned_state
 import inrank
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,9 +124,8 @@ def test_generated_blocks_are_current(monkeypatch):
     """Each ``<!-- generated: NAME -->`` block of the pages equals what the committed data
     gives (fix: ``python docs/make_figures.py --only blocks``), with the committed tuned values
     as the registry's (the method table shows them)."""
-    from inrank.nn import registry
 
-    monkeypatch.setattr(registry, "TUNED_PATH", ROOT / "src" / "inrank" / "nn" / "tuned.json")
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", ROOT / "src" / "inrank" / "nn" / "tuned.json")
     stale = _docgen("blocks").render_pages(write=False)
     assert stale == [], f"stale blocks {stale}; run python docs/make_figures.py --only blocks"
 

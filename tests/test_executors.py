@@ -74,7 +74,7 @@ def test_worker_processes_apply_the_tuned_values_handed_to_them(tmp_path):
     the file its own registry would read."""
     import json
 
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     tuned = {"methods": {"relu+rei": {"lr": 2e-3, "config": {"rei_options.gain": 7.0}}}}
     with tuned_values(tuned):

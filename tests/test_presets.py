@@ -83,7 +83,7 @@ def test_one_default_width_everywhere(tmp_path, monkeypatch):
     import inspect
     import json
 
-    from inrank.nn import registry
+    from inrank.nn import tuned_state
     from inrank.nn.mlp import DEFAULT_WIDTH
 
     assert inrank.MLPConfig().width == DEFAULT_WIDTH
@@ -92,8 +92,8 @@ def test_one_default_width_everywhere(tmp_path, monkeypatch):
     path = tmp_path / "tuned.json"
     path.write_text(json.dumps({"protocol": {"suite": {"widths": [72], "depth": 3, "size": 96}},
                                 "methods": {"relu": {"lr": 0.01}}}))
-    monkeypatch.setattr(registry, "TUNED_PATH", path)
-    assert registry.tuned_network()["width"] == 72
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", path)
+    assert tuned_state.tuned_network()["width"] == 72
     assert inrank.preset("relu").lr_for("adam", width=DEFAULT_WIDTH)["lr"] == pytest.approx(
         0.01 * 72 / DEFAULT_WIDTH)
 
@@ -103,7 +103,7 @@ def test_lrs_scale_with_width_by_the_measured_rule():
     (benchmarks/training/width_depth.py)."""
     from inrank.nn.registry import width_lr_scale
 
-    p, base = inrank.preset("relu"), inrank.nn.registry.tuned_network()["width"]
+    p, base = inrank.preset("relu"), inrank.nn.tuned_state.tuned_network()["width"]
     assert p.lr_for("adam", width=base) == p.lr_for("adam")
     assert p.lr_for("adam", width=2 * base)["lr"] == pytest.approx(p.lr / 2, rel=1e-5)
     muon = p.lr_for("muon", width=4 * base)

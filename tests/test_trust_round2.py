@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from inrank.nn import tuned_state
 import inrank
 from inrank.cli import main
 from inrank.errors import DivergedError, FitFailedError, InputError
@@ -29,10 +30,8 @@ def camera():
 @pytest.fixture
 def tuned(monkeypatch):
     """The registry with the committed tuned values (the suite runs at the paper defaults)."""
-    from inrank.nn import registry
 
-    monkeypatch.setattr(registry, "TUNED_PATH", registry.Path(registry.__file__).with_name(
-        "tuned.json"))
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", tuned_state.Path(tuned_state.__file__).with_name("tuned.json"))
 
 
 def test_the_documented_example_trains_at_the_tuned_muon_lr(camera, tuned):
@@ -362,7 +361,7 @@ def test_low_precision_on_a_cpu_without_units_warns_before_the_first_step(camera
 def test_advise_and_diagnose_default_to_inrank_fits_width():
     from inrank.cli.main import build_parser
 
-    width = inrank.nn.registry.tuned_network()["width"]
+    width = inrank.nn.tuned_state.tuned_network()["width"]
     for cmd in ("advise", "diagnose", "fit"):
         args = build_parser([cmd]).parse_args([cmd, "camera"])
         assert args.width == width, cmd

@@ -7,11 +7,11 @@ import json
 
 import inrank
 from inrank.bench import suite
-from inrank.nn import registry
+from inrank.nn import tuned_state
 
 
 def _committed() -> dict:
-    path = registry.TUNED_PATH  # the autouse fixture hides it from other tests
+    path = tuned_state.TUNED_PATH  # the autouse fixture hides it from other tests
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -19,7 +19,7 @@ def test_committed_tuned_values_are_well_formed(monkeypatch):
     from pathlib import Path
 
     real = Path(inrank.nn.registry.__file__).with_name("tuned.json")
-    monkeypatch.setattr(registry, "TUNED_PATH", real)
+    monkeypatch.setattr(tuned_state, "TUNED_PATH", real)
     data = _committed()
     if not data:  # no tuning committed: the registry runs at the paper defaults
         assert all(not inrank.preset(m).tuned for m in inrank.presets())

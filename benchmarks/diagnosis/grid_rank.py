@@ -29,7 +29,7 @@ import inrank
 from inrank.files import new_figure, save_figure
 from inrank.markup import markdown_table
 from inrank.metrics import psnr
-from inrank.nn.registry import tuned_values
+from inrank.nn.tuned_state import tuned_values
 
 from benchmarks.frame import DATA, RESULTS, TUNED, command, parser, rerender, write_result
 

@@ -28,7 +28,7 @@ import torch
 import inrank
 from inrank.diagnosis import rank
 from inrank.diagnosis.ntk import jacobian_ntk
-from inrank.nn.registry import tuned_values
+from inrank.nn.tuned_state import tuned_values
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from inrank.bench.run import Run
 from inrank.bench.runner import load_records, run_missing
-from inrank.nn.registry import preset, tuned_values
+from inrank.nn.registry import preset
+from inrank.nn.tuned_state import tuned_values
 from inrank.report.comparison import mean_interval
 from inrank.report.machine import machine_line
 from inrank.report.tables import markdown_table

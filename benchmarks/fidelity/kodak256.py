@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         rerender("kodak256", markdown)
         return 0
     from inrank.bench import run_suite
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
     from inrank.report.machine import machine
 
     t0 = time.perf_counter()

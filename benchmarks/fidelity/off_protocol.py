@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         rerender("off_protocol", markdown)
         return 0
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     keep = args.grid_signals
     with tuned_values(args.tuned):

@@ -19,7 +19,7 @@ import time
 from inrank.bench import run_suite, suite
 from inrank.bench.tuning import tune_suite
 from inrank.files import write_json
-from inrank.nn.registry import TUNED_PATH
+from inrank.nn.tuned_state import TUNED_PATH
 from inrank.report.machine import machine
 
 from benchmarks.frame import RESULTS, parser

@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         rerender("video", markdown)
         return 0
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         calibration = plan()

@@ -21,7 +21,7 @@ from benchmarks.frame import TUNED_W128, parser
 
 def main(argv: list[str] | None = None) -> int:
     args = parser(__doc__, tuned=TUNED_W128).parse_args(argv)
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         check()

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         rerender("inverse", lambda result: render(result, OUT))
         return 0
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         return _solve(args)

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = parser(__doc__, steps=1000, seeds=[0, 1, 2], jobs=2, data=DATA, tuned=TUNED_W128)
     ap.add_argument("--images", nargs="+", default=None, help="replace the test images")
     args = ap.parse_args(argv)
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         return _compare(args)

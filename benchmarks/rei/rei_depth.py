@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.suite and args.steps < CHECKPOINTS[0]:
         p.error(f"--steps must be at least {CHECKPOINTS[0]} (the first PSNR checkpoint)")
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         return table1_depth(args.jobs, tuple(args.seeds)) if args.suite else astronaut_depth(args)

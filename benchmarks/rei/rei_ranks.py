@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=48, help="short side in px (48)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         return _measure(args)
@@ -61,7 +61,8 @@ def _measure(args) -> int:
     import inrank
     from inrank.bench import suite
     from inrank.bench.run import image_signal, resolve_image
-    from inrank.nn.registry import preset, tuned_network
+    from inrank.nn.registry import preset
+    from inrank.nn.tuned_state import tuned_network
     from inrank.report.machine import machine, machine_line
     from inrank.report.tables import markdown_table
 

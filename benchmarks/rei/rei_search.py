@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                          "--confirm-seeds at their best lr; the choice is by the mean over seeds")
     ap.add_argument("--confirm-seeds", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args(argv)
-    from inrank.nn.registry import tuned_values
+    from inrank.nn.tuned_state import tuned_values
 
     with tuned_values(args.tuned):
         return _search(args)

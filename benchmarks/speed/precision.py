@@ -19,7 +19,7 @@ import sys
 import torch
 
 import inrank
-from inrank.nn.registry import tuned_values
+from inrank.nn.tuned_state import tuned_values
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
 from inrank.train.flops import gemm_rate, step_flops

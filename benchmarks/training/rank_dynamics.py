@@ -13,7 +13,7 @@ import sys
 import time
 
 import inrank
-from inrank.nn.registry import tuned_values
+from inrank.nn.tuned_state import tuned_values
 from inrank.report.figures import save_rank_dynamics
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import inrank
-from inrank.nn.registry import tuned_values
+from inrank.nn.tuned_state import tuned_values
 from inrank.report.figures import new_figure, save_figure
 from inrank.report.machine import machine, machine_line
 from inrank.report.tables import markdown_table
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _track(args) -> int:
     sig = inrank.load_image("astronaut", size=64)
-    net = inrank.nn.registry.tuned_network()
+    net = inrank.nn.tuned_state.tuned_network()
     rows = []
     t_all = time.perf_counter()
     for label, name, over in METHODS:

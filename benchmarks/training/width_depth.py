@@ -25,8 +25,8 @@ import time
 
 from inrank.bench.run import Run, overrides_tuple
 from inrank.bench.runner import run_missing
-from inrank.nn.registry import (LR_WIDTH_EXPONENT, preset, rei_gain_for, tuned_network,
-                                tuned_values)
+from inrank.nn.registry import LR_WIDTH_EXPONENT, preset, rei_gain_for
+from inrank.nn.tuned_state import tuned_network, tuned_values
 from inrank.report.comparison import mean_interval
 from inrank.report.machine import machine_line
 from inrank.report.tables import markdown_table

@@ -9,7 +9,6 @@ Rendering needs no fitting, so the test suite checks that every block is current
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import re

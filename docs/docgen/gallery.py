@@ -17,7 +17,8 @@ import numpy as np
 
 from inrank import files, load_image
 from inrank.bench.demo import DemoRow, compare_methods, write_demo_html
-from inrank.nn.registry import preset, tuned_network
+from inrank.nn.registry import preset
+from inrank.nn.tuned_state import tuned_network
 from inrank.report import machine
 from inrank.report.figures import save_error_maps
 

@@ -4,7 +4,7 @@ Each run becomes one task calling the same :func:`inrank.bench.execute_run` as t
 executor, with its resource request (1 GPU when ``device`` is CUDA, else ``num_cpus`` CPUs) and
 ``max_retries`` retries, so the records, and the files the runner writes from them, are exactly
 the local executor's. Each task carries the tuned values in effect on the driver
-(:func:`inrank.nn.registry.tuned_payload`), so a node applies them without the driver's file.
+(:func:`inrank.nn.tuned_state.tuned_payload`), so a node applies them without the driver's file.
 Ray is the optional extra ``inrank[ray]``.
 
 To use an existing cluster, start Ray on the nodes (``ray start --head`` on one, ``ray start
@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from ..errors import MissingDependencyError
-from ..nn.registry import tuned_payload, tuned_values
+from ..nn.tuned_state import tuned_payload, tuned_values
 from .run import ExecOptions, Run, execute_run
 
 __all__ = ["ray_executor", "import_ray"]

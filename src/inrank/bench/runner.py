@@ -21,7 +21,8 @@ import torch
 from .. import files, validation
 from ..errors import InputError
 from ..nn.mlp import MLPConfig
-from ..nn.registry import preset, tuned_payload, tuned_values
+from ..nn.registry import preset
+from ..nn.tuned_state import tuned_payload, tuned_values
 from ..readback import read_run_record
 from ..report.results import flat_row, write_report
 from ..train import resolve_device
@@ -80,7 +81,7 @@ def _processes(runs: Sequence[Run], options: ExecOptions) -> Iterator[dict]:
     """``options.jobs`` worker processes on this machine, each with its share of the CPU
     threads; records arrive as runs finish. On a CPU, two one-thread processes do more fits
     per hour than one two-thread process when the matrices are small. Each run goes with the
-    tuned values in effect here (:func:`inrank.nn.registry.tuned_payload`): a worker applies
+    tuned values in effect here (:func:`inrank.nn.tuned_state.tuned_payload`): a worker applies
     them, whatever its own registry would read."""
     jobs = max(1, options.jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs)

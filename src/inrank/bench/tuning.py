@@ -25,7 +25,7 @@ def write_tuned(best: dict, path: str | Path, *, replace: bool = False) -> Path:
     """Write :func:`~inrank.bench.selection.best_lrs`'s choice in the registry's format: ``{"protocol", "methods":
     {method: {"lr", "grid", "edge", "reason"}}}``, merged into what ``path`` holds (other
     methods kept, :func:`inrank.nn.tuned_file.merge_tuned`) unless ``replace``; the registry
-    reads it from :data:`inrank.nn.registry.TUNED_PATH`."""
+    reads it from :data:`inrank.nn.tuned_state.TUNED_PATH`."""
     methods = {m: {"lr": lr, "grid": best["grid"][m], "edge": {"lr": m in best["edge"]},
                    "reason": "best mean final PSNR of the sweep"} for m, lr in best["lr"].items()}
     return write_tuned_file(path, {"protocol": best["protocol"], "methods": methods},

@@ -18,7 +18,8 @@ from jsonargparse import Namespace
 from .. import files as _io
 from ..bench.run import resolve_image
 from ..diagnosis.advise import advise
-from ..nn.registry import preset, presets, tuned_network
+from ..nn.registry import preset, presets
+from ..nn.tuned_state import tuned_network
 from ..report.figures import new_figure
 from ..report.tables import markdown_table
 from ..signals.signal import load_image

@@ -17,7 +17,8 @@ from jsonargparse import Namespace
 from .. import files as _io
 from ..bench.demo import compare_methods, demo_markdown, write_demo_html
 from ..nn.mlp import MLPConfig
-from ..nn.registry import preset, presets, tuned_network
+from ..nn.registry import preset, presets
+from ..nn.tuned_state import tuned_network
 from ..signals.signal import load_image
 from ..train.optimizers import OPTIMIZERS
 from ..train.options import FitOptions

@@ -23,7 +23,8 @@ from ..diagnosis.per_layer import DENSE_LIMIT, SOLVERS, diagnose
 from ..diagnosis.rank import RankMeasures
 from ..errors import InputError
 from ..nn.mlp import MLPConfig
-from ..nn.registry import build, preset, presets, tuned_network
+from ..nn.registry import build, preset, presets
+from ..nn.tuned_state import tuned_network
 from ..report.tables import markdown_table
 from ..runs import load, load_weights, run_record
 from ..signals.signal import load_image

@@ -23,7 +23,8 @@ from ..bench.tasks import task_loss, task_overrides
 from ..errors import FitFailedError, InputError
 from ..metrics import psnr, ssim
 from ..nn.mlp import LEARNED_ENCODINGS, MLPConfig
-from ..nn.registry import build, preset, presets, tuned_network
+from ..nn.registry import build, preset, presets
+from ..nn.tuned_state import tuned_network
 from ..operators.tasks import NOISE_MODELS, TASKS, make_task
 from ..report.figures import save_comparison, save_psnr_curves, save_rank_dynamics
 from ..report.outputs import write_outputs

@@ -26,7 +26,7 @@ __all__ = ["MLPConfig", "CoordinateMLP", "ENCODINGS", "LEARNED_ENCODINGS", "BATC
 
 #: D, the default width of :func:`inrank.build`, :func:`inrank.fit_many` and :class:`MLPConfig`
 #: (``inrank fit/demo`` default to the width the registry's lrs were tuned at,
-#: :func:`inrank.nn.registry.tuned_network`; at any other width the lrs follow the width rule,
+#: :func:`inrank.nn.tuned_state.tuned_network`; at any other width the lrs follow the width rule,
 #: :meth:`inrank.Preset.lr_for`).
 DEFAULT_WIDTH = 128
 #: L, the default number of hidden layers.

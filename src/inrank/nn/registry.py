@@ -6,20 +6,15 @@ registry through :func:`presets`, :func:`preset` and :func:`build`; lookups retu
 Adding a method is one :class:`Preset` entry here (or :func:`register_preset` at run time).
 
 Defaults come from each method's paper; where a tuning run has chosen a value on calibration
-signals (``inrank tune``), :data:`TUNED_PATH` holds it, with its grid and reason, and
+signals (``inrank tune``), :data:`inrank.nn.tuned_state.TUNED_PATH` holds it, with its grid and reason, and
 :func:`preset` applies it: the same value for ``inrank fit`` and ``inrank bench``. Another
-file's values (an archived tuning), or none, apply within :func:`tuned_values`; the file's
-format is :mod:`inrank.nn.tuned_file`.
+file's values (an archived tuning), or none, apply within
+:func:`inrank.nn.tuned_state.tuned_values`; the file's format is :mod:`inrank.nn.tuned_file`.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
-import os
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 
 import torch
 
@@ -27,11 +22,10 @@ from .. import validation
 from ..errors import InputError
 from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS, rei_option_default
 from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
-from .tuned_file import check_tuned_values, read_tuned
+from .tuned_state import tuned_by_method, tuned_network
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "with_knobs",
-           "knob_overrides", "knob_value", "GROUPS", "TUNED_PATH", "tuned_values",
-           "tuned_payload", "tuned_network", "LR_WIDTH_EXPONENT", "width_lr_scale",
+           "knob_overrides", "knob_value", "GROUPS", "LR_WIDTH_EXPONENT", "width_lr_scale",
            "REI_GAIN_AT_DEPTH", "rei_gain_for"]
 
 #: Groups of methods that suites and the demo compare (a preset lists the groups it is in).
@@ -43,16 +37,6 @@ GROUPS = {
     "bn": "the BatchNorm placement study",
     "grids": "the feature-grid methods (a dense grid, a multiresolution hash grid)",
 }
-#: Tuned values the registry applies over the paper defaults (a missing file: the paper
-#: defaults), unless :func:`tuned_values` names others. ``INRANK_TUNED_PATH`` sets it for a
-#: whole process (the tests' command-line subprocesses run at the paper defaults so); the
-#: executors hand their workers the values in effect explicitly (:func:`tuned_payload`).
-TUNED_PATH = Path(os.environ.get("INRANK_TUNED_PATH") or Path(__file__).with_name("tuned.json"))
-#: The sources :func:`tuned_values` set, innermost last: a file (read as it is at each lookup)
-#: or a payload.
-_ACTIVE: list[Path | dict] = []
-
-
 @dataclass(frozen=True)
 class Preset:
     """A named method."""
@@ -66,7 +50,7 @@ class Preset:
     config: MLPConfig
     """Architecture and init; ``in_dim``, ``out_dim``, ``width``, ``depth`` are set by :func:`build`."""
     lr: float
-    """The Adam learning rate the method runs at by default (tuned when :data:`TUNED_PATH`
+    """The Adam learning rate the method runs at by default (tuned when :data:`~inrank.nn.tuned_state.TUNED_PATH`
     says so, else the paper's or PyTorch's default)."""
     groups: tuple[str, ...] = ()
     """Keys of :data:`GROUPS` this method belongs to."""
@@ -79,7 +63,7 @@ class Preset:
     """The values of ``knob`` a tuning run tries (the default among them)."""
     muon_lr: float | None = None
     """Muon's learning rate with ``optimizer="muon"`` (Adam keeps ``lr`` on the other
-    tensors): tuned when :data:`TUNED_PATH` holds a ``muon`` entry for the method, else None
+    tensors): tuned when :data:`~inrank.nn.tuned_state.TUNED_PATH` holds a ``muon`` entry for the method, else None
     (then ``lr``: Muon's update is scaled to Adam's RMS)."""
     muon_tuned: dict = field(default_factory=dict)
     """Where ``muon_lr`` came from: the Muon tuning record (empty: untuned)."""
@@ -330,96 +314,6 @@ def presets(group: str | None = None) -> list[str]:
     return [name for name, p in _REGISTRY.items() if group in p.groups]
 
 
-@contextlib.contextmanager
-def tuned_values(source: str | Path | Mapping | None) -> Iterator[None]:
-    """Within the block, the registry applies the tuned values of ``source`` instead of
-    :data:`TUNED_PATH`'s: a tuned-values file (read as it is at each lookup, so a tuning that
-    rewrites it is seen), a payload as such a file holds, or None (the paper defaults).
-
-    It holds in this process; the executors hand their worker processes the values in effect
-    (:func:`tuned_payload`) with each run, so a suite run inside the block uses them throughout.
-
-    Raises:
-        InputError: a path that is not a file, or values not in the tuned-values format
-            (:func:`inrank.nn.tuned_file.check_tuned_values`).
-
-    Examples:
-        >>> with tuned_values({"methods": {"relu": {"lr": 0.02}}}):
-        ...     preset("relu").lr
-        0.02
-        >>> with tuned_values(None):
-        ...     preset("relu+rei").lr
-        0.0005
-    """
-    if source is None:
-        entry: Path | dict = {}
-    elif isinstance(source, Mapping):
-        entry = check_tuned_values(copy.deepcopy(dict(source)))
-    else:
-        entry = Path(source)
-        if not entry.is_file():
-            raise InputError(f"tuned-values file not found: {str(entry)!r}; give the path of "
-                             "a file `inrank tune` wrote (e.g. src/inrank/nn/tuned.json)")
-        _file_payload(entry)  # a malformed file fails here, before the block runs
-    _ACTIVE.append(entry)
-    try:
-        yield
-    finally:
-        _ACTIVE.pop()
-
-
-def tuned_payload() -> dict:
-    """A copy of the tuned values the registry applies now (``{}``: the paper defaults): the
-    innermost :func:`tuned_values`' source, else :data:`TUNED_PATH`'s content (no file:
-    ``{}``); what an executor hands its workers."""
-    return copy.deepcopy(_payload())
-
-
-def _payload() -> dict:
-    """The tuned values in effect (the shared, cached object: read, never change it)."""
-    if _ACTIVE:
-        source = _ACTIVE[-1]
-        return source if isinstance(source, dict) else _file_payload(source)
-    return _file_payload(Path(TUNED_PATH))
-
-
-def _file_payload(path: Path) -> dict:
-    """The checked content of the tuned-values file ``path`` (``{}`` when it is missing)."""
-    if not path.is_file():
-        return {}
-    return _read_payload(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=4)
-def _read_payload(path: str, mtime_ns: int) -> dict:
-    """The checked payload (a truncated or malformed file: one InputError naming it)."""
-    return read_tuned(path)
-
-
-def _tuned_file() -> dict:
-    """The tuned values by method (:func:`tuned_payload`'s ``methods``)."""
-    return _payload().get("methods", {})
-
-
-def tuned_network() -> dict[str, int]:
-    """``{"width", "depth", "size", "steps"}``: the network, image size (px, short side) and
-    steps the tuned values were chosen at (:data:`TUNED_PATH`'s protocol), so a command can run
-    where its learning rates hold; without a tuned-values file, :class:`MLPConfig`'s width and
-    depth, 64 px and 500 steps. Learning rates do not carry over to other widths unchanged
-    (Adam's best lr falls as the network widens).
-
-    Examples:
-        >>> sorted(tuned_network())
-        ['depth', 'size', 'steps', 'width']
-    """
-    defaults = MLPConfig()
-    proto = _payload().get("protocol", {})
-    suite = proto.get("suite", {})
-    return {"width": int((suite.get("widths") or [defaults.width])[0]),
-            "depth": int(suite.get("depth", defaults.depth)), "size": int(suite.get("size", 64)),
-            "steps": int(proto.get("steps", 500))}
-
-
 def preset(name: str, *, tuned: bool = True) -> Preset:
     """Return a copy of the preset called ``name`` with its tuned values applied (``tuned=False``:
     the paper defaults); an unknown name raises ``ValueError`` listing the names."""
@@ -428,7 +322,7 @@ def preset(name: str, *, tuned: bool = True) -> Preset:
     p = copy.deepcopy(_REGISTRY[name])
     if not tuned:
         return p
-    tuned = _tuned_file().get(name)
+    tuned = tuned_by_method().get(name)
     if not tuned:
         return p
     muon = tuned.get("muon") or {}

@@ -5,7 +5,7 @@ The file (the registry's ``src/inrank/nn/tuned.json``, an ``inrank tune`` output
 copy) is ``{"protocol": {...}, "methods": {name: {"lr", "config", "grid", "edge", ...,
 "muon": {...}}}}``: per method the Adam lr and knob a tuning chose, with their grids, the
 reason and, from a Muon tuning, a ``"muon"`` entry. :mod:`inrank.nn.registry` reads it (which
-file: :data:`~inrank.nn.registry.TUNED_PATH`, or :func:`~inrank.nn.registry.tuned_values`);
+file: :data:`~inrank.nn.tuned_state.TUNED_PATH`, or :func:`~inrank.nn.tuned_state.tuned_values`);
 :mod:`inrank.bench.tuning` writes it.
 """
 from __future__ import annotations
