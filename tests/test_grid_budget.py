@@ -40,3 +40,12 @@ def test_a_budget_below_the_head_is_refused_in_one_line():
         grid_options_for("grid", 500)
     with pytest.raises(InputError, match="sizes 'grid' or 'hashgrid'"):
         grid_options_for("siren", 10_000)
+
+
+def test_a_grids_lrs_do_not_follow_the_mlp_width_rule():
+    """The width rule scales an MLP's lrs by its width; a grid's head width does not size it."""
+    for name in ("grid", "hashgrid"):
+        p = inrank.preset(name)
+        assert p.lr_for("adam", width=16) == p.lr_for("adam", width=512) == p.lr_for("adam")
+    relu = inrank.preset("relu")
+    assert relu.lr_for("adam", width=16)["lr"] > relu.lr_for("adam", width=512)["lr"]

@@ -21,7 +21,7 @@ import torch
 from .. import validation
 from ..errors import InputError
 from .init import REI_GAIN_AT_DEPTH, REI_OPTION_GRIDS, rei_option_default
-from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, CoordinateMLP, MLPConfig
+from .mlp import DEFAULT_DEPTH, DEFAULT_WIDTH, LEARNED_ENCODINGS, CoordinateMLP, MLPConfig
 from .tuned_state import tuned_by_method, tuned_network
 
 __all__ = ["Preset", "presets", "preset", "build", "register_preset", "with_knobs",
@@ -101,7 +101,9 @@ class Preset:
     def lr_for(self, optimizer: str, *, width: int | None = None) -> dict[str, float | None]:
         """``{"lr", "muon_lr"}`` this method trains at with ``optimizer`` (``"adam"``: no
         ``muon_lr``; ``"muon"``: Adam's ``lr`` and the tuned Muon lr, else ``lr``), at
-        ``width`` by :func:`width_lr_scale` (None: the width the values were tuned at).
+        ``width`` by :func:`width_lr_scale` (None: the width the values were tuned at). A
+        feature grid's lrs are not scaled: the rule was measured on MLPs, whose parameters
+        the width sets, and a grid's are nearly all its table's.
 
         Examples:
             >>> p = Preset("x", "", "", MLPConfig(), 1e-3)
@@ -109,7 +111,8 @@ class Preset:
             ({'lr': 0.001, 'muon_lr': None}, {'lr': 0.001, 'muon_lr': 0.001})
         """
         _check_optimizer(optimizer)
-        scale = width_lr_scale(optimizer, width)
+        learned = self.config.encoding in LEARNED_ENCODINGS
+        scale = width_lr_scale(optimizer, None if learned else width)
         lr = float(f"{self.lr * scale['lr']:.6g}")
         if optimizer == "adam":
             return {"lr": lr, "muon_lr": None}
