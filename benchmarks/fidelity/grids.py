@@ -24,6 +24,8 @@ the core methods, averaged per image first; most ran on a GPU) and the compressi
 at width 48 (seed 0). Paired differences over the images with 95% t intervals.
 
 Writes benchmarks/results/grids.json and .md; run records under benchmarks/results/grids/runs/.
+``--save-tuned`` also writes the lrs chosen at table1's budget into the registry's tuned values
+(``src/inrank/nn/tuned.json``: the presets' lrs, with the scores they were chosen by).
 """
 from __future__ import annotations
 
@@ -35,7 +37,10 @@ import time
 import inrank
 from inrank.bench.run import Run, overrides_tuple
 from inrank.bench.runner import run_missing
+from inrank.files import write_json
 from inrank.nn.grid_budget import grid_options_for
+from inrank.nn.tuned_file import check_tuned_values
+from inrank.nn.tuned_state import TUNED_PATH
 from inrank.report.comparison import mean_interval
 from inrank.report.machine import machine_line
 from inrank.report.tables import markdown_table
@@ -160,6 +165,8 @@ def mlp_rows() -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = parser(__doc__, jobs=2, render=True, no_run=True)
+    ap.add_argument("--save-tuned", action="store_true",
+                    help="write the lrs chosen at table1's budget into the registry's tuned values")
     args = ap.parse_args(argv)
     if args.render:
         rerender("grids", render)
@@ -187,7 +194,30 @@ def main(argv: list[str] | None = None) -> int:
         "values": VALUES,
         "size": SIZE, "steps": STEPS, "tune_steps": TUNE_STEPS, "lrs": list(LRS),
         "calibration": list(CALIBRATION), "head": HEAD}, render)
+    if args.save_tuned:
+        save_tuned(chosen)
     return 0
+
+
+def save_tuned(chosen: dict) -> None:
+    """Put each grid method's lrs chosen at table1's budget (Adam's, and Muon's at it) into
+    the registry's tuned values, with the scores they were chosen by."""
+    payload = json.loads(TUNED_PATH.read_text()) if TUNED_PATH.is_file() else {}
+    methods = payload.setdefault("methods", {})
+    for m in METHODS:
+        adam, muon = chosen.get(f"adam|{m}|table1"), chosen.get(f"muon|{m}|table1")
+        if adam is None or muon is None:
+            raise SystemExit(f"grids: no lr chosen for {m} at table1's budget yet; run first")
+        common = {"criterion": {"lr": "mean final fit PSNR"}, "calibration": list(CALIBRATION),
+                  "steps": TUNE_STEPS, "suite": f"grids at table1's budget ({HEAD['depth']} x "
+                  f"{HEAD['width']} head; benchmarks/fidelity/grids.py)"}
+        methods[m] = {"lr": adam["lr"], "grid": {"lr": adam["scores"]},
+                      "edge": {"lr": adam["edge"]}, **common,
+                      "muon": {"muon_lr": muon["muon_lr"], "lr": adam["lr"],
+                               "grid": {"muon_lr": muon["scores"]},
+                               "edge": {"muon_lr": muon["edge"]}, **common}}
+    write_json(TUNED_PATH, check_tuned_values(payload, TUNED_PATH))
+    print(f"grids: tuned lrs of {', '.join(METHODS)} written to {TUNED_PATH}", file=sys.stderr)
 
 
 def _gap(rows: list[dict], budget: str, opt: str, a: str, b: str, key: str) -> dict | None:
