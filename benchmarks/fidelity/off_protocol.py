@@ -13,7 +13,8 @@ Every preset was tuned on two photographs (coffee, chelsea) at 96 px, 3 x 72, 10
   Sierpinski triangle, a star target (off-grid: the pattern at 256 px); a 0.25 s clip of
   bach.wav (from 1.0 s); the 1-D chirp at 512 samples;
 - networks: 3 hidden layers, each method's width sized so its parameters come closest to the
-  budget (1e4 on every signal; 1e5 on the photographs at 128 and 256 px and on discs and the
+  budget (the feature grids: a 2 x 32 head and the largest table within the budget,
+  :func:`inrank.nn.grid_budget.grid_options_for`, finest level at the signal's resolution) (1e4 on every signal; 1e5 on the photographs at 128 and 256 px and on discs and the
   star), its default optimiser, 300 full-batch steps, seed 0;
 - settings: ``preset`` (the registry's values at that width, as ``inrank.fit`` runs them:
   a fit that does not learn is retried at lower lrs), ``auto`` (``inrank.fit(auto=True)``),
@@ -39,7 +40,13 @@ from benchmarks.frame import DATA, RESULTS, TUNED, command, in_processes, parser
     write_result
 
 OUT = RESULTS / "off_protocol"
-METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "rff", "siren", "gauss", "wire", "finer")
+METHODS = ("relu", "relu+rei", "relu+rei-kink", "pe", "rff", "siren", "gauss", "wire", "finer",
+           "grid", "hashgrid")
+#: Feature grids: sized to the budget by their table (a 2 x 32 head), their knob (the table's
+#: size) fixed by it, so their grid cells are lrs only and ``auto`` (which may move the knob
+#: and so leave the budget) does not run them
+GRIDS = ("grid", "hashgrid")
+GRID_HEAD_DEPTH = 2
 PHOTOS = ("kodim13", "kodim21")
 PATTERNS = ("bandlimited-low", "bandlimited-mid", "bandlimited-high", "discs", "sierpinski",
             "star")
@@ -107,9 +114,12 @@ def plan(budgets) -> list[dict]:
                     continue
                 for method in METHODS:
                     p = inrank.preset(method)
-                    cells = [None] if part != "grid" else [
-                        (k, f) for k in (range(len(p.knob_grid)) if p.knob_grid else (None,))
-                        for f in LR_FACTORS]
+                    if method in GRIDS and part == "auto":
+                        continue
+                    knobs = range(len(p.knob_grid)) if p.knob_grid and method not in GRIDS \
+                        else (None,)
+                    cells = [None] if part != "grid" else [(k, f) for k in knobs
+                                                             for f in LR_FACTORS]
                     for cell in cells:
                         rid = f"{sig}|{budget:g}|{method}|{part}"
                         if cell is not None:  # the knob by its grid index (audio moves it)
@@ -127,6 +137,7 @@ def execute(run: dict, threads: int) -> dict:
     from inrank.bench.tasks import task_overrides
     from inrank.errors import FitFailedError
     from inrank.metrics import psnr, snr
+    from inrank.nn.grid_budget import grid_options_for
     from inrank.nn.registry import knob_value
     from inrank.train.auto import knob_grid_around
 
@@ -134,7 +145,15 @@ def execute(run: dict, threads: int) -> dict:
     signal, fine = load(run["signal"])
     p = inrank.preset(run["method"])
     over = task_overrides(run["method"], signal)
-    width = width_for(run["method"], signal.in_dim, signal.out_dim, run["budget"], over)
+    if run["method"] in GRIDS:  # the table sized to the budget, up to the signal's resolution
+        over = {**over, **grid_options_for(run["method"], int(run["budget"]),
+                                           in_dim=signal.in_dim, out_dim=signal.out_dim,
+                                           finest=max(16, *signal.shape))}
+        width = over.pop("width")
+        over.pop("depth")
+    else:
+        width = width_for(run["method"], signal.in_dim, signal.out_dim, run["budget"], over)
+    depth = GRID_HEAD_DEPTH if run["method"] in GRIDS else DEPTH
     opt = p.optimizer_at(DEPTH)
     knobs = {}
     lrs = {}
@@ -148,7 +167,7 @@ def execute(run: dict, threads: int) -> dict:
         base = p.lr_for(opt, width=width)
         lrs = {k: v * factor for k, v in base.items() if v is not None}
     model = inrank.build(run["method"], signal.in_dim, signal.out_dim, width=width,
-                         depth=DEPTH, seed=0, optimizer=opt, knobs=knobs, **over)
+                         depth=depth, seed=0, optimizer=opt, knobs=knobs, **over)
     t0 = time.perf_counter()
     status = "ok"
     try:
