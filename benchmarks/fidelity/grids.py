@@ -211,9 +211,9 @@ def save_tuned(chosen: dict) -> None:
         common = {"criterion": {"lr": "mean final fit PSNR"}, "calibration": list(CALIBRATION),
                   "steps": TUNE_STEPS, "suite": f"grids at table1's budget ({HEAD['depth']} x "
                   f"{HEAD['width']} head; benchmarks/fidelity/grids.py)"}
-        methods[m] = {"lr": adam["lr"], "grid": {"lr": adam["scores"]},
+        methods[m] = {"lr": adam["lr"], "config": {}, "grid": {"lr": adam["scores"]},
                       "edge": {"lr": adam["edge"]}, **common,
-                      "muon": {"muon_lr": muon["muon_lr"], "lr": adam["lr"],
+                      "muon": {"muon_lr": muon["muon_lr"], "lr": adam["lr"], "config": {},
                                "grid": {"muon_lr": muon["scores"]},
                                "edge": {"muon_lr": muon["edge"]}, **common}}
     write_json(TUNED_PATH, check_tuned_values(payload, TUNED_PATH))
