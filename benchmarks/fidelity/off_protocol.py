@@ -337,17 +337,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the grid on these signals only (names as the table shows "
                          "them, or a family: photo, pattern, audio, 1d); the others' grid "
                          "cells wait for a later run (default: every signal)")
+    ap.add_argument("--signals", nargs="+", default=None, metavar="SIGNAL",
+                    help="run every part on these signals only (as --grid-signals); the "
+                         "others wait for a later run (default: every signal)")
     args = ap.parse_args(argv)
     if args.render:
         rerender("off_protocol", markdown)
         return 0
     from inrank.nn.tuned_state import tuned_values
 
-    keep = args.grid_signals
+    def named(run: dict, names: list[str] | None) -> bool:
+        return names is None or run["signal"] in names or run["signal"].split(":")[0] in names
+
     with tuned_values(args.tuned):
-        runs = [r for r in plan(args.budgets) if r["part"] in args.parts and (
-            r["part"] != "grid" or keep is None or r["signal"] in keep
-            or r["signal"].split(":")[0] in keep)]
+        runs = [r for r in plan(args.budgets) if r["part"] in args.parts and named(r, args.signals)
+                and (r["part"] != "grid" or named(r, args.grid_signals))]
         recs = records(runs, args.jobs)
     payload = {"command": command(__file__), "planned": len(runs), "found": len(recs),
                "steps": STEPS, "depth": DEPTH, "methods": list(METHODS),
