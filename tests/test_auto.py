@@ -102,3 +102,13 @@ def test_cli_auto_prints_one_line_and_records_it(tmp_path, capsys):
     assert len(lines) == 1 and "x the fit's training time" in lines[0]
     settings = json.loads((tmp_path / "metrics.json").read_text())["settings"]
     assert settings["auto"] is True and "round1" in settings["chosen"]["probe"]
+
+
+def test_cli_auto_says_when_it_kept_the_preset_and_what_it_did_not_try(tmp_path, capsys):
+    """Too few steps for a probe: the line says the preset's settings were kept, and names
+    FreSh's candidate as not tried (it is not what trained)."""
+    assert main(["fit", "chirp", "--steps", "40", "--auto", "--out", str(tmp_path),
+                 "--no-progress", "--accept-worse"]) == 0
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("auto: "))
+    assert line.startswith("auto: kept the preset's settings: 40 steps are too few for a probe")
+    assert "was not tried" in line and "among" not in line

@@ -151,3 +151,23 @@ def test_bach_clip(data_dir):
     sig = load_audio(data_dir / "audio" / "bach.wav", duration=0.1)
     assert sig.shape == (4410,) and sig.meta["sample_rate"] == 44100 and sig.out_dim == 1
     assert float(sig.values.abs().max()) <= 1.0
+
+
+def test_load_signal_and_the_cli_take_an_audio_offset(tmp_path):
+    """A clip that opens in silence: --offset starts past it (load_signal passes it on), and an
+    image refuses it by name."""
+    rate = 8000
+    t = np.arange(rate) / rate
+    clip = np.where(t < 0.5, 0.0, 0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / "late.wav"
+    sf.write(path, clip, rate)
+    late = inrank.load_signal(path, duration=0.1, offset=0.6)
+    assert len(late) == 800 and float(late.values.abs().max()) > 0.4
+    assert float(inrank.load_signal(path, duration=0.1).values.abs().max()) == 0.0
+    with pytest.raises(inrank.InputError, match="offset does nothing for image signals"):
+        inrank.load_signal("camera", offset=1.0)
+    assert main(["fit", str(path), "--duration", "0.05", "--offset", "0.6", "--steps", "5",
+                 "--width", "16", "--no-progress", "--accept-worse",
+                 "--out", str(tmp_path / "run")]) == 0
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["offset"] == 0.6

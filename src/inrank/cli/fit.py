@@ -47,7 +47,7 @@ from .args import Parser, add_options, picked
 __all__ = ["add_arguments", "run", "command", "SIGNAL", "MODEL", "TRAINING", "TASK"]
 
 #: :func:`inrank.load_signal`'s options (``source`` is positional).
-SIGNAL = ("source", "size", "duration", "n_points", "frames", "stride", "start")
+SIGNAL = ("source", "size", "duration", "offset", "n_points", "frames", "stride", "start")
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options; the method's preset gives the other fields.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options; ``seed`` also seeds the init.
@@ -316,10 +316,14 @@ def _auto_line(chosen: dict, result) -> str:
     """One line: what ``--auto`` chose, among what, and what it cost against the fit."""
     probe, knob = chosen.get("probe", {}), chosen.get("knob", {})
     fit_seconds = result.seconds_per_step * result.steps
-    what = probe.get("choice") or probe.get("kept", "")
-    among = (f" among {len(probe.get('round1', {}))} (FreSh chose "
-             f"{knob['knob']} {knob['choice']:g})" if knob.get("choice") is not None else
-             f" among {len(probe.get('round1', {}))}" if probe.get("round1") else "")
+    n, fresh = len(probe.get("round1", {})), knob.get("choice")
+    what = probe.get("choice") or f"kept the preset's settings: {probe.get('kept', '')}"
+    if n:  # the probe ran over the candidates
+        among = f" among {n} candidates" + (
+            f" (FreSh's knob candidate: {knob['knob']} {fresh:g})" if fresh is not None else "")
+    else:
+        among = (f"; FreSh's candidate {knob['knob']} {fresh:g} was not tried"
+                 if fresh is not None else "")
     return (f"auto: {what}{among}; lr {result.lr:g}"
             + ("" if result.muon_lr is None else f", muon_lr {result.muon_lr:g}")
             + f"; {chosen.get('seconds', 0):.1f} s, {chosen.get('seconds', 0) / max(fit_seconds, 1e-9):.2f}"

@@ -51,13 +51,14 @@ def signal_kind(source: str | Path) -> str:
 #: The options of :func:`load_signal`, each with the kinds of signal that read it and the value
 #: that means "not given"; another kind refuses a given one by name.
 OPTIONS_OF = {"size": (("image", "1d", "pattern", "video"), None),
-              "duration": (("audio",), None), "n_points": (("occupancy",), None),
+              "duration": (("audio",), None), "offset": (("audio",), 0.0),
+              "n_points": (("occupancy",), None),
               "frames": (("video",), None), "stride": (("video",), 1), "start": (("video",), 0)}
 
 
 def load_signal(source: str | Path, *, size: int | None = None, duration: float | None = None,
-                n_points: int | None = None, seed: int = 0, frames: int | None = None,
-                stride: int = 1, start: int = 0) -> Signal:
+                offset: float = 0.0, n_points: int | None = None, seed: int = 0,
+                frames: int | None = None, stride: int = 1, start: int = 0) -> Signal:
     """Load ``source`` as the kind :func:`signal_kind` names.
 
     Args:
@@ -69,7 +70,9 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
             ``NAME`` one of :data:`inrank.PATTERNS`).
         size: images: short side in pixels; videos: each frame's short side; patterns: the
             side (default 128); 1-D signals: the number of samples.
-        duration: audio: keep the first ``duration`` seconds.
+        duration: audio: keep ``duration`` seconds (from ``offset``).
+        offset: audio: start this many seconds into the file (a clip's first seconds are
+            often silence).
         n_points: meshes: occupancy samples (default 50,000).
         seed: meshes: seeds the sampling; patterns: seeds the random ones.
         frames: videos: keep at most this many frames (default: to the end).
@@ -89,15 +92,15 @@ def load_signal(source: str | Path, *, size: int | None = None, duration: float 
     if size is not None:
         size = _checks.positive_int("size", size)
     kind = signal_kind(source)
-    given = {"size": size, "duration": duration, "n_points": n_points, "frames": frames,
-             "stride": stride, "start": start}
+    given = {"size": size, "duration": duration, "offset": offset, "n_points": n_points,
+             "frames": frames, "stride": stride, "start": start}
     for name, value in given.items():
         kinds, unset = OPTIONS_OF[name]
         if value != unset and kind not in kinds:
             raise InputError(f"{name} does nothing for {kind} signals ({str(source)!r}); it "
                              f"applies to {' and '.join(kinds)} signals")
     if kind == "audio":
-        return load_audio(source, duration=duration)
+        return load_audio(source, duration=duration, offset=offset)
     if kind == "occupancy":
         return load_mesh_occupancy(source, n_points=50_000 if n_points is None else n_points,
                                    seed=seed)
