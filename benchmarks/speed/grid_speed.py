@@ -109,7 +109,9 @@ def render(p: dict) -> str:
         f"{p['rounds']} interleaved rounds of {p['steps']} steps, and the per-round ratio to "
         f"relu+rei. Floor: the dense layers' FLOPs over the GEMM rate measured here "
         f"({p['gemm_rate'] / 1e9:.0f} GFLOP/s float32; a grid's lookups are not in it). "
-        "Time to a PSNR: training seconds of one fit (evaluations excluded). "
+        "Time to a PSNR: training seconds of one fit (evaluations excluded), which stops at "
+        f"the last target or after {next(iter(p['rows'].values()))['max_steps']} steps (best "
+        "PSNR: the highest it reached by then). "
         + machine_line(p["machine"]), "",
         markdown_table(["method", "params", "lr", "ms/step", "/ relu+rei", "floor (ms)",
                         "best PSNR", *(f"to {t} dB" for t in targets)], body), ""])
