@@ -100,3 +100,24 @@ def test_compile_is_the_users_word_or_the_measured_rule_and_the_result_says_whic
     batched = inrank.fit_models(models, [signal, signal], steps=3, progress=False,
                                 accept_worse=True)
     assert [r.settings.compile for r in batched] == [False, False]
+
+
+def test_the_cli_says_before_training_when_a_fit_will_compile(tmp_path, capsys, monkeypatch):
+    """The compiled first step takes seconds more: the start line says so, and how to avoid it."""
+    from inrank.cli import main
+    from inrank.train import compiling
+
+    monkeypatch.setattr(compiling, "COMPILE_MIN_FLOPS", 1.0)     # as if the fit were large
+    monkeypatch.setattr(compiling, "cxx_compiler", lambda: None)  # ... but nothing compiles here
+    assert main(["fit", "camera", "--size", "8", "--steps", "2", "--out", str(tmp_path / "a"),
+                 "--no-progress", "--accept-worse"]) == 0
+    assert "compiled" not in capsys.readouterr().err
+    monkeypatch.setattr(compiling, "cxx_compiler", lambda: "g++")
+    assert main(["fit", "camera", "--size", "8", "--steps", "2", "--out", str(tmp_path / "b"),
+                 "--no-progress", "--accept-worse", "--no-compile"]) == 0
+    assert "compiled" not in capsys.readouterr().err
+    assert main(["fit", "camera", "--size", "8", "--steps", "2", "--out", str(tmp_path / "c"),
+                 "--no-progress", "--accept-worse"]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.endswith("compiled (torch.compile: the first step takes some seconds more; "
+                          "--no-compile trains eagerly)")

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 from jsonargparse import Namespace
 
 from .. import files as _io
@@ -35,6 +36,7 @@ from ..signals.mesh import MESH_SUFFIXES
 from ..signals.sdf import load_mesh_sdf
 from ..signals.signal import center_crop
 from ..train.callbacks import CSVLogger, TensorBoardLogger
+from ..train.compiling import compiles
 from ..train.flops import gemm_rate, step_flops
 from ..train.fit import fit
 from ..train.optimizers import OPTIMIZERS
@@ -307,9 +309,15 @@ def _start_line(args: Namespace, signal, model, settings) -> str:
     net = (f"{cfg.depth} x {cfg.width} MLP" if cfg.depth else "linear read-out") + (
         f" on a {cfg.encoding} ({sum(p.numel() for p in model.encoding.parameters()):,} table "
         "values)" if cfg.encoding in LEARNED_ENCODINGS else "")
+    compiled = ""
+    if settings.loss != "sdf" and compiles(settings, model, settings.batch_size or len(signal),
+                                           torch.device(settings.device)):
+        compiled = ("; compiled (torch.compile: the first step takes some seconds more"
+                    + ("; --no-compile trains eagerly)" if settings.compile is None else ")"))
     return (f"fit {args.method} on {signal.name} {shape} ({len(signal):,} points): "
             f"{net}, {settings.steps} "
-            f"{settings.optimizer_name} steps at {lr}{knob}; at least {_duration(floor)} here{hint}")
+            f"{settings.optimizer_name} steps at {lr}{knob}; at least {_duration(floor)} here{hint}"
+            f"{compiled}")
 
 
 def _auto_line(chosen: dict, result) -> str:
