@@ -102,6 +102,42 @@ def options(args: argparse.Namespace) -> dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
 
 
+def paired_gap(rows: list[dict], a: str, b: str, key: str, **where) -> dict | None:
+    """``a - b`` of ``key`` paired over the images of the rows whose fields match ``where``
+    (``{"n", "mean", "low", "high", "wins"}``, a 95% t interval:
+    :func:`inrank.report.comparison.mean_interval`); None when no image has both.
+
+    Examples:
+        >>> rows = [{"method": m, "image": i, "psnr": v, "w": 8}
+        ...         for m, i, v in [("a", "x", 3.0), ("b", "x", 1.0), ("a", "y", 2.0)]]
+        >>> paired_gap(rows, "a", "b", "psnr", w=8)["mean"]
+        2.0
+    """
+    from inrank.report.comparison import mean_interval
+
+    by = {(r["method"], r["image"]): r[key] for r in rows
+          if r[key] is not None and all(r[k] == v for k, v in where.items())}
+    diffs = [by[(a, i)] - by[(b, i)] for i in sorted({i for _, i in by})
+             if (a, i) in by and (b, i) in by]
+    return mean_interval(diffs) if diffs else None
+
+
+def interval_text(d: dict | None, *, wins: bool = False) -> str:
+    """``+m [+lo, +hi]`` of a :func:`paired_gap` (``-`` for None, ``(n=1)`` without an
+    interval), with ``(wins/n)`` when ``wins``.
+
+    Examples:
+        >>> interval_text({"n": 3, "mean": 1.0, "low": 0.5, "high": 1.5, "wins": 3}, wins=True)
+        '+1.00 [+0.50, +1.50] (3/3)'
+    """
+    if d is None:
+        return "-"
+    if d["n"] < 2:
+        return f"{d['mean']:+.2f} (n=1)"
+    return (f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
+            + (f" ({d['wins']}/{d['n']})" if wins else ""))
+
+
 def read_result(name: str, folder: Path = RESULTS) -> dict:
     """The content of ``folder/NAME.json``."""
     return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))

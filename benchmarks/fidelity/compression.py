@@ -32,12 +32,11 @@ from inrank.bench.run import Run
 from inrank.bench.runner import load_records, run_missing
 from inrank.nn.registry import preset
 from inrank.nn.tuned_state import tuned_values
-from inrank.report.comparison import mean_interval
 from inrank.report.machine import machine_line
 from inrank.report.tables import markdown_table
 
-from benchmarks.frame import (ARCHIVE, RESULTS, TUNED_W128, command, parser, rerender,
-                              write_result)
+from benchmarks.frame import (ARCHIVE, RESULTS, TUNED_W128, command, interval_text, paired_gap,
+                              parser, rerender, write_result)
 
 OUT = RESULTS / "compression"
 TABLE1 = ARCHIVE / "bench" / "table1_w128"  # table1 at 3 x 128 (archived)
@@ -174,18 +173,7 @@ def _mean(rows: list[dict], opt: str, m: str, w: int, key: str) -> tuple[float |
 
 def gap(rows: list[dict], opt: str, a: str, b: str, w: int, key: str) -> dict | None:
     """``a - b`` paired over the test images at width ``w`` (mean, 95% t interval, n)."""
-    by = {(r["method"], r["image"]): r[key] for r in rows
-          if r["optimizer"] == opt and r["width"] == w and r[key] is not None}
-    diffs = [by[(a, img)] - by[(b, img)] for img in TEST if (a, img) in by and (b, img) in by]
-    return mean_interval(diffs) if diffs else None
-
-
-def _fmt_gap(d: dict | None) -> str:
-    if d is None:
-        return "-"
-    if d["n"] < 2:
-        return f"{d['mean']:+.2f} (n=1)"
-    return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
+    return paired_gap(rows, a, b, key, optimizer=opt, width=w)
 
 
 def render(p: dict) -> str:
@@ -244,7 +232,7 @@ def render(p: dict) -> str:
                     continue
                 ratio = _ratio(rows, "relu", w)
                 body.append([opt, f"{a} - {b}", str(w), f"{ratio:.1f}" if ratio else "-",
-                             _fmt_gap(gf), _fmt_gap(go)])
+                             interval_text(gf), interval_text(go)])
     out.append(markdown_table(["optimizer", "gap", "width", "ratio", "fit", "off-grid"], body))
     out += ["", "## Every fit", ""]
     out.append(markdown_table(

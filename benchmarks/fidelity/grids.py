@@ -29,6 +29,7 @@ Writes benchmarks/results/grids.json and .md; run records under benchmarks/resul
 """
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import sys
@@ -41,11 +42,11 @@ from inrank.files import write_json
 from inrank.nn.grid_budget import grid_options_for
 from inrank.nn.tuned_file import check_tuned_values
 from inrank.nn.tuned_state import TUNED_PATH
-from inrank.report.comparison import mean_interval
 from inrank.report.machine import machine_line
 from inrank.report.tables import markdown_table
 
-from benchmarks.frame import RESULTS, command, parser, rerender, write_result
+from benchmarks.frame import (RESULTS, command, interval_text, paired_gap, parser, rerender,
+                              write_result)
 
 OUT = RESULTS / "grids"
 TABLE1 = RESULTS / "bench" / "table1" / "results.json"
@@ -64,6 +65,7 @@ HEAD = {"width": 32, "depth": 2}
 VALUES = 96 * 144 * 3  # a Kodak image at 96 px short side (portrait ones too), RGB
 
 
+@functools.cache
 def budget_of(name: str) -> int:
     """Parameters allowed at budget ``name``: the plain ReLU MLP's at its width, + 15%."""
     model = inrank.build("relu", 2, 3, width=BUDGETS[name][0], depth=3)
@@ -123,15 +125,16 @@ def select(jobs: int, run: bool) -> dict:
     return chosen
 
 
-def test_runs(chosen: dict) -> list:
-    runs = []
+def test_runs(chosen: dict) -> dict[str, list]:
+    """The test fits of each budget, at the lrs ``chosen`` for it."""
+    runs: dict[str, list] = {}
     for budget, (_, images, _) in BUDGETS.items():
         for opt in OPTIMIZERS:
             for m in METHODS:
                 c = chosen.get(f"{opt}|{m}|{budget}")
                 if c is not None:
-                    runs += [run_of(m, budget, img, opt, c["lr"], c.get("muon_lr"))
-                             for img in images]
+                    runs.setdefault(budget, []).extend(
+                        run_of(m, budget, img, opt, c["lr"], c.get("muon_lr")) for img in images)
     return runs
 
 
@@ -173,18 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.perf_counter()
     chosen = select(args.jobs, not args.no_run)
-    runs = test_runs(chosen)
+    by_budget = test_runs(chosen)
+    runs = [r for rs in by_budget.values() for r in rs]
     recs = run_missing(runs, OUT, jobs=args.jobs, label="test", run=not args.no_run)
-    budget_by_id = {}
-    for budget in BUDGETS:
-        for r in test_runs({k: v for k, v in chosen.items() if k.endswith(f"|{budget}")}):
-            budget_by_id[r.id] = budget
-    rows = [{"budget": budget_by_id[r.id], "optimizer": r.optimizer, "method": r.method,
+    rows = [{"budget": budget, "optimizer": r.optimizer, "method": r.method,
              "image": r.signal, "fit": _fit(recs[r.id]), "offgrid": _fit(recs[r.id], "offgrid_psnr"),
              "params": recs[r.id]["metrics"].get("params"), "seeds": 1,
              "device": recs[r.id]["metrics"].get("device"), "lr": r.lr, "muon_lr": r.muon_lr,
              "config": dict(r.overrides), "status": recs[r.id]["status"]}
-            for r in runs if r.id in recs]
+            for budget, rs in by_budget.items() for r in rs if r.id in recs]
     write_result("grids", {
         "rows": rows + mlp_rows(), "selection": chosen,
         "planned": len(METHODS) * len(OPTIMIZERS) * sum(len(b[1]) for b in BUDGETS.values()),
@@ -218,22 +218,6 @@ def save_tuned(chosen: dict) -> None:
                                "edge": {"muon_lr": muon["edge"]}, **common}}
     write_json(TUNED_PATH, check_tuned_values(payload, TUNED_PATH))
     print(f"grids: tuned lrs of {', '.join(METHODS)} written to {TUNED_PATH}", file=sys.stderr)
-
-
-def _gap(rows: list[dict], budget: str, opt: str, a: str, b: str, key: str) -> dict | None:
-    by = {(r["method"], r["image"]): r[key] for r in rows
-          if r["budget"] == budget and r["optimizer"] == opt and r[key] is not None}
-    images = sorted({img for (_, img) in by})
-    diffs = [by[(a, i)] - by[(b, i)] for i in images if (a, i) in by and (b, i) in by]
-    return mean_interval(diffs) if diffs else None
-
-
-def _fmt(d: dict | None) -> str:
-    if d is None:
-        return "-"
-    if d["n"] < 2:
-        return f"{d['mean']:+.2f} (n=1)"
-    return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] ({d['wins']}/{d['n']})"
 
 
 def render(p: dict) -> str:
@@ -278,8 +262,9 @@ def render(p: dict) -> str:
             for a in METHODS:
                 for other in ("siren", "pe", "relu+rei"):
                     gaps.append([opt, f"{a} - {other}",
-                                 _fmt(_gap(rows, budget, opt, a, other, "fit")),
-                                 _fmt(_gap(rows, budget, opt, a, other, "offgrid"))])
+                                 *(interval_text(paired_gap(rows, a, other, key, budget=budget,
+                                                            optimizer=opt), wins=True)
+                                   for key in ("fit", "offgrid"))])
         out += [markdown_table(["optimizer", "pair", "fit", "off-grid"], gaps), ""]
     return "\n".join(out)
 
