@@ -154,8 +154,6 @@ def task_fit_kwargs(task: str, signal: Signal, batch_size: int | None = None) ->
     ``batch_size`` is the run's own (``None``: the task's, else a full batch); it is always in
     the returned dict, so callers pass it through this one place and never twice.
     """
-    if task == "image":
-        return {"batch_size": batch_size}
     if task == "generalize":
         return {"train_mask": subgrid_mask(signal.shape), "batch_size": batch_size}
     if task in ("occupancy", "sdf"):

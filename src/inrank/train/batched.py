@@ -26,7 +26,7 @@ from ..signals.signal import Signal
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
 from .flops import step_flops
 from .auto import choose_settings
-from .compiling import compiles
+from .compiling import with_compile_decided
 from .fit import RETRIES, backed_off, fit_resolved
 from .loop import check_pair, run_training
 from .measured import MeasuredModel, StackedMeasured, check_measured
@@ -221,10 +221,10 @@ def fit_models(models: Sequence[nn.Module], signals: Sequence[Signal],
             part = idx[start:start + size]
             checkpoint = _checkpoint_for(o.checkpoint, passes)
             passes += 1
-            # what this pass runs: a single model compiles where the default says it pays
-            compiled = (len(part) == 1 and not measured
-                        and compiles(o, models[part[0]], batch or n, dev))
-            run = o if o.compile is compiled else o.decided(compile=compiled)
+            # what this pass runs: a single model compiles where the default says it pays; a
+            # stacked or measured pass trains eagerly (compile=True was refused above)
+            run = (with_compile_decided(o, models[part[0]], batch or n, dev)
+                   if len(part) == 1 and not measured else o.decided(compile=False))
             if measured:
                 trainee = _measured_trainee([models[i] for i in part], [signals[i] for i in part],
                                             operator, [ys[i] for i in part], dev, o.precision)

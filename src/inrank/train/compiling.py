@@ -23,7 +23,7 @@ from torch import nn
 from .flops import step_flops
 from .settings import FitSettings
 
-__all__ = ["COMPILE_MIN_FLOPS", "compiles", "cxx_compiler"]
+__all__ = ["COMPILE_MIN_FLOPS", "compiles", "with_compile_decided", "cxx_compiler"]
 
 #: Training FLOPs (per-step FLOPs x steps) from which a CPU fit compiles by default: about
 #: 2 minutes of eager 3 x 256 steps on the 2-core CPU it was measured on (35 GFLOP/s reached).
@@ -66,3 +66,12 @@ def compiles(settings: FitSettings, model: nn.Module, n_points: int,
     if device.type != "cpu" or settings.loss == "sdf" or cxx_compiler() is None:
         return False
     return step_flops(model, n_points) * settings.steps >= COMPILE_MIN_FLOPS
+
+
+def with_compile_decided(settings: FitSettings, model: nn.Module, n_points: int,
+                         device: torch.device) -> FitSettings:
+    """``settings`` with ``compile`` True or False, as :func:`compiles` decides it for this
+    fit (a copy, :meth:`~inrank.train.settings.FitSettings.decided`, when that differs), so
+    the result's settings say what ran."""
+    wanted = compiles(settings, model, n_points, device)
+    return settings if settings.compile is wanted else settings.decided(compile=wanted)

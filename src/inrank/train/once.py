@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..signals.signal import Signal
-from .compiling import compiles
+from .compiling import with_compile_decided
 from .device import bytes_per_point, default_memory_budget, full_batch_or_minibatch
 from .loop import run_training
 from .measured import measured_trainee
@@ -36,7 +36,7 @@ def fit_once(model: nn.Module, signal: Signal, s: FitSettings, *,
     dev = torch.device(s.device)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if operator is not None or measurements is not None:  # an inverse problem
-        s = _decided(s, model, len(signal), dev)
+        s = with_compile_decided(s, model, len(signal), dev)
         trainee, test = measured_trainee(model, signal, operator, measurements, s,
                                          train_mask=train_mask, device=dev)
         return run_training(trainee, [signal], s, batch_size=None, n_train=len(signal),
@@ -52,7 +52,7 @@ def fit_once(model: nn.Module, signal: Signal, s: FitSettings, *,
                              "does not support (double backward); pass compile=False")
         batch = full_batch_or_minibatch(s.batch_size, len(signal), 6 * bytes_per_point(model),
                                         budget)
-        s = _decided(s, model, batch or len(signal), dev)
+        s = with_compile_decided(s, model, batch or len(signal), dev)
         trainee = SDFModel(model, signal, dev, s.precision, compile=s.compile)
         return run_training(trainee, [signal], s, batch_size=batch, n_train=len(signal),
                             tests=[None], params=params, checkpoint=checkpoint)[0]
@@ -60,13 +60,7 @@ def fit_once(model: nn.Module, signal: Signal, s: FitSettings, *,
     n = len(signal) if train_idx is None else int(train_idx.numel())
     batch = full_batch_or_minibatch(s.batch_size, n, bytes_per_point(model), budget)
     test = None if train_mask is None else ~train_mask.to(dev)  # (N,) held-out points
-    s = _decided(s, model, batch or n, dev)
+    s = with_compile_decided(s, model, batch or n, dev)
     trainee = OneModel(model, signal, train_idx, dev, s.loss, s.precision, compile=s.compile)
     return run_training(trainee, [signal], s, batch_size=batch, n_train=n,
                         tests=[test], params=params, checkpoint=checkpoint)[0]
-
-
-def _decided(s: FitSettings, model: nn.Module, n_points: int, device: torch.device) -> FitSettings:
-    """``s`` with ``compile`` True or False: the user's, or the default's for this fit."""
-    wanted = compiles(s, model, n_points, device)
-    return s if s.compile is wanted else s.decided(compile=wanted)
