@@ -68,7 +68,7 @@ def test_auto_chooses_the_knob_and_lrs_and_records_every_candidate(camera):
     grid = {float(k.split(", x")[1]) for k in probe["round1"]}
     assert grid == {float(f"{f:.3g}") for f in auto.LR_FACTORS}
     assert len(probe["round2"]) == 3 and probe["steps"][1] == 2 * probe["steps"][0]
-    assert probe["steps_share"] <= auto.PROBE_SHARE + 1e-9
+    assert probe["cost_share"] <= auto.PROBE_SHARE + 1e-9
     octaves, factor = probe["choice"].split(", x")
     assert model.config.pe_octaves == int(octaves.split()[-1]) == res.settings.knob["pe_octaves"]
     want = inrank.preset("pe").lr_for(res.optimizer, width=16)["lr"] * float(factor)

@@ -71,3 +71,19 @@ def test_workers_are_handed_the_tuned_values_in_effect(frame, jobs):
     with tuned_values(tuned):
         out = dict(frame.in_processes(preset, [("relu",), ("pe",)], jobs=jobs))
     assert out[("relu",)].lr == 0.0123 and out[("pe",)].lr == preset("pe", tuned=False).lr
+
+
+def test_off_protocol_reruns_auto_records_made_by_another_auto(monkeypatch):
+    """An auto record is kept only when ``auto``'s constants are this checkout's: one made
+    before a change to the probe is rerun, never mixed into the table."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.fidelity import off_protocol
+    from inrank.train import auto
+
+    run = {"part": "auto"}
+    rec = {"auto_signature": off_protocol.auto_signature()}
+    assert off_protocol.current(run, json.loads(json.dumps(rec)))
+    assert not off_protocol.current(run, {})
+    monkeypatch.setattr(auto, "PROBE_SHARE", auto.PROBE_SHARE / 2)
+    assert not off_protocol.current(run, json.loads(json.dumps(rec)))
+    assert off_protocol.current({"part": "preset"}, {})

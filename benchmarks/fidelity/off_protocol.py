@@ -129,6 +129,24 @@ def plan(budgets) -> list[dict]:
     return runs
 
 
+def auto_signature() -> dict:
+    """``auto``'s constants as this checkout has them: an auto record made under others is
+    stale (rerun, never mixed in; the first auto records, made before the probe counted its
+    cost in points, kept the preset everywhere at 300 steps)."""
+    from inrank.train import auto
+
+    return {name: getattr(auto, name) for name in (
+        "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "PROBE_FRACTION", "STEP_OVERHEAD_POINTS",
+        "MIN_PROBE_STEPS", "MARGIN_DB")}
+
+
+def current(run: dict, rec: dict) -> bool:
+    """Whether ``rec`` is ``run``'s record under this checkout (an auto record: made by the
+    same ``auto``)."""
+    return run["part"] != "auto" or rec.get("auto_signature") == json.loads(
+        json.dumps(auto_signature()))
+
+
 def execute(run: dict, threads: int) -> dict:
     """One fit; its record (PSNR, off-grid PSNR, SNR, status, retries, what auto chose)."""
     import torch
@@ -181,7 +199,8 @@ def execute(run: dict, threads: int) -> dict:
               "fit_status": res.status, "mean_psnr": res.mean_psnr, "wall_seconds": wall,
               "lr": res.lr, "muon_lr": res.muon_lr, "optimizer": res.optimizer,
               "knob": res.settings.knob, "retries": res.retries,
-              "chosen": res.settings.chosen, "psnr": None, "offgrid_psnr": None, "snr": None}
+              "chosen": res.settings.chosen, "psnr": None, "offgrid_psnr": None, "snr": None,
+              **({"auto_signature": auto_signature()} if run["part"] == "auto" else {})}
     if res.prediction.numel():
         pred = res.prediction.clamp(lo, hi)
         record["psnr"] = psnr(pred, signal.values,
@@ -202,14 +221,21 @@ def records(runs: list[dict], jobs: int, run_missing: bool = True) -> dict[str, 
     from inrank.files import write_json
 
     found = {}
+    stale = 0
     folder = OUT / "runs"
     for run in runs:
         path = folder / f"{abs(hash_id(run['id'])):016x}.json"
         if path.is_file():
-            found[run["id"]] = json.loads(path.read_text())
+            rec = json.loads(path.read_text())
+            if current(run, rec):
+                found[run["id"]] = rec
+            else:
+                stale += 1
     missing = [r for r in runs if r["id"] not in found]
     print(f"off_protocol: {len(found)} runs found, {len(missing)} "
-          + ("to run" if run_missing else "not run"), file=sys.stderr)
+          + ("to run" if run_missing else "not run")
+          + (f" ({stale} of them auto runs made by another auto)" if stale else ""),
+          file=sys.stderr)
     if not run_missing:
         return found
     threads = 1 if jobs > 1 else 2

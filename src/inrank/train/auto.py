@@ -7,8 +7,12 @@
    NTK's linearised off-grid PSNR for an REI option or another kind of signal).
 2. **A probe** over those knobs x the preset's lrs times :data:`LR_FACTORS` (Adam's and Muon's
    together), each candidate trained from the same initial weights on a seeded subset of the
-   training points (at least :data:`PROBE_POINTS`, a quarter of them when more),
-   :data:`PROBE_SHARE` of the fit's steps in all. A candidate's score is the PSNR it is
+   training points (at least :data:`PROBE_POINTS`, an eighth of them when more), costing
+   :data:`PROBE_SHARE` of the fit in all. Cost is counted per step as its points plus a fixed
+   part worth :data:`STEP_OVERHEAD_POINTS` points on the CPU (a step's time is about affine in
+   its points: measured at 1e4 parameters, one thread, about 5 ms plus 3.5 us a point, so a
+   step on an eighth of 128 x 128 points costs about a fifth of a full one); on a GPU a step's
+   fixed part dominates and a probe step counts as a full one. A candidate's score is the PSNR it is
    headed for at the fit's steps: its PSNR at the end of its probe plus its gain over the
    probe's second half per doubling of the steps (PSNR grows about linearly in log steps; a
    fast start that stalls scores low). Round 1 scores every candidate after ``s1`` steps;
@@ -39,7 +43,9 @@ from ..signals.signal import Signal
 from .once import fit_once
 from .settings import FitSettings
 
-__all__ = ["choose_settings", "knob_grid_around", "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "MIN_PROBE_STEPS", "MARGIN_DB"]
+__all__ = ["choose_settings", "knob_grid_around", "probe_step_cost", "LR_FACTORS", "PROBE_SHARE",
+           "PROBE_POINTS", "PROBE_FRACTION", "STEP_OVERHEAD_POINTS", "MIN_PROBE_STEPS",
+           "MARGIN_DB"]
 
 #: The lr multipliers the probe tries (a decade each side of the preset's, in half decades).
 LR_FACTORS = (0.1, 10 ** -0.5, 1.0, 10 ** 0.5, 10.0)
@@ -47,6 +53,10 @@ LR_FACTORS = (0.1, 10 ** -0.5, 1.0, 10 ** 0.5, 10.0)
 PROBE_SHARE = 0.2
 #: The probe trains on at least this many points (all of them when there are fewer).
 PROBE_POINTS = 1024
+#: ... and on this share of the training points when that is more.
+PROBE_FRACTION = 1 / 8
+#: A CPU step's fixed cost, in points (see the module docstring): the probe's cost model.
+STEP_OVERHEAD_POINTS = 1500
 #: A probe round shorter than this cannot tell lrs apart: the preset's are kept.
 MIN_PROBE_STEPS = 8
 #: A probe's challenger replaces the preset's knob and lrs only when it leads them by this
@@ -139,12 +149,12 @@ def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factor
              else train_mask.detach().cpu().bool())
     n_train = int(train.sum())
     sub = not inverse and s.loss != "sdf" and s.batch_size is None
-    n_probe = min(n_train, max(PROBE_POINTS, n_train // 4)) if sub else n_train
+    n_probe = min(n_train, max(PROBE_POINTS, int(n_train * PROBE_FRACTION))) if sub else n_train
     count = len(knobs) * len(factors)
     units = count + 3 * 2                      # round 1, then the incumbent and 2 more x 2 s1
-    # counted in steps, not point-steps: a small network's step costs about the same on fewer
-    # points (Muon's orthogonalisation, the launches), so the subset only makes it cheaper
-    s1 = int(PROBE_SHARE * s.steps // units)
+    fit_step = probe_step_cost(s.batch_size or n_train, s.device)
+    probe_step = probe_step_cost(n_probe, s.device)
+    s1 = int(PROBE_SHARE * s.steps * fit_step / probe_step // units)
     if s1 < MIN_PROBE_STEPS:
         return {"kept": f"{s.steps} steps are too few for a probe (a round would be {s1} "
                         f"steps, fewer than {MIN_PROBE_STEPS})"}, (knobs[0], 1.0)
@@ -206,5 +216,17 @@ def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factor
             "round2": {name(k): v for k, v in second.items()}, "steps": [s1, 2 * s1],
             "points": n_probe,
             "margin_db": MARGIN_DB,
-            "steps_share": (count * s1 + 2 * len(top) * s1) / s.steps
+            "cost_share": (count * s1 + 2 * len(top) * s1) * probe_step / (s.steps * fit_step)
             }, best
+
+
+def probe_step_cost(points: int, device: str = "cpu") -> float:
+    """A training step's cost on ``points`` points, in points (the probe's budget unit):
+    ``points + STEP_OVERHEAD_POINTS`` on the CPU; on another device every step costs the same
+    (its fixed part dominates), returned as 1.
+
+    Examples:
+        >>> round(probe_step_cost(2048) / probe_step_cost(16384), 2)  # an eighth of 128 x 128
+        0.2
+    """
+    return float(points + STEP_OVERHEAD_POINTS) if str(device).startswith("cpu") else 1.0
