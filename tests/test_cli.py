@@ -52,6 +52,25 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert (tmp_path / "relu_rei_comparison.png").is_file()
 
 
+def test_demo_auto_chooses_each_methods_settings_for_the_image(tmp_path, monkeypatch):
+    """``inrank demo --auto`` fits every method with ``auto`` (its probe runs and is
+    recorded) and its page says so."""
+    from inrank.bench import demo
+
+    chosen = []
+
+    def spy(*args, **kwargs):
+        res = inrank.fit(*args, **kwargs)
+        chosen.append(res.settings.chosen)
+        return res
+
+    monkeypatch.setattr(demo, "fit", spy)
+    assert main(["demo", "--size", "16", "--steps", "700", "--width", "16", "--depth", "2",
+                 "--methods", "relu,pe", "--auto", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert len(chosen) == 2 and all("round1" in c["probe"] for c in chosen)
+    assert "the knob and lrs auto chose for the image" in (tmp_path / "index.html").read_text()
+
+
 def _run(argv):
     """main() return code, or a SystemExit's code."""
     try:

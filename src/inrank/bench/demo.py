@@ -43,13 +43,14 @@ class DemoRow:
 def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, steps: int,
                     width: int = DEFAULT_WIDTH, depth: int = 3, seed: int = 0,
                     progress: bool = True, track_every: int | None = None,
-                    optimizer: str | None = None) -> list[DemoRow]:
+                    optimizer: str | None = None, auto: bool = False) -> list[DemoRow]:
     """Fit every method (default: the registry's ``demo`` group) to ``signal`` with
     ``optimizer`` (None: each method's :attr:`~inrank.Preset.default_optimizer`, Adam at
     depth 1, :meth:`~inrank.Preset.optimizer_at`) at its
     registry learning rate for it (:meth:`inrank.Preset.lr_for`); the inlet rank is measured
     at init, and with ``track_every`` the rank dynamics during training (:func:`inrank.fit`'s
-    ``track_every``)."""
+    ``track_every``). With ``auto`` each method's knob and lrs are chosen for ``signal``
+    (:func:`inrank.fit`'s ``auto``) instead."""
     rows = []
     for name in methods if methods is not None else presets("demo"):
         opt = optimizer or preset(name).optimizer_at(depth)
@@ -59,7 +60,8 @@ def compare_methods(signal: Signal, methods: Sequence[str] | None = None, *, ste
         r_exact, r_num = inlet_rank(model, signal.coords)
         model.train()
         res = fit(model, signal, steps=steps, seed=seed, progress=progress,
-                  track_every=track_every, accept_worse=True)  # its tuned lrs at this width
+                  track_every=track_every, accept_worse=True,  # its tuned lrs at this width
+                  auto=auto)                                   # or auto's, for this signal
         rows.append(DemoRow(name, res.final_psnr, res.ssim or float("nan"), res.seconds_per_step,
                             r_exact, r_num, width, res.history, signal.to_image(res.prediction),
                             res.track, opt, res.status))

@@ -29,7 +29,7 @@ __all__ = ["add_arguments", "run", "command", "MODEL", "TRAINING"]
 #: :class:`~inrank.nn.mlp.MLPConfig`'s options.
 MODEL = ("width", "depth")
 #: :class:`~inrank.train.options.FitOptions`' options (every method trains at its preset's lr).
-TRAINING = ("steps", "seed", "optimizer", "track_every", "progress")
+TRAINING = ("steps", "seed", "optimizer", "track_every", "progress", "auto")
 
 
 def command(*, source: str = "astronaut", out: str | Path = "inrank-out/demo") -> None:
@@ -59,7 +59,9 @@ def add_arguments(p: Parser) -> None:
                       "optimizer": "adam, or muon (hidden dense weights; Adam on the rest); "
                                    "null: each method's default, inrank.preset(M).default_optimizer",
                       "seed": "seeds the init and the batch order",
-                      "track_every": "rank dynamics every this many steps; null: steps / 5"})
+                      "track_every": "rank dynamics every this many steps; null: steps / 5",
+                      "auto": "each method's knob and lrs chosen for this image (inrank fit "
+                              "--auto) instead of its preset's"})
     add_options(p, command, ["out"])
     p.rename("--image", "source")
 
@@ -84,7 +86,9 @@ def run(args: Namespace, config: dict) -> int:
     rows = compare_methods(signal, methods, **picked(args, MODEL), **training)
     table = demo_markdown(rows)
     note = (f"{signal.name} at {signal.shape[1]}x{signal.shape[0]}, {args.depth} hidden x "
-            f"{args.width}, {args.steps} {steps} at each preset's lr, seed {args.seed}. "
+            f"{args.width}, {args.steps} {steps} at "
+            + ("the knob and lrs auto chose for the image" if args.auto else "each preset's lr")
+            + f", seed {args.seed}. "
             "Ranks are of the first hidden layer's features with a ones column, at init.")
     _io.write_text(out / "results.md", table + "\n")
     page = write_demo_html(rows, signal, out, note=note)
