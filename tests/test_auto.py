@@ -2,7 +2,9 @@
 and the lrs for the signal (``inrank.train.auto``), recording what it chose and what it cost."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import warnings
 
 import pytest
@@ -57,7 +59,9 @@ def test_a_batched_fit_retries_only_its_failing_models(camera):
     assert many[1].final_psnr == pytest.approx(solo.final_psnr, abs=1e-4)
 
 
-def test_auto_chooses_the_knob_and_lrs_and_records_every_candidate(camera):
+def test_auto_keeps_the_presets_settings_when_they_train_in_the_probe(camera):
+    """The incumbent (the preset's knob and lrs) trains stably in the probe: it is kept, its
+    score, steps and cost (within PROBE_SHARE) recorded; FreSh's knob is recorded."""
     model = inrank.build("pe", 2, 1, width=16, depth=2, seed=3)
     res = inrank.fit(model, camera, steps=800, progress=False, auto=True, accept_worse=True)
     chosen = res.settings.chosen
@@ -65,15 +69,35 @@ def test_auto_chooses_the_knob_and_lrs_and_records_every_candidate(camera):
     assert knob["predictor"] == "fresh" and knob["knob"] == "pe_octaves"
     assert len(knob["scores"]) == len(inrank.preset("pe").knob_grid)
     probe = chosen["probe"]
-    grid = {float(k.split(", x")[1]) for k in probe["round1"]}
-    assert grid == {float(f"{f:.3g}") for f in auto.LR_FACTORS}
-    assert len(probe["round2"]) == 3 and probe["steps"][1] == 2 * probe["steps"][0]
-    assert probe["cost_share"] <= auto.PROBE_SHARE + 1e-9
-    octaves, factor = probe["choice"].split(", x")
-    assert model.config.pe_octaves == int(octaves.split()[-1]) == res.settings.knob["pe_octaves"]
-    want = inrank.preset("pe").lr_for(res.optimizer, width=16)["lr"] * float(factor)
-    assert res.lr == pytest.approx(want, rel=1e-2)
+    assert "trained without diverging" in probe["kept"] and "choice" not in probe
+    assert list(probe["incumbent"]) == [f"pe_octaves {inrank.preset('pe').config.pe_octaves}, x1"]
+    assert probe["steps"][1] == 2 * probe["steps"][0] >= 2 * auto.MIN_PROBE_STEPS
+    assert 0 < probe["cost_share"] <= auto.PROBE_SHARE
+    assert res.lr == inrank.preset("pe").lr_for(res.optimizer, width=16)["lr"]
     assert chosen["seconds"] > 0
+
+
+def test_auto_chooses_among_the_others_when_the_presets_lrs_diverge_in_the_probe(camera):
+    """A preset lr that diverges: successive halving over the other knob x lr candidates
+    (every one scored in round 1, the best two in round 2) picks the settings the fit runs."""
+    from inrank.train.settings import resolve_settings
+
+    model = inrank.build("relu", 2, 1, width=16, depth=2, seed=0)
+    s = resolve_settings([model], steps=800, optimizer="adam", auto=True, progress=False)
+    s = dataclasses.replace(s, lr=1e6)                      # as if the preset's lr diverged
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = auto.choose_settings(model, camera, s)
+    probe = out.chosen["probe"]
+    assert probe["incumbent"] == {"x1": -math.inf}
+    assert {float(k[1:]) for k in probe["round1"]} == {
+        float(f"{f:.3g}") for f in auto.LR_FACTORS if f != 1.0}
+    finite = [k for k, v in probe["round1"].items() if math.isfinite(v)]
+    assert len(probe["round2"]) == min(2, len(finite)) >= 1
+    assert probe["choice"] == max(probe["round2"], key=probe["round2"].get)
+    factor = float(probe["choice"][1:])
+    assert factor < 1 and out.lr == pytest.approx(1e6 * factor, rel=1e-3)
+    assert probe["cost_share"] <= auto.PROBE_SHARE + 1e-9
 
 
 def test_auto_keeps_what_was_given_and_too_short_a_fit(camera):
@@ -101,7 +125,7 @@ def test_cli_auto_prints_one_line_and_records_it(tmp_path, capsys):
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("auto: ")]
     assert len(lines) == 1 and "x the fit's training time" in lines[0]
     settings = json.loads((tmp_path / "metrics.json").read_text())["settings"]
-    assert settings["auto"] is True and "round1" in settings["chosen"]["probe"]
+    assert settings["auto"] is True and "incumbent" in settings["chosen"]["probe"]
 
 
 def test_cli_auto_says_when_it_kept_the_preset_and_what_it_did_not_try(tmp_path, capsys):

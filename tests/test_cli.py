@@ -67,7 +67,7 @@ def test_demo_auto_chooses_each_methods_settings_for_the_image(tmp_path, monkeyp
     monkeypatch.setattr(demo, "fit", spy)
     assert main(["demo", "--size", "16", "--steps", "700", "--width", "16", "--depth", "2",
                  "--methods", "relu,pe", "--auto", "--out", str(tmp_path), "--no-progress"]) == 0
-    assert len(chosen) == 2 and all("round1" in c["probe"] for c in chosen)
+    assert len(chosen) == 2 and all("incumbent" in c["probe"] for c in chosen)
     assert "the knob and lrs auto chose for the image" in (tmp_path / "index.html").read_text()
 
 

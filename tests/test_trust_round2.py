@@ -396,3 +396,63 @@ def test_sequential_layers_are_shown_as_indices_not_layer_numbers():
     d = inrank.diagnose(_seq(), torch.rand(16, 2), ntk=False)
     names = [row[1] for row in d.table()[1][1:]]
     assert names == ["[0]", "[2]", "[4]"]
+
+
+def test_a_fit_that_ends_far_below_its_best_evaluation_collapsed():
+    from inrank.train.loop import COLLAPSE_DB, _status
+
+    history = [{"psnr": 12.0}, {"psnr": 30.0}, {"psnr": 30.0 - COLLAPSE_DB - 0.1}]
+    assert _status(history, floor=10.0) == "collapsed"
+    history[-1]["psnr"] = 30.0 - COLLAPSE_DB + 0.1           # a dip, not a collapse
+    assert _status(history, floor=10.0) == "ok"
+
+
+class _ShiftLate:
+    """Adds 0.2 to the output bias at the next-to-last evaluation of the first ``fits`` fits it
+    sees: each learned, then lost about 8 dB of it, staying above the mean predictor (what an
+    lr too high for the later steps does)."""
+
+    def __init__(self, step: int, fits: int = 99):
+        self.step, self.fits, self.started = step, fits, 0
+
+    def on_start(self, info):
+        self.started += 1
+
+    def on_eval(self, step, metrics, model):
+        if step == self.step and self.started <= self.fits:
+            with torch.no_grad():
+                model.linears[-1].bias += 0.2
+
+
+def _collapsing_fit(fits: int = 99, **kw):
+    camera = inrank.load_image("camera", size=8)
+    model = inrank.build("relu", 2, 1, width=16, depth=1, seed=0)
+    result = inrank.fit(model, camera, steps=200, lr=1e-2, optimizer="adam", eval_every=1,
+                        progress=False, callbacks=[_ShiftLate(199, fits)], **kw)
+    return model, camera, result
+
+
+def test_a_collapsed_fit_is_retried_and_a_retry_that_ends_higher_replaces_it():
+    with pytest.warns(UserWarning, match=r"dB below its best evaluation \(.* dB at step "
+                                         r"\d+\): it learned, then lost it .*; kept, as "
+                                         r"accept_worse=True asks"):
+        _, _, kept = _collapsing_fit(accept_worse=True)
+    assert kept.status == "collapsed" and kept.best_psnr - kept.final_psnr > 6
+    assert kept.final_psnr > kept.mean_psnr
+    with pytest.warns(UserWarning, match=r"relu on camera collapsed at lr 0\.01 .*retrying "
+                                         r"from its initial weights at lr 0\.00316"):
+        _, _, retried = _collapsing_fit(fits=1)             # only the first attempt collapses
+    assert retried.status == "ok" and retried.final_psnr > kept.final_psnr
+    assert [a["status"] for a in retried.retries] == ["collapsed"]
+
+
+def test_a_collapsed_fit_that_no_retry_beats_is_kept_with_its_weights():
+    """A retry at a lower lr that ends lower is no remedy: the collapsed attempt that ended
+    highest is returned (status "collapsed", its weights in the model), with a warning."""
+    with pytest.warns(UserWarning, match=r"no retry at a lower lr ended above the attempt at "
+                                         r"lr 0\.01 .*kept it, status 'collapsed'"):
+        model, camera, res = _collapsing_fit()
+    assert res.status == "collapsed" and res.settings.lr == 0.01
+    assert [a["lr"] for a in res.retries] == [pytest.approx(0.00316228),
+                                             pytest.approx(0.001)]
+    assert torch.allclose(inrank.predict(model, camera.coords), res.prediction, atol=1e-6)

@@ -261,6 +261,8 @@ def _separately(err: FitFailedError, part: list[int], models, signals, masks, ys
         if not isinstance(err, DivergedError) and r.status == "ok":
             out.append(r)
             continue
+        collapsed = ((r, copy.deepcopy(models[i].state_dict())) if r.status == "collapsed"
+                     and not isinstance(err, DivergedError) else None)
         models[i].load_state_dict(inits[i])
         inputs = ({"operator": operator, "measurements": ys[i]} if operator is not None else
                   {"train_mask": masks[i]})
@@ -269,5 +271,5 @@ def _separately(err: FitFailedError, part: list[int], models, signals, masks, ys
         else:
             retry, attempt = backed_off(o, r)
             out.append(fit_resolved(models[i], signals[i], retry, retries=RETRIES - 1,
-                                    failed=[attempt], **inputs))
+                                    failed=[attempt], collapsed=collapsed, **inputs))
     return out

@@ -97,16 +97,16 @@ def fit(model: nn.Module, signal: Signal | InverseTask,
         A :class:`FitResult`; ``result.settings`` holds what ran. The model keeps its final
         weights.
 
-    A fit that ends below the signal's mean predictor, below its first evaluation, or diverges
-    is retried from its initial weights at a lower lr (x :data:`BACKOFF`, at most
+    A fit that ends below the signal's mean predictor, below its first evaluation, more than
+    :data:`~inrank.train.loop.COLLAPSE_DB` below its best evaluation, or diverges is retried from its initial weights at a lower lr (x :data:`BACKOFF`, at most
     :data:`RETRIES` times, with a warning; ``result.retries`` lists the attempts), unless
     ``accept_worse``.
 
     Raises:
         DivergedError: the loss became NaN or inf in every attempt; the model is restored to
             its best evaluated state and ``err.result`` holds the partial result.
-        FitFailedError: every attempt ended below the signal's mean predictor or below its
-            first evaluation (``accept_worse=True`` returns the first with ``result.status``
+        FitFailedError: every attempt ended below the signal's mean predictor, below its
+            first evaluation or collapsed (``accept_worse=True`` returns the first with ``result.status``
             instead, without retrying).
 
     Examples:
@@ -134,21 +134,34 @@ def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
                  train_mask: torch.Tensor | None = None, operator=None,
                  measurements: torch.Tensor | None = None,
                  checkpoint: str | os.PathLike | None = None,
-                 retries: int = RETRIES, failed: Sequence[dict] = ()) -> FitResult:
+                 retries: int = RETRIES, failed: Sequence[dict] = (),
+                 collapsed: tuple | None = None) -> FitResult:
     """:func:`fit` with settings already resolved for ``model`` (and ``checkpoint``, this fit's
     file, default ``s.checkpoint``): the separate fit :func:`inrank.fit_models` runs where it
     cannot stack. A fit that does not learn is retried from ``model``'s weights as given at a
     lower lr (:func:`backed_off`), up to ``retries`` times (not with ``s.accept_worse``; a
-    retry keeps no checkpoint); ``failed``: attempts that failed before this call."""
+    retry keeps no checkpoint); ``failed``: attempts that failed before this call;
+    ``collapsed``: ``(result, weights)`` of one of them that collapsed (returned if no retry
+    ends above it, as an attempt of this call would be)."""
     check_pair(model, signal, s.loss)
     initial = copy.deepcopy(model.state_dict())
     failed = list(failed)
+    # the best attempt that learned and then lost some of it: (result, weights)
     while True:
         try:
             result = fit_once(model, signal, s, train_mask=train_mask, operator=operator,
                               measurements=measurements, checkpoint=checkpoint)
         except FitFailedError as err:
+            if isinstance(err.result, FitResult) and err.result.status == "collapsed" and (
+                    collapsed is None or err.result.final_psnr > collapsed[0].final_psnr):
+                collapsed = (err.result, copy.deepcopy(model.state_dict()))
             if s.accept_worse or retries <= 0 or not isinstance(err.result, FitResult):
+                if collapsed is not None:  # it learned: the best such attempt, not a failure
+                    last = err.result
+                    return _kept_collapsed(model, signal, collapsed, failed + (
+                        [] if not isinstance(last, FitResult) or last is collapsed[0] else
+                        [{"lr": s.lr, "muon_lr": s.muon_lr, "status": last.status,
+                          "final_psnr": last.final_psnr, "mean_psnr": last.mean_psnr}]))
                 if isinstance(err.result, FitResult):
                     err.result.retries = failed
                 if failed:
@@ -166,8 +179,29 @@ def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
             model.load_state_dict(initial)
             checkpoint = None
             continue
+        if collapsed is not None and collapsed[0].final_psnr > result.final_psnr:
+            return _kept_collapsed(model, signal, collapsed, failed + [
+                {"lr": s.lr, "muon_lr": s.muon_lr, "status": result.status,
+                 "final_psnr": result.final_psnr, "mean_psnr": result.mean_psnr}])
         result.retries = failed
         return result
+
+
+def _kept_collapsed(model: nn.Module, signal: Signal, collapsed: tuple, failed: list
+                    ) -> FitResult:
+    """The collapsed attempt that ended highest (its weights loaded into ``model``), when no
+    retry at a lower lr ended above it: it learned the signal, then lost some of it; a retry
+    that ends lower is no remedy. Warns, naming the attempts."""
+    result, weights = collapsed
+    model.load_state_dict(weights)
+    result.retries = [a for a in failed if a["lr"] != result.settings.lr
+                      or a["final_psnr"] != result.final_psnr]
+    warnings.warn(f"{getattr(model, 'preset', type(model).__name__)} on {signal.name}: no retry "
+                  f"at a lower lr ended above the attempt at "
+                  f"{_lrs_of({'lr': result.settings.lr, 'muon_lr': result.settings.muon_lr})} "
+                  f"({result.final_psnr:.2f} dB, {result.best_psnr - result.final_psnr:.2f} dB below "
+                  "its best evaluation): kept it, status 'collapsed'", stacklevel=3)
+    return result
 
 
 def backed_off(s: FitSettings, result: FitResult, failed: Sequence[dict] = ()

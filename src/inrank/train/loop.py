@@ -37,10 +37,14 @@ from .state import TrainingState, resume_training, save_training
 from .step import train_step
 from .tracking import rank_snapshot, track_point_indices
 
-__all__ = ["run_training", "check_pair", "PRECISION_LIMIT_DB"]
+__all__ = ["run_training", "check_pair", "PRECISION_LIMIT_DB", "COLLAPSE_DB"]
 
 #: A low-precision fit whose float32 continuation gains more than this (dB) is precision-limited.
 PRECISION_LIMIT_DB = 0.5
+#: A fit that ends more than this (dB) below its best evaluation collapsed (status
+#: ``"collapsed"``: retried at a lower lr like one that did not learn). Of the 448 committed
+#: bench runs the largest such drop is 4.7 dB (table1's relu with Muon on kodim02, a late dip).
+COLLAPSE_DB = 6.0
 
 
 def check_pair(model: nn.Module, signal: Signal, loss: str) -> None:
@@ -300,6 +304,8 @@ def _status(history: list[dict], floor: float | None) -> str:
         return "below_mean"
     if len(history) >= 2 and final < history[0]["psnr"]:
         return "worse_than_start"
+    if final < max(e["psnr"] for e in history) - COLLAPSE_DB:
+        return "collapsed"
     return "ok"
 
 
@@ -313,6 +319,11 @@ def _check_learned(results: list[FitResult], signals: Sequence[Signal], s: FitSe
     if r.status == "below_mean":
         why = (f"ended at {r.final_psnr:.2f} dB, below the {r.mean_psnr:.2f} dB of predicting "
                "the signal's mean everywhere")
+    elif r.status == "collapsed":
+        best = max(r.history, key=lambda e: e["psnr"])
+        why = (f"ended at {r.final_psnr:.2f} dB, {best['psnr'] - r.final_psnr:.2f} dB below its "
+               f"best evaluation ({best['psnr']:.2f} dB at step {best['step']}): it learned, "
+               "then lost it")
     else:
         first = r.history[0]
         why = (f"ended at {r.final_psnr:.2f} dB, below its first evaluation "

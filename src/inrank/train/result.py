@@ -11,8 +11,10 @@ from .settings import FitSettings
 __all__ = ["FitResult", "STATUSES"]
 
 #: ``"ok"``; ``"below_mean"``: the final PSNR is below the signal's mean predictor's;
-#: ``"worse_than_start"``: below the fit's first evaluation; ``"diverged"``: a NaN or inf loss.
-STATUSES = ("ok", "below_mean", "worse_than_start", "diverged")
+#: ``"worse_than_start"``: below the fit's first evaluation; ``"collapsed"``: more than
+#: :data:`inrank.train.loop.COLLAPSE_DB` below its best evaluation (it learned, then lost it:
+#: an lr too high for the later steps); ``"diverged"``: a NaN or inf loss.
+STATUSES = ("ok", "below_mean", "worse_than_start", "collapsed", "diverged")
 
 
 @dataclass
