@@ -325,12 +325,14 @@ def _auto_line(chosen: dict, result) -> str:
     probe, knob = chosen.get("probe", {}), chosen.get("knob", {})
     fit_seconds = result.seconds_per_step * result.steps
     n, fresh = len(probe.get("round1", {})), knob.get("choice")
+    who = {"fresh": "FreSh", "linear_offgrid": "the NTK predictor"}.get(
+        knob.get("predictor"), str(knob.get("predictor")))
     what = probe.get("choice") or f"kept the preset's settings: {probe.get('kept', '')}"
     if n:  # the probe ran over the candidates
         among = f" among {n} candidates" + (
-            f" (FreSh's knob candidate: {knob['knob']} {fresh:g})" if fresh is not None else "")
+            f" ({who}'s knob candidate: {knob['knob']} {fresh:g})" if fresh is not None else "")
     else:
-        among = (f"; FreSh's candidate {knob['knob']} {fresh:g} was not tried"
+        among = (f"; {who}'s candidate {knob['knob']} {fresh:g} was not tried"
                  if fresh is not None else "")
     return (f"auto: {what}{among}; lr {result.lr:g}"
             + ("" if result.muon_lr is None else f", muon_lr {result.muon_lr:g}")
