@@ -22,9 +22,12 @@ Every preset was tuned on two photographs (coffee, chelsea) at 96 px, 3 x 72, 10
   sets, :func:`inrank.train.auto.knob_grid_around`) x the preset's lrs times 0.1, 0.3, 1, 3
   (each cell kept as it ends; the reference, never used to choose anything else).
 
-PSNR is of the output clipped to the signal's range, final step. ``auto``'s constants (its lr
-factors, the probe's share, the 1 dB margin) were set before this benchmark ran, on camera
-(not a reported signal) and not tuned on it. Writes benchmarks/results/off_protocol.json and
+PSNR is of the output clipped to the signal's range, final step. ``auto``'s rule (the preset's
+settings unless they diverge in the probe) was set on calibration signals (camera, coffee,
+chelsea at 64 px, the star pattern with seed 1: ``benchmarks.training.auto_calibration``),
+where a probe that chose by its lead ended below the presets 12 of the 13 times it moved off
+them (the first sign came from a reported signal, kodim13 at 64 px, where it lost 11.6 dB to
+relu+rei's preset). Writes benchmarks/results/off_protocol.json and
 .md; run records under benchmarks/results/off_protocol/runs/.
 """
 from __future__ import annotations
@@ -133,11 +136,11 @@ def auto_signature() -> dict:
     """``auto``'s constants as this checkout has them: an auto record made under others is
     stale (rerun, never mixed in; the first auto records, made before the probe counted its
     cost in points, kept the preset everywhere at 300 steps)."""
-    from inrank.train import auto
+    from inrank.train import auto, loop
 
-    return {name: getattr(auto, name) for name in (
-        "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "PROBE_FRACTION", "STEP_OVERHEAD_POINTS",
-        "MIN_PROBE_STEPS", "MARGIN_DB")}
+    return {**{name: getattr(auto, name) for name in (
+        "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "PROBE_FRACTION", "PROBE_SCORE",
+        "PROBE_RULE", "MARGIN_DB", "EXTRAPOLATE", "STEP_OVERHEAD_POINTS", "MIN_PROBE_STEPS")}, "COLLAPSE_DB": loop.COLLAPSE_DB}
 
 
 def current(run: dict, rec: dict) -> bool:
@@ -196,6 +199,9 @@ def execute(run: dict, threads: int) -> dict:
     wall = time.perf_counter() - t0
     lo, hi = (0.0, 1.0) if signal.kind == "image" else (-math.inf, math.inf)
     record = {"id": run["id"], "width": width, "params": res.params, "status": status,
+              # the final fit's training time (evaluations excluded), in the same process as
+              # auto's choice: auto's cost is measured against it side by side
+              "train_seconds": res.seconds_per_step * res.steps,
               "fit_status": res.status, "mean_psnr": res.mean_psnr, "wall_seconds": wall,
               "lr": res.lr, "muon_lr": res.muon_lr, "optimizer": res.optimizer,
               "knob": res.settings.knob, "retries": res.retries,
@@ -283,6 +289,8 @@ def summarise(runs: list[dict], recs: dict[str, dict]) -> dict:
                "auto_offgrid": _v(c.get("auto"), "offgrid_psnr"),
                "preset_seconds": _v(c.get("preset"), "wall_seconds"),
                "auto_seconds": _v(c.get("auto"), "wall_seconds"),
+               "auto_train_seconds": _v(c.get("auto"), "train_seconds"),
+               "auto_choice_seconds": ((c.get("auto") or {}).get("chosen") or {}).get("seconds"),
                "preset_status": (c.get("preset") or {}).get("fit_status"),
                "auto_status": (c.get("auto") or {}).get("fit_status"),
                "preset_retries": len((c.get("preset") or {}).get("retries") or []),
@@ -319,9 +327,10 @@ def _by_method_family(rows: list[dict]) -> list[dict]:
                 d["auto_preset_median"] = statistics.median(ahead) if ahead else None
                 d["auto_preset_worst"] = min(ahead) if ahead else None
                 d["auto_preset_best"] = max(ahead) if ahead else None
-                cost = [r["auto_seconds"] / r["preset_seconds"] for r in group
-                        if r["auto_seconds"] and r["preset_seconds"]]
+                cost = [1 + r["auto_choice_seconds"] / r["auto_train_seconds"] for r in group
+                        if r["auto_choice_seconds"] is not None and r["auto_train_seconds"]]
                 d["auto_cost_median"] = statistics.median(cost) if cost else None
+                d["auto_cost_max"] = max(cost) if cost else None
                 out.append(d)
     return out
 
@@ -339,8 +348,9 @@ def markdown(payload: dict) -> str:
              "the preset's and auto's PSNR minus the grid search's best (median and worst over "
              "the family's signals; negative: below the grid's best), auto's PSNR minus the "
              "preset's (median, worst and best), the runs below the signal's mean predictor, "
-             "and auto's wall time over the preset's (median; the two ran at different times "
-             "on a shared 2-core machine, and a preset that failed includes its retries).", ""]
+             "and auto's cost: its fit's training time plus the time it took to choose, over "
+             "that training time (median / worst; both measured in the same process, one after "
+             "the other).", ""]
     for budget in sorted({r["budget"] for r in s}):
         group = [r for r in s if r["budget"] == budget]
         lines += [f"### Budget {budget:g} parameters", "", markdown_table(
@@ -353,7 +363,8 @@ def markdown(payload: dict) -> str:
               f"{f(r.get('auto_preset_median'))} / {f(r.get('auto_preset_worst'))} / "
               f"{f(r.get('auto_preset_best'))}",
               f"{r['preset_below_mean']} / {r['auto_below_mean']}",
-              f(r["auto_cost_median"], ".2f") + ("x" if r["auto_cost_median"] else "")]
+              "-" if r["auto_cost_median"] is None else
+              f"{r['auto_cost_median']:.2f}x / {r['auto_cost_max']:.2f}x"]
              for r in group]), ""]
     rows = payload["rows"]
     lines += ["### Every signal (PSNR, dB)", "", markdown_table(
