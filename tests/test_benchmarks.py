@@ -87,3 +87,19 @@ def test_off_protocol_reruns_auto_records_made_by_another_auto(monkeypatch):
     monkeypatch.setattr(auto, "PROBE_SHARE", auto.PROBE_SHARE / 2)
     assert not off_protocol.current(run, json.loads(json.dumps(rec)))
     assert off_protocol.current({"part": "preset"}, {})
+
+
+def test_off_protocol_takes_no_grid_best_from_a_partial_grid(monkeypatch):
+    """A signal's grid counts only when every planned cell ran: the best of some cells is
+    no reference."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.fidelity import off_protocol
+
+    runs = [{"id": f"pattern:star|10000|relu|grid|-|x{f:g}", "signal": "pattern:star",
+             "budget": 1e4, "method": "relu", "part": "grid", "cell": (None, f)}
+            for f in (0.3, 1.0)]
+    rec = {"psnr": 20.0, "mean_psnr": 6.0, "id": runs[0]["id"]}
+    partial = off_protocol.summarise(runs, {runs[0]["id"]: rec})["rows"][0]
+    assert partial["grid"] is None and partial["grid_cells"] == 1
+    whole = off_protocol.summarise(runs, {r["id"]: {**rec, "id": r["id"]} for r in runs})
+    assert whole["rows"][0]["grid"] == 20.0

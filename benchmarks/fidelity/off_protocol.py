@@ -265,11 +265,13 @@ def summarise(runs: list[dict], recs: dict[str, dict]) -> dict:
     family: preset - grid and auto - grid (median, worst), auto's cost against the preset's
     wall time, and the runs below the mean predictor."""
     cells: dict[tuple, dict] = {}
+    planned: dict[tuple, int] = {}
     for run in runs:
+        key = (run["signal"], run["budget"], run["method"])
+        planned[key] = planned.get(key, 0) + (run["part"] == "grid")
         rec = recs.get(run["id"])
         if rec is None:
             continue
-        key = (run["signal"], run["budget"], run["method"])
         c = cells.setdefault(key, {"grid": {}})
         if run["part"] == "grid":
             c["grid"][run["id"].split("|", 4)[4]] = rec
@@ -277,7 +279,9 @@ def summarise(runs: list[dict], recs: dict[str, dict]) -> dict:
             c[run["part"]] = rec
     rows = []
     for (sig, budget, method), c in sorted(cells.items()):
-        best = max((r for r in c["grid"].values() if r["psnr"] is not None),
+        # a grid counts only when every cell of it ran: a partial grid's best is no reference
+        whole = len(c["grid"]) == planned[(sig, budget, method)]
+        best = max((r for r in c["grid"].values() if r["psnr"] is not None and whole),
                    key=lambda r: r["psnr"], default=None)
         row = {"signal": sig, "family": family(sig), "budget": budget, "method": method,
                "mean_psnr": next((r["mean_psnr"] for r in (c.get("preset"), c.get("auto"))
