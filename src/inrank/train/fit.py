@@ -160,8 +160,7 @@ def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
                     last = err.result
                     return _kept_collapsed(model, signal, collapsed, failed + (
                         [] if not isinstance(last, FitResult) or last is collapsed[0] else
-                        [{"lr": s.lr, "muon_lr": s.muon_lr, "status": last.status,
-                          "final_psnr": last.final_psnr, "mean_psnr": last.mean_psnr}]))
+                        [_attempt(s, last)]))
                 if isinstance(err.result, FitResult):
                     err.result.retries = failed
                 if failed:
@@ -180,9 +179,7 @@ def fit_resolved(model: nn.Module, signal: Signal, s: FitSettings, *,
             checkpoint = None
             continue
         if collapsed is not None and collapsed[0].final_psnr > result.final_psnr:
-            return _kept_collapsed(model, signal, collapsed, failed + [
-                {"lr": s.lr, "muon_lr": s.muon_lr, "status": result.status,
-                 "final_psnr": result.final_psnr, "mean_psnr": result.mean_psnr}])
+            return _kept_collapsed(model, signal, collapsed, failed + [_attempt(s, result)])
         result.retries = failed
         return result
 
@@ -208,11 +205,17 @@ def backed_off(s: FitSettings, result: FitResult, failed: Sequence[dict] = ()
                ) -> tuple[FitSettings, dict]:
     """The settings to retry a failed fit at (lrs x :data:`BACKOFF`, no checkpoint) and the
     failed attempt's record (``lr``, ``muon_lr``, ``status``, ``final_psnr``, ``mean_psnr``)."""
-    attempt = {"lr": s.lr, "muon_lr": s.muon_lr, "status": result.status,
-               "final_psnr": result.final_psnr, "mean_psnr": result.mean_psnr}
+    attempt = _attempt(s, result)
     retry = s.with_lrs(BACKOFF, why=f"backed off x{BACKOFF:.3g} after {result.status}",
                        backed_off=[*failed, attempt])
     return dataclasses.replace(retry, checkpoint=None), attempt
+
+
+def _attempt(s: FitSettings, result: FitResult) -> dict:
+    """A finished attempt's record: ``lr``, ``muon_lr``, ``status``, ``final_psnr``,
+    ``mean_psnr``."""
+    return {"lr": s.lr, "muon_lr": s.muon_lr, "status": result.status,
+            "final_psnr": result.final_psnr, "mean_psnr": result.mean_psnr}
 
 
 def _lrs_of(values: dict) -> str:
