@@ -103,3 +103,27 @@ def test_off_protocol_takes_no_grid_best_from_a_partial_grid(monkeypatch):
     assert partial["grid"] is None and partial["grid_cells"] == 1
     whole = off_protocol.summarise(runs, {r["id"]: {**rec, "id": r["id"]} for r in runs})
     assert whole["rows"][0]["grid"] == 20.0
+
+
+def test_off_protocol_reads_the_predictors_knob_at_x1_from_the_grid(monkeypatch):
+    """The predictor column is the grid cell at the knob ``auto``'s predictor chose and the
+    preset's lrs, not another cell; nothing when the predictor kept the preset's knob."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.fidelity import off_protocol
+
+    cells = [(k, f) for k in (0, 1) for f in (0.3, 1.0)]
+    runs = [{"id": f"1d:chirp|10000|rff|grid|k{k}|x{f:g}", "signal": "1d:chirp",
+             "budget": 1e4, "method": "rff", "part": "grid", "cell": (k, f)} for k, f in cells]
+    runs += [{"id": f"1d:chirp|10000|rff|{part}", "signal": "1d:chirp", "budget": 1e4,
+              "method": "rff", "part": part, "cell": None} for part in ("preset", "auto")]
+    recs = {r["id"]: {"id": r["id"], "psnr": 10.0 + 10 * r["cell"][0] + r["cell"][1],
+                      "knob": {"rff_sigma": (10.0, 20.0)[r["cell"][0]]}, "mean_psnr": 5.0}
+            for r in runs[:4]}
+    chosen = lambda value: {"knob": {"knob": "rff_sigma", "choice": value}}  # noqa: E731
+    recs["1d:chirp|10000|rff|preset"] = {"psnr": 11.0, "knob": {"rff_sigma": 10.0},
+                                         "mean_psnr": 5.0}
+    recs["1d:chirp|10000|rff|auto"] = {"psnr": 11.0, "chosen": chosen(20.0), "mean_psnr": 5.0}
+    row = off_protocol.summarise(runs, recs)["rows"][0]
+    assert row["predictor_x1"] == 21.0 and row["predictor_knob"] == "rff_sigma 20"
+    recs["1d:chirp|10000|rff|auto"]["chosen"] = chosen(10.0)
+    assert "predictor_x1" not in off_protocol.summarise(runs, recs)["rows"][0]

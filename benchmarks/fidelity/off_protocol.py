@@ -299,9 +299,30 @@ def summarise(runs: list[dict], recs: dict[str, dict]) -> dict:
                "auto_status": (c.get("auto") or {}).get("fit_status"),
                "preset_retries": len((c.get("preset") or {}).get("retries") or []),
                "auto_choice": ((c.get("auto") or {}).get("chosen") or {}).get("probe", {})
-               .get("choice")}
+               .get("choice"),
+               **_predictor_cell(c, whole)}
         rows.append(row)
     return {"rows": rows, "summary": _by_method_family(rows)}
+
+
+def _predictor_cell(c: dict, whole: bool) -> dict:
+    """What the knob predictor's choice (recorded by ``auto``) makes at the preset's lrs: the
+    grid cell with that knob and x1 (a reading of the grid, never used to choose). Empty when
+    the predictor kept the preset's knob, or its value is not a cell of a whole grid."""
+    auto = c.get("auto") or {}
+    knob = (auto.get("chosen") or {}).get("knob") or {}
+    choice, preset_knob = knob.get("choice"), (c.get("preset") or {}).get("knob") or {}
+    if choice is None or not whole or not preset_knob:
+        return {}
+    if math.isclose(float(next(iter(preset_knob.values()))), float(choice), rel_tol=1e-3):
+        return {}
+    for rec in c["grid"].values():
+        value = next(iter((rec.get("knob") or {}).values()), None)
+        if value is not None and math.isclose(float(value), float(choice), rel_tol=1e-3) \
+                and rec["id"].endswith("|x1") and rec["psnr"] is not None:
+            return {"predictor_knob": f"{knob.get('knob')} {float(choice):g}",
+                    "predictor_x1": rec["psnr"]}
+    return {}
 
 
 def _v(rec: dict | None, key: str = "psnr"):
@@ -371,14 +392,26 @@ def markdown(payload: dict) -> str:
               f"{r['auto_cost_median']:.2f}x / {r['auto_cost_max']:.2f}x"]
              for r in group]), ""]
     rows = payload["rows"]
+    moved = [r["predictor_x1"] - r["preset"] for r in rows
+             if r.get("predictor_x1") is not None and r["preset"] is not None]
+    if moved:
+        lines += [f"The knob predictor's choice, where it differs from the preset's knob, read "
+                  f"from the grid at the preset's lrs (x1): {len(moved)} cases, above the "
+                  f"preset's PSNR in {sum(g > 0 for g in moved)}, below in "
+                  f"{sum(g < 0 for g in moved)} (median {statistics.median(moved):+.2f} dB, "
+                  f"worst {min(moved):+.2f}, best {max(moved):+.2f}): why auto keeps the "
+                  "preset's knob unless its settings diverge (column `predictor, x1` below).",
+                  ""]
     lines += ["### Every signal (PSNR, dB)", "", markdown_table(
         ["signal", "budget", "method", "mean", "preset", "auto", "grid best", "grid cell",
-         "auto chose"],
+         "auto chose", "predictor, x1"],
         [[r["signal"], f"{r['budget']:g}", r["method"], f(r["mean_psnr"], ".2f"),
           f(r["preset"], ".2f") + ("" if r["preset_retries"] == 0 else
                                    f" (retried {r['preset_retries']}x)"),
           f(r["auto"], ".2f"), f(r["grid"], ".2f"), r["grid_cell"] or "-",
-          r["auto_choice"] or "-"] for r in rows]), ""]
+          r["auto_choice"] or "-",
+          "-" if r.get("predictor_x1") is None else
+          f"{r['predictor_x1']:.2f} ({r['predictor_knob']})"] for r in rows]), ""]
     return "\n".join(lines)
 
 
@@ -395,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--signals", nargs="+", default=None, metavar="SIGNAL",
                     help="run every part on these signals only (as --grid-signals); the "
                          "others wait for a later run (default: every signal)")
+    ap.add_argument("--methods", nargs="+", default=None, choices=METHODS, metavar="METHOD",
+                    help="run these methods only; the others wait for a later run "
+                         "(default: every method)")
     args = ap.parse_args(argv)
     if args.render:
         rerender("off_protocol", markdown)
@@ -406,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tuned_values(args.tuned):
         runs = [r for r in plan(args.budgets) if r["part"] in args.parts and named(r, args.signals)
+                and (args.methods is None or r["method"] in args.methods)
                 and (r["part"] != "grid" or named(r, args.grid_signals))]
         recs = records(runs, args.jobs, run_missing=not args.no_run)
     payload = {"command": command(__file__), "planned": len(runs), "found": len(recs),
