@@ -61,13 +61,12 @@ def test_a_batched_fit_retries_only_its_failing_models(camera):
 
 def test_auto_keeps_the_presets_settings_when_they_train_in_the_probe(camera):
     """The incumbent (the preset's knob and lrs) trains stably in the probe: it is kept, its
-    score, steps and cost (within PROBE_SHARE) recorded; FreSh's knob is recorded."""
+    score, steps and cost (within PROBE_SHARE) recorded; the knob predictor, whose value
+    could not be used, is not run (its cost is not paid)."""
     model = inrank.build("pe", 2, 1, width=16, depth=2, seed=3)
     res = inrank.fit(model, camera, steps=800, progress=False, auto=True, accept_worse=True)
     chosen = res.settings.chosen
-    knob = chosen["knob"]
-    assert knob["predictor"] == "fresh" and knob["knob"] == "pe_octaves"
-    assert len(knob["scores"]) == len(inrank.preset("pe").knob_grid)
+    assert "predictor runs only when" in chosen["knob"]["kept"]
     probe = chosen["probe"]
     assert "trained without diverging" in probe["kept"] and "choice" not in probe
     assert list(probe["incumbent"]) == [f"pe_octaves {inrank.preset('pe').config.pe_octaves}, x1"]
@@ -100,6 +99,25 @@ def test_auto_chooses_among_the_others_when_the_presets_lrs_diverge_in_the_probe
     assert probe["cost_share"] <= auto.PROBE_SHARE + 1e-9
 
 
+def test_a_diverging_incumbent_runs_the_knob_predictor_and_tries_its_knob(camera):
+    """With a knob to choose, the predictor runs once the preset's settings diverge, and its
+    value (where it differs from the model's) is among round 1's candidates."""
+    from inrank.train.settings import resolve_settings
+
+    model = inrank.build("rff", 2, 1, width=16, depth=2, seed=0)
+    s = resolve_settings([model], steps=800, optimizer="adam", auto=True, progress=False)
+    s = dataclasses.replace(s, lr=1e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = auto.choose_settings(model, camera, s)
+    knob, probe = out.chosen["knob"], out.chosen["probe"]
+    assert knob["predictor"] == "fresh" and knob["knob"] == "rff_sigma"
+    own = inrank.preset("rff").config.rff_sigma
+    tried = {k.split(",")[0] for k in probe["round1"]}
+    assert tried == {f"rff_sigma {v:g}" for v in {own, knob["choice"]}}
+    assert probe["cost_share"] <= auto.PROBE_SHARE + 1e-9
+
+
 def test_auto_keeps_what_was_given_and_too_short_a_fit(camera):
     model = inrank.build("pe", 2, 1, width=16, depth=2, knobs={"pe_octaves": 3})
     res = inrank.fit(model, camera, steps=400, lr=1e-3, progress=False, auto=True,
@@ -129,10 +147,10 @@ def test_cli_auto_prints_one_line_and_records_it(tmp_path, capsys):
 
 
 def test_cli_auto_says_when_it_kept_the_preset_and_what_it_did_not_try(tmp_path, capsys):
-    """Too few steps for a probe: the line says the preset's settings were kept, and names
-    FreSh's candidate as not tried (it is not what trained)."""
+    """Too few steps for a probe: the line says the preset's settings were kept, and names no
+    candidates (the knob predictor did not run: its value could not be used)."""
     assert main(["fit", "chirp", "--steps", "40", "--auto", "--out", str(tmp_path),
                  "--no-progress", "--accept-worse"]) == 0
     line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("auto: "))
     assert line.startswith("auto: kept the preset's settings: 40 steps are too few for a probe")
-    assert "was not tried" in line and "among" not in line
+    assert "among" not in line and "FreSh" not in line

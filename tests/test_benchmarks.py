@@ -122,8 +122,9 @@ def test_off_protocol_reads_the_predictors_knob_at_x1_from_the_grid(monkeypatch)
     chosen = lambda value: {"knob": {"knob": "rff_sigma", "choice": value}}  # noqa: E731
     recs["1d:chirp|10000|rff|preset"] = {"psnr": 11.0, "knob": {"rff_sigma": 10.0},
                                          "mean_psnr": 5.0}
-    recs["1d:chirp|10000|rff|auto"] = {"psnr": 11.0, "chosen": chosen(20.0), "mean_psnr": 5.0}
+    recs["1d:chirp|10000|rff|auto"] = {"psnr": 11.0, "knob_predictor": chosen(20.0)["knob"],
+                                       "mean_psnr": 5.0}
     row = off_protocol.summarise(runs, recs)["rows"][0]
     assert row["predictor_x1"] == 21.0 and row["predictor_knob"] == "rff_sigma 20"
-    recs["1d:chirp|10000|rff|auto"]["chosen"] = chosen(10.0)
+    recs["1d:chirp|10000|rff|auto"] = {"psnr": 11.0, "chosen": chosen(10.0), "mean_psnr": 5.0}
     assert "predictor_x1" not in off_protocol.summarise(runs, recs)["rows"][0]

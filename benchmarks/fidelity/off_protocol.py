@@ -140,7 +140,11 @@ def auto_signature() -> dict:
 
     return {**{name: getattr(auto, name) for name in (
         "LR_FACTORS", "PROBE_SHARE", "PROBE_POINTS", "PROBE_FRACTION", "PROBE_SCORE",
-        "PROBE_RULE", "MARGIN_DB", "EXTRAPOLATE", "STEP_OVERHEAD_POINTS", "MIN_PROBE_STEPS")}, "COLLAPSE_DB": loop.COLLAPSE_DB}
+        "PROBE_RULE", "MARGIN_DB", "EXTRAPOLATE", "STEP_OVERHEAD_POINTS", "MIN_PROBE_STEPS")},
+        "COLLAPSE_DB": loop.COLLAPSE_DB,
+        # since the predictor runs only when the preset's settings diverge in the probe (its
+        # time was counted in every auto run's cost before)
+        "knob_predictor": "when the preset's settings diverge"}
 
 
 def current(run: dict, rec: dict) -> bool:
@@ -207,6 +211,14 @@ def execute(run: dict, threads: int) -> dict:
               "knob": res.settings.knob, "retries": res.retries,
               "chosen": res.settings.chosen, "psnr": None, "offgrid_psnr": None, "snr": None,
               **({"auto_signature": auto_signature()} if run["part"] == "auto" else {})}
+    if run["part"] == "auto" and p.knob is not None and run["method"] not in GRIDS:
+        # what the knob predictor would choose (auto runs it only when the preset's settings
+        # diverge): outside auto's timing, for the table's reading of the grid at its knob
+        from inrank.train.auto import predicted_knob
+
+        fresh = inrank.build(run["method"], signal.in_dim, signal.out_dim, width=width,
+                             depth=depth, seed=0, optimizer=opt, **over)
+        record["knob_predictor"] = predicted_knob(fresh, signal, run["method"])[0]
     if res.prediction.numel():
         pred = res.prediction.clamp(lo, hi)
         record["psnr"] = psnr(pred, signal.values,
@@ -310,7 +322,7 @@ def _predictor_cell(c: dict, whole: bool) -> dict:
     grid cell with that knob and x1 (a reading of the grid, never used to choose). Empty when
     the predictor kept the preset's knob, or its value is not a cell of a whole grid."""
     auto = c.get("auto") or {}
-    knob = (auto.get("chosen") or {}).get("knob") or {}
+    knob = auto.get("knob_predictor") or (auto.get("chosen") or {}).get("knob") or {}
     choice, preset_knob = knob.get("choice"), (c.get("preset") or {}).get("knob") or {}
     if choice is None or not whole or not preset_knob:
         return {}

@@ -328,12 +328,9 @@ def _auto_line(chosen: dict, result) -> str:
     who = {"fresh": "FreSh", "linear_offgrid": "the NTK predictor"}.get(
         knob.get("predictor"), str(knob.get("predictor")))
     what = probe.get("choice") or f"kept the preset's settings: {probe.get('kept', '')}"
-    if n:  # the probe ran over the candidates
-        among = f" among {n} candidates" + (
-            f" ({who}'s knob candidate: {knob['knob']} {fresh:g})" if fresh is not None else "")
-    else:
-        among = (f"; {who}'s candidate {knob['knob']} {fresh:g} was not tried"
-                 if fresh is not None else "")
+    # the knob predictor runs only when the probe goes on to the other candidates
+    among = "" if not n else f" among {n} candidates" + (
+        f" ({who}'s knob candidate: {knob['knob']} {fresh:g})" if fresh is not None else "")
     return (f"auto: {what}{among}; lr {result.lr:g}"
             + ("" if result.muon_lr is None else f", muon_lr {result.muon_lr:g}")
             + f"; {chosen.get('seconds', 0):.1f} s, {chosen.get('seconds', 0) / max(fit_seconds, 1e-9):.2f}"

@@ -2,9 +2,13 @@
 
 1. **Knob candidates.** The preset's knob (PE's octaves, RFF's sigma, SIREN's omega0, REI's
    gain, ...) as the model has it, and the value the predictor the project's validation
-   recommends chooses at init, before any training
-   (:func:`inrank.diagnosis.advise.choose_knob`: FreSh's spectrum distance for an image, the
-   NTK's linearised off-grid PSNR for an REI option or another kind of signal).
+   recommends chooses at init, before any training (:func:`predicted_knob`, by
+   :func:`inrank.diagnosis.advise.choose_knob`: FreSh's spectrum distance for an image, the
+   NTK's linearised off-grid PSNR for an REI option or another kind of signal). The
+   predictor runs only when its value can be used (the preset's settings diverged in the
+   probe, below): read at the preset's lrs from the off-protocol grid, its knob ended below
+   the preset's in 18 of the 20 cases where they differed
+   (``benchmarks/results/off_protocol.md``), so a fit that keeps the preset does not pay for it.
 2. **A probe** over those knobs x the preset's lrs times :data:`LR_FACTORS` (Adam's and Muon's
    together), each candidate trained from the same initial weights on a seeded subset of the
    training points (at least :data:`PROBE_POINTS`, an eighth of them when more), costing
@@ -58,7 +62,7 @@ from .evaluate import scores
 from .once import fit_once
 from .settings import FitSettings
 
-__all__ = ["choose_settings", "knob_grid_around", "probe_step_cost", "LR_FACTORS", "PROBE_SHARE",
+__all__ = ["choose_settings", "predicted_knob", "knob_grid_around", "probe_step_cost", "LR_FACTORS", "PROBE_SHARE",
            "PROBE_POINTS", "PROBE_FRACTION", "PROBE_SCORE", "PROBE_RULE", "MARGIN_DB", "EXTRAPOLATE",
            "STEP_OVERHEAD_POINTS", "MIN_PROBE_STEPS"]
 
@@ -94,21 +98,39 @@ def choose_settings(model: nn.Module, signal: Signal, s: FitSettings, *,
     ``signal``, where the user gave none; see the module docstring.
 
     Returns:
-        The settings to fit with; ``settings.chosen`` holds ``knob`` (the predictor's scores),
-        ``probe`` (every candidate's score per round) and ``seconds``.
+        The settings to fit with; ``settings.chosen`` holds ``knob`` (the predictor's scores,
+        when it ran), ``probe`` (every candidate's score per round) and ``seconds``.
     """
+    # a process's first optimizer imports torch._dynamo (1-3 s on these CPUs), which the fit
+    # pays without auto too: imported before the clock starts, so the cost stated is auto's own
+    import torch._dynamo  # noqa: F401
+
     t0 = time.perf_counter()
     inverse = operator is not None or measurements is not None
-    knob, knobs = _knob_candidates(model, signal, s, inverse)
+    fixed = _knob_fixed(model, signal, s, inverse)
+    own = None if fixed else knob_value(dataclasses.replace(preset(s.method),
+                                                            config=model.config))
+    knob: dict = {"kept": fixed} if fixed else {
+        "kept": "the preset's knob: the predictor runs only when the preset's settings "
+                "diverge in the probe"}
+
+    def others() -> list:
+        """The knob values besides the model's own: the predictor's choice (run only when
+        the probe needs it)."""
+        nonlocal knob
+        if fixed:
+            return []
+        knob, values = predicted_knob(model, signal, s.method)
+        return [v for v in values if v != own]
+
     lr_given = s.sources.get("lr") == "given" or s.sources.get("muon_lr") == "given"
     factors = (1.0,) if lr_given else LR_FACTORS
-    probe, (value, factor) = _probe(model, signal, s, knobs, factors, train_mask, operator,
-                                    measurements)
-    if value is not None and knob.get("knob") is not None:
+    probe, (value, factor) = _probe(model, signal, s, own, others, factors, train_mask,
+                                    operator, measurements, nothing_else=bool(fixed))
+    if value is not None and value != own:
         p = preset(s.method)
-        if value != knob_value(dataclasses.replace(p, config=model.config)):
-            model.reconfigure_(with_knobs(model.config, {p.knob: value}),
-                               generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
+        model.reconfigure_(with_knobs(model.config, {p.knob: value}),
+                           generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
         s = dataclasses.replace(s, knob={p.knob: value})
     chosen = {"knob": knob, "probe": probe, "seconds": time.perf_counter() - t0}
     if factor == 1.0:
@@ -117,20 +139,26 @@ def choose_settings(model: nn.Module, signal: Signal, s: FitSettings, *,
                       **chosen)
 
 
-def _knob_candidates(model: nn.Module, signal: Signal, s: FitSettings,
-                     inverse: bool) -> tuple[dict, list]:
-    """The knob values the probe tries: the model's own and the predictor's choice (one value
-    when they agree, or when the knob cannot be chosen: ``[None]``); the predictor's record."""
+def _knob_fixed(model: nn.Module, signal: Signal, s: FitSettings, inverse: bool) -> str | None:
+    """Why the knob cannot be chosen for this fit (the probe keeps the model's), or None."""
     p = preset(s.method) if s.method is not None else None
     if p is None or p.knob is None or not isinstance(model, CoordinateMLP):
-        return {"kept": "the model has no preset knob to choose"}, [None]
+        return "the model has no preset knob to choose"
     if p.knob in getattr(model, "knobs", {}):
-        return {"kept": f"{p.knob} was given"}, [None]
+        return f"{p.knob} was given"
     if inverse:
-        return {"kept": "an inverse problem: the predictor would read the truth, which the fit "
-                        "never sees"}, [None]
+        return "an inverse problem: the predictor would read the truth, which the fit never sees"
     if signal.kind == "sdf":
-        return {"kept": "no predictor is validated for signed distance fields"}, [None]
+        return "no predictor is validated for signed distance fields"
+    return None
+
+
+def predicted_knob(model: CoordinateMLP, signal: Signal, method: str) -> tuple[dict, list]:
+    """The knob value the project's validated predictor chooses for ``signal`` at init
+    (:func:`inrank.diagnosis.advise.choose_knob` over the preset's knob grid, moved to the
+    model's value): ``(its record, [the model's own value, the choice])`` (one value when they
+    agree)."""
+    p = preset(method)
     cfg, seed = model.config, int(getattr(model, "seed", 0))
 
     def make(value: float, k: int) -> nn.Module:
@@ -160,26 +188,30 @@ def knob_grid_around(p, value: float) -> list[float]:
             for v in p.knob_grid]
 
 
-def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factors: tuple,
-           train_mask, operator, measurements) -> tuple[dict, tuple]:
-    """Successive halving over ``knobs`` x ``factors``; ``(record, (knob, factor))``."""
-    if len(knobs) * len(factors) == 1:
+def _probe(model: nn.Module, signal: Signal, s: FitSettings, own, others, factors: tuple,
+           train_mask, operator, measurements, *, nothing_else: bool) -> tuple[dict, tuple]:
+    """The incumbent (the model's knob ``own``, x1 the lrs), then, if it diverges (or under
+    the ``"lead"`` rule), successive halving over (``own`` and ``others()``) x ``factors``;
+    ``(record, (knob, factor))``. ``nothing_else``: no other knob can be tried."""
+    if nothing_else and len(factors) == 1:
         return {"kept": "nothing to choose (the knob and the lrs are given or fixed)"}, \
-            (knobs[0], factors[0])
+            (own, factors[0])
     inverse = operator is not None or measurements is not None
     train = (torch.ones(len(signal), dtype=torch.bool) if train_mask is None
              else train_mask.detach().cpu().bool())
     n_train = int(train.sum())
     sub = not inverse and s.loss != "sdf" and s.batch_size is None
     n_probe = min(n_train, max(PROBE_POINTS, int(n_train * PROBE_FRACTION))) if sub else n_train
-    count = len(knobs) * len(factors)
-    units = 2 + (count - 1) + 2 * 2            # the incumbent's 2 s1; round 1 on the others, 2 x 2 s1
+    # the budget's units of s1 steps: the incumbent's 2 s1; round 1 on the others (the
+    # predictor's knob too, when it differs), s1 each; round 2 on the best two, 2 s1 each
+    count = (1 if nothing_else else 2) * len(factors)
+    units = 2 + (count - 1) + 2 * 2
     fit_step = probe_step_cost(s.batch_size or n_train, s.device)
     probe_step = probe_step_cost(n_probe, s.device)
     s1 = int(PROBE_SHARE * s.steps * fit_step / probe_step // units)
     if s1 < MIN_PROBE_STEPS:
         return {"kept": f"{s.steps} steps are too few for a probe (a round would be {s1} "
-                        f"steps, fewer than {MIN_PROBE_STEPS})"}, (knobs[0], 1.0)
+                        f"steps, fewer than {MIN_PROBE_STEPS})"}, (own, 1.0)
     mask = train
     if n_probe < n_train:  # a seeded subset of the training points
         idx = train.nonzero().squeeze(1)
@@ -191,7 +223,7 @@ def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factor
     # scored on the fit's training points: all of them when the user held none out (the
     # evaluation's "psnr"), else a forward pass over them at each of the probe's evaluations
     on_train = _TrainPointsPSNR(signal, train, s.loss) if train_mask is not None else None
-    p = preset(s.method) if knobs[0] is not None else None
+    p = preset(s.method) if own is not None else None
 
     def score(knob, factor: float, steps: int) -> float:
         """The PSNR the candidate is headed for at ``s.steps``: its PSNR after ``steps``,
@@ -228,30 +260,30 @@ def _probe(model: nn.Module, signal: Signal, s: FitSettings, knobs: list, factor
         gain = max(0.0, at[-1] - at[0]) if len(at) == 2 and EXTRAPOLATE else 0.0
         return at[-1] + gain * math.log2(s.steps / steps)
 
-    pairs = [(k, f) for k in knobs for f in factors]
-    incumbent = (knobs[0], 1.0)                       # the preset's knob and lrs
+    incumbent = (own, 1.0)                            # the preset's knob and lrs
     name = lambda pair: (f"x{pair[1]:.3g}" if pair[0] is None else  # noqa: E731
                          f"{p.knob} {pair[0]:g}, x{pair[1]:.3g}")
-    own = score(*incumbent, 2 * s1)
-    record = {"incumbent": {name(incumbent): own}, "steps": [s1, 2 * s1], "points": n_probe,
+    own_score = score(*incumbent, 2 * s1)
+    record = {"incumbent": {name(incumbent): own_score}, "steps": [s1, 2 * s1], "points": n_probe,
               "rule": PROBE_RULE}
-    if PROBE_RULE == "diverged" and math.isfinite(own):
+    if PROBE_RULE == "diverged" and math.isfinite(own_score):
         return {**record, "kept": f"they trained without diverging in the probe ({2 * s1} "
                                   "steps), and a short probe's lead does not predict a fit's "
                                   "end (measured: docs/how-to/auto.md)",
                 "cost_share": 2 * s1 * probe_step / (s.steps * fit_step)}, incumbent
-    others = [pair for pair in pairs if pair != incumbent]
-    first = {pair: score(*pair, s1) for pair in others}
-    top = sorted((pair for pair in others if math.isfinite(first[pair])),
+    pairs = [(k, f) for k in [own, *others()] for f in factors]
+    rest = [pair for pair in pairs if pair != incumbent]
+    first = {pair: score(*pair, s1) for pair in rest}
+    top = sorted((pair for pair in rest if math.isfinite(first[pair])),
                  key=lambda pair: -first[pair])[:2]
     second = {pair: score(*pair, 2 * s1) for pair in top}
     best = max(top, key=lambda pair: second[pair], default=incumbent)
-    if PROBE_RULE == "lead" and math.isfinite(own) \
-            and not second.get(best, -math.inf) > own + MARGIN_DB:
+    if PROBE_RULE == "lead" and math.isfinite(own_score) \
+            and not second.get(best, -math.inf) > own_score + MARGIN_DB:
         best = incumbent
     return {**record, "choice": name(best), "round1": {name(k): v for k, v in first.items()},
             "round2": {name(k): v for k, v in second.items()},
-            "cost_share": (2 * s1 + len(others) * s1 + 2 * len(top) * s1) * probe_step
+            "cost_share": (2 * s1 + len(rest) * s1 + 2 * len(top) * s1) * probe_step
             / (s.steps * fit_step)}, best
 
 
