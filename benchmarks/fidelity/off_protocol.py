@@ -354,6 +354,8 @@ def _by_method_family(rows: list[dict]) -> list[dict]:
                 for name in ("preset", "auto"):
                     gaps = [r[name] - r["grid"] for r in group
                             if r[name] is not None and r["grid"] is not None]
+                    if name == "preset":  # the family's signals whose grid ran whole
+                        d["grid_signals"] = sum(1 for r in group if r["grid"] is not None)
                     d[f"{name}_grid_median"] = statistics.median(gaps) if gaps else None
                     d[f"{name}_grid_worst"] = min(gaps) if gaps else None
                     d[f"{name}_below_mean"] = sum(
@@ -391,10 +393,10 @@ def markdown(payload: dict) -> str:
     for budget in sorted({r["budget"] for r in s}):
         group = [r for r in s if r["budget"] == budget]
         lines += [f"### Budget {budget:g} parameters", "", markdown_table(
-            ["method", "family", "signals", "preset - grid (median / worst)",
+            ["method", "family", "signals (with a grid)", "preset - grid (median / worst)",
              "auto - grid (median / worst)", "auto - preset (median / worst / best)",
              "below mean (preset / auto)", "auto cost"],
-            [[r["method"], r["family"], str(r["signals"]),
+            [[r["method"], r["family"], f"{r['signals']} ({r.get('grid_signals', 0)})",
               f"{f(r['preset_grid_median'])} / {f(r['preset_grid_worst'])}",
               f"{f(r['auto_grid_median'])} / {f(r['auto_grid_worst'])}",
               f"{f(r.get('auto_preset_median'))} / {f(r.get('auto_preset_worst'))} / "
