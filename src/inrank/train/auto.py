@@ -7,7 +7,7 @@
    NTK's linearised off-grid PSNR for an REI option or another kind of signal). The
    predictor runs only when its value can be used (the preset's settings diverged in the
    probe, below): read at the preset's lrs from the off-protocol grid, its knob ended below
-   the preset's in 24 of the 27 cases where they differed
+   the preset's in 26 of the 30 cases where they differed
    (``benchmarks/results/off_protocol.md``), so a fit that keeps the preset does not pay for it.
 2. **A probe** over those knobs x the preset's lrs times :data:`LR_FACTORS` (Adam's and Muon's
    together), each candidate trained from the same initial weights on a seeded subset of the
