@@ -129,14 +129,21 @@ def choose_settings(model: nn.Module, signal: Signal, s: FitSettings, *,
                                     operator, measurements, nothing_else=bool(fixed))
     if value is not None and value != own:
         p = preset(s.method)
-        model.reconfigure_(with_knobs(model.config, {p.knob: value}),
-                           generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
+        _with_knob_(model, p.knob, value)
         s = dataclasses.replace(s, knob={p.knob: value})
     chosen = {"knob": knob, "probe": probe, "seconds": time.perf_counter() - t0}
     if factor == 1.0:
         return dataclasses.replace(s, chosen={**s.chosen, **chosen})
     return s.with_lrs(factor, why=f"auto: the probe's choice, x{factor:.3g} the preset's",
                       **chosen)
+
+
+def _with_knob_(model: CoordinateMLP, name: str, value: float) -> CoordinateMLP:
+    """``model`` rebuilt in place with knob ``name`` at ``value``, its weights drawn from its
+    own seed (a probe's candidate and the fit it picks start from the same weights)."""
+    return model.reconfigure_(with_knobs(model.config, {name: value}),
+                              generator=torch.Generator().manual_seed(
+                                  int(getattr(model, "seed", 0))))
 
 
 def _knob_fixed(model: nn.Module, signal: Signal, s: FitSettings, inverse: bool) -> str | None:
@@ -232,9 +239,7 @@ def _probe(model: nn.Module, signal: Signal, s: FitSettings, own, others, factor
         if knob is None:
             trial = copy.deepcopy(model)
         else:
-            trial = copy.deepcopy(model).reconfigure_(
-                with_knobs(model.config, {p.knob: knob}),
-                generator=torch.Generator().manual_seed(int(getattr(model, "seed", 0))))
+            trial = _with_knob_(copy.deepcopy(model), p.knob, knob)
         ps = dataclasses.replace(
             s.with_lrs(factor, why="probe"), steps=steps, eval_every=steps // 2,
             progress=False, checkpoint=None, track_every=None, check_steps=0,
