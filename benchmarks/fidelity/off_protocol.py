@@ -56,6 +56,8 @@ PATTERNS = ("bandlimited-low", "bandlimited-mid", "bandlimited-high", "discs", "
 LR_FACTORS = (0.1, 0.3, 1.0, 3.0)
 STEPS = 300
 DEPTH = 3
+#: The parameter budgets: every signal at the first; the BIG ones at the second too
+BUDGETS = (1e4, 1e5)
 #: (signal, budget) pairs: every signal at 1e4; these at 1e5 too
 BIG = ("photo:kodim13@128", "photo:kodim13@256", "photo:kodim21@128", "photo:kodim21@256",
        "pattern:discs", "pattern:star")
@@ -431,8 +433,8 @@ def markdown(payload: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = parser(__doc__, jobs=2, render=True, no_run=True, tuned=TUNED)
-    ap.add_argument("--budgets", nargs="+", type=float, default=[1e4, 1e5],
-                    help="parameter budgets (%(default)s)")
+    ap.add_argument("--budgets", nargs="+", type=float, default=list(BUDGETS),
+                    help="parameter budgets to run (%(default)s)")
     ap.add_argument("--parts", nargs="+", default=["preset", "auto", "grid"],
                     choices=("preset", "auto", "grid"), help="what to run (%(default)s)")
     ap.add_argument("--grid-signals", nargs="+", default=None, metavar="SIGNAL",
@@ -458,7 +460,12 @@ def main(argv: list[str] | None = None) -> int:
         runs = [r for r in plan(args.budgets) if r["part"] in args.parts and named(r, args.signals)
                 and (args.methods is None or r["method"] in args.methods)
                 and (r["part"] != "grid" or named(r, args.grid_signals))]
-        recs = records(runs, args.jobs, run_missing=not args.no_run)
+        if not args.no_run:
+            records(runs, args.jobs)
+        # the result file covers the whole plan, from every record on disk: a run of a part
+        # (--signals, --parts, --budgets, --methods) never rewrites it with that part alone
+        runs = plan(BUDGETS)
+        recs = records(runs, args.jobs, run_missing=False)
     payload = {"command": command(__file__), "planned": len(runs), "found": len(recs),
                "steps": STEPS, "depth": DEPTH, "methods": list(METHODS),
                "lr_factors": list(LR_FACTORS), "tuned": str(args.tuned),
